@@ -1,0 +1,5 @@
+"""Entry point for ``python -m postoffice``."""
+
+from postoffice.cli import main
+
+raise SystemExit(main())

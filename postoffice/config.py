@@ -1,0 +1,447 @@
+"""Typed, frozen settings and the TOML loader.
+
+Every configuration key is declared exactly once, here, with its default and unit.
+A bad file raises :class:`ConfigError` whose message is one line naming the file,
+the key and what is wrong; the command line prints it and exits with status 2.
+
+Sizes accept an integer number of octets or a string with a unit ("20MB", "2GiB");
+durations accept seconds or a string with a unit ("30s", "10m", "1h").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Listen",
+    "TLSConfig",
+    "AuthConfig",
+    "Limits",
+    "SMTPLimits",
+    "IMAPLimits",
+    "POP3Limits",
+    "HTTPLimits",
+    "MessageLimits",
+    "load_config",
+    "parse_size",
+    "parse_duration",
+    "DEFAULT_LISTEN",
+]
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``str()`` is one line for the administrator."""
+
+
+# ---- units -----------------------------------------------------------------------
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
+    "t": 1000**4, "tb": 1000**4, "tib": 1024**4,
+}
+_DURATION_UNITS = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_size(value: object) -> int:
+    """Octets from ``1024``, ``"20MB"`` or ``"2GiB"``; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+        if m and m.group(2).lower() in _SIZE_UNITS:
+            return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+    raise ValueError(f"expected a size such as 1048576, \"20MB\" or \"2GiB\", got {value!r}")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"10m"`` or ``"1h"``; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+        if m and m.group(2).lower() in _DURATION_UNITS:
+            return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+    raise ValueError(f"expected a duration such as 30, \"30s\", \"10m\" or \"1h\", got {value!r}")
+
+
+# Marker metadata: how a field's TOML value is converted.
+def _size(default: int) -> Any:
+    return field(default=default, metadata={"kind": "size"})
+
+
+def _duration(default: float) -> Any:
+    return field(default=default, metadata={"kind": "duration"})
+
+
+def _count(default: int) -> Any:
+    return field(default=default, metadata={"kind": "count"})
+
+
+# ---- sections ----------------------------------------------------------------------
+
+DEFAULT_LISTEN: dict[str, str] = {
+    "smtp": "127.0.0.1:2525",
+    "submission": "127.0.0.1:2587",
+    "submissions": "127.0.0.1:2465",
+    "imap": "127.0.0.1:2143",
+    "imaps": "127.0.0.1:2993",
+    "pop3": "127.0.0.1:2110",
+    "pop3s": "127.0.0.1:2995",
+    "http": "127.0.0.1:8080",
+    "https": "127.0.0.1:8443",
+}
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Listener name -> (host, port). Absent listeners are off."""
+
+    addresses: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+
+    def get(self, name: str) -> tuple[str, int] | None:
+        return self.addresses.get(name)
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    cert: Path | None = None  # PEM certificate chain; None: self-signed in data_dir
+    key: Path | None = None  # PEM private key
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    # Networks from which plain-text passwords are accepted without TLS.
+    trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    failure_delay: float = _duration(2.0)  # first delay after a failed login (seconds)
+    failure_delay_max: float = _duration(15.0)  # the delay doubles per failure up to this
+    failure_window: float = _duration(900.0)  # failures older than this are forgotten
+    scram_iterations: int = _count(4096)  # PBKDF2 rounds for new SCRAM-SHA-256 keys
+
+    def is_trusted(self, ip: str | None) -> bool:
+        if not ip:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in ipaddress.ip_network(n, strict=False) for n in self.trusted_networks)
+
+
+@dataclass(frozen=True)
+class MessageLimits:
+    """Limits of the message parser, shared by every route into the store."""
+
+    max_header_size: int = _size(1024 * 1024)  # octets of one header block
+    max_depth: int = _count(50)  # multipart / message nesting depth
+    max_parts: int = _count(10_000)  # MIME parts per message
+    part_store_threshold: int = _size(64 * 1024)  # decoded leaf parts at least this large become their own blob
+
+
+@dataclass(frozen=True)
+class SMTPLimits:
+    max_message_size: int = _size(2 * 1024**3)  # octets (SIZE, RFC 1870)
+    max_line_length: int = _size(4096)  # octets of a command line (RFC 5321 §4.5.3.1.4: >= 512)
+    max_recipients: int = _count(1000)  # RCPT per transaction (RFC 5321 §4.5.3.1.8: >= 100)
+    max_errors: int = _count(20)  # failed commands per session before disconnect
+    max_junk_commands: int = _count(10)  # unknown commands per session before disconnect
+    max_commands_before_mail: int = _count(100)  # NOOP/RSET/VRFY/... before the first MAIL
+    max_connections_per_ip: int = _count(20)
+    bare_lf: str = "normalise"  # "normalise" or "refuse": bare LF in DATA
+    timeout_initial: float = _duration(300.0)  # RFC 5321 §4.5.3.2.1: 5 min
+    timeout_command: float = _duration(300.0)  # MAIL/RCPT: 5 min
+    timeout_data_init: float = _duration(120.0)  # §4.5.3.2.4 DATA initiation: 2 min
+    timeout_data_block: float = _duration(180.0)  # §4.5.3.2.5 data block: 3 min
+    timeout_server: float = _duration(300.0)  # §4.5.3.2.7 server: 5 min
+    vrfy: bool = False  # off: 252 for every address alike
+
+
+@dataclass(frozen=True)
+class IMAPLimits:
+    max_line_length_before_auth: int = _size(8 * 1024)
+    max_line_length: int = _size(64 * 1024)
+    max_literal_size: int = _size(2 * 1024**3)  # APPENDLIMIT
+    max_nesting: int = _count(32)  # parenthesis depth in a command
+    max_commands_before_auth: int = _count(20)
+    max_auth_failures: int = _count(3)  # then disconnect
+    max_connections_per_user: int = _count(20)
+    max_connections_per_ip: int = _count(50)
+    idle_timeout: float = _duration(1800.0)  # RFC 9051 §5.4: at least 30 minutes
+    idle_timeout_before_auth: float = _duration(60.0)
+    max_mailbox_name_length: int = _count(255)  # octets, after decoding
+    max_mailbox_depth: int = _count(16)
+
+
+@dataclass(frozen=True)
+class POP3Limits:
+    max_line_length: int = _size(512)  # RFC 2449: 255 octets of command line; allow slack
+    max_auth_failures: int = _count(3)
+    max_errors: int = _count(20)
+    max_connections_per_ip: int = _count(20)
+    idle_timeout: float = _duration(600.0)  # RFC 1939 §3: at least 10 minutes
+    lock_ttl: float = _duration(600.0)  # maildrop lock lifetime without refresh
+
+
+@dataclass(frozen=True)
+class HTTPLimits:
+    max_upload_size: int = _size(2 * 1024**3)
+    max_connections_per_ip: int = _count(100)
+    session_lifetime: float = _duration(7 * 86400.0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    smtp: SMTPLimits = field(default_factory=SMTPLimits)
+    imap: IMAPLimits = field(default_factory=IMAPLimits)
+    pop3: POP3Limits = field(default_factory=POP3Limits)
+    http: HTTPLimits = field(default_factory=HTTPLimits)
+    message: MessageLimits = field(default_factory=MessageLimits)
+
+
+@dataclass(frozen=True)
+class Config:
+    hostname: str = "localhost"
+    data_dir: Path = Path("data")
+    domains: tuple[str, ...] = ("localhost",)
+    public_url: str = ""  # default: http://<http listener>
+    listen: Listen = field(default_factory=lambda: Listen(_default_listen()))
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: Limits = field(default_factory=Limits)
+    source: str = "<defaults>"  # the file this came from, for messages
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "postoffice.sqlite3"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    def webmail_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        http = self.listen.get("http")
+        if http:
+            host, port = http
+            return f"http://{_format_host(host)}:{port}/"
+        https = self.listen.get("https")
+        if https:
+            host, port = https
+            return f"https://{_format_host(host)}:{port}/"
+        return ""
+
+
+def _format_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _default_listen() -> dict[str, tuple[str, int]]:
+    return {name: _parse_hostport(value) for name, value in DEFAULT_LISTEN.items()}
+
+
+# ---- loading -----------------------------------------------------------------------
+
+
+def _parse_hostport(value: str) -> tuple[str, int]:
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)|([^:\[\]\s]+):(\d+)", value)
+    if not m:
+        raise ValueError(f"expected HOST:PORT such as \"127.0.0.1:2525\" or \"[::1]:2525\", got {value!r}")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range 0-65535")
+    if m.group(1):
+        ipaddress.IPv6Address(host)
+    elif not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+        raise ValueError(f"bad host {host!r}")
+    return host, port
+
+
+def _convert(section: str, cls: type[Any], raw: Mapping[str, Any], source: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        f = fields.get(name)
+        dotted = f"{section}.{key}" if section else key
+        if f is None or name == "source":
+            raise ConfigError(f"{source}: unknown key '{dotted}'")
+        kind = f.metadata.get("kind")
+        default = f.default
+        try:
+            if kind == "size":
+                values[name] = parse_size(value)
+            elif kind == "duration":
+                values[name] = parse_duration(value)
+            elif kind == "count":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"expected a whole number >= 0, got {value!r}")
+                values[name] = value
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"expected true or false, got {value!r}")
+                values[name] = value
+            elif isinstance(default, str):
+                if not isinstance(value, str):
+                    raise ValueError(f"expected a string, got {value!r}")
+                values[name] = value
+            elif isinstance(default, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"expected a number, got {value!r}")
+                values[name] = value
+            else:
+                values[name] = value
+        except ValueError as exc:
+            raise ConfigError(f"{source}: key '{dotted}': {exc}") from None
+    return cls(**values)
+
+
+def load_config(path: Path | str | None = None, *, must_exist: bool = True) -> Config:
+    """Load a TOML file; ``None`` means ``./postoffice.toml`` if present, else defaults."""
+    if path is None:
+        candidate = Path("postoffice.toml")
+        if not candidate.exists():
+            return Config()
+        path = candidate
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not valid UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: bad TOML: {exc}") from None
+    return config_from_dict(raw, source=source, base_dir=path.parent)
+
+
+def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
+    base_dir = base_dir or Path(".")
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{source}: unknown key '{key}'")
+    kwargs: dict[str, Any] = {"source": source}
+
+    def want_str(key: str) -> str:
+        value = raw[key]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{source}: key '{key}': expected a non-empty string, got {value!r}")
+        return value
+
+    if "hostname" in raw:
+        kwargs["hostname"] = want_str("hostname")
+    if "public_url" in raw:
+        kwargs["public_url"] = want_str("public_url")
+    if "data_dir" in raw:
+        d = Path(want_str("data_dir"))
+        kwargs["data_dir"] = d if d.is_absolute() else base_dir / d
+    if "domains" in raw:
+        domains = raw["domains"]
+        if not isinstance(domains, list) or not domains or not all(isinstance(d, str) for d in domains):
+            raise ConfigError(f"{source}: key 'domains': expected a non-empty list of domain names")
+        for d in domains:
+            if not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*", d):
+                raise ConfigError(f"{source}: key 'domains': {d!r} is not a domain name")
+        kwargs["domains"] = tuple(d.lower() for d in domains)
+    if "listen" in raw:
+        table = raw["listen"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: key 'listen': expected a table")
+        addresses: dict[str, tuple[str, int]] = {}
+        for name, value in table.items():
+            if name not in DEFAULT_LISTEN:
+                raise ConfigError(f"{source}: unknown key 'listen.{name}' (listeners: {', '.join(DEFAULT_LISTEN)})")
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: key 'listen.{name}': expected \"HOST:PORT\", got {value!r}")
+            try:
+                addresses[name] = _parse_hostport(value)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: key 'listen.{name}': {exc}") from None
+        kwargs["listen"] = Listen(addresses)
+    if "tls" in raw:
+        table = _table(raw, "tls", source)
+        for key in table:
+            if key not in ("cert", "key"):
+                raise ConfigError(f"{source}: unknown key 'tls.{key}'")
+        paths: dict[str, Path] = {}
+        for key in ("cert", "key"):
+            if key in table:
+                value = table[key]
+                if not isinstance(value, str) or not value:
+                    raise ConfigError(f"{source}: key 'tls.{key}': expected a file path")
+                p = Path(value)
+                p = p if p.is_absolute() else base_dir / p
+                if not p.is_file():
+                    raise ConfigError(f"{source}: key 'tls.{key}': file {str(p)!r} does not exist")
+                paths[key] = p
+        if ("cert" in paths) != ("key" in paths):
+            missing = "key" if "cert" in paths else "cert"
+            raise ConfigError(f"{source}: key 'tls.{missing}': needed together with tls.{'cert' if missing == 'key' else 'key'}")
+        kwargs["tls"] = TLSConfig(cert=paths.get("cert"), key=paths.get("key"))
+    if "auth" in raw:
+        table = dict(_table(raw, "auth", source))
+        nets = table.pop("trusted_networks", None)
+        auth = _convert("auth", AuthConfig, table, source)
+        if nets is not None:
+            if not isinstance(nets, list) or not all(isinstance(n, str) for n in nets):
+                raise ConfigError(f"{source}: key 'auth.trusted_networks': expected a list of networks")
+            for n in nets:
+                try:
+                    ipaddress.ip_network(n, strict=False)
+                except ValueError:
+                    raise ConfigError(f"{source}: key 'auth.trusted_networks': {n!r} is not a network") from None
+            auth = dataclasses.replace(auth, trusted_networks=tuple(nets))
+        kwargs["auth"] = auth
+    if "limits" in raw:
+        table = _table(raw, "limits", source)
+        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "http": HTTPLimits, "message": MessageLimits}
+        limit_kwargs: dict[str, Any] = {}
+        for name, sub in table.items():
+            if name not in sections:
+                raise ConfigError(f"{source}: unknown key 'limits.{name}'")
+            if not isinstance(sub, dict):
+                raise ConfigError(f"{source}: key 'limits.{name}': expected a table")
+            limit_kwargs[name] = _convert(f"limits.{name}", sections[name], sub, source)
+        limits = Limits(**limit_kwargs)
+        if limits.smtp.bare_lf not in ("normalise", "refuse"):
+            raise ConfigError(f"{source}: key 'limits.smtp.bare_lf': expected \"normalise\" or \"refuse\"")
+        kwargs["limits"] = limits
+    return Config(**kwargs)
+
+
+def _table(raw: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = raw[key]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: key '{key}': expected a table")
+    return value
