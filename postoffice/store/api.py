@@ -136,6 +136,10 @@ class NewMessage:
     flags: frozenset[str] = frozenset()
     internaldate: float = 0.0
     internaldate_tz: int = 0  # minutes east of UTC
+    # Import only (Maildir dovecot-uidlist): use this UID instead of the mailbox's
+    # UIDNEXT. It must be unused in the mailbox (else MailError(EXISTS)); UIDNEXT
+    # becomes max(UIDNEXT, uid + 1). None: the next UID, as for any delivery.
+    uid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +220,9 @@ class Store(Protocol):
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]: ...
     async def rename_mailbox(self, mailbox_id: int, new_name: str) -> Mailbox: ...
     async def delete_mailbox(self, mailbox_id: int) -> None: ...
+    async def set_uidvalidity(self, mailbox_id: int, uidvalidity: int, uidnext: int) -> Mailbox: ...
+    # ^ import only: set UIDVALIDITY and raise UIDNEXT to at least ``uidnext`` (never
+    #   lowered), so an imported Maildir keeps its UIDs (NewMessage.uid). NOT_FOUND.
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None: ...
     async def list_subscriptions(self, account_id: int) -> list[str]: ...
 
