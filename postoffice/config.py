@@ -156,6 +156,7 @@ class MessageLimits:
     max_depth: int = _count(50)  # multipart / message nesting depth
     max_parts: int = _count(10_000)  # MIME parts per message
     part_store_threshold: int = _size(64 * 1024)  # decoded leaf parts at least this large become their own blob
+    max_search_text: int = _size(1024 * 1024)  # octets of raw text bodies sampled per message for search/preview
 
 
 @dataclass(frozen=True)

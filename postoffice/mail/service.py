@@ -81,6 +81,11 @@ class DeliveryResult:
     records: tuple[MessageRecord, ...]  # one per target mailbox
 
 
+def _section(part: Sequence[int] | str) -> str:
+    """"1.2" for (1, 2): the part store names leaf parts by IMAP section number."""
+    return part if isinstance(part, str) else ".".join(str(n) for n in part)
+
+
 class MailService:
     """Accounts, mailboxes and messages over one Store, BlobStore and ChangeBus."""
 
@@ -426,14 +431,14 @@ class MailService:
             position += len(data)
             yield data
 
-    async def read_part(self, content: Content, part: Sequence[int], offset: int = 0, length: int | None = None) -> bytes:
+    async def read_part(self, content: Content, part: Sequence[int] | str, offset: int = 0, length: int | None = None) -> bytes:
         """Decoded bytes of one leaf part (IMAP BINARY, HTTP Range), reading only that range."""
         stored = self._stored(content)
-        return await asyncio.to_thread(stored.read_part, tuple(part), offset, length)
+        return await asyncio.to_thread(stored.read_part, _section(part), offset, length)
 
-    async def part_size(self, content: Content, part: Sequence[int]) -> int:
+    async def part_size(self, content: Content, part: Sequence[int] | str) -> int:
         """Decoded size of one leaf part (IMAP BINARY.SIZE)."""
-        return await asyncio.to_thread(self._stored(content).part_size, tuple(part))
+        return await asyncio.to_thread(self._stored(content).part_size, _section(part))
 
     async def update_flags(self, mailbox: Mailbox, uids: Sequence[int], update: FlagUpdate) -> FlagUpdateResult:
         update = FlagUpdate(update.mode, frozenset(f for f in update.flags if f.lower() != "\\recent"), update.unchangedsince)

@@ -8,8 +8,9 @@ keywords without (``$Forwarded``); ``\\Recent`` is never stored.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import AsyncIterator, BinaryIO, Literal, Protocol, Sequence, runtime_checkable
+from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "Account",

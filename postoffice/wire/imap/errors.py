@@ -44,5 +44,14 @@ class ImapSyntaxError(Exception):
             self.tag = tag
         return self
 
+    def _key(self) -> tuple[str, str | None, str | None, bool, str]:
+        return (self.text, self.tag, self.code, self.fatal, self.status)
+
+    def __eq__(self, other: object) -> bool:  # equal errors compare equal (tests, event replay)
+        return isinstance(other, ImapSyntaxError) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def __repr__(self) -> str:
         return f"ImapSyntaxError({self.text!r}, tag={self.tag!r}, code={self.code!r})"

@@ -1,0 +1,197 @@
+"""RFC 5322 §3.4 address lists, parsed tolerantly, in the shape IMAP ENVELOPE needs.
+
+``parse_address_list`` never raises: junk yields what can be salvaged (a bare word
+becomes a mailbox without a host, as RFC 9051 §7.5.2 allows via NIL host). Groups
+are kept as markers: a group start has ``group`` set and no mailbox, a group end has
+everything None (RFC 9051 §7.5.2: "(NIL NIL "group" NIL)" ... "(NIL NIL NIL NIL)").
+Names keep their encoded words; ``display`` decodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postoffice.message.headers import decode_encoded_words
+
+__all__ = ["Address", "parse_address_list", "format_addresses"]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str | None  # display name as written (RFC 2047 words kept), None if absent
+    adl: str | None  # obsolete source route, "@a,@b"
+    mailbox: str | None  # local part; group start: the group name
+    host: str | None  # domain; None for a group marker
+    group: bool = False  # True for a group start marker
+
+    @property
+    def address(self) -> str:
+        if self.mailbox is None:
+            return ""
+        return f"{self.mailbox}@{self.host}" if self.host else self.mailbox
+
+    def display(self) -> str:
+        name = decode_encoded_words(self.name) if self.name else ""
+        if self.group:
+            return f"{name or self.mailbox}:"
+        if name and self.address:
+            return f"{name} <{self.address}>"
+        return name or self.address
+
+    def to_json(self) -> list[str | None]:
+        """IMAP ENVELOPE address order: [name, adl, mailbox, host]."""
+        if self.group:
+            return [None, None, self.mailbox, None]
+        return [self.name, self.adl, self.mailbox, self.host]
+
+
+_SPECIALS = set('()<>[]:;@\\,."')
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, value) with kind in atom, quoted, literal, special; comments dropped."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n":
+            out.append(("ws", " "))
+            i += 1
+            while i < n and text[i] in " \t\r\n":
+                i += 1
+        elif ch == "(":  # RFC 5322 §3.2.2 comment, nested
+            depth = 0
+            while i < n:
+                if text[i] == "\\":
+                    i += 2
+                    continue
+                if text[i] == "(":
+                    depth += 1
+                elif text[i] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        i += 1
+                        break
+                i += 1
+            out.append(("ws", " "))
+        elif ch == '"':
+            i += 1
+            buf = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(text[i])
+                i += 1
+            i += 1
+            out.append(("quoted", "".join(buf)))
+        elif ch == "[":
+            j = text.find("]", i)
+            j = n - 1 if j < 0 else j
+            out.append(("atom", text[i : j + 1]))
+            i = j + 1
+        elif ch in _SPECIALS:
+            out.append(("special", ch))
+            i += 1
+        else:
+            j = i
+            while j < n and text[j] not in _SPECIALS and text[j] not in " \t\r\n":
+                j += 1
+            out.append(("atom", text[i:j]))
+            i = j
+    return out
+
+
+def _words(tokens: list[tuple[str, str]]) -> str:
+    """Join phrase tokens: whitespace collapses to one space."""
+    text = "".join(v for _, v in tokens)
+    return " ".join(text.split()) if not any(k == "quoted" for k, _ in tokens) else text.strip()
+
+
+def _addr_spec(tokens: list[tuple[str, str]]) -> tuple[str | None, str | None, str | None]:
+    """tokens of [route:]local@domain -> (adl, mailbox, host)."""
+    adl = None
+    toks = [t for t in tokens if t[0] != "ws"]
+    if any(t == ("special", ":") for t in toks):
+        k = max(i for i, t in enumerate(toks) if t == ("special", ":"))
+        adl = "".join(v for _, v in toks[:k]) or None
+        toks = toks[k + 1 :]
+    at = None
+    for i in range(len(toks) - 1, -1, -1):
+        if toks[i] == ("special", "@"):
+            at = i
+            break
+    if at is None:
+        local = "".join(v for _, v in toks)
+        return adl, (local or None), None
+    local = "".join(v for _, v in toks[:at])
+    host = "".join(v for _, v in toks[at + 1 :])
+    return adl, (local or None), (host or None)
+
+
+def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
+    kinds = [t for t in tokens if t[0] != "ws"]
+    if not kinds:
+        return None
+    if ("special", "<") in tokens:
+        lt = tokens.index(("special", "<"))
+        try:
+            gt = tokens.index(("special", ">"), lt)
+        except ValueError:
+            gt = len(tokens)
+        name = _words(tokens[:lt]) or None
+        adl, mailbox, host = _addr_spec(tokens[lt + 1 : gt])
+        return Address(name, adl, mailbox, host)
+    adl, mailbox, host = _addr_spec(tokens)
+    return Address(None, adl, mailbox, host)
+
+
+def parse_address_list(value: str) -> list[Address]:
+    """Parse an (unfolded) address-list header value; never raises."""
+    tokens = _tokens(value)
+    result: list[Address] = []
+    current: list[tuple[str, str]] = []
+    in_group = False
+    angle = 0
+    for tok in tokens:
+        if tok == ("special", "<"):
+            angle += 1
+        elif tok == ("special", ">"):
+            angle = max(0, angle - 1)
+        if angle == 0 and tok == ("special", ":") and not in_group and not any(t == ("special", "<") for t in current):
+            name = _words(current)
+            if "@" not in name:  # a group, not an obsolete route
+                result.append(Address(None, None, name, None, group=True))
+                in_group = True
+                current = []
+                continue
+        if angle == 0 and tok == ("special", ";") and in_group:
+            addr = _mailbox(current)
+            if addr is not None:
+                result.append(addr)
+            result.append(Address(None, None, None, None))
+            in_group = False
+            current = []
+            continue
+        if angle == 0 and tok == ("special", ","):
+            addr = _mailbox(current)
+            if addr is not None:
+                result.append(addr)
+            current = []
+            continue
+        current.append(tok)
+    addr = _mailbox(current)
+    if addr is not None:
+        result.append(addr)
+    if in_group:
+        result.append(Address(None, None, None, None))
+    return result
+
+
+def format_addresses(addresses: list[Address]) -> str:
+    """Decoded, human display of a list: "Ann <a@x>, b@y"."""
+    out: list[str] = []
+    for a in addresses:
+        if a.group or a.mailbox is None and a.name is None:
+            continue
+        out.append(a.display())
+    return ", ".join(out)

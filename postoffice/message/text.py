@@ -1,0 +1,179 @@
+"""Transfer decoding (base64, quoted-printable), charset-aware text extraction, previews.
+
+Decoders are streaming (``feed``/``flush``) and tolerant: bad base64 characters are
+skipped and a truncated quantum padded; a bad QP escape is kept as written (RFC 2045
+§6.7 note 1). Text for the search index and the preview comes from the bounded text
+samples the parser collected (``Part.text_sample``); nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import binascii
+import html
+import re
+
+from postoffice.message.address import format_addresses, parse_address_list
+from postoffice.message.headers import decode_bytes, decode_header_bytes, header_text, unfold
+from postoffice.message.parser import Part
+
+__all__ = [
+    "Base64Decoder",
+    "QPDecoder",
+    "IdentityDecoder",
+    "Decoder",
+    "decoder_for",
+    "decode_transfer",
+    "part_text",
+    "html_to_text",
+    "extract_text",
+    "make_preview",
+    "SearchFields",
+    "search_fields",
+]
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+class Base64Decoder:
+    """RFC 2045 §6.8, tolerant: characters outside the alphabet are ignored, and the
+    data after padding or a truncated last quantum is decoded as far as possible."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, data: bytes) -> bytes:
+        clean = self._rest + _B64_JUNK.sub(b"", data)
+        usable = len(clean) - len(clean) % 4
+        self._rest = clean[usable:]
+        return binascii.a2b_base64(clean[:usable]) if usable else b""
+
+    def flush(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        if len(rest) < 2:
+            return b""
+        try:
+            return binascii.a2b_base64(rest + b"=" * (-len(rest) % 4))
+        except binascii.Error:
+            return b""
+
+
+class QPDecoder:
+    """RFC 2045 §6.7, line by line so a soft line break across chunks is handled."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, data: bytes) -> bytes:
+        data = self._rest + data
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]
+        if len(self._rest) > 65536:  # a huge line: decode it up to a safe point
+            safe = len(self._rest) - 3
+            cut, self._rest = cut + safe, self._rest[safe:]
+        return _qp(data[:cut])
+
+    def flush(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        return _qp(rest)
+
+
+def _qp(data: bytes) -> bytes:
+    # binascii.a2b_qp handles "=\r\n" soft breaks and =XX; trailing spaces kept.
+    return binascii.a2b_qp(data)
+
+
+class IdentityDecoder:
+    def feed(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+Decoder = Base64Decoder | QPDecoder | IdentityDecoder
+
+
+def decoder_for(encoding: str) -> Decoder:
+    enc = encoding.strip().lower()
+    if enc == "base64":
+        return Base64Decoder()
+    if enc == "quoted-printable":
+        return QPDecoder()
+    return IdentityDecoder()  # 7bit, 8bit, binary, and unknown ones (RFC 2045 §6.4)
+
+
+def decode_transfer(data: bytes, encoding: str) -> bytes:
+    d = decoder_for(encoding)
+    return d.feed(data) + d.flush()
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
+_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h[1-6])\b[^>]*>", re.I)
+
+
+def html_to_text(text: str) -> str:
+    """Crude HTML -> text for indexing and previews (not for display)."""
+    text = _BLOCK.sub("\n", text)
+    return html.unescape(_TAG.sub(" ", text))
+
+
+def part_text(part: Part) -> str:
+    """Decoded text of a text/* leaf's collected sample."""
+    if part.text_sample is None:
+        return ""
+    raw = decode_transfer(bytes(part.text_sample), part.encoding)
+    text = decode_bytes(raw, part.charset)
+    if part.subtype == "html":
+        text = html_to_text(text)
+    return text
+
+
+def _leaves(root: Part) -> list[Part]:
+    return [p for p in root.walk() if p.text_sample is not None]
+
+
+def _is_attachment(part: Part) -> bool:
+    return (part.disposition or "").lower() == "attachment"
+
+
+def extract_text(root: Part) -> str:
+    """Decoded text of every text part (in order), for the search index."""
+    return "\n".join(t for t in (part_text(p) for p in _leaves(root)) if t)
+
+
+def make_preview(root: Part, length: int = 200) -> str:
+    """First ``length`` characters of the main text, whitespace folded."""
+    leaves = [p for p in _leaves(root) if not _is_attachment(p)]
+    main = next((p for p in leaves if p.subtype == "plain"), None) or next(iter(leaves), None)
+    if main is None:
+        return ""
+    text = " ".join(part_text(main).split())
+    return text[:length]
+
+
+class SearchFields:
+    """Decoded header facts of a message node."""
+
+    def __init__(self, root: Part) -> None:
+        self.subject = _decoded(root, "subject")
+        self.from_ = format_addresses(parse_address_list(_decoded_raw(root, "from")))
+        self.to = format_addresses(parse_address_list(_decoded_raw(root, "to")))
+        self.cc = format_addresses(parse_address_list(_decoded_raw(root, "cc")))
+        self.bcc = format_addresses(parse_address_list(_decoded_raw(root, "bcc")))
+        self.message_id = _decoded(root, "message-id")
+        self.headers = "\n".join(f"{name}: {header_text(value)}" for name, value in root.fields)
+
+
+def _decoded(part: Part, name: str) -> str:
+    value = part.header(name)
+    return header_text(value) if value is not None else ""
+
+
+def _decoded_raw(part: Part, name: str) -> str:
+    """Unfolded, 8-bit decoded, encoded words kept (address parsing decodes names)."""
+    value = part.header(name)
+    return unfold(decode_header_bytes(value)) if value is not None else ""
+
+
+def search_fields(root: Part) -> SearchFields:
+    return SearchFields(root)

@@ -1,0 +1,266 @@
+"""One client connection, as every protocol server sees it.
+
+Owns: buffered reading with per-call limits and timeouts, writing and streaming,
+STARTTLS, and closing. Protocol servers never touch asyncio streams directly.
+
+Invariants:
+- ``readline`` never holds more than ``limit`` octets of a line in memory: an overlong
+  line is discarded up to and including its line end, then :class:`LineTooLong` is
+  raised, so the protocol can answer ("500 line too long", "BAD") and read on.
+- ``start_tls`` throws away every byte the client sent before the handshake that has
+  not been read yet. Bytes pipelined after STARTTLS are never read as commands after
+  the upgrade (CVE-2011-0411; RFC 3207 §4.2, RFC 2595 §3.1, RFC 9051 §6.2.1).
+- Timeouts raise :class:`Timeout`; the end of the stream in ``readexactly`` raises
+  :class:`ConnectionClosed`; ``readline``/``read`` return ``b""`` at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterable
+from typing import BinaryIO
+
+__all__ = ["Connection", "LineTooLong", "Timeout", "ConnectionClosed"]
+
+log = logging.getLogger("postoffice.net")
+
+_CHUNK = 64 * 1024
+
+
+class LineTooLong(Exception):
+    """The line was longer than the limit; it has been read and thrown away."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"line longer than {limit} octets")
+        self.limit = limit
+
+
+class Timeout(TimeoutError):
+    """The client sent nothing (or too little) within the allowed time."""
+
+
+class ConnectionClosed(ConnectionError):
+    """The client closed the connection before sending what was expected."""
+
+
+class Connection:
+    """A client connection over an asyncio StreamReader/StreamWriter pair."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._buf = bytearray()
+        self._eof = False
+        self._closed = False
+        peer = writer.get_extra_info("peername")
+        self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
+        sock = writer.get_extra_info("sockname")
+        self.local_port: int = int(sock[1]) if isinstance(sock, tuple) and len(sock) > 1 else 0
+
+    # ---- facts --------------------------------------------------------------------------
+
+    @property
+    def is_tls(self) -> bool:
+        return self._writer.get_extra_info("sslcontext") is not None
+
+    @property
+    def tls_version(self) -> str | None:
+        """"TLSv1.3" and the like, for Received headers and logs."""
+        obj = self._writer.get_extra_info("ssl_object")
+        return obj.version() if isinstance(obj, ssl.SSLObject) else None
+
+    @property
+    def tls_cipher(self) -> str | None:
+        cipher = self._writer.get_extra_info("cipher")
+        return str(cipher[0]) if cipher else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def at_eof(self) -> bool:
+        """True when the client closed its side and every byte has been read."""
+        return self._eof and not self._buf
+
+    # ---- reading ------------------------------------------------------------------------
+
+    async def _fill(self) -> bool:
+        """Read one more chunk into the buffer; False at the end of the stream."""
+        if self._eof:
+            return False
+        try:
+            data = await self._reader.read(_CHUNK)
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            log.debug("read from %s failed: %s", self.peer_ip, exc)
+            data = b""
+        if not data:
+            self._eof = True
+            return False
+        self._buf += data
+        return True
+
+    async def readline(self, limit: int, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """One line including its LF (CRLF or bare LF); at most ``limit`` octets with it.
+
+        Returns ``b""`` at the end of the stream, or the unterminated rest if the
+        client closed mid-line. Raises LineTooLong after discarding the whole line.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._readline(limit)
+        except TimeoutError:
+            raise Timeout("timed out waiting for a line") from None
+
+    async def _readline(self, limit: int) -> bytes:
+        scanned = 0
+        while True:
+            idx = self._buf.find(b"\n", scanned)
+            if idx >= 0:
+                if idx + 1 > limit:
+                    del self._buf[: idx + 1]
+                    raise LineTooLong(limit)
+                line = bytes(self._buf[: idx + 1])
+                del self._buf[: idx + 1]
+                return line
+            if len(self._buf) >= limit:
+                await self._discard_line()
+                raise LineTooLong(limit)
+            scanned = len(self._buf)
+            if not await self._fill():
+                line = bytes(self._buf)
+                self._buf.clear()
+                return line
+
+    async def _discard_line(self) -> None:
+        """Drop bytes up to and including the next LF, in constant memory."""
+        while True:
+            idx = self._buf.find(b"\n")
+            if idx >= 0:
+                del self._buf[: idx + 1]
+                return
+            self._buf.clear()
+            if not await self._fill():
+                return
+
+    async def readexactly(self, n: int, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Exactly ``n`` octets (a literal, a BDAT chunk); ConnectionClosed if the client leaves."""
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self._buf) < n:
+                    if not await self._fill():
+                        raise ConnectionClosed(f"connection closed after {len(self._buf)} of {n} octets")
+        except TimeoutError:
+            raise Timeout(f"timed out waiting for {n} octets") from None
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    async def read(self, n: int = _CHUNK, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Up to ``n`` octets, whatever is available; ``b""`` at the end of the stream."""
+        if not self._buf:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._fill()
+            except TimeoutError:
+                raise Timeout("timed out waiting for data") from None
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    def buffered(self) -> int:
+        """Octets received but not read yet (pipelining: RFC 2920, RFC 2449)."""
+        return len(self._buf)
+
+    # ---- writing ------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self._closed:
+            self._writer.write(data)
+
+    async def drain(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Wait until the write buffer is flushed enough; Timeout for a client that stopped reading."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+        except TimeoutError:
+            raise Timeout("timed out writing to the client") from None
+
+    async def write_stream(self, chunks: AsyncIterable[bytes], *, timeout: float | None = None) -> int:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Write every chunk, draining between them (constant memory); returns octets written."""
+        total = 0
+        async for chunk in chunks:
+            if chunk:
+                self.write(chunk)
+                total += len(chunk)
+                await self.drain(timeout=timeout)
+        return total
+
+    async def send_file(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
+        """Send part of an open file: sendfile(2) without TLS, read/write with it."""
+        await self.drain()
+        loop = asyncio.get_running_loop()
+        return await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+
+    # ---- STARTTLS -----------------------------------------------------------------------
+
+    async def start_tls(self, context: ssl.SSLContext, *, handshake_timeout: float = 60.0) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Upgrade to TLS. Write the protocol's "ready" answer before calling this.
+
+        Every byte the client pipelined after its STARTTLS command is discarded first
+        (CVE-2011-0411). After our own drain, ``StreamWriter.start_tls`` does not
+        yield before ``loop.start_tls`` pauses reading on the plain transport, so no
+        plain-text byte can slip into the buffers between the discard and the switch;
+        anything that arrives later is fed to the TLS layer, where it breaks the handshake.
+        Raises ConnectionClosed if the handshake fails, Timeout if it takes too long.
+        """
+        if self.is_tls:
+            raise RuntimeError("the connection already uses TLS")
+        await self._writer.drain()
+        dropped = len(self._buf) + _clear_reader_buffer(self._reader)
+        self._buf.clear()
+        if dropped:
+            log.warning("%s: discarded %d octets pipelined before the TLS handshake", self.peer_ip, dropped)
+        try:
+            await self._writer.start_tls(context, ssl_handshake_timeout=handshake_timeout)
+        except TimeoutError:
+            raise Timeout("TLS handshake timed out") from None
+        except (ssl.SSLError, ConnectionError, OSError) as exc:
+            # The connection cannot go on in plain text: the protocol ends the session.
+            raise ConnectionClosed(f"TLS handshake failed: {exc}") from None
+        self._eof = False
+
+    # ---- closing ------------------------------------------------------------------------
+
+    async def close(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """Flush what was written, close, and wait (at most ``timeout``) for the close."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout):
+                await self._writer.wait_closed()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without flushing."""
+        self._closed = True
+        self._writer.transport.abort()
+
+
+def _clear_reader_buffer(reader: asyncio.StreamReader) -> int:
+    # StreamReader has no public way to drop what it has buffered without waiting;
+    # its buffer is the ``_buffer`` bytearray (CPython 3.11-3.13).
+    buffer = getattr(reader, "_buffer", None)
+    if isinstance(buffer, bytearray):
+        n = len(buffer)
+        buffer.clear()
+        return n
+    return 0

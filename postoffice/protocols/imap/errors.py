@@ -1,0 +1,68 @@
+"""The one place where IMAP failures become tagged NO/BAD responses.
+
+Handlers raise: :class:`MailError` (from ``mail/``), :class:`ImapSyntaxError` (from the
+wire layer or from argument checks) or :class:`Refusal` (a protocol-level NO/BAD with
+a response code). :func:`failure_response` maps each of them to bytes; nothing else in
+this package turns an exception into a response. Codes, not text, are the contract.
+"""
+
+from __future__ import annotations
+
+from postoffice.errors import Kind, MailError
+from postoffice.wire.imap import response as r
+from postoffice.wire.imap.errors import ImapSyntaxError
+
+__all__ = ["Refusal", "SessionEnd", "failure_response", "MAIL_ERROR_REPLIES"]
+
+
+class Refusal(Exception):
+    """A well-formed command the server refuses: ``tag NO [CODE] text`` (or BAD)."""
+
+    def __init__(self, reply: r.Reply, text: str = "", *, args: str | None = None) -> None:
+        super().__init__(text or reply.status.lower())
+        self.reply = reply
+        self.text = text
+        self.args_text = args
+
+
+class SessionEnd(Exception):
+    """Raised by a handler to close the connection after its answer (LOGOUT, limits).
+
+    ``args[0]``, if given, is the tagged answer (bytes) to write before closing."""
+
+
+# RFC 9051 §7.1 response codes for each protocol-neutral failure.
+MAIL_ERROR_REPLIES: dict[Kind, r.Reply] = {
+    Kind.NOT_FOUND: r.NO_NONEXISTENT,
+    Kind.EXISTS: r.NO_ALREADYEXISTS,
+    Kind.INVALID: r.NO_CANNOT,
+    Kind.QUOTA: r.NO_OVERQUOTA,
+    Kind.TOO_BIG: r.NO_TOOBIG,
+    Kind.AUTH_FAILED: r.NO_AUTHENTICATIONFAILED,
+    Kind.AUTH_REQUIRED: r.NO_AUTHORIZATIONFAILED,
+    Kind.ENCRYPTION_REQUIRED: r.NO_PRIVACYREQUIRED,
+    Kind.PERMISSION: r.NO_NOPERM,
+    Kind.IN_USE: r.NO_INUSE,
+    Kind.CONFLICT: r.NO_MODIFIED,
+    Kind.LIMIT: r.NO_LIMIT,
+    Kind.UNAVAILABLE: r.NO_UNAVAILABLE,
+    Kind.HAS_CHILDREN: r.NO_HASCHILDREN,
+    Kind.MALFORMED: r.NO_PARSE,
+}
+
+
+def failure_response(tag: str, exc: BaseException, *, trycreate: bool = False) -> bytes:
+    """The tagged response for a failed command.
+
+    ``trycreate``: the command targets a mailbox that may be created (APPEND, COPY,
+    MOVE), so a missing target is ``NO [TRYCREATE]`` (RFC 9051 §6.3.12, §6.4.7).
+    """
+    if isinstance(exc, Refusal):
+        return exc.reply.tagged(tag, exc.text, args=exc.args_text)
+    if isinstance(exc, MailError):
+        if trycreate and exc.kind is Kind.NOT_FOUND:
+            return r.NO_TRYCREATE.tagged(tag, exc.text)
+        return MAIL_ERROR_REPLIES.get(exc.kind, r.NO_SERVERBUG).tagged(tag, exc.text)
+    if isinstance(exc, ImapSyntaxError):
+        return r.tagged(tag, exc.status, exc.text, exc.code)
+    return r.NO_SERVERBUG.tagged(tag, "internal server error")

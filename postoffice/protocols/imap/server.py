@@ -1,0 +1,128 @@
+"""The IMAP server: greeting, the command loop, state checks and dispatch.
+
+Owns the per-connection loop: read one whole command (``wire.imap`` reader), check the
+session state against the command table (``commands.py``), run the handler, let the
+selected view add its untagged updates (at the points RFC 9051 §7.5.1 allows), write
+the tagged answer. Failures are turned into responses by ``errors.failure_response``
+only. Limits (``[limits.imap]``): commands before authentication, autologout timers,
+connections per user (checked at login), line/literal/nesting limits (in the reader).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from postoffice.config import Config
+from postoffice.errors import MailError
+from postoffice.mail.service import MailService
+from postoffice.net.connection import Connection, ConnectionClosed, Timeout
+from postoffice.wire.imap import response as r
+from postoffice.wire.imap.errors import ImapSyntaxError
+from postoffice.wire.imap.reader import CommandReady, LineReceived, Rejected
+
+from .commands import COMMANDS, CommandSpec
+from .errors import Refusal, SessionEnd, failure_response
+from .session import NONAUTH, SELECTED, Session
+
+__all__ = ["IMAPServer"]
+
+log = logging.getLogger("postoffice.imap")
+
+
+class IMAPServer:
+    """Serves IMAP on one listener ("imap" or "imaps")."""
+
+    def __init__(self, mail: MailService, config: Config, *, listener: str, tls: ssl.SSLContext | None) -> None:
+        self.mail = mail
+        self.config = config
+        self.listener = listener
+        self.tls = tls
+        self.user_sessions: dict[int, int] = {}  # account id -> open authenticated sessions
+        self.sessions: set[Session] = set()
+
+    async def handle(self, conn: Connection) -> None:
+        session = Session(self, conn)
+        self.sessions.add(session)
+        try:
+            await self._run(session)
+        except (ConnectionClosed, ConnectionError, Timeout):
+            pass
+        finally:
+            session.close()
+            self.sessions.discard(session)
+
+    async def _run(self, s: Session) -> None:
+        s.write(r.untagged_status("OK", "postoffice IMAP ready", r.code_capability(s.capabilities())))
+        await s.flush()
+        while s.state != "logout":
+            try:
+                event = await s.next_event()
+            except Timeout:
+                # RFC 9051 §5.4: autologout after the inactivity timer.
+                s.write(r.bye("autologout; idle for too long"))
+                await s.flush()
+                return
+            if event is None:
+                return
+            if isinstance(event, Rejected):
+                s.discard_spools()
+                s.write(r.syntax_error_response(event.error))
+                if event.error.fatal:
+                    s.write(r.bye("cannot resynchronise"))
+                    await s.flush()
+                    return
+                if not await self._count_before_auth(s):
+                    return
+                await s.flush()
+                continue
+            if isinstance(event, LineReceived):  # a stray line (e.g. DONE outside IDLE)
+                s.write(r.untagged_status("BAD", "unexpected line"))
+                await s.flush()
+                continue
+            if isinstance(event, CommandReady):
+                try:
+                    keep = await self.dispatch(s, event.command)
+                finally:
+                    s.discard_spools()
+                await s.flush()
+                if not keep:
+                    return
+
+    async def _count_before_auth(self, s: Session) -> bool:
+        if s.state != NONAUTH:
+            return True
+        s.commands_before_auth += 1
+        if s.commands_before_auth > self.config.limits.imap.max_commands_before_auth:
+            s.write(r.bye("too many commands without authentication"))
+            await s.flush()
+            return False
+        return True
+
+    async def dispatch(self, s: Session, command: object) -> bool:
+        """Run one parsed command; False when the connection must close."""
+        tag: str = getattr(command, "tag")  # noqa: B009
+        key: str = getattr(command, "key")  # noqa: B009
+        spec: CommandSpec | None = COMMANDS.get(key)
+        if not await self._count_before_auth(s):
+            return False
+        if spec is None:
+            s.write(r.tagged(tag, "BAD", f"unknown command {key}"))
+            return True
+        if s.state not in spec.states:
+            s.write(r.tagged(tag, "BAD", f"{key} is not allowed in the {s.state} state"))
+            return True
+        keep = True
+        try:
+            answer = await spec.handler(s, command)
+        except SessionEnd as end:
+            answer = end.args[0] if end.args else None
+            keep = False
+        except (MailError, Refusal, ImapSyntaxError) as exc:
+            answer = failure_response(tag, exc, trycreate=spec.trycreate)
+        if s.state == SELECTED and s.view is not None and spec.sync != "none":
+            s.note_bus()
+            for line in await s.view.sync(allow_expunge=spec.sync == "full", force=spec.sync == "full" and spec.force_sync):
+                s.write(line)
+        s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
+        return keep and s.state != "logout"

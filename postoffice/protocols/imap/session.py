@@ -1,0 +1,220 @@
+"""One IMAP connection's state: the four states of RFC 9051 §3, I/O helpers, extensions.
+
+Owns: the command reader of the connection (literal continuations, streamed APPEND
+literals spooled to files), the session state (``nonauth`` / ``authenticated`` /
+``selected`` / ``logout``), the logged-in account, the ChangeBus subscription, the
+selected :class:`MailboxView` and the extensions the client ENABLEd.
+
+Invariants: a streamed APPEND literal never sits in memory (it goes to a spool file
+chunk by chunk); every spool file is removed once its command has run; the reader is
+replaced after STARTTLS so no byte received before the handshake is read afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from postoffice.net.connection import Connection
+from postoffice.store.api import Account, ChangeSubscription
+from postoffice.wire.imap import response as r
+from postoffice.wire.imap.reader import (
+    CommandReader,
+    ContinuationNeeded,
+    Event,
+    LiteralChunk,
+    LiteralEnd,
+    LiteralStart,
+    ReaderLimits,
+)
+
+from .view import MailboxView
+
+if TYPE_CHECKING:
+    from .server import IMAPServer
+
+__all__ = ["Session", "NONAUTH", "AUTHENTICATED", "SELECTED", "LOGOUT", "STATES"]
+
+NONAUTH = "nonauth"
+AUTHENTICATED = "authenticated"
+SELECTED = "selected"
+LOGOUT = "logout"
+STATES = (NONAUTH, AUTHENTICATED, SELECTED)
+
+STREAM_THRESHOLD = 64 * 1024  # APPEND literals at least this big go to a spool file
+
+
+class Session:
+    """State and I/O of one connection (handlers receive it as ``s``)."""
+
+    def __init__(self, server: IMAPServer, conn: Connection) -> None:
+        self.server = server
+        self.mail = server.mail
+        self.config = server.config
+        self.limits = server.config.limits.imap
+        self.conn = conn
+        self.reader = self._new_reader()
+        self.state = NONAUTH
+        self.account: Account | None = None
+        self.view: MailboxView | None = None
+        self.subscription: ChangeSubscription | None = None
+        self.enabled: set[str] = set()
+        self.condstore = False  # RFC 7162 §3.1: CONDSTORE enabled by ENABLE or first use
+        self.commands_before_auth = 0
+        self.auth_failures = 0
+        self.spools: dict[int, Path] = {}
+        self._spool_file: BinaryIO | None = None
+        self._spool_index = -1
+
+    def _new_reader(self) -> CommandReader:
+        return CommandReader(ReaderLimits.from_config(self.server.config.limits.imap), stream_threshold=STREAM_THRESHOLD)
+
+    # ---- facts ---------------------------------------------------------------------------
+    @property
+    def utf8(self) -> bool:
+        """Mailbox names and strings in UTF-8 (RFC 9051 §5.1, RFC 6855 §3)."""
+        return "IMAP4REV2" in self.enabled or "UTF8=ACCEPT" in self.enabled
+
+    @property
+    def rev2(self) -> bool:
+        return "IMAP4REV2" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    @property
+    def plaintext_allowed(self) -> bool:
+        return self.mail.auth.plaintext_allowed(self.conn.peer_ip, self.conn.is_tls)
+
+    def capabilities(self) -> list[str]:
+        caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+        if self.state == NONAUTH:
+            if not self.conn.is_tls and self.server.tls is not None:
+                caps.append("STARTTLS")
+            caps += ["AUTH=" + m for m in self.mail.auth.mechanisms(self.conn.peer_ip, self.conn.is_tls) if m != "LOGIN"]
+            if not self.plaintext_allowed:
+                caps.append("LOGINDISABLED")  # RFC 9051 §6.2.3
+            return caps
+        return caps + [
+            "NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH",
+            "SEARCHRES", "WITHIN", "BINARY", "MULTIAPPEND", f"APPENDLIMIT={self.limits.max_literal_size}",
+            "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "STATUS=SIZE", "UTF8=ACCEPT",
+        ]
+
+    def enable_condstore(self) -> None:
+        self.condstore = True
+        if self.view is not None:
+            self.view.condstore = True
+
+    # ---- output --------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self.conn.write(data)
+
+    async def flush(self) -> None:
+        await self.conn.drain(timeout=self.limits.idle_timeout)
+
+    # ---- input ---------------------------------------------------------------------------
+    @property
+    def read_timeout(self) -> float:
+        return self.limits.idle_timeout if self.state != NONAUTH else self.limits.idle_timeout_before_auth
+
+    async def fill(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Read more bytes into the reader; False at the end of the stream."""
+        data = await self.conn.read(timeout=self.read_timeout if timeout is None else timeout)
+        if not data:
+            return False
+        self.reader.feed(data)
+        return True
+
+    async def next_event(self) -> Event | None:
+        """The next command-level event; continuations and APPEND spooling are handled here."""
+        while True:
+            event = self.reader.next_event()
+            if event is None:
+                if not await self.fill():
+                    return None
+                continue
+            if isinstance(event, ContinuationNeeded):
+                self.write(r.continuation("Ready"))
+                await self.flush()
+                continue
+            if isinstance(event, LiteralStart):
+                await self._spool_start(event.index)
+                continue
+            if isinstance(event, LiteralChunk):
+                if self._spool_file is not None:
+                    await asyncio.to_thread(self._spool_file.write, event.data)
+                continue
+            if isinstance(event, LiteralEnd):
+                await self._spool_end()
+                continue
+            return event
+
+    async def _spool_start(self, index: int) -> None:
+        spool_dir = self.config.spool_dir
+        await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="imap-append-", dir=spool_dir)
+        self._spool_file = os.fdopen(fd, "wb")
+        self._spool_index = index
+        self.spools[index] = Path(name)
+
+    async def _spool_end(self) -> None:
+        if self._spool_file is not None:
+            await asyncio.to_thread(self._spool_file.close)
+            self._spool_file = None
+
+    def discard_spools(self) -> None:
+        if self._spool_file is not None:
+            with contextlib.suppress(OSError):
+                self._spool_file.close()
+            self._spool_file = None
+        for path in self.spools.values():
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self.spools.clear()
+
+    def restart_reader(self) -> None:
+        """After STARTTLS: a fresh reader, nothing pipelined survives (RFC 9051 §6.2.1)."""
+        authenticated = self.reader.authenticated
+        self.reader = self._new_reader()
+        self.reader.authenticated = authenticated
+
+    # ---- state changes -------------------------------------------------------------------
+    def login(self, account: Account) -> None:
+        self.account = account
+        self.state = AUTHENTICATED
+        self.reader.authenticated = True
+        self.subscription = self.mail.subscribe(account)
+        self.server.user_sessions[account.id] = self.server.user_sessions.get(account.id, 0) + 1
+
+    def select(self, view: MailboxView | None) -> None:
+        self.view = view
+        self.state = SELECTED if view is not None else AUTHENTICATED
+
+    def note_bus(self) -> None:
+        """Mark the view dirty if the ChangeBus reported a change to its mailbox."""
+        if self.subscription is None:
+            return
+        changes = self.subscription.pending()
+        if self.view is not None:
+            box = self.view.mailbox.id
+            if any(c.mailbox_id == box for c in changes):
+                self.view.dirty = True
+
+    def close(self) -> None:
+        self.discard_spools()
+        if self.subscription is not None:
+            self.subscription.close()
+            self.subscription = None
+        if self.account is not None:
+            left = self.server.user_sessions.get(self.account.id, 1) - 1
+            if left > 0:
+                self.server.user_sessions[self.account.id] = left
+            else:
+                self.server.user_sessions.pop(self.account.id, None)
+        self.state = LOGOUT

@@ -1,0 +1,168 @@
+"""The selected-mailbox view: the only producer of untagged mailbox updates.
+
+A :class:`MailboxView` is the session's snapshot of the selected mailbox: the UIDs
+in sequence-number order, their flags and MODSEQs, and the HIGHESTMODSEQ it has seen.
+:meth:`MailboxView.sync` diffs the snapshot against the store
+(``MailService.changes_since``) and returns the untagged EXISTS / EXPUNGE / VANISHED /
+FETCH responses that bring the client up to date.
+
+Invariants:
+- Sequence numbers change only inside :meth:`sync`; handlers never write EXPUNGE,
+  EXISTS or flag FETCHes for other sessions' changes themselves.
+- With ``allow_expunge=False`` (during FETCH, STORE, SEARCH: RFC 9051 §7.5.1) expunged
+  messages keep their sequence numbers; they are announced at the next sync that
+  allows it.
+- EXISTS is announced before any new message can be referenced by number.
+- With QRESYNC enabled, expunges are announced as ``VANISHED`` (RFC 7162 §3.2.10).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+
+from postoffice.mail.service import MailService
+from postoffice.store.api import Mailbox, MessageRecord
+from postoffice.wire.imap import response as r
+from postoffice.wire.imap.seqset import SequenceSet
+
+__all__ = ["MailboxView", "flag_atoms"]
+
+
+def flag_atoms(flags: Iterable[str]) -> tuple[r.Atom, ...]:
+    """FLAGS values for a FETCH response, system flags first, in a stable order."""
+    return tuple(r.Atom(f) for f in sorted(flags, key=lambda f: (not f.startswith("\\"), f.lower())))
+
+
+class MailboxView:
+    """Snapshot of one selected mailbox for one session."""
+
+    def __init__(self, mail: MailService, mailbox: Mailbox, records: Sequence[MessageRecord], *, readonly: bool) -> None:
+        self.mail = mail
+        self.mailbox = mailbox
+        self.readonly = readonly
+        self.uids: list[int] = [m.uid for m in records]
+        self.flags: dict[int, frozenset[str]] = {m.uid: m.flags for m in records}
+        self.modseqs: dict[int, int] = {m.uid: m.modseq for m in records}
+        self.highest_modseq = max([mailbox.highest_modseq, *self.modseqs.values()], default=0)
+        self.pending_expunge: set[int] = set()
+        self.dirty = False  # set when the ChangeBus reports a change to this mailbox
+        self.condstore = False
+        self.qresync = False
+        self.saved_search: list[int] = []  # RFC 5182 SEARCHRES "$" (UIDs)
+
+    # ---- lookups -----------------------------------------------------------------------
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    def seq_of(self, uid: int) -> int | None:
+        i = bisect.bisect_left(self.uids, uid)
+        return i + 1 if i < len(self.uids) and self.uids[i] == uid else None
+
+    def uid_at(self, seq: int) -> int:
+        return self.uids[seq - 1]
+
+    @property
+    def largest_uid(self) -> int:
+        return self.uids[-1] if self.uids else 0
+
+    def resolve_uids(self, seqset: SequenceSet, *, uid: bool) -> list[int]:
+        """UIDs named by a sequence set (message numbers or UIDs), ascending.
+
+        A UID set names only UIDs present; ``*`` in a UID set is the largest UID
+        (RFC 9051 §6.4.8: "*" then names the last message even if the range is
+        beyond it). ``$`` is the saved search result (RFC 5182)."""
+        if seqset.saved:
+            present = set(self.uids)
+            return [u for u in self.saved_search if u in present]
+        if uid:
+            out: list[int] = []
+            for lo, hi in seqset.resolve(self.largest_uid):
+                a = bisect.bisect_left(self.uids, lo)
+                b = bisect.bisect_right(self.uids, hi)
+                out.extend(self.uids[a:b])
+            return out
+        return [self.uids[n - 1] for n in seqset.iter(self.exists)]
+
+    # ---- changes -----------------------------------------------------------------------
+    def note_flags(self, records: Iterable[MessageRecord]) -> None:
+        """Record flags this session has already reported (its own STORE)."""
+        for rec in records:
+            if rec.uid in self.flags:
+                self.flags[rec.uid] = rec.flags
+                self.modseqs[rec.uid] = rec.modseq
+
+    def fetch_flags(self, uid: int, *, with_uid: bool = True) -> bytes:
+        seq = self.seq_of(uid)
+        assert seq is not None
+        items: list[tuple[str, object]] = []
+        if with_uid or self.qresync:
+            items.append(("UID", uid))
+        items.append(("FLAGS", flag_atoms(self.flags[uid])))
+        if self.condstore:
+            items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
+        return r.fetch_response(seq, items)
+
+    async def sync(self, *, allow_expunge: bool, force: bool = False) -> list[bytes]:
+        """Responses that bring the client up to date; see the module invariants."""
+        out: list[bytes] = []
+        flag_changed: list[int] = []
+        new: list[MessageRecord] = []
+        if self.dirty or force:
+            self.dirty = False
+            changes = await self.mail.changes_since(self.mailbox, self.highest_modseq)
+            gone = set(changes.expunged)
+            self.pending_expunge |= {u for u in gone if u in self.flags}
+            last = self.largest_uid
+            for rec in changes.changed:
+                if rec.uid in gone:
+                    continue
+                old = self.flags.get(rec.uid)
+                if old is not None:
+                    if rec.flags != old or (self.condstore and rec.modseq != self.modseqs[rec.uid]):
+                        self.flags[rec.uid] = rec.flags
+                        self.modseqs[rec.uid] = rec.modseq
+                        flag_changed.append(rec.uid)
+                elif rec.uid > last:
+                    new.append(rec)
+            self.highest_modseq = max(self.highest_modseq, changes.highest_modseq)
+        if allow_expunge:
+            out.extend(self._expunge_responses())
+        for uid in flag_changed:
+            if uid in self.flags and uid not in self.pending_expunge:
+                out.append(self.fetch_flags(uid))
+        if new:
+            new.sort(key=lambda m: m.uid)
+            for rec in new:
+                self.uids.append(rec.uid)
+                self.flags[rec.uid] = rec.flags
+                self.modseqs[rec.uid] = rec.modseq
+            out.append(r.exists_response(self.exists))
+        return out
+
+    def _expunge_responses(self) -> list[bytes]:
+        if not self.pending_expunge:
+            return []
+        gone = sorted(self.pending_expunge)
+        self.pending_expunge.clear()
+        if self.qresync:
+            # RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
+            for uid in gone:
+                self._remove(uid)
+            return [r.vanished_response(SequenceSet.of(gone))]
+        out: list[bytes] = []
+        for uid in reversed(gone):  # highest first, so earlier numbers stay valid
+            seq = self.seq_of(uid)
+            if seq is None:
+                continue
+            self._remove(uid)
+            out.append(r.expunge_response(seq))
+        return out
+
+    def _remove(self, uid: int) -> None:
+        i = bisect.bisect_left(self.uids, uid)
+        if i < len(self.uids) and self.uids[i] == uid:
+            del self.uids[i]
+        self.flags.pop(uid, None)
+        self.modseqs.pop(uid, None)

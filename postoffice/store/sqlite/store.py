@@ -1,0 +1,633 @@
+"""SQLiteStore: the Store contract on one SQLite file (schema in ``migrations/``).
+
+Invariants (besides those of ``store/__init__``): every write is one callable run by
+the writer thread inside a SAVEPOINT of a group-commit transaction (``engine.py``),
+so it is atomic and durable when its await returns; UIDs come from
+``mailboxes.uidnext`` and MODSEQs from ``mailboxes.highest_modseq``, both only ever
+incremented, in the same transaction as the rows they stamp; the mailbox counters
+(messages, unseen, deleted, size) change in that same transaction too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from postoffice.clock import Clock, SystemClock
+from postoffice.errors import Kind, MailError
+from postoffice.store import _rules
+from postoffice.store.api import (
+    Account,
+    Alias,
+    Changes,
+    Content,
+    Credentials,
+    FlagUpdate,
+    FlagUpdateResult,
+    Mailbox,
+    MessageRecord,
+    NewContent,
+    NewMessage,
+)
+from postoffice.store.sqlite.engine import Database
+
+__all__ = ["SQLiteStore"]
+
+_MAILBOX_COLS = "id, account_id, name, uidvalidity, uidnext, highest_modseq, special_use, messages, unseen, deleted, size"
+_MESSAGE_COLS = "mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size"
+_CONTENT_COLS = (
+    "id, sha256, size, layout, envelope, bodystructure, preview, subject, from_addr, to_addr, date, message_id, extra"
+)
+_CHUNK = 500  # host parameters per IN (...) list
+_FTS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "from": ("from_addr",),
+    "to": ("to_addr",),
+    "cc": ("cc",),
+    "bcc": ("bcc",),
+    "subject": ("subject",),
+    "headers": ("headers",),
+    "body": ("body",),
+    "text": ("headers", "body"),  # RFC 9051 §6.4.4 TEXT: header or body
+}
+
+
+def _contains(haystack: str | None, needle: str | None) -> int:
+    """SQL ``po_contains(text, query)``: case-insensitive substring test for short queries."""
+    if haystack is None or needle is None:
+        return 0
+    return 1 if needle.lower() in haystack.lower() else 0
+
+
+def _mailbox(row: Sequence[Any]) -> Mailbox:
+    return Mailbox(*row)
+
+
+def _message(row: Sequence[Any], cache: dict[str, frozenset[str]]) -> MessageRecord:
+    return MessageRecord(row[0], row[1], row[2], _rules.decode_flags(row[3], cache), row[4], row[5], row[6], row[7])
+
+
+def _get_mailbox(conn: sqlite3.Connection, mailbox_id: int) -> Mailbox:
+    row = conn.execute(f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+    if row is None:
+        raise MailError(Kind.NOT_FOUND, "no such mailbox")
+    return _mailbox(row)
+
+
+def _select_messages(conn: sqlite3.Connection, mailbox_id: int, uids: Iterable[int]) -> list[MessageRecord]:
+    wanted = sorted(set(uids))
+    cache: dict[str, frozenset[str]] = {}
+    out: list[MessageRecord] = []
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? AND uid IN ({marks}) ORDER BY uid",
+            (mailbox_id, *chunk),
+        )
+        out.extend(_message(r, cache) for r in rows)
+    return out
+
+
+def _bump(
+    conn: sqlite3.Connection,
+    mailbox_id: int,
+    *,
+    uids: int = 0,
+    messages: int = 0,
+    unseen: int = 0,
+    deleted: int = 0,
+    size: int = 0,
+) -> tuple[int, int]:
+    """Take the next MODSEQ (and ``uids`` new UIDs) of a mailbox, applying counter deltas.
+    Returns (new HIGHESTMODSEQ, first new UID)."""
+    row = conn.execute(
+        "UPDATE mailboxes SET highest_modseq = highest_modseq + 1, uidnext = uidnext + ?,"
+        " messages = messages + ?, unseen = unseen + ?, deleted = deleted + ?, size = size + ?"
+        " WHERE id = ? RETURNING highest_modseq, uidnext",
+        (uids, messages, unseen, deleted, size, mailbox_id),
+    ).fetchone()
+    if row is None:
+        raise MailError(Kind.NOT_FOUND, "no such mailbox")
+    return int(row[0]), int(row[1]) - uids
+
+
+def _remove(conn: sqlite3.Connection, mailbox_id: int, uids: Iterable[int]) -> int:
+    """Expunge ``uids`` (those present), logging them; returns the HIGHESTMODSEQ after."""
+    gone = _select_messages(conn, mailbox_id, uids)
+    if not gone:
+        return _get_mailbox(conn, mailbox_id).highest_modseq
+    unseen = sum(_rules.flag_counters(r.flags)[0] for r in gone)
+    deleted = sum(_rules.flag_counters(r.flags)[1] for r in gone)
+    modseq, _ = _bump(
+        conn, mailbox_id, messages=-len(gone), unseen=-unseen, deleted=-deleted, size=-sum(r.size for r in gone)
+    )
+    conn.executemany("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", [(mailbox_id, r.uid) for r in gone])
+    # RFC 7162 §3.2.5.1: remember expunged UIDs with their MODSEQ for VANISHED (EARLIER).
+    conn.executemany(
+        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+        [(mailbox_id, r.uid, modseq) for r in gone],
+    )
+    return modseq
+
+
+class SQLiteStore:
+    """Store over SQLite. Build with ``await SQLiteStore.open(path)``."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, path: Path, *, clock: Clock | None = None, target_version: int | None = None) -> SQLiteStore:
+        """Open (creating or upgrading) the database. ``target_version`` stops the
+        migrations early; only tests use it, to build an old database."""
+        import asyncio
+
+        db = Database(Path(path), functions={"po_contains": _contains})
+        await asyncio.to_thread(db.start, target_version)
+        return cls(db, clock or SystemClock())
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    @property
+    def commit_count(self) -> int:
+        return self.db.commit_count
+
+    # ---- domains ----------------------------------------------------------------------------
+    async def add_domain(self, name: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute("INSERT INTO domains (name) VALUES (?)", (name.lower(),))
+            except sqlite3.IntegrityError:
+                raise MailError(Kind.EXISTS, "domain exists")
+
+        await self.db.write(op)
+
+    async def list_domains(self) -> list[str]:
+        return await self.db.read(lambda c: [r[0] for r in c.execute("SELECT name FROM domains ORDER BY name")])
+
+    # ---- accounts ---------------------------------------------------------------------------
+    async def add_account(self, address: str, credentials: Credentials) -> Account:
+        address = address.lower()
+        created = self.clock.now()
+
+        def op(conn: sqlite3.Connection) -> Account:
+            try:
+                cur = conn.execute("INSERT INTO accounts (address, created) VALUES (?, ?)", (address, created))
+            except sqlite3.IntegrityError:
+                raise MailError(Kind.EXISTS, "account exists")
+            account_id = int(cur.lastrowid or 0)
+            _put_credentials(conn, account_id, credentials)
+            return Account(account_id, address, created)
+
+        return await self.db.write(op)
+
+    async def get_account(self, address: str) -> Account | None:
+        def op(conn: sqlite3.Connection) -> Account | None:
+            row = conn.execute("SELECT id, address, created FROM accounts WHERE address = ?", (address.lower(),)).fetchone()
+            return None if row is None else Account(*row)
+
+        return await self.db.read(op)
+
+    async def get_account_by_id(self, account_id: int) -> Account | None:
+        def op(conn: sqlite3.Connection) -> Account | None:
+            row = conn.execute("SELECT id, address, created FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            return None if row is None else Account(*row)
+
+        return await self.db.read(op)
+
+    async def list_accounts(self) -> list[Account]:
+        return await self.db.read(
+            lambda c: [Account(*r) for r in c.execute("SELECT id, address, created FROM accounts ORDER BY address")]
+        )
+
+    async def delete_account(self, account_id: int) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            # Foreign keys cascade to credentials, mailboxes (and their messages), subscriptions.
+            if conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount == 0:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+
+        await self.db.write(op)
+
+    async def get_credentials(self, account_id: int) -> Credentials | None:
+        def op(conn: sqlite3.Connection) -> Credentials | None:
+            row = conn.execute(
+                "SELECT argon2_hash, scram_salt, scram_iterations, scram_stored_key, scram_server_key"
+                " FROM credentials WHERE account_id = ?",
+                (account_id,),
+            ).fetchone()
+            return None if row is None else Credentials(*row)
+
+        return await self.db.read(op)
+
+    async def set_credentials(self, account_id: int, credentials: Credentials) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+            _put_credentials(conn, account_id, credentials)
+
+        await self.db.write(op)
+
+    # ---- aliases ----------------------------------------------------------------------------
+    async def add_alias(self, address: str, target: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute("INSERT INTO aliases (address, target) VALUES (?, ?)", (address.lower(), target.lower()))
+            except sqlite3.IntegrityError:
+                raise MailError(Kind.EXISTS, "alias exists")
+
+        await self.db.write(op)
+
+    async def delete_alias(self, address: str, target: str | None = None) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if target is None:
+                cur = conn.execute("DELETE FROM aliases WHERE address = ?", (address.lower(),))
+            else:
+                cur = conn.execute(
+                    "DELETE FROM aliases WHERE address = ? AND target = ?", (address.lower(), target.lower())
+                )
+            if cur.rowcount == 0:
+                raise MailError(Kind.NOT_FOUND, "no such alias")
+
+        await self.db.write(op)
+
+    async def list_aliases(self) -> list[Alias]:
+        return await self.db.read(
+            lambda c: [Alias(*r) for r in c.execute("SELECT address, target FROM aliases ORDER BY address, target")]
+        )
+
+    async def get_alias_targets(self, address: str) -> list[str]:
+        return await self.db.read(
+            lambda c: [
+                r[0] for r in c.execute("SELECT target FROM aliases WHERE address = ? ORDER BY target", (address.lower(),))
+            ]
+        )
+
+    # ---- mailboxes ----------------------------------------------------------------------------
+    async def create_mailbox(self, account_id: int, name: str, special_use: str | None = None) -> Mailbox:
+        name = _rules.mailbox_name(name)
+        now = self.clock.now()
+
+        def op(conn: sqlite3.Connection) -> Mailbox:
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+            last = conn.execute("SELECT value FROM meta WHERE key = 'last_uidvalidity'").fetchone()[0]
+            uidvalidity = _rules.next_uidvalidity(now, int(last))
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", (uidvalidity,))
+            try:
+                row = conn.execute(
+                    "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, special_use)"
+                    f" VALUES (?, ?, ?, 1, 1, ?) RETURNING {_MAILBOX_COLS}",
+                    (account_id, name, uidvalidity, special_use),
+                ).fetchone()
+            except sqlite3.IntegrityError:
+                raise MailError(Kind.EXISTS, "mailbox exists")
+            return _mailbox(row)
+
+        return await self.db.write(op)
+
+    async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None:
+        name = _rules.mailbox_name(name)
+
+        def op(conn: sqlite3.Connection) -> Mailbox | None:
+            row = conn.execute(
+                f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE account_id = ? AND name = ?", (account_id, name)
+            ).fetchone()
+            return None if row is None else _mailbox(row)
+
+        return await self.db.read(op)
+
+    async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None:
+        def op(conn: sqlite3.Connection) -> Mailbox | None:
+            row = conn.execute(f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+            return None if row is None else _mailbox(row)
+
+        return await self.db.read(op)
+
+    async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
+        return await self.db.read(
+            lambda c: [
+                _mailbox(r)
+                for r in c.execute(
+                    f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE account_id = ? ORDER BY name", (account_id,)
+                )
+            ]
+        )
+
+    async def rename_mailbox(self, mailbox_id: int, new_name: str) -> Mailbox:
+        new_name = _rules.mailbox_name(new_name)
+
+        def op(conn: sqlite3.Connection) -> Mailbox:
+            _get_mailbox(conn, mailbox_id)
+            try:
+                conn.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (new_name, mailbox_id))
+            except sqlite3.IntegrityError:
+                raise MailError(Kind.EXISTS, "mailbox exists")
+            # UIDVALIDITY is kept: values are unique in the store, so the new name still
+            # never sees a value twice (RFC 9051 §2.3.1.1).
+            return _get_mailbox(conn, mailbox_id)
+
+        return await self.db.write(op)
+
+    async def delete_mailbox(self, mailbox_id: int) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            # Cascades to messages and the expunge log; contents stay for other mailboxes.
+            if conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,)).rowcount == 0:
+                raise MailError(Kind.NOT_FOUND, "no such mailbox")
+
+        await self.db.write(op)
+
+    async def set_uidvalidity(self, mailbox_id: int, uidvalidity: int, uidnext: int) -> Mailbox:
+        def op(conn: sqlite3.Connection) -> Mailbox:
+            _get_mailbox(conn, mailbox_id)
+            conn.execute(
+                "UPDATE mailboxes SET uidvalidity = ?, uidnext = max(uidnext, ?) WHERE id = ?",
+                (uidvalidity, uidnext, mailbox_id),
+            )
+            # Mailboxes created later still get a value never seen before.
+            conn.execute(
+                "UPDATE meta SET value = max(value, ?) WHERE key = 'last_uidvalidity'", (uidvalidity,)
+            )
+            return _get_mailbox(conn, mailbox_id)
+
+        return await self.db.write(op)
+
+    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
+        name = _rules.mailbox_name(name)
+
+        def op(conn: sqlite3.Connection) -> None:
+            if subscribed:
+                conn.execute("INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", (account_id, name))
+            else:
+                conn.execute("DELETE FROM subscriptions WHERE account_id = ? AND name = ?", (account_id, name))
+
+        await self.db.write(op)
+
+    async def list_subscriptions(self, account_id: int) -> list[str]:
+        return await self.db.read(
+            lambda c: [
+                r[0]
+                for r in c.execute("SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", (account_id,))
+            ]
+        )
+
+    # ---- messages -------------------------------------------------------------------------------
+    async def insert_messages(self, content: NewContent, targets: Sequence[NewMessage]) -> list[MessageRecord]:
+        targets = list(targets)
+
+        def op(conn: sqlite3.Connection) -> list[MessageRecord]:
+            content_id, size = _put_content(conn, content)
+            out: list[MessageRecord] = []
+            for t in targets:
+                flags = _rules.canonical_flags(t.flags)
+                unseen, deleted = _rules.flag_counters(flags)
+                if t.uid is None:
+                    modseq, uid = _bump(conn, t.mailbox_id, uids=1, messages=1, unseen=unseen, deleted=deleted, size=size)
+                else:  # import keeps its UIDs; never one used before in this mailbox
+                    uid = t.uid
+                    if uid < 1 or conn.execute(
+                        "SELECT 1 FROM messages WHERE mailbox_id = ? AND uid = ?"
+                        " UNION ALL SELECT 1 FROM expunged WHERE mailbox_id = ? AND uid = ?",
+                        (t.mailbox_id, uid, t.mailbox_id, uid),
+                    ).fetchone():
+                        raise MailError(Kind.EXISTS, "UID already used")
+                    modseq, _ = _bump(conn, t.mailbox_id, messages=1, unseen=unseen, deleted=deleted, size=size)
+                    conn.execute("UPDATE mailboxes SET uidnext = max(uidnext, ?) WHERE id = ?", (uid + 1, t.mailbox_id))
+                conn.execute(
+                    f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (t.mailbox_id, uid, content_id, _rules.encode_flags(flags), modseq, t.internaldate,
+                     t.internaldate_tz, size),
+                )  # fmt: skip
+                out.append(
+                    MessageRecord(t.mailbox_id, uid, content_id, flags, modseq, t.internaldate, t.internaldate_tz, size)
+                )
+            return out
+
+        return await self.db.write(op)
+
+    async def list_messages(self, mailbox_id: int) -> list[MessageRecord]:
+        def op(conn: sqlite3.Connection) -> list[MessageRecord]:
+            _get_mailbox(conn, mailbox_id)
+            cache: dict[str, frozenset[str]] = {}
+            rows = conn.execute(f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))
+            return [_message(r, cache) for r in rows]
+
+        return await self.db.read(op)
+
+    async def get_messages(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageRecord]:
+        def op(conn: sqlite3.Connection) -> list[MessageRecord]:
+            _get_mailbox(conn, mailbox_id)
+            return _select_messages(conn, mailbox_id, uids)
+
+        return await self.db.read(op)
+
+    async def get_content(self, content_id: int) -> Content:
+        def op(conn: sqlite3.Connection) -> Content:
+            got = _read_content(conn, "id", content_id)
+            if got is None:
+                raise MailError(Kind.NOT_FOUND, "no such content")
+            return got
+
+        return await self.db.read(op)
+
+    async def find_content(self, sha256: str) -> Content | None:
+        return await self.db.read(lambda c: _read_content(c, "sha256", sha256))
+
+    async def update_flags(self, mailbox_id: int, uids: Sequence[int], update: FlagUpdate) -> FlagUpdateResult:
+        uids = list(uids)
+
+        def op(conn: sqlite3.Connection) -> FlagUpdateResult:
+            mailbox = _get_mailbox(conn, mailbox_id)
+            failed: list[int] = []
+            changes: list[tuple[MessageRecord, frozenset[str]]] = []
+            for rec in _select_messages(conn, mailbox_id, uids):
+                # RFC 7162 §3.1.3: UNCHANGEDSINCE fails messages modified after it.
+                if update.unchangedsince is not None and rec.modseq > update.unchangedsince:
+                    failed.append(rec.uid)
+                    continue
+                new = _rules.apply_flag_update(rec.flags, update)
+                if new != rec.flags:
+                    changes.append((rec, new))
+            if not changes:
+                return FlagUpdateResult((), tuple(failed), mailbox.highest_modseq)
+            unseen = deleted = 0
+            for rec, new in changes:
+                u0, d0 = _rules.flag_counters(rec.flags)
+                u1, d1 = _rules.flag_counters(new)
+                unseen += u1 - u0
+                deleted += d1 - d0
+            modseq, _ = _bump(conn, mailbox_id, unseen=unseen, deleted=deleted)
+            conn.executemany(
+                "UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                [(_rules.encode_flags(new), modseq, mailbox_id, rec.uid) for rec, new in changes],
+            )
+            updated = tuple(
+                MessageRecord(mailbox_id, r.uid, r.content_id, new, modseq, r.internaldate, r.internaldate_tz, r.size)
+                for r, new in changes
+            )
+            return FlagUpdateResult(updated, tuple(failed), modseq)
+
+        return await self.db.write(op)
+
+    async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> int:
+        uids = list(uids)
+        return await self.db.write(lambda conn: _remove(conn, mailbox_id, uids))
+
+    async def copy_messages(
+        self, src_mailbox_id: int, uids: Sequence[int], dest_mailbox_id: int, *, move: bool = False
+    ) -> list[tuple[int, int]]:
+        uids = list(uids)
+
+        def op(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+            _get_mailbox(conn, src_mailbox_id)
+            _get_mailbox(conn, dest_mailbox_id)
+            records = _select_messages(conn, src_mailbox_id, uids)
+            if not records:
+                return []
+            unseen = sum(_rules.flag_counters(r.flags)[0] for r in records)
+            deleted = sum(_rules.flag_counters(r.flags)[1] for r in records)
+            modseq, first = _bump(
+                conn, dest_mailbox_id, uids=len(records), messages=len(records), unseen=unseen, deleted=deleted,
+                size=sum(r.size for r in records),
+            )  # fmt: skip
+            pairs = [(r.uid, first + i) for i, r in enumerate(records)]
+            conn.executemany(
+                f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (dest_mailbox_id, new_uid, r.content_id, _rules.encode_flags(r.flags), modseq, r.internaldate,
+                     r.internaldate_tz, r.size)
+                    for r, (_, new_uid) in zip(records, pairs, strict=True)
+                ],
+            )  # fmt: skip
+            if move:  # RFC 6851 §3.3: MOVE = copy + expunge, atomically
+                _remove(conn, src_mailbox_id, [r.uid for r in records])
+            return pairs
+
+        return await self.db.write(op)
+
+    async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
+        def op(conn: sqlite3.Connection) -> Changes:
+            mailbox = _get_mailbox(conn, mailbox_id)
+            cache: dict[str, frozenset[str]] = {}
+            changed = tuple(
+                _message(r, cache)
+                for r in conn.execute(
+                    f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+                    (mailbox_id, modseq),
+                )
+            )
+            expunged = tuple(
+                r[0]
+                for r in conn.execute(
+                    "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", (mailbox_id, modseq)
+                )
+            )
+            return Changes(changed, expunged, mailbox.highest_modseq)
+
+        return await self.db.read(op)
+
+    async def search_text(
+        self,
+        mailbox_id: int,
+        query: str,
+        field: Literal["text", "body", "subject", "from", "to", "cc", "bcc", "headers"],
+    ) -> set[int]:
+        columns = _FTS_COLUMNS.get(field)
+        if columns is None:
+            raise MailError(Kind.INVALID, "unknown search field")
+
+        def op(conn: sqlite3.Connection) -> set[int]:
+            _get_mailbox(conn, mailbox_id)
+            if len(query) >= 3:
+                # A quoted phrase of trigrams = substring match; {cols} limits the columns.
+                phrase = '"' + query.replace('"', '""') + '"'
+                match = "{" + " ".join(columns) + "} : " + phrase
+                rows = conn.execute(
+                    "SELECT m.uid FROM search JOIN messages m ON m.content_id = search.rowid"
+                    " WHERE search MATCH ? AND m.mailbox_id = ?",
+                    (match, mailbox_id),
+                )
+            else:
+                # Too short for trigrams: scan the same stored text of this mailbox.
+                test = " OR ".join(f"po_contains(s.{c}, ?)" for c in columns)
+                rows = conn.execute(
+                    f"SELECT m.uid FROM messages m JOIN search s ON s.rowid = m.content_id"
+                    f" WHERE m.mailbox_id = ? AND ({test})",
+                    (mailbox_id, *([query] * len(columns))),
+                )
+            return {int(r[0]) for r in rows}
+
+        return await self.db.read(op)
+
+    async def list_blob_ids(self) -> set[str]:
+        return await self.db.read(lambda c: {r[0] for r in c.execute("SELECT DISTINCT blob_id FROM content_blobs")})
+
+    # ---- locks -----------------------------------------------------------------------------------
+    async def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
+        now = self.clock.now()
+
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT holder, expires FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO locks (name, holder, expires) VALUES (?, ?, ?)", (name, holder, now + ttl)
+            )
+            return True
+
+        return await self.db.write(op)
+
+    async def release_lock(self, name: str, holder: str) -> None:
+        await self.db.write(
+            lambda conn: conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder)) and None
+        )
+
+
+def _put_credentials(conn: sqlite3.Connection, account_id: int, c: Credentials) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO credentials"
+        " (account_id, argon2_hash, scram_salt, scram_iterations, scram_stored_key, scram_server_key)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (account_id, c.argon2_hash, c.scram_salt, c.scram_iterations, c.scram_stored_key, c.scram_server_key),
+    )
+
+
+def _put_content(conn: sqlite3.Connection, content: NewContent) -> tuple[int, int]:
+    """(id, size) of the content with this SHA-256, inserting it (and its search text) if new."""
+    row = conn.execute("SELECT id, size FROM contents WHERE sha256 = ?", (content.sha256,)).fetchone()
+    if row is not None:
+        return int(row[0]), int(row[1])
+    c = content
+    cur = conn.execute(
+        "INSERT INTO contents (sha256, size, layout, envelope, bodystructure, preview, subject, from_addr, to_addr,"
+        " date, message_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.sha256, c.size, c.layout, c.envelope, c.bodystructure, c.preview, c.subject, c.from_, c.to, c.date,
+         c.message_id, c.extra),
+    )  # fmt: skip
+    content_id = int(cur.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO content_blobs (content_id, seq, blob_id) VALUES (?, ?, ?)",
+        [(content_id, i, b) for i, b in enumerate(c.blob_ids)],
+    )
+    s = c.search
+    conn.execute(
+        "INSERT INTO search (rowid, from_addr, to_addr, cc, bcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (content_id, s.from_, s.to, s.cc, s.bcc, s.subject, s.headers, s.body),
+    )
+    return content_id, c.size
+
+
+def _read_content(conn: sqlite3.Connection, column: Literal["id", "sha256"], value: int | str) -> Content | None:
+    row = conn.execute(f"SELECT {_CONTENT_COLS} FROM contents WHERE {column} = ?", (value,)).fetchone()
+    if row is None:
+        return None
+    blobs = tuple(
+        r[0] for r in conn.execute("SELECT blob_id FROM content_blobs WHERE content_id = ? ORDER BY seq", (row[0],))
+    )
+    (cid, sha, size, layout, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra) = row
+    return Content(
+        cid, sha, size, bytes(layout), blobs, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra
+    )

@@ -1,0 +1,214 @@
+"""SEARCH criteria (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 7162 §3.1.5, RFC 5032).
+
+A search program is a tree of frozen dataclasses (:data:`SearchKey`). Several keys side
+by side (top level or in parentheses) form an :class:`And`. Strings are already decoded
+from the command's CHARSET. The server evaluates the tree; nothing here knows messages.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from .errors import ImapSyntaxError
+from .seqset import SequenceSet
+
+if TYPE_CHECKING:
+    from .scanner import Scanner
+
+__all__ = [
+    "SearchKey", "All", "FlagKey", "Keyword", "HeaderContains", "TextContains", "DateKey", "SizeKey",
+    "SeqSetKey", "UidKey", "Not", "Or", "And", "ModSeqKey", "AgeKey",
+    "FLAG_KEYS", "SEARCH_RETURN_OPTIONS", "parse_search_key", "parse_date",
+]
+
+# Keys without argument that test a system flag or the \Recent state.
+FLAG_KEYS = frozenset(
+    {"ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN", "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED",
+     "UNSEEN", "NEW", "OLD", "RECENT"}  # NEW/OLD/RECENT: RFC 3501 only
+)
+SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})  # RFC 4731, RFC 5182
+_HEADER_KEYS = {"BCC": "BCC", "CC": "CC", "FROM": "FROM", "SUBJECT": "SUBJECT", "TO": "TO"}
+_DATE_KEYS: dict[str, tuple[Literal["BEFORE", "ON", "SINCE"], bool]] = {
+    "BEFORE": ("BEFORE", False), "ON": ("ON", False), "SINCE": ("SINCE", False),
+    "SENTBEFORE": ("BEFORE", True), "SENTON": ("ON", True), "SENTSINCE": ("SINCE", True),
+}
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+@dataclass(frozen=True)
+class All:
+    pass
+
+
+@dataclass(frozen=True)
+class FlagKey:
+    """ANSWERED, UNSEEN, NEW, OLD, RECENT, ... (upper-cased key)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Keyword:
+    keyword: str
+    negated: bool = False  # UNKEYWORD
+
+
+@dataclass(frozen=True)
+class HeaderContains:
+    """FROM/TO/CC/BCC/SUBJECT (``field`` upper-cased) and HEADER field-name string."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class TextContains:
+    where: Literal["BODY", "TEXT"]
+    value: str
+
+
+@dataclass(frozen=True)
+class DateKey:
+    """BEFORE/ON/SINCE on the internal date; ``sent`` for SENTBEFORE/SENTON/SENTSINCE."""
+
+    op: Literal["BEFORE", "ON", "SINCE"]
+    date: _dt.date
+    sent: bool = False
+
+
+@dataclass(frozen=True)
+class SizeKey:
+    op: Literal["LARGER", "SMALLER"]
+    size: int
+
+
+@dataclass(frozen=True)
+class SeqSetKey:
+    sequence_set: SequenceSet  # may be "$" (RFC 5182)
+
+
+@dataclass(frozen=True)
+class UidKey:
+    sequence_set: SequenceSet
+
+
+@dataclass(frozen=True)
+class Not:
+    key: SearchKey
+
+
+@dataclass(frozen=True)
+class Or:
+    left: SearchKey
+    right: SearchKey
+
+
+@dataclass(frozen=True)
+class And:
+    keys: tuple[SearchKey, ...]
+
+
+@dataclass(frozen=True)
+class ModSeqKey:
+    """RFC 7162 §3.1.5: MODSEQ ["/flags/\\Seen" priv|shared|all] modseq."""
+
+    modseq: int
+    entry_name: str | None = None
+    entry_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AgeKey:
+    """RFC 5032 WITHIN: OLDER/YOUNGER n seconds (internal date)."""
+
+    op: Literal["OLDER", "YOUNGER"]
+    seconds: int
+
+
+SearchKey = (
+    All | FlagKey | Keyword | HeaderContains | TextContains | DateKey | SizeKey | SeqSetKey | UidKey | Not | Or | And
+    | ModSeqKey | AgeKey
+)
+
+
+def parse_date(text: str) -> _dt.date:
+    """RFC 9051 §9 date-text ``1-Feb-1994`` (the month name is case-insensitive)."""
+    parts = text.split("-")
+    if len(parts) != 3 or not (1 <= len(parts[0]) <= 2) or len(parts[2]) != 4:
+        raise ImapSyntaxError(f"bad date {text!r}")
+    day, month, year = parts
+    if not (day.isdigit() and day.isascii() and year.isdigit() and year.isascii()) or month.upper() not in _MONTHS:
+        raise ImapSyntaxError(f"bad date {text!r}")
+    try:
+        return _dt.date(int(year), _MONTHS.index(month.upper()) + 1, int(day))
+    except ValueError:
+        raise ImapSyntaxError(f"bad date {text!r}") from None
+
+
+def parse_search_key(sc: Scanner, decode: Callable[[bytes], str]) -> SearchKey:
+    """Parse one search key at the scanner's position."""
+    if sc.peek() == 0x28:  # "(" search-key *(SP search-key) ")"
+        sc.open()
+        keys = [parse_search_key(sc, decode)]
+        while sc.try_sp():
+            keys.append(parse_search_key(sc, decode))
+        sc.close()
+        return keys[0] if len(keys) == 1 else And(tuple(keys))
+    c = sc.peek()
+    if c is not None and (0x30 <= c <= 0x39 or c in (0x2A, 0x24)):  # digit, "*", "$"
+        return SeqSetKey(sc.sequence_set())
+    key = sc.keyword()
+    if key == "ALL":
+        return All()
+    if key in FLAG_KEYS:
+        return FlagKey(key)
+    if key in ("KEYWORD", "UNKEYWORD"):
+        sc.sp()
+        return Keyword(sc.atom(), negated=key == "UNKEYWORD")
+    if key in _HEADER_KEYS:
+        sc.sp()
+        return HeaderContains(_HEADER_KEYS[key], decode(sc.astring()))
+    if key == "HEADER":
+        sc.sp()
+        field = sc.text(sc.astring())
+        sc.sp()
+        return HeaderContains(field.upper(), decode(sc.astring()))
+    if key in ("BODY", "TEXT"):
+        sc.sp()
+        return TextContains("BODY" if key == "BODY" else "TEXT", decode(sc.astring()))
+    if key in _DATE_KEYS:
+        sc.sp()
+        op, sent = _DATE_KEYS[key]
+        return DateKey(op, parse_date(sc.text(sc.astring())), sent)
+    if key in ("LARGER", "SMALLER"):
+        sc.sp()
+        return SizeKey("LARGER" if key == "LARGER" else "SMALLER", sc.number(maximum=2**63 - 1))
+    if key == "UID":
+        sc.sp()
+        return UidKey(sc.sequence_set())
+    if key == "NOT":
+        sc.sp()
+        return Not(parse_search_key(sc, decode))
+    if key == "OR":
+        sc.sp()
+        left = parse_search_key(sc, decode)
+        sc.sp()
+        return Or(left, parse_search_key(sc, decode))
+    if key == "MODSEQ":
+        sc.sp()
+        if sc.peek() == 0x22:  # RFC 7162 §3.1.5 search-modseq-ext = entry-name SP entry-type-req
+            entry = sc.text(sc.quoted())
+            sc.sp()
+            kind = sc.keyword()
+            if kind not in ("PRIV", "SHARED", "ALL"):
+                raise sc.error("bad MODSEQ entry type")
+            sc.sp()
+            return ModSeqKey(sc.modseq(), entry, kind.lower())
+        return ModSeqKey(sc.modseq())
+    if key in ("OLDER", "YOUNGER"):
+        sc.sp()
+        return AgeKey("OLDER" if key == "OLDER" else "YOUNGER", sc.number(nonzero=True))
+    raise sc.error(f"unknown search key {key}")
