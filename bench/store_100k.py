@@ -70,7 +70,7 @@ async def timed(label: str, fn, repeat: int = 5) -> None:  # type: ignore[no-unt
         t0 = time.perf_counter()
         result = await fn()
         times.append(time.perf_counter() - t0)
-    size = len(result) if hasattr(result, "__len__") else result
+    size = len(result) if isinstance(result, (list, set)) else "-"
     print(f"{label:<34} median {statistics.median(times) * 1000:8.1f} ms   (result size {size})", flush=True)
 
 

@@ -155,6 +155,7 @@ class ImapDialect:
         tagged = positive[-1] if positive and self.is_tagged_text(positive[-1].text) else None
         untagged = [line for line in positive if line is not tagged]
         received: list[Response] = []
+        seen: list[Response] = []
         if tagged is not None:
             while True:
                 response = await runner.next_response(conn, tagged)
@@ -165,10 +166,11 @@ class ImapDialect:
             if not self.match_bytes(tagged.pattern, response, runner.captures):
                 runner.fail(tagged, f"expected the tagged answer {tagged.text!r}, got {response.text!r}", conn)
             runner.match_untagged(self, conn, untagged, received, ordered=block.ordered, allow_extra=block.allow_extra, tagged=tagged)
+            seen = [*received, response]
         else:
-            received = await runner.read_until_matched(self, conn, untagged, ordered=block.ordered, allow_extra=block.allow_extra)
+            seen = await runner.read_until_matched(self, conn, untagged, ordered=block.ordered, allow_extra=block.allow_extra)
         for line in negative:
-            for response in [*received, *([response] if tagged is not None else [])]:
+            for response in seen:
                 if self.match_bytes(line.pattern, response, dict(runner.captures)):
                     runner.fail(line, f"{response.text!r} arrived, but the transcript says it must not (!S:)", conn)
 

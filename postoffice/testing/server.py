@@ -182,7 +182,7 @@ class TranscriptServer:
         state: str | None = None,
         connections: int | None = None,
         listener: str | None = None,
-        timeout: float | None = None,
+        deadline: float | None = None,
     ) -> dict[str, str]:
         """Run transcript text (header lines allowed, except ``config:``); returns captures."""
         transcript = parse_transcript(text, source="<inline>", protocol=self.protocol, base_dir=self.base_dir)
@@ -195,8 +195,8 @@ class TranscriptServer:
             header.connections = connections
         if listener is not None:
             header.listener = listener
-        if timeout is not None:
-            header.timeout = timeout
+        if deadline is not None:  # seconds every wait may take
+            header.timeout = deadline
         return await self.run_transcript(transcript)
 
     async def run_transcript(self, transcript: Transcript) -> dict[str, str]:

@@ -122,7 +122,7 @@ Event = CommandReady | ContinuationNeeded | LiteralStart | LiteralChunk | Litera
 
 _LITERAL_RE = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\Z")
 # RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+">
-_TAG_RE = re.compile(rb"[^\x00-\x20\x7f(){%*\"\\+]+")
+_TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
 _NAME_RE = re.compile(rb"[A-Za-z]+")
 
 _LINE, _LITERAL, _STREAM, _SKIP_LINE, _SKIP_LITERAL = range(5)

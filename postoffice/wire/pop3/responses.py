@@ -140,8 +140,9 @@ _SAFE_RUN = re.compile(rb"(?:[^\r\n]++|\r\n(?!\.))*+")
 _CR, _LF, _DOT = 13, 10, 46
 
 
-def _clean_until(chunk: bytes, i: int, n: int) -> int:
-    """End of the stretch from ``i`` to the next CRLF "." if it holds only paired CRLFs, else ``i``."""
+def _clean_until(chunk: bytes, i: int, n: int) -> tuple[int, int]:
+    """(end, stretch end): ``end`` is where the stretch from ``i`` to the next CRLF "." stops if
+    it holds only paired CRLFs, else ``i``. A failed stretch is not tried again (linear time)."""
     stop = chunk.find(b"\r\n.", i)
     end = n if stop < 0 else stop
     if end == n and chunk[n - 1] == _CR:
@@ -149,8 +150,8 @@ def _clean_until(chunk: bytes, i: int, n: int) -> int:
     if end > i:
         pairs = chunk.count(b"\r\n", i, end)
         if chunk.count(b"\r", i, end) == pairs == chunk.count(b"\n", i, end):
-            return end
-    return i
+            return end, end
+    return i, end
 
 
 class DotStuffer:
@@ -170,6 +171,7 @@ class DotStuffer:
             raise RuntimeError("DotStuffer already finished")
         out: list[bytes] = []
         i, n = 0, len(chunk)
+        dirty_until = 0  # bytes before this were found not clean: skip the C-speed check there
         while i < n:
             if self._after_cr:
                 self._after_cr = False
@@ -180,7 +182,9 @@ class DotStuffer:
                 if chunk[i] == _DOT:
                     out.append(b".")
                 self._line_start = False
-            end = _clean_until(chunk, i, n)
+            end = i
+            if i >= dirty_until:
+                end, dirty_until = _clean_until(chunk, i, n)
             if end > i:  # C-speed path: only paired CRLFs up to the next CRLF "."
                 out.append(chunk[i:end])
                 self._line_start = chunk[end - 1] == _LF

@@ -46,8 +46,9 @@ _LINE_BREAK = re.compile(rb"[\r\n]")
 _SAFE_RUN = re.compile(rb"(?:[^\r\n]++|\r\n(?!\.))*+")
 
 
-def _clean_until(chunk: bytes, i: int, n: int) -> int:
-    """End of the stretch from ``i`` to the next CRLF "." if it holds only paired CRLFs, else ``i``."""
+def _clean_until(chunk: bytes, i: int, n: int) -> tuple[int, int]:
+    """(end, stretch end): ``end`` is where the stretch from ``i`` to the next CRLF "." stops if
+    it holds only paired CRLFs, else ``i``. A failed stretch is not tried again (linear time)."""
     stop = chunk.find(b"\r\n.", i)
     end = n if stop < 0 else stop
     if end == n and chunk[n - 1] == _CR:
@@ -55,8 +56,8 @@ def _clean_until(chunk: bytes, i: int, n: int) -> int:
     if end > i:
         pairs = chunk.count(b"\r\n", i, end)
         if chunk.count(b"\r", i, end) == pairs == chunk.count(b"\n", i, end):
-            return end
-    return i
+            return end, end
+    return i, end
 
 
 class _State(enum.Enum):
@@ -110,11 +111,14 @@ class DataReader:
         out: list[bytes] = []
         state = self._state
         i, n = 0, len(chunk)
+        dirty_until = 0  # bytes before this were found not clean: skip the C-speed check there
         while i < n:
             if state is _State.MIDDLE:
                 # Fastest path, all in C: up to the next CRLF "." the bytes pass unchanged when
                 # every CR and LF in them pairs as CRLF (a final CR waits for the next chunk).
-                end = _clean_until(chunk, i, n)
+                end = i
+                if i >= dirty_until:
+                    end, dirty_until = _clean_until(chunk, i, n)
                 if end > i:
                     out.append(chunk[i:end])
                     if chunk[end - 1] == _LF:

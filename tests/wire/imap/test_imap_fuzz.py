@@ -26,6 +26,7 @@ from postoffice.wire.imap import response as r
 from postoffice.wire.imap.reader import Event
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW_FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EVENT_TYPES = (CommandReady, ContinuationNeeded, LiteralStart, LiteralChunk, LiteralEnd, LineReceived, Rejected)
 
 TOKENS = [
@@ -87,7 +88,7 @@ def test_string_serialise_parse_round_trip(text: str, utf8: bool) -> None:
     assert isinstance(cmd, Login) and cmd.username == text
 
 
-@FUZZ
+@SLOW_FUZZ
 @given(st.sets(st.integers(min_value=1, max_value=2**32 - 1), min_size=1, max_size=50))
 def test_sequence_set_round_trip(numbers: set[int]) -> None:
     text = str(SequenceSet.of(numbers))
@@ -98,7 +99,7 @@ def test_sequence_set_round_trip(numbers: set[int]) -> None:
     assert all(parsed.contains(n, 1) for n in list(numbers)[:10])
 
 
-@FUZZ
+@SLOW_FUZZ
 @given(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 1000)), st.one_of(st.none(), st.integers(1, 1000))),
                 min_size=1, max_size=10), st.integers(0, 1200))
 def test_sequence_set_resolution_matches_brute_force(ranges: list[tuple[int | None, int | None]], largest: int) -> None:

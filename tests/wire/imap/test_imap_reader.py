@@ -206,3 +206,20 @@ def test_bytewise_feeding_of_a_long_session_matches_whole() -> None:
         whole = feed_both(session, stream_threshold=threshold)
         assert len([e for e in whole if isinstance(e, CommandReady)]) == 6
         assert feed_bytewise(session, stream_threshold=threshold) == whole
+
+
+def test_limits_from_config() -> None:
+    from postoffice.config import IMAPLimits
+
+    limits = ReaderLimits.from_config(IMAPLimits())
+    assert limits.max_line_length_before_auth == IMAPLimits().max_line_length_before_auth
+    assert limits.max_literal_size == IMAPLimits().max_literal_size
+    assert limits.max_nesting == IMAPLimits().max_nesting
+
+
+def test_eight_bit_tag_is_rejected_untagged() -> None:
+    from postoffice.wire.imap import syntax_error_response
+
+    events = feed_both(b"\xc3\xa9 NOOP\r\n")
+    assert isinstance(events[0], Rejected) and events[0].error.tag is None
+    assert syntax_error_response(events[0].error).startswith(b"* BAD")

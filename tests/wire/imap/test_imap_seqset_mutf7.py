@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postoffice.wire.imap import ImapSyntaxError, SequenceSet
-from postoffice.wire.imap import mutf7
+from postoffice.wire.imap import ImapSyntaxError, SequenceSet, mutf7
 
 
 @pytest.mark.parametrize(

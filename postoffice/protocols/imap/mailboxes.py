@@ -1,0 +1,268 @@
+"""Mailbox handlers: SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+LIST (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, CHILDREN), LSUB, NAMESPACE, STATUS,
+CLOSE, UNSELECT (RFC 9051 §6.3, §6.4.1, §6.4.2; RFC 5258; RFC 5819; RFC 6154; RFC 7162).
+
+Mailbox names arrive decoded (``wire.imap``); ``mail/`` validates them. The hierarchy
+separator is "/"; INBOX is case-insensitive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from postoffice.errors import Kind, MailError
+from postoffice.mail.names import SEPARATOR, canonical_mailbox
+from postoffice.store.api import FlagUpdate, Mailbox
+from postoffice.wire.imap import commands as c
+from postoffice.wire.imap import response as r
+from postoffice.wire.imap.seqset import SequenceSet
+
+from .errors import Refusal
+from .session import Session
+from .view import MailboxView, flag_atoms
+
+__all__ = [
+    "select", "create", "delete", "rename", "subscribe", "unsubscribe", "list_", "lsub", "namespace", "status",
+    "close", "unselect", "status_items", "SYSTEM_FLAGS",
+]
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+# ---- SELECT / EXAMINE ----------------------------------------------------------------------
+async def select(s: Session, cmd: c.Select) -> bytes | None:
+    assert s.account is not None
+    if s.view is not None:
+        s.select(None)
+        s.write(r.OK_CLOSED.untagged("previous mailbox closed"))  # RFC 9051 §7.1 CLOSED
+    if cmd.qresync is not None and not s.qresync:
+        raise Refusal(r.BAD, "QRESYNC is not enabled")  # RFC 7162 §3.2.5
+    if cmd.condstore or cmd.qresync is not None:
+        s.condstore = True
+    mailbox = await s.mail.get_mailbox(s.account, cmd.mailbox)
+    records = await s.mail.list_messages(mailbox)
+    view = MailboxView(s.mail, mailbox, records, readonly=cmd.readonly)
+    view.condstore = s.condstore
+    view.qresync = s.qresync
+    keywords = sorted({f for m in records for f in m.flags if not f.startswith("\\")})
+    s.write(r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])))
+    s.write(r.exists_response(view.exists))
+    if not s.rev2:
+        s.write(b"* 0 RECENT\r\n")
+        first_unseen = next((i for i, m in enumerate(records, 1) if "\\Seen" not in m.flags), None)
+        if first_unseen is not None:
+            s.write(r.untagged_status("OK", "first unseen", f"UNSEEN {first_unseen}"))
+    s.write(r.OK_UIDVALIDITY.untagged("UIDs valid", args=str(mailbox.uidvalidity)))
+    s.write(r.OK_UIDNEXT.untagged("predicted next UID", args=str(mailbox.uidnext)))
+    permanent = () if cmd.readonly else (*SYSTEM_FLAGS, "\\*")
+    s.write(r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)))
+    s.write(r.OK_HIGHESTMODSEQ.untagged("highest", args=str(view.highest_modseq)))
+    if s.rev2:
+        s.write(r.list_response(await _attributes_of(s, mailbox), SEPARATOR, mailbox.name, utf8=s.utf8))
+    if cmd.qresync is not None and cmd.qresync.uidvalidity == mailbox.uidvalidity:
+        await _qresync(s, view, cmd.qresync)
+    s.select(view)
+    reply = r.OK_READ_ONLY if cmd.readonly else r.OK_READ_WRITE
+    return reply.tagged(cmd.tag, f"{cmd.name} completed")
+
+
+async def _qresync(s: Session, view: MailboxView, params: c.QResyncParams) -> None:
+    """RFC 7162 §3.2.5.1: VANISHED (EARLIER) then FETCH for what changed since ``modseq``."""
+    changes = await s.mail.changes_since(view.mailbox, params.modseq)
+    known: set[int] | None = None
+    if params.known_uids is not None:
+        known = set()
+        for lo, hi in params.known_uids.resolve(max(view.largest_uid, view.mailbox.uidnext)):
+            known.update(u for u in changes.expunged if lo <= u <= hi)
+    vanished = [u for u in changes.expunged if known is None or u in known]
+    if vanished:
+        s.write(r.vanished_response(SequenceSet.of(vanished), earlier=True))
+    for rec in changes.changed:
+        if view.seq_of(rec.uid) is not None:
+            s.write(view.fetch_flags(rec.uid))
+
+
+# ---- CLOSE / UNSELECT ------------------------------------------------------------------------
+async def close(s: Session, cmd: c.Close) -> bytes | None:
+    view = s.view
+    assert view is not None
+    s.select(None)
+    if not view.readonly:
+        # RFC 9051 §6.4.1: expunge \Deleted messages, silently (no EXPUNGE responses).
+        records = await s.mail.list_messages(view.mailbox)
+        deleted = [m.uid for m in records if "\\deleted" in {f.lower() for f in m.flags}]
+        await s.mail.expunge(view.mailbox, deleted)
+    return None
+
+
+async def unselect(s: Session, cmd: c.Unselect) -> bytes | None:
+    s.select(None)  # RFC 3691: like CLOSE without the expunge
+    return None
+
+
+# ---- CREATE / DELETE / RENAME / SUBSCRIBE ----------------------------------------------------------
+async def create(s: Session, cmd: c.Create) -> bytes | None:
+    assert s.account is not None
+    name = cmd.mailbox.rstrip(SEPARATOR) if cmd.mailbox != SEPARATOR else cmd.mailbox  # RFC 9051 §6.3.4
+    if canonical_mailbox(name) == "INBOX":
+        raise MailError(Kind.EXISTS, "INBOX always exists")
+    special = None
+    if cmd.special_use:
+        if len(cmd.special_use) > 1 or cmd.special_use[0].lower() not in {
+            "\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all", "\\flagged"
+        }:
+            raise Refusal(r.Reply("NO", "USEATTR"), "unsupported special-use attribute")  # RFC 6154 §3
+        special = "\\" + cmd.special_use[0][1:].capitalize()
+    await s.mail.create_mailbox(s.account, name, special)
+    return None
+
+
+async def delete(s: Session, cmd: c.Delete) -> bytes | None:
+    assert s.account is not None
+    await s.mail.delete_mailbox(s.account, cmd.mailbox)
+    return None
+
+
+async def rename(s: Session, cmd: c.Rename) -> bytes | None:
+    assert s.account is not None
+    await s.mail.rename_mailbox(s.account, cmd.mailbox, cmd.new_name)
+    return None
+
+
+async def subscribe(s: Session, cmd: c.Subscribe) -> bytes | None:
+    assert s.account is not None
+    await s.mail.get_mailbox(s.account, cmd.mailbox)  # RFC 9051 §6.3.7: may refuse a missing name
+    await s.mail.set_subscribed(s.account, cmd.mailbox, True)
+    return None
+
+
+async def unsubscribe(s: Session, cmd: c.Unsubscribe) -> bytes | None:
+    assert s.account is not None
+    await s.mail.set_subscribed(s.account, cmd.mailbox, False)
+    return None
+
+
+# ---- LIST / LSUB --------------------------------------------------------------------------------
+def _pattern_regex(reference: str, pattern: str) -> re.Pattern[str]:
+    """RFC 9051 §6.3.9: ``*`` matches anything, ``%`` anything but the separator."""
+    full = canonical_mailbox(reference + pattern) if (reference + pattern)[:5].upper() == "INBOX" else reference + pattern
+    out = []
+    for ch in full:
+        out.append(".*" if ch == "*" else "[^/]*" if ch == "%" else re.escape(ch))
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def _children_of(name: str, names: Iterable[str]) -> bool:
+    prefix = name + SEPARATOR
+    return any(n.startswith(prefix) for n in names)
+
+
+async def _attributes_of(s: Session, mailbox: Mailbox, names: Sequence[str] | None = None) -> list[str]:
+    assert s.account is not None
+    if names is None:
+        names = [m.name for m in await s.mail.list_mailboxes(s.account)]
+    attrs = ["\\HasChildren" if _children_of(mailbox.name, names) else "\\HasNoChildren"]
+    if mailbox.special_use:
+        attrs.append(mailbox.special_use)
+    return attrs
+
+
+async def list_(s: Session, cmd: c.List) -> bytes | None:
+    assert s.account is not None
+    if len(cmd.patterns) == 1 and cmd.patterns[0] == "" and not cmd.extended:
+        # RFC 9051 §6.3.9: the hierarchy delimiter and root
+        s.write(r.list_response(["\\Noselect"], SEPARATOR, "", utf8=s.utf8))
+        return None
+    mailboxes = await s.mail.list_mailboxes(s.account)
+    by_name = {m.name: m for m in mailboxes}
+    names = sorted(by_name, key=lambda n: (n != "INBOX", n))
+    subscribed = set(await s.mail.list_subscriptions(s.account))
+    regexes = [_pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
+    selection = cmd.selection
+    want_subscribed = "SUBSCRIBED" in selection or cmd.return_subscribed
+    candidates: list[str] = names
+    if "SUBSCRIBED" in selection:
+        candidates = sorted(set(names) | subscribed, key=lambda n: (n != "INBOX", n))
+    status_items = cmd.return_status
+    if status_items and any(i == "HIGHESTMODSEQ" for i in status_items):
+        s.enable_condstore()
+    for name in candidates:
+        matched = any(rx.match(name) for rx in regexes)
+        childinfo = False
+        if not matched or ("SUBSCRIBED" in selection and name not in subscribed):
+            # RFC 5258 §3.5: RECURSIVEMATCH reports parents of matching subscribed children
+            if (
+                "RECURSIVEMATCH" in selection
+                and "SUBSCRIBED" in selection
+                and matched
+                and any(sub.startswith(name + SEPARATOR) for sub in subscribed)
+            ):
+                childinfo = True
+            else:
+                continue
+        box = by_name.get(name)
+        if "SPECIAL-USE" in selection and (box is None or not box.special_use):
+            continue
+        if box is None:
+            attrs = ["\\NonExistent"]
+        else:
+            attrs = ["\\HasChildren" if _children_of(name, names) else "\\HasNoChildren"]
+            if box.special_use:
+                attrs.append(box.special_use)
+        if want_subscribed and name in subscribed:
+            attrs.append("\\Subscribed")
+        extended: list[tuple[str, object]] = [("CHILDINFO", ("SUBSCRIBED",))] if childinfo else []
+        s.write(r.list_response(attrs, SEPARATOR, name, utf8=s.utf8, extended=extended))
+        if status_items and box is not None:
+            s.write(r.status_response(name, await status_items_of(s, box, status_items), utf8=s.utf8))
+    return None
+
+
+async def lsub(s: Session, cmd: c.Lsub) -> bytes | None:
+    assert s.account is not None
+    subscribed = await s.mail.list_subscriptions(s.account)
+    existing = {m.name for m in await s.mail.list_mailboxes(s.account)}
+    rx = _pattern_regex(cmd.reference, cmd.pattern)
+    for name in sorted(subscribed, key=lambda n: (n != "INBOX", n)):
+        if rx.match(name):
+            attrs = [] if name in existing else ["\\Noselect"]
+            s.write(r.list_response(attrs, SEPARATOR, name, utf8=s.utf8, command="LSUB"))
+    return None
+
+
+async def namespace(s: Session, cmd: c.Namespace) -> bytes | None:
+    # RFC 2342 / RFC 9051 §6.3.10: one personal namespace, no others.
+    s.write(b'* NAMESPACE (("" "/")) NIL NIL\r\n')
+    return None
+
+
+# ---- STATUS --------------------------------------------------------------------------------------
+async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dict[str, int]:
+    values = {
+        "MESSAGES": box.messages,
+        "UIDNEXT": box.uidnext,
+        "UIDVALIDITY": box.uidvalidity,
+        "UNSEEN": box.unseen,
+        "DELETED": box.deleted,
+        "SIZE": box.size,
+        "RECENT": 0,
+        "HIGHESTMODSEQ": box.highest_modseq,
+        "APPENDLIMIT": s.limits.max_literal_size,
+    }
+    return {item: values[item] for item in items if item in values}
+
+
+status_items = status_items_of
+
+
+async def status(s: Session, cmd: c.Status) -> bytes | None:
+    assert s.account is not None
+    box = await s.mail.get_mailbox(s.account, cmd.mailbox)
+    if "HIGHESTMODSEQ" in cmd.items:
+        s.enable_condstore()  # RFC 7162 §3.1: a CONDSTORE-enabling command
+    s.write(r.status_response(box.name, await status_items_of(s, box, cmd.items), utf8=s.utf8))
+    return None
+
+
+__all__ += ["FlagUpdate"]
