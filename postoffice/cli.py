@@ -25,6 +25,7 @@ import getpass
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -120,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(coro: Awaitable[int]) -> int:
     async def wrapper() -> int:
+        # Ingestion waits mostly on fsync in threads; the default pool (cores + 4)
+        # would let only a few of the import's messages in flight wait at once.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="postoffice"))
         return await coro
 
     try:

@@ -37,8 +37,8 @@ from postoffice.store.api import BlobStore, NewContent, SearchText
 __all__ = ["ingest", "Ingested", "LineEndNormaliser", "Source"]
 
 Source = bytes | AsyncIterable[bytes] | Path
-_BATCH = 1 << 20  # octets handed to a worker thread at a time
-_READ = 1 << 20
+_BATCH = 256 * 1024  # octets handed to a worker thread at a time
+_READ = 256 * 1024
 
 
 class LineEndNormaliser:
@@ -59,6 +59,9 @@ class LineEndNormaliser:
         if data.endswith(b"\r"):
             self._cr = True
             data = data[:-1]
+        crlf = data.count(b"\r\n")
+        if crlf == data.count(b"\n") == data.count(b"\r"):  # already CRLF: no copies
+            return prefix + data if prefix else data
         return prefix + data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
 
     def flush(self) -> bytes:

@@ -258,7 +258,12 @@ def _state_name(state: Any) -> str:
 
 
 def _entries(table: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, list[str]]]:
-    items = table.items() if isinstance(table, Mapping) else ((entry.name, entry) for entry in table)
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(table, Mapping):
+        items = table.items()
+    else:
+        entries: Iterable[Any] = table
+        items = ((entry.name, entry) for entry in entries)
     return [(str(name).upper(), sorted(_state_name(s) for s in entry.states)) for name, entry in items]
 
 
@@ -266,7 +271,7 @@ def missing_commands(table: Mapping[str, Any] | Iterable[Any], usage: Usage) -> 
     """(COMMAND, state) pairs of ``table`` that no scanned transcript sends."""
     used = {(name.upper(), state) for name, state in usage.commands}
     used |= {("UID", state) for name, state in used if name.startswith("UID ")}
-    return [(name, state) for name, states in _entries(table) for state in states if (name, state) not in used]
+    return sorted((name, state) for name, states in _entries(table) for state in states if (name, state) not in used)
 
 
 def reply_key(value: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from postoffice.clock import ManualClock
 from postoffice.store.api import Store
 from postoffice.store.memory import MemoryStore
 from postoffice.store.sqlite import SQLiteStore
+
+# --import-mode=importlib does not put test folders on sys.path; the store tests share
+# builders from store_helpers.py next to this file.
+sys.path.insert(0, str(Path(__file__).parent))
+
 
 @pytest.fixture
 def clock() -> ManualClock:

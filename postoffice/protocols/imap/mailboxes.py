@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from postoffice.errors import Kind, MailError
 from postoffice.mail.names import SEPARATOR, canonical_mailbox
-from postoffice.store.api import FlagUpdate, Mailbox
+from postoffice.store.api import Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
@@ -264,5 +264,3 @@ async def status(s: Session, cmd: c.Status) -> bytes | None:
     s.write(r.status_response(box.name, await status_items_of(s, box, cmd.items), utf8=s.utf8))
     return None
 
-
-__all__ += ["FlagUpdate"]

@@ -20,7 +20,10 @@ Events:
   the ``DONE`` that ends IDLE).
 * :class:`Rejected` — an :class:`ImapSyntaxError` (with the tag when known); the
   command was consumed whole and the reader is ready for the next one, unless the
-  error is ``fatal``.
+  error is ``fatal``. An APPEND is syntax-checked up to each message literal before
+  its ``+`` (so a broken APPEND is refused before any literal byte is streamed), but a
+  Rejected can still follow streamed chunks when the text *after* a literal is
+  broken: the server then drops what it spooled.
 
 Invariants: a streamed literal is never held in memory; buffered bytes of one command
 (lines plus buffered literals) never exceed ``max_command_size``; each line is at most
@@ -122,6 +125,7 @@ Event = CommandReady | ContinuationNeeded | LiteralStart | LiteralChunk | Litera
 
 _LITERAL_RE = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\Z")
 # RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+">
+_UTF8_OPEN_RE = re.compile(rb"(?i) UTF8 \(~\{[0-9]+\+?\}\Z")
 _TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
 _NAME_RE = re.compile(rb"[A-Za-z]+")
 
@@ -169,6 +173,7 @@ class CommandReader:
         self.utf8_names = utf8_names
         self.authenticated = False
         self._buf = bytearray()
+        self._off = 0  # bytes of _buf already consumed (compacted on the next feed)
         self._events: deque[Event] = deque()
         self._state = _LINE
         self._expect_line = False
@@ -178,6 +183,9 @@ class CommandReader:
 
     def feed(self, data: bytes) -> None:
         """Append bytes received from the client."""
+        if self._off:
+            del self._buf[: self._off]
+            self._off = 0
         self._buf += data
 
     def expect_line(self) -> None:
@@ -191,7 +199,7 @@ class CommandReader:
     @property
     def in_command(self) -> bool:
         """True when part of a command has been received (an EOF now truncates it)."""
-        return bool(self._lines) or self._state != _LINE or bool(self._buf)
+        return bool(self._lines) or self._state != _LINE or len(self._buf) > self._off
 
     def next_event(self) -> Event | None:
         """The next event, or None when more bytes are needed."""
@@ -229,20 +237,21 @@ class CommandReader:
         if state == _LINE:
             return self._step_line()
         if state == _SKIP_LINE:
-            idx = self._buf.find(b"\n")
+            idx = self._buf.find(b"\n", self._off)
             if idx < 0:
-                self._buf.clear()
+                self._off = len(self._buf)
                 return False
-            del self._buf[: idx + 1]
+            self._off = idx + 1
             self._state = _LINE
             if self._discarding:
                 self._reset_command()
             return True
-        if not self._buf and self._remaining:
+        avail = len(self._buf) - self._off
+        if not avail and self._remaining:
             return False
-        take = min(self._remaining, len(self._buf))
-        chunk = bytes(self._buf[:take])
-        del self._buf[:take]
+        take = min(self._remaining, avail)
+        chunk = bytes(self._buf[self._off : self._off + take])
+        self._off += take
         self._remaining -= take
         if state == _LITERAL:
             self._pending_literal += chunk
@@ -263,13 +272,14 @@ class CommandReader:
 
     def _step_line(self) -> bool:
         limit = self.line_limit
-        idx = self._buf.find(b"\n", 0, limit + 2)
+        off = self._off
+        idx = self._buf.find(b"\n", off, off + limit + 2)
         if idx < 0:
-            if len(self._buf) <= limit + 1:
+            if len(self._buf) - off <= limit + 1:
                 return False
             # RFC 9051 §4: a server may refuse over-long lines; skip to the line end.
-            tag, _name = _first_tokens(bytes(self._buf[:200])) if not self._lines else (self._tag, "")
-            del self._buf[: limit + 2]  # no LF in there; _SKIP_LINE discards up to the next one
+            tag, _name = _first_tokens(bytes(self._buf[off : off + 200])) if not self._lines else (self._tag, "")
+            self._off = off + limit + 2  # no LF in there; _SKIP_LINE discards up to the next one
             self._state = _SKIP_LINE
             expecting = self._expect_line
             self._expect_line = False
@@ -280,8 +290,8 @@ class CommandReader:
                 self._reject(err)
             self._discarding = True
             return True
-        line = bytes(self._buf[:idx])
-        del self._buf[: idx + 1]
+        line = bytes(self._buf[off:idx])
+        self._off = idx + 1
         if line.endswith(b"\r"):
             line = line[:-1]
         if self._expect_line and not self._lines:
@@ -329,6 +339,8 @@ class CommandReader:
         elif not sync and not self.literal_plus and size > LITERAL_MINUS_MAX:
             # RFC 7888 §5: LITERAL- non-synchronizing literals are at most 4096 octets.
             error = ImapSyntaxError("non-synchronizing literal over 4096 octets", code="TOOBIG")
+        if error is None and message:
+            error = self._probe_append(size, binary)
         if error is not None:
             self._reject(error)
             if sync:
@@ -355,6 +367,22 @@ class CommandReader:
         if size == 0:
             self._literals.append(b"")
             self._state = _LINE
+
+    def _probe_append(self, size: int, binary: bool) -> ImapSyntaxError | None:
+        """Check the APPEND so far as if this literal ended it, so that a broken command
+        is refused before ``+`` and before a large literal is streamed (RFC 9051 §7.5)."""
+        from .parser import parse_command  # local import: parser imports this module
+
+        last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) else b""
+        probe = FramedCommand(
+            tuple(self._lines) + (last,),
+            tuple(self._literals) + (StreamedLiteral(len(self._literals), size, binary),),
+        )
+        try:
+            parse_command(probe, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting)
+        except ImapSyntaxError as exc:
+            return exc
+        return None
 
     def _finish(self) -> None:
         framed = FramedCommand(tuple(self._lines), tuple(self._literals))

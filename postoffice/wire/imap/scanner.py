@@ -7,6 +7,8 @@ nstring, list-mailbox, number, sequence-set). Keywords compare case-insensitivel
 
 from __future__ import annotations
 
+import re
+
 from .commands import FramedCommand, StreamedLiteral
 from .errors import ImapSyntaxError
 from .seqset import SequenceSet
@@ -19,6 +21,7 @@ _ATOM_CHARS = frozenset(range(0x01, 0x80)) - ATOM_SPECIALS
 _ASTRING_CHARS = _ATOM_CHARS | {ord("]")}
 _LIST_CHARS = _ATOM_CHARS | frozenset(b"%*]")
 _SEQ_CHARS = frozenset(b"0123456789:*,$")
+_RUN_PATTERNS: dict[frozenset[int], re.Pattern[bytes]] = {}
 MAX_UINT32 = 2**32 - 1
 MAX_MODSEQ = 2**63 - 1  # RFC 7162 §7: mod-sequence-value is 1*DIGIT up to 2^63-1
 
@@ -95,12 +98,14 @@ class Scanner:
     # -- tokens -----------------------------------------------------------------------
 
     def _run(self, chars: frozenset[int]) -> bytes:
-        start = self.pos
-        line = self.line
-        n = len(line)
-        while self.pos < n and line[self.pos] in chars:
-            self.pos += 1
-        return line[start : self.pos]
+        """The longest run of bytes from ``chars`` at the position (may be empty)."""
+        pattern = _RUN_PATTERNS.get(chars)
+        if pattern is None:
+            pattern = _RUN_PATTERNS[chars] = re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in sorted(chars)) + b"]*")
+        m = pattern.match(self.line, self.pos)
+        assert m is not None  # "*" always matches
+        self.pos = m.end()
+        return m.group()
 
     def atom(self) -> str:
         raw = self._run(_ATOM_CHARS)

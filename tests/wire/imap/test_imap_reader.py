@@ -223,3 +223,15 @@ def test_eight_bit_tag_is_rejected_untagged() -> None:
     events = feed_both(b"\xc3\xa9 NOOP\r\n")
     assert isinstance(events[0], Rejected) and events[0].error.tag is None
     assert syntax_error_response(events[0].error).startswith(b"* BAD")
+
+
+def test_broken_append_is_refused_before_continuation_and_streaming() -> None:
+    for bad in (b"a1 APPEND INBOX (\\Seen {5}\r\n", b"a1 APPEND INBOX \"bad-date\" {5}\r\n",
+                b"a1 APPEND INBOX (\\Seen) UTF8 ({5}\r\n"):
+        reader = CommandReader(stream_threshold=0)
+        reader.feed(bad + b"a2 NOOP\r\n")
+        events = reader.events()
+        assert isinstance(events[0], Rejected) and events[0].error.tag == "a1", (bad, events)
+        assert events[1:] == [CommandReady(Noop("a2"))]
+    good = feed_both(b"a1 APPEND INBOX (\\Seen) UTF8 (~{2}\r\nhi)\r\n", stream_threshold=0)
+    assert isinstance(good[-1], CommandReady)
