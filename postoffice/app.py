@@ -144,10 +144,7 @@ async def serve(config: Config) -> int:
                 servers.append(await start_protocol_listener(s, listener, *address))
                 print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
             else:
-                try:
-                    from postoffice import web  # noqa: F401
-                except ImportError:
-                    log.warning("listener %s: the web server is not built yet; not listening", listener)
+                log.warning("listener %s: the web server is not built yet; not listening", listener)
         url = config.webmail_url()
         print(f"Webmail URL: {url} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
