@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from postoffice.message.address import parse_address_list
-from postoffice.message.headers import decode_bytes, decode_encoded_words, header_text, lookup_charset, parse_params, split_header_block
+from postoffice.message.headers import (
+    decode_bytes,
+    decode_encoded_words,
+    header_text,
+    lookup_charset,
+    parse_params,
+    split_header_block,
+)
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,32 @@ if TYPE_CHECKING:
     from .scanner import Scanner
 
 __all__ = [
-    "FetchItem", "FetchAttr", "Section", "FetchBody", "FetchBinarySize", "SIMPLE_ATTRS", "MACROS",
-    "parse_fetch_item", "parse_fetch_items",
+    "FetchItem",
+    "FetchAttr",
+    "Section",
+    "FetchBody",
+    "FetchBinarySize",
+    "SIMPLE_ATTRS",
+    "MACROS",
+    "parse_fetch_item",
+    "parse_fetch_items",
 ]
 
 # RFC 9051 §6.4.5 plus RFC 3501's RFC822 forms and RFC 7162's MODSEQ.
 SIMPLE_ATTRS = frozenset(
-    {"ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ",
-     "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
+    {
+        "ENVELOPE",
+        "FLAGS",
+        "INTERNALDATE",
+        "RFC822.SIZE",
+        "BODY",
+        "BODYSTRUCTURE",
+        "UID",
+        "MODSEQ",
+        "RFC822",
+        "RFC822.HEADER",
+        "RFC822.TEXT",
+    }
 )
 # RFC 9051 §6.4.5 macros.
 MACROS: dict[str, tuple[str, ...]] = {

@@ -65,7 +65,9 @@ __all__ = ["parse_command", "parse_line", "is_done", "parse_sasl_response", "par
 
 _TAG_CHARS = frozenset(range(0x21, 0x7F)) - frozenset(b'(){%*"\\+')
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DATE_TIME_RE = re.compile(r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})\Z")
+_DATE_TIME_RE = re.compile(
+    r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})\Z"
+)
 LIST_SELECT_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 BAD_CHARSET_CODE = "BADCHARSET (US-ASCII UTF-8)"
 
@@ -129,8 +131,9 @@ def parse_date_time(text: str) -> datetime:
         raise ImapSyntaxError(f"bad month in date-time {text!r}")
     try:
         offset = timedelta(hours=int(zh), minutes=int(zm)) * (-1 if sign == "-" else 1)
-        return datetime(int(year), _MONTHS.index(month) + 1, int(day.strip()), int(hh), int(mm), int(ss),
-                        tzinfo=timezone(offset))
+        return datetime(
+            int(year), _MONTHS.index(month) + 1, int(day.strip()), int(hh), int(mm), int(ss), tzinfo=timezone(offset)
+        )
     except ValueError:
         raise ImapSyntaxError(f"bad date-time {text!r}") from None
 
@@ -337,8 +340,9 @@ def _list(ctx: _Ctx) -> Command:
                     break
             sc.close()
     sc.end()
-    return List(ctx.tag, reference, tuple(patterns), frozenset(selection), subscribed, children, special, status,
-                extended)
+    return List(
+        ctx.tag, reference, tuple(patterns), frozenset(selection), subscribed, children, special, status, extended
+    )
 
 
 def _lsub(ctx: _Ctx) -> Command:

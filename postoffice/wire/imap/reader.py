@@ -334,7 +334,9 @@ class CommandReader:
         if message and size > lim.max_literal_size:
             # RFC 7889 §2 / RFC 9051 §7.1: APPEND over the limit gets NO [TOOBIG].
             error = ImapSyntaxError("message too big", code="TOOBIG", status="NO")
-        elif not stream and self._size + size > lim.max_command_size and not (message and self.stream_threshold is None):
+        elif (
+            not stream and self._size + size > lim.max_command_size and not (message and self.stream_threshold is None)
+        ):
             error = ImapSyntaxError("literal too big", code="TOOBIG")
         elif not sync and not self.literal_plus and size > LITERAL_MINUS_MAX:
             # RFC 7888 §5: LITERAL- non-synchronizing literals are at most 4096 octets.

@@ -49,9 +49,7 @@ def _get(data: Mapping[str, Any], key: str, default: Any = None) -> Any:
 
 
 def _address(addr: Mapping[str, Any], utf8: bool) -> bytes:
-    return b"(" + b" ".join(
-        nstring(_get(addr, k), utf8=utf8) for k in ("name", "adl", "mailbox", "host")
-    ) + b")"
+    return b"(" + b" ".join(nstring(_get(addr, k), utf8=utf8) for k in ("name", "adl", "mailbox", "host")) + b")"
 
 
 def _address_list(addrs: Sequence[Mapping[str, Any]] | None, utf8: bool) -> bytes:

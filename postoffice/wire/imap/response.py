@@ -24,13 +24,47 @@ from .errors import ImapSyntaxError
 from .seqset import SequenceSet
 
 __all__ = [
-    "Atom", "Literal8", "encode", "atom", "quoted", "can_quote", "literal", "literal_prefix", "string", "nstring",
-    "astring", "mailbox", "flag_list", "date_time", "plist",
-    "tagged", "untagged", "untagged_status", "continuation", "bye", "syntax_error_response",
-    "fetch_response", "list_response", "status_response", "search_response", "esearch_response",
-    "capability_response", "enabled_response", "vanished_response", "exists_response", "expunge_response",
-    "Reply", "REPLIES", "code_appenduid", "code_copyuid", "code_uidnext", "code_uidvalidity", "code_highestmodseq",
-    "code_modified", "code_permanentflags", "code_capability",
+    "Atom",
+    "Literal8",
+    "encode",
+    "atom",
+    "quoted",
+    "can_quote",
+    "literal",
+    "literal_prefix",
+    "string",
+    "nstring",
+    "astring",
+    "mailbox",
+    "flag_list",
+    "date_time",
+    "plist",
+    "tagged",
+    "untagged",
+    "untagged_status",
+    "continuation",
+    "bye",
+    "syntax_error_response",
+    "fetch_response",
+    "list_response",
+    "status_response",
+    "search_response",
+    "esearch_response",
+    "capability_response",
+    "enabled_response",
+    "vanished_response",
+    "exists_response",
+    "expunge_response",
+    "Reply",
+    "REPLIES",
+    "code_appenduid",
+    "code_copyuid",
+    "code_uidnext",
+    "code_uidvalidity",
+    "code_highestmodseq",
+    "code_modified",
+    "code_permanentflags",
+    "code_capability",
 ]
 
 CRLF = b"\r\n"
@@ -117,8 +151,10 @@ def date_time(when: datetime) -> bytes:
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "-" if minutes < 0 else "+"
     minutes = abs(minutes)
-    text = (f"{when.day:2d}-{_MONTHS[when.month - 1]}-{when.year:04d} "
-            f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} {sign}{minutes // 60:02d}{minutes % 60:02d}")
+    text = (
+        f"{when.day:2d}-{_MONTHS[when.month - 1]}-{when.year:04d} "
+        f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} {sign}{minutes // 60:02d}{minutes % 60:02d}"
+    )
     return b'"' + text.encode("ascii") + b'"'
 
 
@@ -217,8 +253,13 @@ def fetch_response(seq: int, items: Sequence[tuple[str, object]], *, utf8: bool 
 
 
 def list_response(
-    attributes: Iterable[str], delimiter: str | None, name: str, *, utf8: bool = False,
-    extended: Sequence[tuple[str, object]] = (), command: str = "LIST",
+    attributes: Iterable[str],
+    delimiter: str | None,
+    name: str,
+    *,
+    utf8: bool = False,
+    extended: Sequence[tuple[str, object]] = (),
+    command: str = "LIST",
 ) -> bytes:
     """``* LIST (\\HasNoChildren) "/" INBOX`` with optional extended items
     (``("CHILDINFO", ("SUBSCRIBED",))``, ``("OLDNAME", ("old",))`` RFC 5258 / RFC 9051 §7.3.1)."""
@@ -251,8 +292,14 @@ def search_response(numbers: Iterable[int], modseq: int | None = None) -> bytes:
 
 
 def esearch_response(
-    tag: str | None, *, uid: bool = False, min: int | None = None, max: int | None = None,  # noqa: A002
-    all: SequenceSet | None = None, count: int | None = None, modseq: int | None = None,  # noqa: A002
+    tag: str | None,
+    *,
+    uid: bool = False,
+    min: int | None = None,
+    max: int | None = None,  # noqa: A002
+    all: SequenceSet | None = None,
+    count: int | None = None,
+    modseq: int | None = None,  # noqa: A002
 ) -> bytes:
     """``* ESEARCH (TAG "a1") UID MIN 2 COUNT 3`` (RFC 4731 §3.1, RFC 9051 §7.3.4)."""
     out = b"* ESEARCH"

@@ -101,7 +101,9 @@ class Scanner:
         """The longest run of bytes from ``chars`` at the position (may be empty)."""
         pattern = _RUN_PATTERNS.get(chars)
         if pattern is None:
-            pattern = _RUN_PATTERNS[chars] = re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in sorted(chars)) + b"]*")
+            pattern = _RUN_PATTERNS[chars] = re.compile(
+                b"[" + b"".join(re.escape(bytes([c])) for c in sorted(chars)) + b"]*"
+            )
         m = pattern.match(self.line, self.pos)
         assert m is not None  # "*" always matches
         self.pos = m.end()

@@ -19,21 +19,54 @@ if TYPE_CHECKING:
     from .scanner import Scanner
 
 __all__ = [
-    "SearchKey", "All", "FlagKey", "Keyword", "HeaderContains", "TextContains", "DateKey", "SizeKey",
-    "SeqSetKey", "UidKey", "Not", "Or", "And", "ModSeqKey", "AgeKey",
-    "FLAG_KEYS", "SEARCH_RETURN_OPTIONS", "parse_search_key", "parse_date",
+    "SearchKey",
+    "All",
+    "FlagKey",
+    "Keyword",
+    "HeaderContains",
+    "TextContains",
+    "DateKey",
+    "SizeKey",
+    "SeqSetKey",
+    "UidKey",
+    "Not",
+    "Or",
+    "And",
+    "ModSeqKey",
+    "AgeKey",
+    "FLAG_KEYS",
+    "SEARCH_RETURN_OPTIONS",
+    "parse_search_key",
+    "parse_date",
 ]
 
 # Keys without argument that test a system flag or the \Recent state.
 FLAG_KEYS = frozenset(
-    {"ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN", "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED",
-     "UNSEEN", "NEW", "OLD", "RECENT"}  # NEW/OLD/RECENT: RFC 3501 only
+    {
+        "ANSWERED",
+        "DELETED",
+        "DRAFT",
+        "FLAGGED",
+        "SEEN",
+        "UNANSWERED",
+        "UNDELETED",
+        "UNDRAFT",
+        "UNFLAGGED",
+        "UNSEEN",
+        "NEW",
+        "OLD",
+        "RECENT",
+    }  # NEW/OLD/RECENT: RFC 3501 only
 )
 SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})  # RFC 4731, RFC 5182
 _HEADER_KEYS = {"BCC": "BCC", "CC": "CC", "FROM": "FROM", "SUBJECT": "SUBJECT", "TO": "TO"}
 _DATE_KEYS: dict[str, tuple[Literal["BEFORE", "ON", "SINCE"], bool]] = {
-    "BEFORE": ("BEFORE", False), "ON": ("ON", False), "SINCE": ("SINCE", False),
-    "SENTBEFORE": ("BEFORE", True), "SENTON": ("ON", True), "SENTSINCE": ("SINCE", True),
+    "BEFORE": ("BEFORE", False),
+    "ON": ("ON", False),
+    "SINCE": ("SINCE", False),
+    "SENTBEFORE": ("BEFORE", True),
+    "SENTON": ("ON", True),
+    "SENTSINCE": ("SINCE", True),
 }
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -129,8 +162,20 @@ class AgeKey:
 
 
 SearchKey = (
-    All | FlagKey | Keyword | HeaderContains | TextContains | DateKey | SizeKey | SeqSetKey | UidKey | Not | Or | And
-    | ModSeqKey | AgeKey
+    All
+    | FlagKey
+    | Keyword
+    | HeaderContains
+    | TextContains
+    | DateKey
+    | SizeKey
+    | SeqSetKey
+    | UidKey
+    | Not
+    | Or
+    | And
+    | ModSeqKey
+    | AgeKey
 )
 
 

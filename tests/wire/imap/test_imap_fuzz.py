@@ -30,11 +30,66 @@ SLOW_FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[Hea
 EVENT_TYPES = (CommandReady, ContinuationNeeded, LiteralStart, LiteralChunk, LiteralEnd, LineReceived, Rejected)
 
 TOKENS = [
-    b"a1", b" ", b"UID", b"FETCH", b"SEARCH", b"STORE", b"APPEND", b"LOGIN", b"LIST", b"SELECT", b"STATUS", b"ID",
-    b"(", b")", b"[", b"]", b"<", b">", b"{", b"}", b"~{", b"{3}\r\n", b"{2+}\r\n", b"~{1}\r\n", b"\r\n", b"\n",
-    b'"', b"\\", b"*", b"%", b"$", b"1", b"0", b":", b",", b".", b"+", b"-", b"NIL", b"BODY", b"PEEK", b"HEADER",
-    b"FIELDS", b"NOT", b"OR", b"ALL", b"FLAGS", b"\\Seen", b"CHANGEDSINCE", b"QRESYNC", b"RETURN", b"CHARSET",
-    b"UTF8", b"&", b"&AGE-", b"\x00", b"\xff", b"99999999999999999999", b"1-Feb-1994", b"INBOX",
+    b"a1",
+    b" ",
+    b"UID",
+    b"FETCH",
+    b"SEARCH",
+    b"STORE",
+    b"APPEND",
+    b"LOGIN",
+    b"LIST",
+    b"SELECT",
+    b"STATUS",
+    b"ID",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"{",
+    b"}",
+    b"~{",
+    b"{3}\r\n",
+    b"{2+}\r\n",
+    b"~{1}\r\n",
+    b"\r\n",
+    b"\n",
+    b'"',
+    b"\\",
+    b"*",
+    b"%",
+    b"$",
+    b"1",
+    b"0",
+    b":",
+    b",",
+    b".",
+    b"+",
+    b"-",
+    b"NIL",
+    b"BODY",
+    b"PEEK",
+    b"HEADER",
+    b"FIELDS",
+    b"NOT",
+    b"OR",
+    b"ALL",
+    b"FLAGS",
+    b"\\Seen",
+    b"CHANGEDSINCE",
+    b"QRESYNC",
+    b"RETURN",
+    b"CHARSET",
+    b"UTF8",
+    b"&",
+    b"&AGE-",
+    b"\x00",
+    b"\xff",
+    b"99999999999999999999",
+    b"1-Feb-1994",
+    b"INBOX",
 ]
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=40).map(b"".join)
 any_input = st.one_of(st.binary(max_size=300), token_soup)
@@ -100,8 +155,14 @@ def test_sequence_set_round_trip(numbers: set[int]) -> None:
 
 
 @SLOW_FUZZ
-@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 1000)), st.one_of(st.none(), st.integers(1, 1000))),
-                min_size=1, max_size=10), st.integers(0, 1200))
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(1, 1000)), st.one_of(st.none(), st.integers(1, 1000))),
+        min_size=1,
+        max_size=10,
+    ),
+    st.integers(0, 1200),
+)
 def test_sequence_set_resolution_matches_brute_force(ranges: list[tuple[int | None, int | None]], largest: int) -> None:
     s = SequenceSet(tuple(ranges))
     assert SequenceSet.parse(str(s)) == s

@@ -198,7 +198,7 @@ def test_errors_carry_the_tag_or_none() -> None:
 def test_bytewise_feeding_of_a_long_session_matches_whole() -> None:
     session = (
         b"a1 CAPABILITY\r\na2 LOGIN {3}\r\nbob {2+}\r\npw\r\na3 SELECT INBOX (CONDSTORE)\r\n"
-        b"a4 APPEND INBOX (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {10}\r\n0123456789 ~{3}\r\na\x00b\r\n"
+        b'a4 APPEND INBOX (\\Seen) "17-Jul-1996 02:44:25 -0700" {10}\r\n0123456789 ~{3}\r\na\x00b\r\n'
         b"a5 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM)]) (CHANGEDSINCE 5 VANISHED)\r\n"
         b"a6 FOO\r\na7 LOGOUT\r\n"
     )
@@ -226,8 +226,11 @@ def test_eight_bit_tag_is_rejected_untagged() -> None:
 
 
 def test_broken_append_is_refused_before_continuation_and_streaming() -> None:
-    for bad in (b"a1 APPEND INBOX (\\Seen {5}\r\n", b"a1 APPEND INBOX \"bad-date\" {5}\r\n",
-                b"a1 APPEND INBOX (\\Seen) UTF8 ({5}\r\n"):
+    for bad in (
+        b"a1 APPEND INBOX (\\Seen {5}\r\n",
+        b'a1 APPEND INBOX "bad-date" {5}\r\n',
+        b"a1 APPEND INBOX (\\Seen) UTF8 ({5}\r\n",
+    ):
         reader = CommandReader(stream_threshold=0)
         reader.feed(bad + b"a2 NOOP\r\n")
         events = reader.events()

@@ -56,17 +56,23 @@ def test_date_time_round_trips_through_append() -> None:
 
 
 def test_status_responses_and_codes() -> None:
-    assert r.tagged("A003", "OK", "APPEND completed", r.code_appenduid(38505, 3955)) == \
-        b"A003 OK [APPENDUID 38505 3955] APPEND completed\r\n"
+    assert (
+        r.tagged("A003", "OK", "APPEND completed", r.code_appenduid(38505, 3955))
+        == b"A003 OK [APPENDUID 38505 3955] APPEND completed\r\n"
+    )
     assert r.NO_ALREADYEXISTS.tagged("a1", "exists") == b"a1 NO [ALREADYEXISTS] exists\r\n"
     assert r.NO_NONEXISTENT.tagged("a1") == b"a1 NO [NONEXISTENT] no\r\n"
     assert r.NO_TRYCREATE.tagged("a", "x") == b"a NO [TRYCREATE] x\r\n"
     assert r.NO_CANNOT.tagged("a", "x") == b"a NO [CANNOT] x\r\n"
     assert r.OK_UIDNEXT.untagged("next", args="4392") == b"* OK [UIDNEXT 4392] next\r\n"
-    assert r.untagged_status("OK", "hi", r.code_highestmodseq(715194045007)) == b"* OK [HIGHESTMODSEQ 715194045007] hi\r\n"
+    assert (
+        r.untagged_status("OK", "hi", r.code_highestmodseq(715194045007)) == b"* OK [HIGHESTMODSEQ 715194045007] hi\r\n"
+    )
     assert r.tagged("a", "OK", "done", r.code_modified(SequenceSet.of([1, 2, 3]))) == b"a OK [MODIFIED 1:3] done\r\n"
-    assert r.code_copyuid(38505, SequenceSet.parse("304,319:320"), SequenceSet.parse("3956:3958")) == \
-        "COPYUID 38505 304,319:320 3956:3958"
+    assert (
+        r.code_copyuid(38505, SequenceSet.parse("304,319:320"), SequenceSet.parse("3956:3958"))
+        == "COPYUID 38505 304,319:320 3956:3958"
+    )
     assert r.code_permanentflags(["\\Seen", "\\*"]) == "PERMANENTFLAGS (\\Seen \\*)"
     assert r.continuation() == b"+ Ready\r\n"
     assert r.continuation_data(b"") == b"+ \r\n"
@@ -78,19 +84,29 @@ def test_status_responses_and_codes() -> None:
 def test_syntax_error_response() -> None:
     assert r.syntax_error_response(ImapSyntaxError("bad", "a1")) == b"a1 BAD bad\r\n"
     assert r.syntax_error_response(ImapSyntaxError("bad")) == b"* BAD bad\r\n"
-    assert r.syntax_error_response(ImapSyntaxError("big", "a2", code="TOOBIG", status="NO")) == b"a2 NO [TOOBIG] big\r\n"
+    assert (
+        r.syntax_error_response(ImapSyntaxError("big", "a2", code="TOOBIG", status="NO")) == b"a2 NO [TOOBIG] big\r\n"
+    )
 
 
 def test_data_responses() -> None:
-    assert r.fetch_response(12, [("FLAGS", (r.Atom("\\Seen"),)), ("UID", 4), ("BODY[]<0>", b"ab")]) == \
-        b"* 12 FETCH (FLAGS (\\Seen) UID 4 BODY[]<0> {2}\r\nab)\r\n"
+    assert (
+        r.fetch_response(12, [("FLAGS", (r.Atom("\\Seen"),)), ("UID", 4), ("BODY[]<0>", b"ab")])
+        == b"* 12 FETCH (FLAGS (\\Seen) UID 4 BODY[]<0> {2}\r\nab)\r\n"
+    )
     assert r.list_response(["\\HasNoChildren"], "/", "INBOX") == b'* LIST (\\HasNoChildren) "/" INBOX\r\n'
-    assert r.list_response([], None, "a b", extended=[("CHILDINFO", ("SUBSCRIBED",))]) == \
-        b'* LIST () NIL "a b" ("CHILDINFO" ("SUBSCRIBED"))\r\n'
-    assert r.list_response([], "/", "New", extended=[("OLDNAME", ("Entwürfe",))]) == \
-        b'* LIST () "/" New ("OLDNAME" (Entw&APw-rfe))\r\n'
-    assert r.status_response("blurdybloop", {"MESSAGES": 231, "UIDNEXT": 44292}) == \
-        b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n"
+    assert (
+        r.list_response([], None, "a b", extended=[("CHILDINFO", ("SUBSCRIBED",))])
+        == b'* LIST () NIL "a b" ("CHILDINFO" ("SUBSCRIBED"))\r\n'
+    )
+    assert (
+        r.list_response([], "/", "New", extended=[("OLDNAME", ("Entwürfe",))])
+        == b'* LIST () "/" New ("OLDNAME" (Entw&APw-rfe))\r\n'
+    )
+    assert (
+        r.status_response("blurdybloop", {"MESSAGES": 231, "UIDNEXT": 44292})
+        == b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n"
+    )
     assert r.search_response([2, 84, 882]) == b"* SEARCH 2 84 882\r\n"
     assert r.search_response([], modseq=7) == b"* SEARCH (MODSEQ 7)\r\n"
     assert r.esearch_response("A282", min=2, count=3) == b'* ESEARCH (TAG "A282") MIN 2 COUNT 3\r\n'
@@ -109,8 +125,10 @@ ENV = {
     "sender": [{"name": "Terry Gray", "mailbox": "gray", "host": "cac.washington.edu"}],
     "reply-to": [{"name": "Terry Gray", "mailbox": "gray", "host": "cac.washington.edu"}],
     "to": [{"mailbox": "imap", "host": "cac.washington.edu"}],
-    "cc": [{"mailbox": "minutes", "host": "CNRI.Reston.VA.US"},
-           {"name": "John Klensin", "mailbox": "KLENSIN", "host": "MIT.EDU"}],
+    "cc": [
+        {"mailbox": "minutes", "host": "CNRI.Reston.VA.US"},
+        {"name": "John Klensin", "mailbox": "KLENSIN", "host": "MIT.EDU"},
+    ],
     "message-id": "<B27397-0100000@cac.washington.edu>",
 }
 
@@ -128,17 +146,33 @@ def test_envelope_matches_rfc9051_example() -> None:
 
 def test_envelope_group_syntax() -> None:
     env = {"to": [{"group": "undisclosed-recipients", "members": []}]}
-    assert envelope(env) == b'(NIL NIL NIL NIL NIL ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)'
+    assert (
+        envelope(env)
+        == b'(NIL NIL NIL NIL NIL ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)'
+    )
 
 
 def test_body_structure_text_and_multipart() -> None:
-    text = {"type": "TEXT", "subtype": "PLAIN", "params": {"CHARSET": "US-ASCII"}, "encoding": "7BIT",
-            "size": 3028, "lines": 92}
+    text = {
+        "type": "TEXT",
+        "subtype": "PLAIN",
+        "params": {"CHARSET": "US-ASCII"},
+        "encoding": "7BIT",
+        "size": 3028,
+        "lines": 92,
+    }
     # RFC 9051 §7.5.2 example BODYSTRUCTURE (non-extended form is BODY)
     assert body_structure(text, extended=False) == b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)'
     assert body_structure(text) == b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)'
-    attachment = {"type": "application", "subtype": "pdf", "params": [("name", "a b.pdf")], "encoding": "base64",
-                  "size": 100, "disposition": ("attachment", {"filename": "a b.pdf"}), "language": ["en", "de"]}
+    attachment = {
+        "type": "application",
+        "subtype": "pdf",
+        "params": [("name", "a b.pdf")],
+        "encoding": "base64",
+        "size": 100,
+        "disposition": ("attachment", {"filename": "a b.pdf"}),
+        "language": ["en", "de"],
+    }
     multi = {"type": "multipart", "subtype": "mixed", "parts": [text, attachment], "params": {"boundary": "xyz"}}
     assert body_structure(multi, extended=False) == (
         b'(("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)'
@@ -151,8 +185,14 @@ def test_body_structure_text_and_multipart() -> None:
 
 def test_body_structure_message_rfc822() -> None:
     inner = {"type": "text", "subtype": "plain", "size": 5, "lines": 1}
-    msg = {"type": "message", "subtype": "rfc822", "size": 200, "lines": 8, "envelope": {"subject": "hi"},
-           "body": inner}
+    msg = {
+        "type": "message",
+        "subtype": "rfc822",
+        "size": 200,
+        "lines": 8,
+        "envelope": {"subject": "hi"},
+        "body": inner,
+    }
     assert body_structure(msg, extended=False) == (
         b'("message" "rfc822" NIL NIL NIL "7BIT" 200 (NIL "hi" NIL NIL NIL NIL NIL NIL NIL NIL) '
         b'("text" "plain" NIL NIL NIL "7BIT" 5 1) 8)'

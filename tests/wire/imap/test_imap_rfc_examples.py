@@ -24,27 +24,53 @@ from postoffice.wire.imap import (
 from postoffice.wire.imap import response as r
 
 RFC9051_COMMANDS = [
-    b"abcd CAPABILITY", b"a002 NOOP", b"A023 LOGOUT", b"a001 STARTTLS", b"A001 AUTHENTICATE GSSAPI",
-    b"a001 LOGIN SMITH SESAME", b"t2 ENABLE IMAP4rev2", b"A142 SELECT INBOX", b"A932 EXAMINE blurdybloop",
-    b"A003 CREATE owatagusiam/", b"A004 CREATE owatagusiam/blurdybloop", b"A683 DELETE blurdybloop",
-    b"A683 RENAME blurdybloop sarasoop", b"A002 SUBSCRIBE #news.comp.mail.mime",
-    b"A002 UNSUBSCRIBE #news.comp.mail.mime", b'A101 LIST "" ""', b'A102 LIST #news.comp.mail.misc ""',
-    b"A103 LIST /usr/staff/jones \"\"", b"A202 LIST ~/Mail/ %", b'A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))',
-    b'A02 LIST (SUBSCRIBED) "" "*"', b'A03 LIST () "" "%" RETURN (CHILDREN)',
-    b'A04 LIST (SPECIAL-USE) "" "*"', b'A05 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"',
-    b'A06 LIST "" ("INBOX" "Drafts" "Sent/%")', b"A001 NAMESPACE",
-    b"A042 STATUS blurdybloop (UIDNEXT MESSAGES)", b"A002 IDLE", b"FXXZ CHECK", b"A341 CLOSE", b"A342 UNSELECT",
-    b"A202 EXPUNGE", b"A003 UID EXPUNGE 3000:3002",
+    b"abcd CAPABILITY",
+    b"a002 NOOP",
+    b"A023 LOGOUT",
+    b"a001 STARTTLS",
+    b"A001 AUTHENTICATE GSSAPI",
+    b"a001 LOGIN SMITH SESAME",
+    b"t2 ENABLE IMAP4rev2",
+    b"A142 SELECT INBOX",
+    b"A932 EXAMINE blurdybloop",
+    b"A003 CREATE owatagusiam/",
+    b"A004 CREATE owatagusiam/blurdybloop",
+    b"A683 DELETE blurdybloop",
+    b"A683 RENAME blurdybloop sarasoop",
+    b"A002 SUBSCRIBE #news.comp.mail.mime",
+    b"A002 UNSUBSCRIBE #news.comp.mail.mime",
+    b'A101 LIST "" ""',
+    b'A102 LIST #news.comp.mail.misc ""',
+    b'A103 LIST /usr/staff/jones ""',
+    b"A202 LIST ~/Mail/ %",
+    b'A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))',
+    b'A02 LIST (SUBSCRIBED) "" "*"',
+    b'A03 LIST () "" "%" RETURN (CHILDREN)',
+    b'A04 LIST (SPECIAL-USE) "" "*"',
+    b'A05 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"',
+    b'A06 LIST "" ("INBOX" "Drafts" "Sent/%")',
+    b"A001 NAMESPACE",
+    b"A042 STATUS blurdybloop (UIDNEXT MESSAGES)",
+    b"A002 IDLE",
+    b"FXXZ CHECK",
+    b"A341 CLOSE",
+    b"A342 UNSELECT",
+    b"A202 EXPUNGE",
+    b"A003 UID EXPUNGE 3000:3002",
     b'A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"',
     b'A283 SEARCH RETURN () FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"',
     b'A284 SEARCH TEXT "string not in mailbox"',
     b'A285 SEARCH OR (FROM "Smith" SINCE 1-Feb-1994) SUBJECT "x"',
-    b"A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])", b"A003 STORE 2:4 +FLAGS (\\Deleted)",
-    b"A003 COPY 2:4 MEETING", b"a UID MOVE 42:69 foo", b"A999 UID FETCH 4827313:4828442 FLAGS",
+    b"A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
+    b"A003 STORE 2:4 +FLAGS (\\Deleted)",
+    b"A003 COPY 2:4 MEETING",
+    b"a UID MOVE 42:69 foo",
+    b"A999 UID FETCH 4827313:4828442 FLAGS",
     b'A301 UID SEARCH RETURN (SAVE) FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"',
     b"A302 UID FETCH $ (UID INTERNALDATE FLAGS RFC822.SIZE)",
     # RFC 7162
-    b"A160 SELECT INBOX (CONDSTORE)", b"s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)",
+    b"A160 SELECT INBOX (CONDSTORE)",
+    b"s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)",
     b'a SEARCH MODSEQ "/flags/\\\\draft" all 620162338',
     b"d105 STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)",
     b"A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))",
@@ -52,8 +78,11 @@ RFC9051_COMMANDS = [
     b"A03 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)",
     # RFC 2971, 3516, 5032, 6154, 4959
     b'a023 ID ("name" "sodr" "version" "19.34" "vendor" "Pink Floyd Music Limited")',
-    b"A5 FETCH 3 BINARY[1.2]<0.100>", b"A6 FETCH 3 BINARY.SIZE[1.2]", b"A7 SEARCH UNSEEN YOUNGER 259200",
-    b"t1 CREATE \"Important Messages\" (USE (\\Important))", b"a AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+    b"A5 FETCH 3 BINARY[1.2]<0.100>",
+    b"A6 FETCH 3 BINARY.SIZE[1.2]",
+    b"A7 SEARCH UNSEEN YOUNGER 259200",
+    b't1 CREATE "Important Messages" (USE (\\Important))',
+    b"a AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
 ]
 
 
@@ -86,14 +115,14 @@ def test_rfc9051_append_example_with_continuation() -> None:
     assert isinstance(ev, CommandReady) and isinstance(ev.command, Append)
     assert ev.command.mailbox == "saved-messages"
     assert ev.command.messages[0].data == message and ev.command.messages[0].flags == ("\\Seen",)
-    assert r.OK_APPENDUID.tagged("A003", "APPEND completed", args="38505 3955") == \
-        b"A003 OK [APPENDUID 38505 3955] APPEND completed\r\n"
+    assert (
+        r.OK_APPENDUID.tagged("A003", "APPEND completed", args="38505 3955")
+        == b"A003 OK [APPENDUID 38505 3955] APPEND completed\r\n"
+    )
 
 
 def test_rfc3502_multiappend_example() -> None:
-    cmd = parse_line(
-        b'A003 APPEND saved-messages (\\Seen) {3}\r\nabc (\\Seen) " 7-Feb-1994 22:43:04 -0800" {2}\r\nde'
-    )
+    cmd = parse_line(b'A003 APPEND saved-messages (\\Seen) {3}\r\nabc (\\Seen) " 7-Feb-1994 22:43:04 -0800" {2}\r\nde')
     assert isinstance(cmd, Append) and len(cmd.messages) == 2
     assert cmd.messages[1].date_time == dt.datetime(1994, 2, 7, 22, 43, 4, tzinfo=dt.timezone(dt.timedelta(hours=-8)))
 
