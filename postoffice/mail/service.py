@@ -16,9 +16,12 @@ Names used below:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
@@ -341,11 +344,14 @@ class MailService:
         flags: frozenset[str] = frozenset(),
         internaldate: float | None = None,
         max_size: int | None = None,
+        envelope: dict[str, Any] | None = None,
     ) -> DeliveryResult:
         """Store one message for local recipient addresses (aliases resolved, each
         account once) in one transaction; returns only once it is durable. ``prepend``
-        (Return-Path, Received) goes before the message bytes. MailError(NOT_FOUND) if no
-        recipient is a local account; MailError(TOO_BIG) over the size limit."""
+        (Return-Path, Received) goes before the message bytes. ``envelope`` (the SMTP
+        envelope with its RFC 3461 DSN parameters) is kept in ``NewContent.extra`` under
+        ``"envelope"``. MailError(NOT_FOUND) if no recipient is a local account;
+        MailError(TOO_BIG) over the size limit."""
         accounts: dict[int, Account] = {}
         for address in recipients:
             try:
@@ -364,6 +370,10 @@ class MailService:
                 mailboxes.append(box)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
         content = await self._ingest(source, prepend=prepend, max_size=limit)
+        if envelope is not None:
+            extra = json.loads(content.extra or "{}")
+            extra["envelope"] = envelope
+            content = dataclasses.replace(content, extra=json.dumps(extra, ensure_ascii=False))
         when = self.clock.now() if internaldate is None else internaldate
         records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
         return DeliveryResult(records[0].content_id, content.size, tuple(records))

@@ -30,7 +30,10 @@ and a NODE is a dict:
                   header: BODY[<section>.MIME])
 ``body``          [offset, length] of its body (BODY[<section>]; for the root's
                   single-part body the message body, which is also BODY[TEXT])
-``children``      multipart/*: list of NODE (multipart: ``params`` hold the boundary)
+``children``      multipart/*: list of NODE (multipart: ``params`` hold the boundary).
+                  It can be empty (no delimiter found, or depth/part limits): IMAP
+                  needs at least one body there, so render as Dovecot does (one empty
+                  text/plain body) or as a basic body of that type
 ``message``       message/rfc822 with identity encoding: {"envelope": ENVELOPE,
                   "node": NODE of the encapsulated message}; that node's ``header``
                   is BODY[<section>.HEADER] and its ``body`` BODY[<section>.TEXT]
@@ -43,6 +46,7 @@ node; the non-extensible BODY omits md5/disposition/language/location.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 from typing import Any
 
@@ -100,6 +104,8 @@ def header_date(part: Part) -> float | None:
         return None
     if dt is None:
         return None
+    if dt.tzinfo is None:  # RFC 5322 §3.3: "-0000" means UTC with no local-time information
+        dt = dt.replace(tzinfo=datetime.UTC)
     try:
         return dt.timestamp()
     except (OverflowError, ValueError, OSError):

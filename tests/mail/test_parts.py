@@ -9,6 +9,7 @@ import json
 import quopri
 import random
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,8 +67,6 @@ def payload(kind: str, size: int, seed: int) -> bytes:
     return (line * (size // len(line) + 1))[:size].rstrip(b"\r")
 
 
-_SHARED = tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
-
 PART = st.tuples(
     st.sampled_from(["base64", "base64", "7bit", "8bit", "quoted-printable"]),
     st.sampled_from([10, 500, 3000, 40_000]),
@@ -76,12 +75,18 @@ PART = st.tuples(
 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(PART, min_size=1, max_size=4), st.sampled_from([b"\r\n", b"\n"]))
-def test_round_trip(parts: list[tuple[str, int, int, int]], eol: bytes) -> None:
-    # One store for all examples (on tmpfs when there is one): the test is about bytes, not directories.
-    tmp = _SHARED.name
-    blobs = new_blobs(Path(tmp) / "blobs")
+@pytest.fixture(scope="module")
+def shared_dir() -> Iterator[Path]:
+    """One directory for every example (on tmpfs when there is one): the test is about bytes."""
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
+        yield Path(tmp)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(PART, min_size=1, max_size=4), eol=st.sampled_from([b"\r\n", b"\n"]))
+def test_round_trip(shared_dir: Path, parts: list[tuple[str, int, int, int]], eol: bytes) -> None:
+    tmp = shared_dir
+    blobs = new_blobs(tmp / "blobs")
     built = [(cte, payload("random" if cte == "base64" else "text", size, seed), ll) for cte, size, ll, seed in parts]
     message = build_message(built, eol)
     ingested = run(message, blobs, Path(tmp) / "spool")

@@ -12,7 +12,7 @@ from postoffice.errors import Kind, MailError
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.errors import ImapSyntaxError
 
-__all__ = ["Refusal", "SessionEnd", "failure_response", "MAIL_ERROR_REPLIES"]
+__all__ = ["Refusal", "SessionEnd", "failure_response", "MAIL_ERROR_REPLIES", "PRODUCED_CODES"]
 
 
 class Refusal(Exception):
@@ -66,3 +66,17 @@ def failure_response(tag: str, exc: BaseException, *, trycreate: bool = False) -
     if isinstance(exc, ImapSyntaxError):
         return r.tagged(tag, exc.status, exc.text, exc.code)
     return r.NO_SERVERBUG.tagged(tag, "internal server error")
+
+
+# Response codes this server produces in answers a client can provoke (the transcript
+# meta-test checks each appears in some transcript). Codes only reachable through
+# store failures (OVERQUOTA, INUSE, UNAVAILABLE, PARSE, SERVERBUG, AUTHORIZATIONFAILED,
+# LIMIT for connections per user) are mapped above but not listed here.
+PRODUCED_CODES: dict[str, str] = {
+    name: name.replace("_", "-")
+    for name in (
+        "ALREADYEXISTS", "NONEXISTENT", "CANNOT", "TOOBIG", "AUTHENTICATIONFAILED", "PRIVACYREQUIRED", "NOPERM",
+        "MODIFIED", "HASCHILDREN", "TRYCREATE", "CLOSED", "READ_ONLY", "READ_WRITE", "UIDVALIDITY", "UIDNEXT",
+        "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN",
+    )
+}

@@ -22,7 +22,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from postoffice.net.connection import LineTooLong, Timeout
+from postoffice.net.connection import LineTooLong
 from postoffice.wire.smtp import RcptParams, Reply
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ config: limits.imap.max_literal_size = 100
 
 C!: a1 APPEND INBOX {1000}\r\n
 S: a1 NO [TOOBIG]
-C: a2 APPEND INBOX {10}
+C: a2 APPEND INBOX {9}
 C: a: b
 C: 
 C: c

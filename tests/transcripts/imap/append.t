@@ -20,9 +20,7 @@ connections: 2
 1 C: a2 APPEND Nowhere {5+}
 1 C: hello
 1 S: a2 NO [TRYCREATE]
-1 C: a3 APPEND INBOX {4+}
-1 C: x {4+}
-1 C: y
+1 C!: a3 APPEND INBOX {1+}\r\nx {1+}\r\ny\r\n
 1 S: a3 OK [APPENDUID $uv 2:3]
 1 C: a4 SELECT INBOX
 1 S: ...

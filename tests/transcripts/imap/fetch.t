@@ -9,7 +9,7 @@ C: a1 FETCH 1 (UID FLAGS RFC822.SIZE)
 S: * 1 FETCH (UID 1 FLAGS () RFC822.SIZE $size)
 S: a1 OK
 C: a2 FETCH 1 ENVELOPE
-S: * 1 FETCH (ENVELOPE ("Tue, 14 Nov 2023 22:13:20 +0000" "hello world" (("" NIL "sender" "example.test")) (("" NIL "sender" "example.test")) (("" NIL "sender" "example.test")) ((NIL NIL "alice" "example.test")) NIL NIL NIL $_))
+S: * 1 FETCH (ENVELOPE ("Tue, 14 Nov 2023 22:13:20 +0000" "hello world" ((NIL NIL "sender" "example.test")) ((NIL NIL "sender" "example.test")) ((NIL NIL "sender" "example.test")) ((NIL NIL "alice" "example.test")) NIL NIL NIL $_))
 S: a2 OK
 C: a3 FETCH 1 (BODYSTRUCTURE BODY)
 S: * 1 FETCH (BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 13 1 NIL NIL NIL NIL) BODY ("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 13 1))
@@ -39,13 +39,13 @@ S: a8 OK
 C: a9 FETCH 2 FLAGS
 S: a9 BAD
 C: a10 FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT FROM TO DATE MESSAGE-ID)]
-S: * 1 FETCH (BODY[HEADER.FIELDS.NOT (SUBJECT FROM TO DATE MESSAGE-ID)] {65}
+S: * 1 FETCH (BODY[HEADER.FIELDS.NOT (SUBJECT FROM TO DATE MESSAGE-ID)] {62}
 S: MIME-Version: 1.0
 S: Content-Type: text/plain; charset=utf-8
 S: 
 S: )
 S: a10 OK
-C: a11 FETCH 1 (FAST)
+C: a11 FETCH 1 FAST
 S: * 1 FETCH (FLAGS (\Seen) INTERNALDATE $_ RFC822.SIZE $size)
 S: a11 OK
 C: a12 FETCH 1 BODY[9]

@@ -1,0 +1,114 @@
+"""The POP3 server: greeting, the command loop, limits, state checks and dispatch.
+
+Owns the per-connection loop: read one line (``limits.pop3.max_line_length``), parse it
+(``wire.pop3``), check the state against the command table (``commands.py``), run the
+handler, and turn failures into ``-ERR`` through ``errors.failure_response`` only.
+
+Invariants:
+- Every session ends by releasing its maildrop lock (``finally``), however it ends:
+  QUIT, disconnect, timeout, error limit, cancellation, crash.
+- Only QUIT in TRANSACTION deletes anything (UPDATE, RFC 1939 §6). A line cut off by
+  the end of the stream is not executed.
+- The ``max_errors``-th failed command is answered ``ERR_TOO_MANY_ERRORS`` and the
+  connection closed; the ``max_auth_failures``-th failed login likewise (after the
+  shared failure delay). An overlong line counts as a failed command.
+- Pipelined commands (RFC 2449 §6.6) are answered in order; the write buffer is
+  drained whenever no further command is already buffered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+
+from postoffice.config import Config
+from postoffice.mail.service import MailService
+from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.wire.pop3 import (
+    ERR_BAD_STATE,
+    ERR_LINE_TOO_LONG,
+    ERR_TOO_MANY_ERRORS,
+    OK_GREETING,
+    POP3SyntaxError,
+    Response,
+    parse_command,
+)
+
+from .commands import COMMANDS
+from .errors import Refusal, SessionEnd, failure_response
+from .session import Session
+
+__all__ = ["POP3Server"]
+
+log = logging.getLogger("postoffice.pop3")
+
+
+class POP3Server:
+    """Serves POP3 on one listener ("pop3", or "pop3s" whose TLS the listener did)."""
+
+    clock_poll: float = 1.0  # seconds between idle-time checks on mail.clock
+
+    def __init__(self, mail: MailService, config: Config, *, listener: str, tls: ssl.SSLContext | None) -> None:
+        self.mail = mail
+        self.config = config
+        self.listener = listener
+        self.tls = tls
+        self.limits = config.limits.pop3
+
+    async def handle(self, conn: Connection) -> None:
+        session = Session(self, conn)
+        try:
+            session.send(OK_GREETING)  # RFC 1939 §4; no APOP timestamp: APOP is not offered
+            await session.flush()
+            await self._loop(session)
+        except SessionEnd as end:
+            if end.response is not None:
+                session.send(end.response)
+            with contextlib.suppress(ConnectionError, Timeout, OSError):
+                await session.flush()
+        except (ConnectionClosed, ConnectionError, Timeout, ssl.SSLError):
+            pass  # the client went away or stalled: no UPDATE
+        finally:
+            # shield: a cancelled session (shutdown) still gives its lock back
+            with contextlib.suppress(Exception):
+                await asyncio.shield(session.release())
+            await conn.close()
+
+    async def _loop(self, session: Session) -> None:
+        while True:
+            try:
+                line = await session.readline(self.limits.max_line_length)
+            except LineTooLong:
+                self._failed(session, ERR_LINE_TOO_LONG)  # RFC 2449 §4
+                await session.flush()
+                continue
+            if not line.endswith(b"\n"):
+                return  # the end of the stream (or a line it cut off): no UPDATE
+            await self._dispatch(session, line)
+            if session.conn.buffered() == 0:
+                await session.flush()
+
+    async def _dispatch(self, session: Session, line: bytes) -> None:
+        try:
+            command = parse_command(line)
+            spec = COMMANDS[command.keyword]
+            if session.state not in spec.states:
+                raise Refusal(ERR_BAD_STATE)
+            await session.keep_lock()
+            await spec.handler(session, command)
+        except SessionEnd:
+            raise
+        except (Refusal, POP3SyntaxError) as exc:
+            self._failed(session, failure_response(exc))
+        except (ConnectionClosed, ConnectionError, Timeout):
+            raise
+        except Exception as exc:  # MailError from the store and anything unexpected
+            self._failed(session, failure_response(exc))
+
+    def _failed(self, session: Session, response: Response) -> None:
+        session.errors += 1
+        if session.errors >= self.limits.max_errors:
+            raise SessionEnd(ERR_TOO_MANY_ERRORS)
+        session.send(response)

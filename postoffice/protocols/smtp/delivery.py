@@ -1,0 +1,122 @@
+"""Streaming a message from DATA or BDAT into ``MailService.deliver``, in constant memory.
+
+Owns the delivery task of one transaction: ``deliver`` runs as its own task and pulls
+the message bytes from a small bounded queue that the DATA or BDAT handlers fill as the
+bytes arrive, so a message of any size — and a BDAT message spread over many commands
+(RFC 3030) — is one streamed ingestion, never held in memory.
+
+Invariants:
+- The reply of the task is R250_QUEUED only once ``deliver`` has returned, that is once
+  the message and its index rows are on disk (DESIGN.md §3); otherwise a 4xx/5xx.
+- At most ``_QUEUE_CHUNKS`` chunks of at most ``CHUNK`` octets wait in the queue.
+- Cancelling the task (RSET, QUIT, a lost connection, an over-size or refused message)
+  leaves nothing behind: the ingestion pipeline removes its spool file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from postoffice.errors import MailError
+from postoffice.wire.smtp import R250_QUEUED, R451_LOCAL_ERROR, Reply
+
+from .errors import reply_for
+
+if TYPE_CHECKING:
+    from .server import SMTPServer
+    from .session import Session, Transaction
+
+__all__ = ["CHUNK", "start", "push", "finish", "envelope_of"]
+
+log = logging.getLogger("postoffice.smtp")
+
+CHUNK = 256 * 1024  # octets read from the socket at a time
+_QUEUE_CHUNKS = 8
+
+
+async def _source(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
+    while True:
+        item = await queue.get()
+        if item is None:
+            return
+        yield item
+
+
+def envelope_of(session: Session, tx: Transaction) -> dict[str, Any]:
+    """The SMTP envelope kept with the message (RFC 3461 DSN data for the outbound queue)."""
+    return {
+        "mail_from": tx.sender,
+        "body": tx.body,
+        "smtputf8": tx.smtputf8,
+        "ret": tx.ret,  # RFC 3461 §4.3
+        "envid": tx.envid,  # RFC 3461 §4.4
+        "size": tx.declared_size,
+        "recipients": [
+            {
+                "address": r.address,
+                "notify": list(r.params.notify) if r.params.notify else None,  # RFC 3461 §4.1
+                "orcpt": list(r.params.orcpt) if r.params.orcpt else None,  # RFC 3461 §4.2
+            }
+            for r in tx.recipients
+        ],
+        "listener": session.listener,
+        "client_ip": session.peer_ip,
+        "helo": session.helo,
+        "tls": session.tls,
+        "auth": session.account.address if session.account is not None else None,
+    }
+
+
+async def _deliver(server: SMTPServer, session: Session, tx: Transaction, queue: asyncio.Queue[bytes | None]) -> Reply:
+    mail = server.mail
+    prepend = server.policy.trace_headers(session, tx, server.config.hostname, mail.clock.now())
+    limit = server.limits.max_message_size
+    try:
+        await mail.deliver(
+            _source(queue),
+            [r.address for r in tx.recipients],
+            prepend=prepend,
+            max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
+            envelope=envelope_of(session, tx),
+        )
+    except MailError as error:
+        log.info("%s: delivery refused: %r", session.peer_ip, error)
+        return reply_for(error)
+    except Exception:
+        log.exception("%s: delivery failed", session.peer_ip)
+        return R451_LOCAL_ERROR
+    return R250_QUEUED
+
+
+def start(server: SMTPServer, session: Session, tx: Transaction) -> None:
+    """Begin the delivery of ``tx``: later :func:`push` calls feed it."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_CHUNKS)
+    tx.feed = queue
+    tx.delivery = asyncio.create_task(_deliver(server, session, tx, queue))
+
+
+async def push(tx: Transaction, data: bytes | None) -> None:
+    """Hand bytes (None: the end) to the delivery; dropped if the delivery already ended."""
+    queue, task = tx.feed, tx.delivery
+    assert queue is not None and task is not None
+    if task.done():
+        return
+    try:
+        queue.put_nowait(data)
+        return
+    except asyncio.QueueFull:
+        pass
+    put = asyncio.ensure_future(queue.put(data))
+    await asyncio.wait({put, task}, return_when=asyncio.FIRST_COMPLETED)
+    if not put.done():
+        put.cancel()
+
+
+async def finish(tx: Transaction) -> Reply:
+    """Signal the end of the message and wait until it is durable (or refused)."""
+    await push(tx, None)
+    assert tx.delivery is not None
+    return await tx.delivery

@@ -1,0 +1,37 @@
+# CAPA in both states (RFC 2449 §5): USER and SASL only before login.
+state: nonauth
+S: +OK
+C: CAPA
+S: +OK
+S: TOP
+S: UIDL
+S: USER
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: EXPIRE NEVER
+S: LOGIN-DELAY 0
+S: IMPLEMENTATION *
+S: SASL *
+S: STLS
+S: UTF8 USER
+S: .
+C: USER alice
+S: +OK
+C: PASS password
+S: +OK
+C: CAPA
+S: +OK
+S: TOP
+S: UIDL
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: EXPIRE NEVER
+S: LOGIN-DELAY 0
+S: IMPLEMENTATION *
+S: .
+C: CAPA extra
+S: -ERR
+C: QUIT
+S: +OK

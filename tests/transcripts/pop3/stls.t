@@ -1,0 +1,55 @@
+# STLS (RFC 2595) with trusted_networks empty: plain-text logins refused before TLS.
+state: nonauth
+config: auth.trusted_networks = []
+S: +OK
+C: CAPA
+S: +OK
+S: TOP
+S: UIDL
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: EXPIRE NEVER
+S: LOGIN-DELAY 0
+S: IMPLEMENTATION *
+S: SASL SCRAM-SHA-256
+S: STLS
+S: UTF8 USER
+S: .
+C: USER alice
+S: -ERR [AUTH]
+C: PASS password
+S: -ERR
+C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABwYXNzd29yZA==
+S: -ERR [AUTH]
+C: AUTH LOGIN
+S: -ERR [AUTH]
+C: STLS extra
+S: -ERR
+C: STLS
+S: +OK
+@starttls 1
+C: CAPA
+S: +OK
+S: TOP
+S: UIDL
+S: USER
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: EXPIRE NEVER
+S: LOGIN-DELAY 0
+S: IMPLEMENTATION *
+S: SASL *
+S: UTF8 USER
+S: .
+C: STLS
+S: -ERR
+C: USER alice
+S: +OK
+C: PASS password
+S: +OK
+C: STLS
+S: -ERR
+C: QUIT
+S: +OK
