@@ -18,6 +18,6 @@ C!: BDAT 1 LAST\r\nX
 S: 552 5.3.4
 C: NOOP
 S: 250 2.0.0
-C: BDAT 1 LAST
+C!: BDAT 1 LAST\r\nY
 S: 503 5.5.1
 @expect-count alice INBOX 0
