@@ -167,3 +167,29 @@ async def test_big_message_streams_both_ways(server: tuple[TranscriptServer, int
     whole, part = await asyncio.to_thread(client)
     assert whole == big
     assert part == body[1_000_000:1_000_100]
+
+
+async def test_imaplib_scram_sha_256(server: tuple[TranscriptServer, int]) -> None:
+    from postoffice.wire.sasl import ScramClient
+
+    srv, port = server
+
+    def client() -> str:
+        scram = ScramClient(USER, PASSWORD)
+        state = {"step": 0}
+
+        def answer(challenge: bytes) -> bytes:
+            state["step"] += 1
+            if state["step"] == 1:
+                return scram.first()
+            if state["step"] == 2:
+                return scram.final(challenge)
+            assert scram.verify(challenge)
+            return b""
+
+        m = imaplib.IMAP4("127.0.0.1", port)
+        typ, _ = m.authenticate("SCRAM-SHA-256", answer)
+        m.logout()
+        return typ
+
+    assert await asyncio.to_thread(client) == "OK"

@@ -70,13 +70,13 @@ def failure_response(tag: str, exc: BaseException, *, trycreate: bool = False) -
 
 # Response codes this server produces in answers a client can provoke (the transcript
 # meta-test checks each appears in some transcript). Codes only reachable through
-# store failures (OVERQUOTA, INUSE, UNAVAILABLE, PARSE, SERVERBUG, AUTHORIZATIONFAILED,
-# LIMIT for connections per user) are mapped above but not listed here.
+# store failures (OVERQUOTA, INUSE, UNAVAILABLE, PARSE, SERVERBUG, AUTHORIZATIONFAILED)
+# are mapped above but not listed here.
 PRODUCED_CODES: dict[str, str] = {
     name: name.replace("_", "-")
     for name in (
         "ALREADYEXISTS", "NONEXISTENT", "CANNOT", "TOOBIG", "AUTHENTICATIONFAILED", "PRIVACYREQUIRED", "NOPERM",
         "MODIFIED", "HASCHILDREN", "TRYCREATE", "CLOSED", "READ_ONLY", "READ_WRITE", "UIDVALIDITY", "UIDNEXT",
-        "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN",
+        "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN", "LIMIT",
     )
 }
