@@ -65,7 +65,9 @@ async def test_sigkill_during_update_is_all_or_none(tmp_path: Path, delay: float
         await wait_listening(port, process)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         await reader.readline()
-        commands = b"USER alice@example.test\r\nPASS password\r\n" + b"".join(b"DELE %d\r\n" % n for n in range(1, MESSAGES + 1))
+        commands = b"USER alice@example.test\r\nPASS password\r\n" + b"".join(
+            b"DELE %d\r\n" % n for n in range(1, MESSAGES + 1)
+        )
         writer.write(commands)
         for _ in range(2 + MESSAGES):
             assert (await asyncio.wait_for(reader.readline(), 30)).startswith(b"+OK")

@@ -34,10 +34,10 @@ async def test_fetchmail_keep_twice_downloads_each_message_once(tmp_path: Path) 
         rc = tmp_path / "fetchmailrc"
         rc.write_text(
             "set no syslog\n"
-            f'poll 127.0.0.1 protocol pop3 port {port} uidl\n'
+            f"poll 127.0.0.1 protocol pop3 port {port} uidl\n"
             f'  user "alice@example.test" there with password "password" is "{os.environ.get("USER", "root")}" here\n'
             "  keep sslproto ''\n"
-            f'  mda "/bin/sh -c \'cat >> {out}\'"\n'
+            f"  mda \"/bin/sh -c 'cat >> {out}'\"\n"
         )
         rc.chmod(0o600)
         env = {**os.environ, "HOME": str(tmp_path), "FETCHMAILHOME": str(tmp_path)}

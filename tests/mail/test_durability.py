@@ -120,20 +120,18 @@ async def test_deliver_returns_only_after_fsync(tmp_path: Path) -> None:
     try:
         await s.mail.add_user("alice@example.test", "password")
         gate = threading.Event()
-        calls: list[int] = []
+        entered = threading.Event()
 
         def slow_fsync(fd: int) -> None:
-            calls.append(fd)
+            entered.set()
             gate.wait(30)
             os.fsync(fd)
 
         s.mail.blobs = FileBlobStore(config.blob_dir, fsync=slow_fsync)
         message = b"From: a@example.test\r\nSubject: fsync\r\n\r\nhello\r\n"
         task = asyncio.create_task(s.mail.deliver(message, ["alice@example.test"]))
-        deadline = time.monotonic() + 30
-        while not calls and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        assert calls, "the blob store never fsynced"
+        assert await asyncio.to_thread(entered.wait, 30), "the blob store never fsynced"
+        # The fsync is held: whatever deliver() does meanwhile, it must not finish.
         await asyncio.sleep(0.2)
         assert not task.done(), "deliver() returned before its fsync completed"
         gate.set()
