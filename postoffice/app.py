@@ -91,13 +91,13 @@ def _limits_for(config: Config, protocol: str) -> int:
 
 
 async def start_protocol_listener(
-    s: Services, listener: str, host: str, port: int, tls: object | None = None
+    s: Services, listener: str, host: str, port: int, tls: object | None = None, counter: object | None = None
 ) -> asyncio.Server:
     """Start one protocol listener on ``host:port`` (port 0: any free port)."""
     import importlib
     import ssl
 
-    from postoffice.net.listener import start_listener
+    from postoffice.net.listener import ConnectionCounter, start_listener
     from postoffice.net.tls import server_context
 
     protocol = PROTOCOL_OF[listener]
@@ -111,6 +111,7 @@ async def start_protocol_listener(
         tls_context=context if listener in IMPLICIT_TLS else None,
         max_connections_per_ip=_limits_for(s.config, protocol),
         name=listener,
+        counter=counter if isinstance(counter, ConnectionCounter) else None,
     )
 
 
@@ -134,14 +135,19 @@ async def serve(config: Config) -> int:
             account = await s.mail.add_user(f"postmaster@{domain}", password)
             print(f"First account created: {account.address}  password: {password}", flush=True)
             print("(shown once; change it with: postoffice user passwd " + account.address + ")", flush=True)
+        from postoffice.net.listener import ConnectionCounter
+
         protocols = available_protocols()
         servers: list[asyncio.Server] = []
+        counters: list[ConnectionCounter] = []
         for listener, address in config.listen.addresses.items():
             if listener in PROTOCOL_OF:
                 if PROTOCOL_OF[listener] not in protocols:
                     log.warning("listener %s: the %s server is not built yet; not listening", listener, PROTOCOL_OF[listener])
                     continue
-                servers.append(await start_protocol_listener(s, listener, *address))
+                counter = ConnectionCounter(_limits_for(config, PROTOCOL_OF[listener]))
+                counters.append(counter)
+                servers.append(await start_protocol_listener(s, listener, *address, counter=counter))
                 print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
             else:
                 log.warning("listener %s: the web server is not built yet; not listening", listener)
@@ -154,8 +160,15 @@ async def serve(config: Config) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        log.info("shutting down")
         for server in servers:
             server.close()
+        # Close every session and let its cleanup (POP3 unlock, spool removal) run
+        # before the store closes under it.
+        await asyncio.gather(*(c.close_all() for c in counters), return_exceptions=True)
+        deadline = loop.time() + 10
+        while any(c.active for c in counters) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         return 0
     finally:
         await s.close()

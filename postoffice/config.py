@@ -201,7 +201,7 @@ class POP3Limits:
     max_errors: int = _count(20)
     max_connections_per_ip: int = _count(20)
     idle_timeout: float = _duration(600.0)  # RFC 1939 §3: at least 10 minutes
-    lock_ttl: float = _duration(600.0)  # maildrop lock lifetime without refresh
+    lock_ttl: float = _duration(120.0)  # maildrop lock lifetime without refresh (sessions refresh it); bounds a dead server's stale lock
 
 
 @dataclass(frozen=True)
