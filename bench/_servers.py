@@ -180,9 +180,7 @@ def start_dovecot(workdir: Path, users: dict[str, str]) -> Server:
     os.chown(workdir / "mail", uid, gid)
     os.chmod(workdir / "state", 0o755)
     passwd = workdir / "passwd"
-    passwd.write_text(
-        "".join(f"{u}:{{PLAIN}}{p}:{uid}:{gid}::{workdir / 'mail' / u}::\n" for u, p in users.items())
-    )
+    passwd.write_text("".join(f"{u}:{{PLAIN}}{p}:{uid}:{gid}::{workdir / 'mail' / u}::\n" for u, p in users.items()))
     os.chmod(passwd, 0o644)
     port = free_port()
     conf = workdir / "dovecot.conf"

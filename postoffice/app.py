@@ -112,6 +112,7 @@ async def start_protocol_listener(
         max_connections_per_ip=_limits_for(s.config, protocol),
         name=listener,
         counter=counter if isinstance(counter, ConnectionCounter) else None,
+        refuse_message=getattr(server, "refuse_message", None),  # e.g. SMTP 421 4.7.0
     )
 
 
@@ -167,7 +168,7 @@ async def serve(config: Config) -> int:
         # before the store closes under it.
         await asyncio.gather(*(c.close_all() for c in counters), return_exceptions=True)
         deadline = loop.time() + 10
-        while any(c.active for c in counters) and loop.time() < deadline:
+        while any(c.active for c in counters) and loop.time() < deadline:  # noqa: ASYNC110 (counters have no event to wait on)
             await asyncio.sleep(0.05)
         return 0
     finally:

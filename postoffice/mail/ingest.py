@@ -2,11 +2,16 @@
 
 ``ingest()`` streams the source (``prepend`` first) through a line-end normaliser
 (every bare LF and bare CR becomes CRLF, also across chunk boundaries; DESIGN.md §5)
-into a spool file, feeding the streaming MIME parser and SHA-256 on the way, in
-constant memory. Then, in a thread, it cuts the part store (skeleton + decoded large
+into a spool, feeding the streaming MIME parser and SHA-256 on the way, in
+constant memory: the spool stays in memory up to ``SPOOL_IN_MEMORY`` octets and
+moves to a file in ``spool_dir`` beyond that. Then, in a thread, it cuts the part store (skeleton + decoded large
 parts, ``mail.parts``) and precomputes what readers need (ENVELOPE, BODYSTRUCTURE,
 preview, search text). It does not insert into any mailbox: the caller does that in
 one transaction with the returned ``NewContent``.
+
+The spool is a temporary copy, never synced: durability comes from the part-store
+blobs cut from it, which the BlobStore makes durable (at ``finish``, or at
+``BlobBatch.sync()`` for a batch view) before the caller inserts rows pointing at them.
 
 Invariants: the spool file is removed in every case; over ``max_size`` the whole
 source is still consumed (so the protocol stays in sync), nothing is kept and
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -34,11 +40,12 @@ from postoffice.message.structure import bodystructure_json, envelope_json, head
 from postoffice.message.text import extract_text, make_preview, search_fields
 from postoffice.store.api import BlobStore, NewContent, SearchText
 
-__all__ = ["ingest", "Ingested", "LineEndNormaliser", "Source"]
+__all__ = ["ingest", "ingest_bytes", "Ingested", "LineEndNormaliser", "Source", "SPOOL_IN_MEMORY"]
 
 Source = bytes | AsyncIterable[bytes] | Path
 _BATCH = 256 * 1024  # octets handed to a worker thread at a time
 _READ = 256 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024  # octets: a message up to this size is spooled in memory
 
 
 class LineEndNormaliser:
@@ -81,20 +88,19 @@ class Ingested:
 
 
 class _Spool:
-    """Spool file + parser + hash; every method is blocking (called in threads)."""
+    """Spool (memory, then a file past SPOOL_IN_MEMORY) + parser + hash; every method
+    is blocking (called in threads)."""
 
-    def __init__(self, spool_dir: Path, limits: MessageLimits, max_size: int | None, fsync: Callable[[int], None]) -> None:
-        spool_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=spool_dir, prefix="ingest-", suffix=".eml")
-        self.path = Path(name)
-        self.file: BinaryIO = os.fdopen(fd, "w+b")
+    def __init__(self, spool_dir: Path, limits: MessageLimits, max_size: int | None) -> None:
+        self.spool_dir = spool_dir
+        self.path: Path | None = None
+        self.file: BinaryIO = io.BytesIO()
         self.normaliser = LineEndNormaliser()
         self.parser = MimeParser(limits, text_limit=limits.max_search_text)
         self.sha = hashlib.sha256()
         self.size = 0
         self.max_size = max_size
         self.too_big = False
-        self.fsync = fsync
 
     def write(self, data: bytes) -> None:
         if self.too_big:
@@ -108,22 +114,34 @@ class _Spool:
         if self.max_size is not None and self.size + len(data) > self.max_size:
             self.too_big = True
             return
+        if self.path is None and self.size + len(data) > SPOOL_IN_MEMORY:
+            self._to_file()
         self.file.write(data)
         self.parser.feed(data)
         self.sha.update(data)
         self.size += len(data)
 
+    def _to_file(self) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="ingest-", suffix=".eml")
+        self.path = Path(name)
+        memory = self.file
+        self.file = os.fdopen(fd, "w+b")
+        self.file.write(memory.getbuffer())  # type: ignore[attr-defined]
+        memory.close()
+
     def finish(self) -> None:
+        # No fsync: the spool is a temporary copy (see the module docstring).
         self._append(self.normaliser.flush())
         if not self.too_big:
             self.file.flush()
-            self.fsync(self.file.fileno())
 
     def remove(self) -> None:
         try:
             self.file.close()
         finally:
-            self.path.unlink(missing_ok=True)
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
 
 
 async def _chunks(source: Source) -> AsyncIterator[bytes]:
@@ -181,6 +199,26 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     return Ingested(content, stored.raw_fallback, stored.split, structure, root)
 
 
+def _last(spool: _Spool, data: bytes, blobs: BlobStore, limits: MessageLimits) -> Ingested:
+    spool.write(data)
+    spool.finish()
+    if spool.too_big:
+        raise MailError(Kind.TOO_BIG, f"message larger than {spool.max_size} octets")
+    return _finish(spool, blobs, limits)
+
+
+def ingest_bytes(
+    data: bytes, blobs: BlobStore, limits: MessageLimits, spool_dir: Path, *, max_size: int | None = None
+) -> Ingested:
+    """Blocking twin of ``ingest`` for a message already in memory (import runs many
+    in one worker thread: no event loop round trip per message). Call from a thread."""
+    spool = _Spool(spool_dir, limits, max_size)
+    try:
+        return _last(spool, data, blobs, limits)
+    finally:
+        spool.remove()
+
+
 async def ingest(
     source: Source,
     blobs: BlobStore,
@@ -193,8 +231,9 @@ async def ingest(
 ) -> Ingested:
     """Stream one message into the part store; see the module docstring.
 
-    ``fsync`` (injectable for tests, like FileBlobStore's) syncs the spool file."""
-    spool = await asyncio.to_thread(_Spool, spool_dir, limits, max_size, fsync)
+    ``fsync`` is accepted for callers written when the spool was synced; it is unused."""
+    del fsync
+    spool = _Spool(spool_dir, limits, max_size)
     try:
         batch: list[bytes] = []
         pending = 0
@@ -208,11 +247,11 @@ async def ingest(
                 joined = b"".join(batch)
                 batch, pending = [], 0
                 await asyncio.to_thread(spool.write, joined)
-        if batch:
-            await asyncio.to_thread(spool.write, b"".join(batch))
-        await asyncio.to_thread(spool.finish)
-        if spool.too_big:
-            raise MailError(Kind.TOO_BIG, f"message larger than {max_size} octets")
-        return await asyncio.to_thread(_finish, spool, blobs, limits)
+        # The last piece, the end of spooling and the part store in ONE thread hop:
+        # for a small message that is the whole pipeline.
+        return await asyncio.to_thread(_last, spool, b"".join(batch), blobs, limits)
     finally:
-        await asyncio.to_thread(spool.remove)
+        if spool.path is None:
+            spool.remove()
+        else:
+            await asyncio.to_thread(spool.remove)

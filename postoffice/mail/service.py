@@ -334,6 +334,40 @@ class MailService:
         )
         return ingested.content
 
+    async def store_content(
+        self, source: Source, *, max_size: int | None = None, blobs: BlobStore | None = None
+    ) -> NewContent:
+        """Ingest one message (DESIGN.md §4) without inserting it anywhere (import).
+
+        ``blobs`` may be a batch view of the blob store (``FileBlobStore.batch()``):
+        then the content's blobs are durable only after that batch's ``sync()``, and
+        the caller must not pass the content to ``import_message`` before. Default
+        ``max_size``: the IMAP literal limit. MailError(TOO_BIG) over it."""
+        limit = self.config.limits.imap.max_literal_size if max_size is None else max_size
+        ingested = await ingest(
+            source, blobs if blobs is not None else self.blobs, self.config.limits.message, self.config.spool_dir,
+            max_size=limit,
+        )
+        return ingested.content
+
+    async def import_message(
+        self,
+        content: NewContent,
+        mailbox: Mailbox,
+        *,
+        flags: frozenset[str] = frozenset(),
+        internaldate: float | None = None,
+        uid: int | None = None,
+    ) -> MessageRecord:
+        """Insert content whose blobs are durable into one mailbox, keeping ``uid`` when
+        given (import of a dovecot-uidlist); durable on return, change published.
+        MailError(EXISTS) when that UID is or was used in the mailbox (RFC 9051
+        §2.3.1.1 forbids reuse)."""
+        when = self.clock.now() if internaldate is None else internaldate
+        flags = frozenset(f for f in flags if f.lower() != "\\recent")
+        records = await self._insert(content, [NewMessage(mailbox.id, flags, when, 0, uid=uid)], [mailbox])
+        return records[0]
+
     async def deliver(
         self,
         source: Source,
@@ -414,6 +448,19 @@ class MailService:
 
     async def get_content(self, content_id: int) -> Content:
         return await self.store.get_content(content_id)
+
+    async def get_contents(self, content_ids: Sequence[int]) -> dict[int, Content]:
+        """Many contents in one store read (IMAP SEARCH SENT*/HEADER over a mailbox)."""
+        return await self.store.get_contents(content_ids)
+
+    async def read_many(self, ranges: Sequence[tuple[Content, int, int]]) -> list[bytes]:
+        """``read`` of many (content, offset, length) ranges in one worker thread."""
+        return await asyncio.to_thread(lambda: [self._stored(c).read(o, n) for c, o, n in ranges])
+
+    async def claim_recent(self, mailbox: Mailbox, *, claim: bool = True) -> int:
+        """RFC 3501 \\Recent: UIDs above the returned one are recent for the caller;
+        with ``claim`` no later caller sees them as recent (Store.claim_recent)."""
+        return await self.store.claim_recent(mailbox.id, claim=claim)
 
     def _stored(self, content: Content) -> StoredMessage:
         return StoredMessage(content.layout, self.blobs)

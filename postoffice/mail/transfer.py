@@ -1,7 +1,13 @@
 """Import of Maildir / Maildir++ trees and mbox files, and export to Maildir++.
 
 ``import_path`` puts every message through the one ingestion pipeline (DESIGN.md §4)
-with several messages in flight at once; ``export_account`` writes a Maildir++ tree
+in batches of ``BATCH`` messages: a batch is ingested with several messages in flight
+and its blobs written unsynced (``FileBlobStore.batch()``); then ONE sync makes every
+blob of the batch durable, and only then are its rows inserted, concurrently, so the
+store's group commit writes them in a few transactions. The next batch is ingested
+while the previous one commits. So no row ever points at a blob that is not durable,
+and a crash mid-import loses only messages not yet reported imported (a re-run
+imports them; orphan blobs cost space, never correctness); ``export_account`` writes a Maildir++ tree
 that ``import_path`` reads back with the same flags, keywords and UIDs.
 
 Invariants:
@@ -19,21 +25,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from postoffice.errors import Kind, MailError
 from postoffice.mail import maildir
+from postoffice.mail.ingest import ingest_bytes
 from postoffice.mail.mbox import is_mbox, read_mbox
 from postoffice.mail.service import MailService
-from postoffice.store.api import Account, Mailbox, MessageRecord, NewMessage
+from postoffice.store.api import Account, BlobStore, Mailbox, MessageRecord, NewContent
 
 __all__ = ["ImportResult", "ExportResult", "Progress", "import_path", "export_account"]
 
 MAX_KEYWORDS = len(maildir.KEYWORD_LETTERS)
+BATCH = 200  # messages whose blobs are made durable by one sync
 
 
 class Progress(Protocol):
@@ -133,39 +142,164 @@ async def import_path(
     address: str,
     path: Path,
     *,
-    concurrency: int = 16,
+    concurrency: int = 2,
+    batch_size: int = BATCH,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import a Maildir, Maildir++ tree, tree of Maildirs or mbox file into an account."""
+    """Import a Maildir, Maildir++ tree, tree of Maildirs or mbox file into an account.
+
+    ``concurrency`` worker threads ingest each batch (small messages are CPU-bound:
+    more threads than cores only fight over the GIL)."""
     account = await _account(mail, address)
     progress = progress or _NoProgress()
     result = ImportResult()
     targets: dict[int, _Target] = {}
-    queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=concurrency * 4)
+    committing: asyncio.Task[None] | None = None
+    items: list[_Item] = []
 
-    async def produce() -> None:
-        try:
-            async for item in _items(mail, account, path, targets, result, progress):
-                await queue.put(item)
-        finally:
-            for _ in range(concurrency):
-                await queue.put(None)
+    async def flush() -> None:
+        nonlocal committing, items
+        todo, items = items, []
+        batch = _blob_batch(mail)
+        ready = await _prepare_batch(mail, todo, targets, batch, concurrency, result, progress)
+        if committing is not None:
+            await committing
+        committing = asyncio.create_task(_commit(mail, batch, ready, targets, result, progress))
 
-    async def consume() -> None:
-        while (item := await queue.get()) is not None:
-            try:
-                await _import_one(mail, item, targets[item.box.id], result)
-            finally:
-                progress.advance()
-
-    producer = asyncio.create_task(produce())
     try:
-        await asyncio.gather(*(consume() for _ in range(concurrency)))
+        async for item in _items(mail, account, path, targets, result, progress):
+            items.append(item)
+            if len(items) >= batch_size:
+                await flush()
+        if items:
+            await flush()
     finally:
-        if not producer.done():
-            producer.cancel()
-    await producer  # re-raises a failure of discovery (bad path, bad mailbox name)
+        if committing is not None:
+            await committing
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    item: _Item
+    content: NewContent
+    flags: frozenset[str]
+    uid: int | None
+
+
+class _Batch(Protocol):
+    def sync(self) -> None: ...
+
+
+def _blob_batch(mail: MailService) -> BlobStore | None:
+    """A batch view of the blob store when it has one (FileBlobStore), else None."""
+    make = getattr(mail.blobs, "batch", None)
+    return make() if make is not None else None  # type: ignore[no-any-return]
+
+
+def _prepare_slice(
+    mail: MailService, items: list[_Item], targets: dict[int, _Target], batch: BlobStore | None, lock: threading.Lock
+) -> list[_Prepared | str | None]:
+    """Blocking: read, dedupe and ingest messages one after the other into ``batch``.
+    Per item: _Prepared, None (skipped: already present) or an error text."""
+    blobs = batch if batch is not None else mail.blobs
+    max_size = mail.config.limits.imap.max_literal_size
+    out: list[_Prepared | str | None] = []
+    for item in items:
+        target = targets[item.box.id]
+        try:
+            data, sha = _prepare(item.load)
+        except OSError as exc:
+            out.append(f"{item.label}: {exc.strerror or exc}")
+            continue
+        with lock:
+            if sha in target.shas:
+                out.append(None)
+                continue
+            target.shas.add(sha)
+        try:
+            content = ingest_bytes(data, blobs, mail.config.limits.message, mail.config.spool_dir, max_size=max_size).content
+        except MailError as exc:
+            out.append(f"{item.label}: {exc}")
+            continue
+        with lock:
+            if content.sha256 != sha:
+                # The pipeline normalised differently from to_crlf: dedupe on its digest too.
+                if content.sha256 in target.shas:
+                    out.append(None)
+                    continue
+                target.shas.add(content.sha256)
+            uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
+            if uid is not None:
+                target.used_uids.add(uid)
+        flags = frozenset(f for f in item.flags if f.lower() != "\\recent")
+        out.append(_Prepared(item, content, flags, uid))
+    return out
+
+
+async def _prepare_batch(
+    mail: MailService,
+    items: list[_Item],
+    targets: dict[int, _Target],
+    batch: BlobStore | None,
+    concurrency: int,
+    result: ImportResult,
+    progress: Progress,
+) -> list[_Prepared]:
+    """Ingest ``items`` in ``concurrency`` worker threads, each taking a slice in turn."""
+    lock = threading.Lock()
+    n = max(1, min(concurrency, len(items)))
+    slices = await asyncio.gather(*(asyncio.to_thread(_prepare_slice, mail, items[i::n], targets, batch, lock) for i in range(n)))
+    ready: list[_Prepared] = []
+    for outcomes in slices:
+        for outcome in outcomes:
+            if isinstance(outcome, _Prepared):
+                ready.append(outcome)
+                continue
+            if outcome is None:
+                result.skipped += 1
+            else:
+                result.failed += 1
+                result.errors.append(outcome)
+            progress.advance()
+    position = {id(item): n for n, item in enumerate(items)}
+    ready.sort(key=lambda p: position[id(p.item)])  # new UIDs in source order
+    return ready
+
+
+async def _commit(
+    mail: MailService,
+    batch: BlobStore | None,
+    prepared: list[_Prepared],
+    targets: dict[int, _Target],
+    result: ImportResult,
+    progress: Progress,
+) -> None:
+    """Make the batch's blobs durable, THEN insert its rows (DESIGN.md §3)."""
+    if batch is not None and prepared:
+        await asyncio.to_thread(cast(_Batch, batch).sync)
+    await asyncio.gather(*(_insert_one(mail, p, targets[p.item.box.id], result, progress) for p in prepared))
+
+
+async def _insert_one(mail: MailService, p: _Prepared, target: _Target, result: ImportResult, progress: Progress) -> None:
+    try:
+        try:
+            await mail.import_message(p.content, target.box, flags=p.flags, internaldate=p.item.internaldate, uid=p.uid)
+            kept = p.uid is not None
+        except MailError as exc:
+            if p.uid is None or exc.kind is not Kind.EXISTS:
+                raise
+            # That UID was used before (expunged since): RFC 9051 §2.3.1.1 forbids reuse.
+            await mail.import_message(p.content, target.box, flags=p.flags, internaldate=p.item.internaldate)
+            kept = False
+    except MailError as exc:
+        result.failed += 1
+        result.errors.append(f"{p.item.label}: {exc}")
+    else:
+        result.imported += 1
+        result.kept_uids += kept
+    finally:
+        progress.advance()
 
 
 async def _items(
@@ -238,74 +372,6 @@ async def _mbox_items(box: Mailbox, path: Path, progress: Progress) -> AsyncIter
 
 def _constant(data: bytes) -> Callable[[], bytes]:
     return lambda: data
-
-
-async def _import_one(mail: MailService, item: _Item, target: _Target, result: ImportResult) -> None:
-    try:
-        data, sha = await asyncio.to_thread(_prepare, item.load)
-    except OSError as exc:
-        result.failed += 1
-        result.errors.append(f"{item.label}: {exc.strerror or exc}")
-        return
-    if sha in target.shas:
-        result.skipped += 1
-        return
-    target.shas.add(sha)
-    uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
-    if uid is not None:
-        target.used_uids.add(uid)
-    flags = frozenset(f for f in item.flags if f.lower() != "\\recent")
-    try:
-        await _ingest_into(mail, target.box, data, sha, target.shas, flags, item.internaldate, uid)
-    except _Duplicate:
-        result.skipped += 1
-        return
-    except _UidNotKept:
-        uid = None
-    except MailError as exc:
-        result.failed += 1
-        result.errors.append(f"{item.label}: {exc}")
-        return
-    result.imported += 1
-    if uid is not None:
-        result.kept_uids += 1
-
-
-class _Duplicate(Exception):
-    pass
-
-
-async def _ingest_into(
-    mail: MailService,
-    box: Mailbox,
-    data: bytes,
-    sha: str,
-    shas: set[str],
-    flags: frozenset[str],
-    internaldate: float | None,
-    uid: int | None,
-) -> None:
-    """The APPEND road (MailService) with an explicit UID when one is kept."""
-    # TODO(lead): a public MailService.append(..., uid=) would replace these two calls.
-    content = await mail._ingest(data, prepend=b"", max_size=mail.config.limits.imap.max_literal_size)
-    if content.sha256 != sha:
-        # The pipeline normalised differently from to_crlf: dedupe on its digest too.
-        if content.sha256 in shas:
-            raise _Duplicate
-        shas.add(content.sha256)
-    when = mail.clock.now() if internaldate is None else internaldate
-    try:
-        await mail._insert(content, [NewMessage(box.id, flags, when, 0, uid=uid)], [box])
-    except MailError as exc:
-        if uid is None or exc.kind is not Kind.EXISTS:
-            raise
-        # That UID was used before (expunged since): RFC 9051 §2.3.1.1 forbids reuse.
-        await mail._insert(content, [NewMessage(box.id, flags, when, 0)], [box])
-        raise _UidNotKept from None
-
-
-class _UidNotKept(Exception):
-    pass
 
 
 async def export_account(

@@ -1,14 +1,36 @@
-"""Content-addressed blob files: ``root/ab/cd/<sha256 hex>``, immutable.
+"""Content-addressed blob files: ``root/ab/<sha256 hex>``, immutable.
 
-Invariants: a blob file under its final name is complete and durable — a writer
-streams into ``root/tmp``, hashing as it goes, fsyncs the file, renames it into
-place and fsyncs the directory (DESIGN.md §3). A blob that exists already is not
-rewritten (dedup). Ranged reads read only the requested bytes and count them in
-``bytes_read``. Every method blocks: call it from a thread.
+Layout: 256 fan-out directories named by the first two hex digits, each created
+once (lazily) and cached. Blobs written by earlier versions under
+``root/ab/cd/<sha256 hex>`` are still found; new blobs never go there (creating a
+directory costs about as much as creating a file, and 65536 of them cost a young
+store one mkdir per blob).
+
+Invariants: a blob file under its final name is complete — a writer streams into
+``root/tmp``, hashing as it goes, and renames the file into place only when it is
+whole. A blob is durable (file data, its name, its directories) before the call
+that made it reports success:
+
+- ``writer()``/``put()``: ``finish`` fsyncs the file, renames it and fsyncs the
+  directory (DESIGN.md §3) before it returns.
+- ``batch()``: the writers of a ``BlobBatch`` skip those fsyncs; ``BlobBatch.sync()``
+  then makes every blob written through the batch durable at once (one ``syncfs(2)``
+  of the blob file system, or, where that is unavailable or ``fsync`` is injected,
+  an fsync of each file and each changed directory). The caller inserts rows that
+  point at those blobs only after ``sync()`` returned (import does so).
+
+A blob that exists already is not rewritten (dedup); the existing file is synced
+again (it may come from another process's batch that has not synced yet), which is
+cheap for a clean file. Directories known to exist durably are cached, so a
+directory is created and fsynced once, not per blob. Ranged reads read only the
+requested bytes and count them in ``bytes_read``. Every method blocks: call it from
+a thread.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import re
@@ -21,17 +43,44 @@ from typing import BinaryIO
 
 from postoffice.errors import Kind, MailError
 
-__all__ = ["FileBlobStore", "FileBlobWriter"]
+__all__ = ["FileBlobStore", "FileBlobWriter", "BlobBatch", "syncfs"]
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _STALE_TEMP = 24 * 3600.0  # seconds: temp files older than this are crash leftovers
 
 
-class FileBlobWriter:
-    """One blob being written. ``finish`` makes it durable and returns its id."""
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
 
-    def __init__(self, store: FileBlobStore) -> None:
+
+_SYNCFS = _load_syncfs()
+
+
+def syncfs(fd: int) -> bool:
+    """syncfs(2) on the file system holding ``fd``: False where unavailable, OSError
+    when the kernel reports a writeback error (Linux >= 5.8 does)."""
+    if _SYNCFS is None:
+        return False
+    if _SYNCFS(fd) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+    return True
+
+
+class FileBlobWriter:
+    """One blob being written. ``finish`` returns its id; durable on return unless the
+    writer belongs to a ``BlobBatch`` (then durable after ``BlobBatch.sync()``)."""
+
+    def __init__(self, store: FileBlobStore, batch: BlobBatch | None = None) -> None:
         self._store = store
+        self._batch = batch
         fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="blob-")
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
         self._path = Path(name)
@@ -48,20 +97,33 @@ class FileBlobWriter:
             raise ValueError("blob writer is closed")
         blob_id = self._hash.hexdigest()
         store = self._store
+        dest = store.path_of(blob_id)
         try:
             self._file.flush()
-            store.fsync(self._file.fileno())
+            existing = store._find(blob_id)
+            if existing.exists():
+                dest = existing
+                # Same bytes already stored: the temp copy is dropped unsynced.
+                self._file.close()
+                self._file = None
+                self._path.unlink(missing_ok=True)
+                if self._batch is not None:
+                    self._batch._written(dest, dest.parent)
+                else:
+                    store._sync_existing(dest)
+                return blob_id
+            if self._batch is None:
+                store.fsync(self._file.fileno())
         finally:
-            self._file.close()
-            self._file = None
-        dest = store.path_of(blob_id)
-        if dest.exists():
-            # Same bytes already stored: the existing file is complete and durable.
-            self._path.unlink(missing_ok=True)
-            return blob_id
-        store.ensure_dir(dest.parent)
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+        store.ensure_dir(dest.parent, self._batch)
         os.replace(self._path, dest)
-        store.fsync_dir(dest.parent)
+        if self._batch is not None:
+            self._batch._written(dest, dest.parent)
+        else:
+            store.fsync_dir(dest.parent)
         return blob_id
 
     def abort(self) -> None:
@@ -72,7 +134,8 @@ class FileBlobWriter:
 
 
 class FileBlobStore:
-    """BlobStore over a directory. ``fsync`` is injectable so tests can observe order."""
+    """BlobStore over a directory. ``fsync`` is injectable so tests can observe order;
+    an injected ``fsync`` also makes ``BlobBatch.sync`` fsync file by file through it."""
 
     def __init__(self, root: Path, fsync: Callable[[int], None] = os.fsync) -> None:
         self.root = Path(root)
@@ -80,28 +143,49 @@ class FileBlobStore:
         self.fsync = fsync
         self.bytes_read = 0
         self._count_lock = threading.Lock()
+        self._dirs_lock = threading.Lock()
+        self._durable_dirs: set[Path] = {self.root}  # exist and their entry is synced
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
 
     # ---- paths ----------------------------------------------------------------------
     def path_of(self, blob_id: str) -> Path:
+        """Where a new blob with this id goes."""
         if not _BLOB_ID.fullmatch(blob_id):
             raise MailError(Kind.NOT_FOUND, "no such blob")
-        return self.root / blob_id[0:2] / blob_id[2:4] / blob_id
+        return self.root / blob_id[0:2] / blob_id
 
-    def ensure_dir(self, directory: Path) -> None:
-        """Create ``root/ab/cd`` and fsync each parent whose entries changed."""
+    def _find(self, blob_id: str) -> Path:
+        """The file holding the blob: new layout, else the legacy ``ab/cd/`` one if that
+        exists, else the new-layout path (which does not exist)."""
+        path = self.path_of(blob_id)
+        if path.exists():
+            return path
+        legacy = self.root / blob_id[0:2] / blob_id[2:4] / blob_id
+        return legacy if legacy.exists() else path
+
+    def ensure_dir(self, directory: Path, batch: BlobBatch | None = None) -> None:
+        """Create ``root/ab`` and make each new entry durable: at once (fsync of its
+        parent), or with ``batch``, at ``batch.sync()``. Known directories cost nothing."""
         missing: list[Path] = []
         d = directory
-        while not d.exists() and d != self.root:
+        while d not in self._durable_dirs and d != self.root and (batch is None or d not in batch._dirs):
             missing.append(d)
             d = d.parent
         for d in reversed(missing):
             try:
                 d.mkdir()
             except FileExistsError:
-                continue
-            self.fsync_dir(d.parent)
+                pass  # maybe by another process whose batch is not synced yet: sync anyway
+            if batch is not None:
+                batch._new_dir(d)
+            else:
+                self.fsync_dir(d.parent)
+                self._dirs_known(d)
+
+    def _dirs_known(self, *dirs: Path) -> None:
+        with self._dirs_lock:
+            self._durable_dirs.update(dirs)
 
     def fsync_dir(self, directory: Path) -> None:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -109,6 +193,14 @@ class FileBlobStore:
             self.fsync(fd)
         finally:
             os.close(fd)
+
+    def _sync_existing(self, dest: Path) -> None:
+        fd = os.open(dest, os.O_RDONLY)
+        try:
+            self.fsync(fd)
+        finally:
+            os.close(fd)
+        self.fsync_dir(dest.parent)
 
     def _remove_stale_temps(self) -> None:
         # Another process may be writing right now; only old files are leftovers.
@@ -124,24 +216,22 @@ class FileBlobStore:
     def writer(self) -> FileBlobWriter:
         return FileBlobWriter(self)
 
+    def batch(self) -> BlobBatch:
+        """A view whose writes become durable together at ``BlobBatch.sync()``."""
+        return BlobBatch(self)
+
     def put(self, data: bytes) -> str:
-        w = self.writer()
-        try:
-            w.write(data)
-            return w.finish()
-        except BaseException:
-            w.abort()
-            raise
+        return _put(self.writer(), data)
 
     def exists(self, blob_id: str) -> bool:
         try:
-            return self.path_of(blob_id).is_file()
+            return self._find(blob_id).is_file()
         except MailError:
             return False
 
     def size(self, blob_id: str) -> int:
         try:
-            return self.path_of(blob_id).stat().st_size
+            return self._find(blob_id).stat().st_size
         except FileNotFoundError:
             raise MailError(Kind.NOT_FOUND, "no such blob")
 
@@ -149,7 +239,7 @@ class FileBlobStore:
         if offset < 0 or (length is not None and length < 0):
             raise MailError(Kind.INVALID, "negative offset or length")
         try:
-            with open(self.path_of(blob_id), "rb", buffering=0) as f:
+            with open(self._find(blob_id), "rb", buffering=0) as f:
                 f.seek(offset)
                 data = f.readall() if length is None else _read_exactly(f, length)
         except FileNotFoundError:
@@ -160,13 +250,13 @@ class FileBlobStore:
 
     def open(self, blob_id: str) -> BinaryIO:
         try:
-            return open(self.path_of(blob_id), "rb")
+            return open(self._find(blob_id), "rb")
         except FileNotFoundError:
             raise MailError(Kind.NOT_FOUND, "no such blob")
 
     def delete(self, blob_id: str) -> None:
         try:
-            self.path_of(blob_id).unlink(missing_ok=True)
+            self._find(blob_id).unlink(missing_ok=True)
         except MailError:
             return
 
@@ -175,10 +265,108 @@ class FileBlobStore:
         for top in self.root.iterdir():
             if top.name == "tmp" or not top.is_dir():
                 continue
-            for sub in top.iterdir():
-                for blob in sub.iterdir():
-                    total += blob.stat().st_size
+            for entry in top.iterdir():
+                if entry.is_dir():  # legacy ab/cd/ layout
+                    total += sum(blob.stat().st_size for blob in entry.iterdir())
+                else:
+                    total += entry.stat().st_size
         return total
+
+
+class BlobBatch:
+    """A BlobStore view over one FileBlobStore for bulk writes (import): its writers do
+    not fsync; ``sync()`` makes all of them durable at once. Until ``sync()`` returned,
+    nothing may point at these blobs. Thread-safe: many writers may run at once."""
+
+    def __init__(self, store: FileBlobStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._files: list[Path] = []
+        self._parents: set[Path] = set()  # directories whose entries changed
+        self._dirs: set[Path] = set()  # directories this batch created (or found)
+
+    @property
+    def bytes_read(self) -> int:
+        return self.store.bytes_read
+
+    @bytes_read.setter
+    def bytes_read(self, value: int) -> None:
+        self.store.bytes_read = value
+
+    def _written(self, path: Path, parent: Path) -> None:
+        with self._lock:
+            self._files.append(path)
+            self._parents.add(parent)
+
+    def _new_dir(self, directory: Path) -> None:
+        with self._lock:
+            self._dirs.add(directory)
+            self._parents.add(directory.parent)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def sync(self) -> None:
+        """Make every blob written through this batch durable (file data, names, new
+        directories); blocking. The batch can go on being used afterwards."""
+        with self._lock:
+            files, parents, dirs = self._files, self._parents, self._dirs
+            self._files, self._parents, self._dirs = [], set(), set()
+        if not files and not dirs:
+            return
+        store = self.store
+        done = False
+        if store.fsync is os.fsync:
+            fd = os.open(store.root, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                done = syncfs(fd)  # every file, rename and mkdir on that file system
+            finally:
+                os.close(fd)
+        if not done:
+            for path in files:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    store.fsync(fd)
+                finally:
+                    os.close(fd)
+            # Deepest first is not needed for correctness: all are synced before return.
+            for directory in sorted(parents):
+                store.fsync_dir(directory)
+        store._dirs_known(*dirs)
+
+    # ---- BlobStore ------------------------------------------------------------------
+    def writer(self) -> FileBlobWriter:
+        return FileBlobWriter(self.store, self)
+
+    def put(self, data: bytes) -> str:
+        return _put(self.writer(), data)
+
+    def exists(self, blob_id: str) -> bool:
+        return self.store.exists(blob_id)
+
+    def size(self, blob_id: str) -> int:
+        return self.store.size(blob_id)
+
+    def read(self, blob_id: str, offset: int = 0, length: int | None = None) -> bytes:
+        return self.store.read(blob_id, offset, length)
+
+    def open(self, blob_id: str) -> BinaryIO:
+        return self.store.open(blob_id)
+
+    def delete(self, blob_id: str) -> None:
+        self.store.delete(blob_id)
+
+    def total_size(self) -> int:
+        return self.store.total_size()
+
+
+def _put(w: FileBlobWriter, data: bytes) -> str:
+    try:
+        w.write(data)
+        return w.finish()
+    except BaseException:
+        w.abort()
+        raise
 
 
 def _read_exactly(f: BinaryIO, length: int) -> bytes:

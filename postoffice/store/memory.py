@@ -107,6 +107,7 @@ class _Box:
     mailbox: Mailbox
     messages: dict[int, MessageRecord] = field(default_factory=dict)  # uid -> record, insertion = UID order
     expunged: dict[int, int] = field(default_factory=dict)  # uid -> modseq
+    recent_uid: int = 0  # RFC 3501 \Recent: highest UID already announced as recent
 
 
 _FIELD_TEXT: dict[str, tuple[str, ...]] = {
@@ -339,6 +340,16 @@ class MemoryStore:
             return self._contents[content_id]
         except KeyError:
             raise MailError(Kind.NOT_FOUND, "no such content")
+
+    async def get_contents(self, content_ids: Sequence[int]) -> dict[int, Content]:
+        return {cid: self._contents[cid] for cid in content_ids if cid in self._contents}
+
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> int:
+        box = self._box(mailbox_id)
+        previous = box.recent_uid
+        if claim:
+            box.recent_uid = max(previous, box.mailbox.uidnext - 1)
+        return previous
 
     async def find_content(self, sha256: str) -> Content | None:
         cid = self._by_sha.get(sha256)

@@ -246,3 +246,52 @@ def test_import_refusals(cli, tmp_path: Path) -> None:
     maildir.ensure_maildir(tmp_path / "md")
     code, _, err = cli("import", str(tmp_path / "md"), "--user", "nobody@example.test")
     assert code == 1 and len(err.strip().splitlines()) == 1
+
+
+async def test_import_inserts_rows_only_after_their_blobs_are_synced(tmp_path: Path) -> None:
+    """Batched import: blobs are written unsynced, then synced, THEN their rows inserted."""
+    from postoffice import app
+    from postoffice.config import config_from_dict
+    from postoffice.mail.transfer import import_path
+    from postoffice.store.api import NewContent, NewMessage
+    from postoffice.store.blobs import FileBlobStore
+
+    source = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (source / sub).mkdir(parents=True)
+    for n in range(23):
+        (source / "cur" / f"{1700000000 + n}.M{n}.host:2,S").write_bytes(f"Subject: m{n}\n\nbody {n}\n".encode())
+    config = config_from_dict({"data_dir": str(tmp_path / "data"), "domains": ["example.test"]})
+    s = await app.open_services(config)
+    try:
+        await s.mail.add_user("alice@example.test", "pw")
+        synced: set[str] = set()
+
+        def fsync(fd: int) -> None:
+            synced.add(os.readlink(f"/proc/self/fd/{fd}"))
+            os.fsync(fd)
+
+        blobs = FileBlobStore(config.blob_dir, fsync=fsync)  # injected fsync: batch syncs file by file
+        s.mail.blobs = blobs
+        unsynced_rows: list[str] = []
+        insert = s.store.insert_messages
+
+        async def checked_insert(content: NewContent, targets: list[NewMessage]) -> object:
+            for blob_id in content.blob_ids:
+                path = blobs.path_of(blob_id)
+                if str(path) not in synced or str(path.parent) not in synced:
+                    unsynced_rows.append(blob_id)
+            return await insert(content, targets)
+
+        s.store.insert_messages = checked_insert  # type: ignore[method-assign]
+        result = await import_path(s.mail, "alice@example.test", source, batch_size=7)
+        assert (result.imported, result.failed) == (23, 0)
+        assert unsynced_rows == []
+        again = await import_path(s.mail, "alice@example.test", source, batch_size=7)
+        assert (again.imported, again.skipped) == (0, 23)
+        account = await s.mail.get_account("alice@example.test")
+        assert account is not None
+        inbox = await s.mail.get_mailbox(account, "INBOX")
+        assert len(await s.mail.list_messages(inbox)) == 23
+    finally:
+        await s.close()

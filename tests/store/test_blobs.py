@@ -63,15 +63,40 @@ def test_ranged_reads_count_only_requested_bytes(blobs: BlobStore) -> None:
 def test_file_layout_and_no_temp_left(tmp_path: Path) -> None:
     store = FileBlobStore(tmp_path)
     blob_id = store.put(b"abc")
-    assert (tmp_path / blob_id[:2] / blob_id[2:4] / blob_id).read_bytes() == b"abc"
+    assert (tmp_path / blob_id[:2] / blob_id).read_bytes() == b"abc"
     store.put(b"abc")
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_legacy_two_level_blobs_are_still_found(tmp_path: Path) -> None:
+    data = b"written by an earlier version"
+    blob_id = hashlib.sha256(data).hexdigest()
+    legacy = tmp_path / blob_id[:2] / blob_id[2:4] / blob_id
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(data)
+    store = FileBlobStore(tmp_path)
+    assert store.exists(blob_id) and store.size(blob_id) == len(data) and store.read(blob_id, 3, 4) == data[3:7]
+    assert store.put(data) == blob_id and not (tmp_path / blob_id[:2] / blob_id).exists()  # dedup, no copy
+    assert store.total_size() == len(data)
+    store.delete(blob_id)
+    assert not store.exists(blob_id)
+
+
+def _recording_store(root: Path) -> tuple[FileBlobStore, list[str]]:
+    calls: list[str] = []
+
+    def fsync(fd: int) -> None:
+        calls.append(os.readlink(f"/proc/self/fd/{fd}"))
+        os.fsync(fd)
+
+    return FileBlobStore(root, fsync=fsync), calls
 
 
 def test_fsync_order_temp_file_then_rename_then_directory(tmp_path: Path) -> None:
     calls: list[tuple[str, bool]] = []
     data = b"durable bytes"
-    dest = tmp_path / "b" / (lambda h: f"{h[:2]}/{h[2:4]}/{h}")(hashlib.sha256(data).hexdigest())
+    blob_id = hashlib.sha256(data).hexdigest()
+    dest = tmp_path / "b" / blob_id[:2] / blob_id
 
     def fsync(fd: int) -> None:
         calls.append((os.readlink(f"/proc/self/fd/{fd}"), dest.exists()))
@@ -81,13 +106,50 @@ def test_fsync_order_temp_file_then_rename_then_directory(tmp_path: Path) -> Non
     store.put(data)
     temp_calls = [i for i, (p, _) in enumerate(calls) if p.startswith(str(tmp_path / "b" / "tmp") + "/")]
     dir_calls = [i for i, (p, _) in enumerate(calls) if p == str(dest.parent)]
-    assert len(temp_calls) == 1 and len(dir_calls) == 1
+    root_calls = [i for i, (p, _) in enumerate(calls) if p == str(tmp_path / "b")]
+    assert len(temp_calls) == 1 and len(dir_calls) == 1 and len(root_calls) == 1  # root: the new fan-out dir
     assert calls[temp_calls[0]][1] is False  # the file is synced before it has its name
     assert calls[dir_calls[0]][1] is True  # the directory after the rename
     assert temp_calls[0] < dir_calls[0]
     calls.clear()
-    store.put(data)  # dedup: the temp file is synced, then dropped; no rename
-    assert len(calls) == 1 and not list((tmp_path / "b" / "tmp").iterdir())
+    store.put(data)  # dedup: the temp copy is dropped; the existing file and its name are synced
+    assert [p for p, _ in calls] == [str(dest), str(dest.parent)]
+    assert not list((tmp_path / "b" / "tmp").iterdir())
+    calls.clear()
+    other = next(bytes([i]) for i in range(256) if hashlib.sha256(bytes([i])).hexdigest()[:2] == blob_id[:2])
+    store.put(other)  # same fan-out directory: known, not created or synced again
+    assert len(calls) == 2 and calls[1][0] == str(dest.parent)
+
+
+def test_batch_writes_are_durable_only_at_sync(tmp_path: Path) -> None:
+    store, calls = _recording_store(tmp_path / "b")
+    batch = store.batch()
+    ids = [batch.put(f"message {i}".encode() * 50) for i in range(20)]
+    assert calls == []  # nothing synced yet ...
+    assert all(batch.exists(i) and store.read(i) == batch.read(i) for i in ids)  # ... but readable
+    batch.sync()
+    files = {store.path_of(i).as_posix() for i in ids}
+    dirs = {store.path_of(i).parent.as_posix() for i in ids}
+    assert files <= set(calls) and dirs <= set(calls) and (tmp_path / "b").as_posix() in calls
+    calls.clear()
+    batch.sync()  # nothing new: nothing to do
+    assert calls == []
+    store.put(b"message 0" * 50)  # dedup against a synced batch blob
+    assert list((tmp_path / "b" / "tmp").iterdir()) == []
+
+
+def test_batch_sync_uses_syncfs_with_the_real_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from postoffice.store import blobs as module
+
+    with open(tmp_path / "f", "wb") as f:  # the real one works here (Linux)
+        assert module.syncfs(f.fileno()) is True
+    seen: list[int] = []
+    monkeypatch.setattr(module, "syncfs", lambda fd: seen.append(fd) or True)
+    store = FileBlobStore(tmp_path / "b")
+    batch = store.batch()
+    blob_id = batch.put(b"x" * 1000)
+    batch.sync()
+    assert len(seen) == 1 and store.exists(blob_id)
 
 
 def test_bad_blob_ids_are_not_found(tmp_path: Path) -> None:

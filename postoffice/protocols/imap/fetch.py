@@ -189,6 +189,14 @@ class _Fetcher:
         self.s = s
         self.view = view
         self.cmd = cmd
+        self._flag_lists: dict[frozenset[str], bytes] = {}
+
+    def flags(self, flags: frozenset[str]) -> bytes:
+        """The encoded FLAGS list; a mailbox has few distinct flag sets, so each is encoded once."""
+        encoded = self._flag_lists.get(flags)
+        if encoded is None:
+            encoded = self._flag_lists[flags] = r.encode(flag_atoms(flags))
+        return encoded
 
     async def body(self, msg: _Message, item: FetchBody) -> list[Piece]:
         if item.binary:
@@ -256,7 +264,7 @@ class _Fetcher:
                 if name == "UID":
                     add("UID", str(rec.uid).encode())
                 elif name == "FLAGS":
-                    add("FLAGS", r.encode(flag_atoms(rec.flags)))
+                    add("FLAGS", self.flags(self.view.flags_of(rec.uid, rec.flags)))
                 elif name == "INTERNALDATE":
                     add("INTERNALDATE", _internaldate(rec))
                 elif name == "RFC822.SIZE":
@@ -289,7 +297,7 @@ class _Fetcher:
                 pieces.append((b" " if pieces else b"") + label.encode("ascii") + b" ")
                 pieces.extend(await self.body(msg, item))
         if with_flags and "FLAGS" not in names:
-            add("FLAGS", r.encode(flag_atoms(rec.flags)))
+            add("FLAGS", self.flags(self.view.flags_of(rec.uid, rec.flags)))
         if (self.view.condstore or self.cmd.changedsince is not None) and "MODSEQ" not in names:
             add("MODSEQ", f"({rec.modseq})".encode())
         return pieces
@@ -358,7 +366,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
         gone = [u for u in changes.expunged if cmd.sequence_set.contains(u, largest)]
         if gone:
             s.write(r.vanished_response(SequenceSet.of(gone), earlier=True))
-    records = await s.mail.get_messages(view.mailbox, uids) if uids else []
+    records = await _records(s, view, uids)
     if cmd.changedsince is not None:
         records = [m for m in records if m.modseq > cmd.changedsince]
     seen_changed: set[int] = set()
@@ -372,24 +380,41 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             records = [updated.get(m.uid, m) for m in records]
     fetcher = _Fetcher(s, view, cmd)
     needs_content = any(_needs_content(i) for i in cmd.items)
-    written = 0
+    # Responses are gathered in one buffer and written in large pieces: at 100,000
+    # messages one socket write per response item costs more than the rest of FETCH.
+    out = bytearray()
     for rec in records:
         seq = view.seq_of(rec.uid)
         if seq is None:
             continue
         msg = _Message.of(await s.mail.get_content(rec.content_id)) if needs_content else None
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
-        s.write(f"* {seq} FETCH (".encode("ascii"))
+        out += b"* %d FETCH (" % seq
         for piece in pieces:
             if isinstance(piece, bytes):
-                s.write(piece)
-                written += len(piece)
+                out += piece
             else:
+                s.write(bytes(out))
+                out.clear()
                 async for chunk in _stream(s, piece):
                     s.write(chunk)
                     await s.flush()
-        s.write(b")\r\n")
-        if written > 1 << 20:
-            written = 0
+        out += b")\r\n"
+        if len(out) > _CHUNK:
+            s.write(bytes(out))
+            out.clear()
             await s.flush()
+    if out:
+        s.write(bytes(out))
     return None
+
+
+async def _records(s: Session, view: MailboxView, uids: list[int]) -> list[MessageRecord]:
+    """The records of ``uids``; one scan of the mailbox when they are most of it
+    (``FETCH 1:*``), rather than thousands of ``uid IN (...)`` lookups."""
+    if not uids:
+        return []
+    if len(uids) * 2 < view.exists:
+        return await s.mail.get_messages(view.mailbox, uids)
+    wanted = set(uids)
+    return [m for m in await s.mail.list_messages(view.mailbox) if m.uid in wanted]

@@ -45,11 +45,13 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     view = MailboxView(s.mail, mailbox, records, readonly=cmd.readonly)
     view.condstore = s.condstore
     view.qresync = s.qresync
+    view.show_recent = False  # see flags_of: \\Recent in FETCH FLAGS and untagged RECENT not sent yet
+    await view.claim_recent(view.uids)  # after listing: a later arrival is announced by sync
     keywords = sorted({f for m in records for f in m.flags if not f.startswith("\\")})
     s.write(r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])))
     s.write(r.exists_response(view.exists))
     if not s.rev2:
-        s.write(b"* 0 RECENT\r\n")
+        s.write(b"* %d RECENT\r\n" % len(view.recent))  # RFC 3501 §7.3.2
         first_unseen = next((i for i, m in enumerate(records, 1) if "\\Seen" not in m.flags), None)
         if first_unseen is not None:
             s.write(r.untagged_status("OK", "first unseen", f"UNSEEN {first_unseen}"))
@@ -246,7 +248,7 @@ async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dic
         "UNSEEN": box.unseen,
         "DELETED": box.deleted,
         "SIZE": box.size,
-        "RECENT": 0,
+        "RECENT": await _recent_count(s, box) if "RECENT" in items else 0,
         "HIGHESTMODSEQ": box.highest_modseq,
         "APPENDLIMIT": s.limits.max_literal_size,
     }
@@ -254,6 +256,14 @@ async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dic
 
 
 status_items = status_items_of
+
+
+async def _recent_count(s: Session, box: Mailbox) -> int:
+    """RFC 3501 STATUS RECENT: messages no session has been told are recent (not claimed)."""
+    marker = await s.mail.claim_recent(box, claim=False)
+    if marker >= box.uidnext - 1:
+        return 0
+    return sum(1 for m in await s.mail.list_messages(box) if m.uid > marker)
 
 
 async def status(s: Session, cmd: c.Status) -> bytes | None:

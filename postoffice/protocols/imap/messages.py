@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from datetime import datetime
 
 from postoffice.errors import Kind, MailError
+from postoffice.net.connection import Timeout
 from postoffice.store.api import FlagUpdate, MessageRecord
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
@@ -20,7 +22,7 @@ from postoffice.wire.imap.parser import is_done
 from postoffice.wire.imap.reader import LineReceived
 from postoffice.wire.imap.seqset import SequenceSet
 
-from .errors import Refusal
+from .errors import Refusal, SessionEnd
 from .session import Session
 from .view import MailboxView
 
@@ -34,6 +36,8 @@ def _tz_minutes(when: datetime) -> int:
 
 async def append(s: Session, cmd: c.Append) -> bytes | None:
     assert s.account is not None
+    for message in cmd.messages:
+        _check_flags(message.flags)
     box = await s.mail.get_mailbox(s.account, cmd.mailbox)  # NOT_FOUND -> NO [TRYCREATE]
     done: list[MessageRecord] = []
     try:
@@ -77,7 +81,19 @@ def _uids(s: Session, view: MailboxView, seqset: SequenceSet, uid: bool) -> list
 _MODES = {"replace": "set", "add": "add", "remove": "remove"}
 
 
+def _check_flags(flags: Iterable[str]) -> None:
+    """RFC 9051 §2.3.2: a client may not invent system flags (``\\Foo``); \\Recent is
+    tolerated and ignored (RFC 3501 §2.3.2: it cannot be set)."""
+    for flag in flags:
+        if flag.startswith("\\") and flag.lower() not in _SYSTEM_FLAGS:
+            raise Refusal(r.BAD, f"unknown system flag {flag}")
+
+
+_SYSTEM_FLAGS = frozenset({"\\answered", "\\flagged", "\\deleted", "\\seen", "\\draft", "\\recent"})
+
+
 async def store(s: Session, cmd: c.Store) -> bytes | None:
+    _check_flags(cmd.flags)
     view = _writable(s.view)
     uids = _uids(s, view, cmd.sequence_set, cmd.uid)
     if cmd.unchangedsince is not None:
@@ -95,8 +111,10 @@ async def store(s: Session, cmd: c.Store) -> bytes | None:
             continue
         # RFC 9051 §6.4.6: the new flags unless .SILENT; RFC 7162 §3.1.3: with CONDSTORE a
         # silent STORE still reports MODSEQ of the messages it changed.
-        if not cmd.silent or (view.condstore and rec.uid in updated):
+        if not cmd.silent:
             s.write(view.fetch_flags(rec.uid, with_uid=cmd.uid))
+        elif view.condstore and rec.uid in updated:
+            s.write(view.fetch_modseq(rec.uid, with_uid=cmd.uid))
     if failed:
         numbers = sorted(failed) if cmd.uid else sorted(n for n in (view.seq_of(u) for u in failed) if n)
         return r.OK_MODIFIED.tagged(cmd.tag, "some messages were modified", args=str(SequenceSet.of(numbers)))
@@ -188,7 +206,12 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
                     s.view.dirty = True
                 await report()
             if read_task in done:
-                data = read_task.result()  # Timeout propagates: autologout (RFC 9051 §5.4)
+                try:
+                    data = read_task.result()
+                except Timeout:
+                    # RFC 9051 §5.4: autologout, announced with BYE even while idling.
+                    read_task = None
+                    raise SessionEnd(r.bye("autologout; idle for too long")) from None
                 read_task = None
                 if not data:
                     raise MailError(Kind.UNAVAILABLE, "connection closed during IDLE")

@@ -3,9 +3,11 @@ RFC 5182; WITHIN RFC 5032; MODSEQ RFC 7162 §3.1.5).
 
 Text keys (FROM, TO, CC, BCC, SUBJECT, BODY, TEXT, HEADER) ask the full-text index
 (``mail.search_text``: decoded bodies, charsets and encoded words); every other key
-reads message records (flags, size, dates, MODSEQ). No message is read whole. Only
-``HEADER name value`` with a name the index has no column for confirms its candidates
-by reading their header blocks (a ranged read of a few hundred octets each).
+reads message records (flags, size, dates, MODSEQ), listed once and only if a key needs
+them; SENT* and HEADER keys read the stored content fields of all messages in one batch
+(``mail.get_contents``). No message is read whole. Only ``HEADER name value`` with a
+name the index has no column for confirms its candidates by reading their header blocks
+(ranged reads of a few hundred octets each, all in one worker thread).
 
 Invariant: SEARCH never causes EXPUNGE responses (RFC 9051 §7.5.1; the command table
 marks it).
@@ -17,7 +19,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
-from postoffice.store.api import MessageRecord
+from postoffice.store.api import Content, MessageRecord
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap import search as k
@@ -41,13 +43,35 @@ _INDEXED_HEADERS = {"FROM": "from", "TO": "to", "CC": "cc", "BCC": "bcc", "SUBJE
 class Evaluator:
     """Evaluates one search program over the messages of a view; results are UID sets."""
 
-    def __init__(self, s: Session, view: MailboxView, records: list[MessageRecord]) -> None:
+    def __init__(self, s: Session, view: MailboxView) -> None:
         self.s = s
         self.view = view
-        self.records = {m.uid: m for m in records if m.uid in view.flags}
-        self.all = set(self.records)
-        self.lower_flags = {u: {f.lower() for f in m.flags} for u, m in self.records.items()}
+        # The messages this session knows; records and contents are loaded only when a
+        # key needs them (UID SEARCH TEXT over 100,000 messages lists nothing).
+        self.all = set(view.flags)
+        self._records: dict[int, MessageRecord] | None = None
+        self._lower_flags: dict[int, set[str]] | None = None
+        self._contents: dict[int, Content] | None = None
         self.used_modseq = False
+
+    async def records(self) -> dict[int, MessageRecord]:
+        if self._records is None:
+            listed = await self.s.mail.list_messages(self.view.mailbox)
+            self._records = {m.uid: m for m in listed if m.uid in self.all}
+        return self._records
+
+    async def lower_flags(self) -> dict[int, set[str]]:
+        if self._lower_flags is None:
+            self._lower_flags = {u: {f.lower() for f in m.flags} for u, m in (await self.records()).items()}
+        return self._lower_flags
+
+    async def contents(self) -> dict[int, Content]:
+        """Content of every message, by UID, in one batch read (no per-message round trip)."""
+        if self._contents is None:
+            records = await self.records()
+            by_id = await self.s.mail.get_contents(sorted({m.content_id for m in records.values()}))
+            self._contents = {u: by_id[m.content_id] for u, m in records.items() if m.content_id in by_id}
+        return self._contents
 
     async def eval(self, key: k.SearchKey) -> set[int]:  # noqa: C901 - one branch per key type
         if isinstance(key, k.All):
@@ -66,16 +90,25 @@ class Evaluator:
         if isinstance(key, k.FlagKey):
             if key.key in _FLAG_OF:
                 flag, present = _FLAG_OF[key.key]
-                return {u for u in self.all if (flag in self.lower_flags[u]) == present}
-            # RFC 3501 \Recent: no session is ever told a message is recent here.
-            return set(self.all) if key.key == "OLD" else set()
+                lower = await self.lower_flags()
+                return {u for u in lower if (flag in lower[u]) == present}
+            # RFC 3501 §6.4.4: RECENT, NEW (recent and unseen), OLD (not recent).
+            recent = self.view.recent & self.all
+            if key.key == "RECENT":
+                return recent
+            if key.key == "OLD":
+                return self.all - recent
+            lower = await self.lower_flags()
+            return {u for u in recent if u in lower and "\\seen" not in lower[u]}  # NEW
         if isinstance(key, k.Keyword):
             kw = key.keyword.lower()
-            return {u for u in self.all if (kw in self.lower_flags[u]) != key.negated}
+            lower = await self.lower_flags()
+            return {u for u in lower if (kw in lower[u]) != key.negated}
         if isinstance(key, k.SizeKey):
+            records = await self.records()
             if key.op == "LARGER":
-                return {u for u, m in self.records.items() if m.size > key.size}
-            return {u for u, m in self.records.items() if m.size < key.size}
+                return {u for u, m in records.items() if m.size > key.size}
+            return {u for u, m in records.items() if m.size < key.size}
         if isinstance(key, k.SeqSetKey):
             if key.sequence_set.saved:
                 return set(self.view.saved_search) & self.all
@@ -84,12 +117,13 @@ class Evaluator:
             return set(self.view.resolve_uids(key.sequence_set, uid=True)) & self.all
         if isinstance(key, k.ModSeqKey):
             self.used_modseq = True
-            return {u for u, m in self.records.items() if m.modseq >= key.modseq}
+            return {u for u, m in (await self.records()).items() if m.modseq >= key.modseq}
         if isinstance(key, k.AgeKey):
             now = self.s.mail.clock.now()
+            records = await self.records()
             if key.op == "OLDER":
-                return {u for u, m in self.records.items() if m.internaldate <= now - key.seconds}
-            return {u for u, m in self.records.items() if m.internaldate > now - key.seconds}
+                return {u for u, m in records.items() if m.internaldate <= now - key.seconds}
+            return {u for u, m in records.items() if m.internaldate > now - key.seconds}
         if isinstance(key, k.DateKey):
             return await self._date(key)
         if isinstance(key, k.TextContains):
@@ -103,10 +137,11 @@ class Evaluator:
 
     async def _date(self, key: k.DateKey) -> set[int]:
         out: set[int] = set()
-        for uid, m in self.records.items():
+        contents = await self.contents() if key.sent else {}
+        for uid, m in (await self.records()).items():
             if key.sent:
-                content = await self.s.mail.get_content(m.content_id)
-                if content.date is None:
+                content = contents.get(uid)
+                if content is None or content.date is None:
                     continue
                 # RFC 9051 §6.4.4: the Date: header's date, disregarding time and timezone.
                 day = dt.datetime.fromtimestamp(content.date, dt.UTC).date()
@@ -127,17 +162,19 @@ class Evaluator:
             candidates = await self.s.mail.search_text(self.view.mailbox, key.value, "headers") & self.all
         else:
             candidates = set(self.all)
-        out: set[int] = set()
         want = key.field.lower().encode()
         needle = key.value.lower()
-        for uid in sorted(candidates):
-            content = await self.s.mail.get_content(self.records[uid].content_id)
-            root = (json.loads(content.bodystructure) if content.bodystructure else {}).get("root") or {}
-            start, length = root.get("header", [0, 0])
-            header = await self.s.mail.read(content, int(start), int(length))
-            if _has_header(header, want, needle):
-                out.add(uid)
-        return out
+        contents = await self.contents()
+        uids = sorted(u for u in candidates if u in contents)
+        ranges = [(contents[u], *_header_span(contents[u])) for u in uids]
+        headers = await self.s.mail.read_many(ranges)  # one worker thread for all candidates
+        return {u for u, header in zip(uids, headers, strict=True) if _has_header(header, want, needle)}
+
+
+def _header_span(content: Content) -> tuple[int, int]:
+    root = (json.loads(content.bodystructure) if content.bodystructure else {}).get("root") or {}
+    start, length = root.get("header", [0, content.size])
+    return int(start), int(length)
 
 
 def _has_header(header: bytes, name: bytes, needle: str) -> bool:
@@ -167,12 +204,12 @@ def _numbers(view: MailboxView, uids: Iterable[int], uid: bool) -> list[int]:
 async def search(s: Session, cmd: c.Search) -> bytes | None:
     view = s.view
     assert view is not None and cmd.criteria is not None
-    records = await s.mail.list_messages(view.mailbox)
-    evaluator = Evaluator(s, view, records)
+    evaluator = Evaluator(s, view)
     matched = await evaluator.eval(cmd.criteria)
     if evaluator.used_modseq:
         s.enable_condstore()
-    modseq = max((evaluator.records[u].modseq for u in matched), default=None) if evaluator.used_modseq else None
+    records = await evaluator.records() if evaluator.used_modseq else {}
+    modseq = max((records[u].modseq for u in matched if u in records), default=None) if evaluator.used_modseq else None
     numbers = _numbers(view, matched, cmd.uid)
     options = cmd.return_options
     if options is None and not s.rev2:

@@ -50,6 +50,10 @@ class MailboxView:
         self.condstore = False
         self.qresync = False
         self.saved_search: list[int] = []  # RFC 5182 SEARCHRES "$" (UIDs)
+        # RFC 3501 \Recent: the UIDs this session is the first to be told about
+        # (Store.claim_recent); shown in FLAGS only to IMAP4rev1 clients (RFC 9051 drops it).
+        self.recent: set[int] = set()
+        self.show_recent = False
 
     # ---- lookups -----------------------------------------------------------------------
     @property
@@ -93,15 +97,33 @@ class MailboxView:
                 self.flags[rec.uid] = rec.flags
                 self.modseqs[rec.uid] = rec.modseq
 
+    def flags_of(self, uid: int, flags: frozenset[str]) -> frozenset[str]:
+        """The flags as a FETCH reports them: with \\Recent for an IMAP4rev1 client."""
+        return flags | {"\\Recent"} if self.show_recent and uid in self.recent else flags
+
+    async def claim_recent(self, uids: Iterable[int]) -> None:
+        """Mark as recent those of ``uids`` no session was told about (RFC 3501 §2.3.2);
+        a read-only (EXAMINE) session looks without taking them (RFC 3501 §6.3.2)."""
+        previous = await self.mail.claim_recent(self.mailbox, claim=not self.readonly)
+        self.recent.update(u for u in uids if u > previous)
+
     def fetch_flags(self, uid: int, *, with_uid: bool = True) -> bytes:
         seq = self.seq_of(uid)
         assert seq is not None
         items: list[tuple[str, object]] = []
         if with_uid or self.qresync:
             items.append(("UID", uid))
-        items.append(("FLAGS", flag_atoms(self.flags[uid])))
+        items.append(("FLAGS", flag_atoms(self.flags_of(uid, self.flags[uid]))))
         if self.condstore:
             items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
+        return r.fetch_response(seq, items)
+
+    def fetch_modseq(self, uid: int, *, with_uid: bool = True) -> bytes:
+        """RFC 7162 §3.1.3: after STORE .SILENT, only the new MODSEQ (and the UID)."""
+        seq = self.seq_of(uid)
+        assert seq is not None
+        items: list[tuple[str, object]] = [("UID", uid)] if with_uid or self.qresync else []
+        items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
         return r.fetch_response(seq, items)
 
     async def sync(self, *, allow_expunge: bool, force: bool = False) -> list[bytes]:
@@ -139,6 +161,9 @@ class MailboxView:
                 self.flags[rec.uid] = rec.flags
                 self.modseqs[rec.uid] = rec.modseq
             out.append(r.exists_response(self.exists))
+            await self.claim_recent(rec.uid for rec in new)
+            if self.show_recent:
+                out.append(b"* %d RECENT\r\n" % len(self.recent))  # RFC 3501 §7.3.2
         return out
 
     def _expunge_responses(self) -> list[bytes]:
@@ -166,3 +191,4 @@ class MailboxView:
             del self.uids[i]
         self.flags.pop(uid, None)
         self.modseqs.pop(uid, None)
+        self.recent.discard(uid)

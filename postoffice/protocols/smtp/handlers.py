@@ -257,7 +257,9 @@ async def expn(server: SMTPServer, s: Session, cmd: Expn) -> Reply:
 
 
 async def help_(server: SMTPServer, s: Session, cmd: Help) -> Reply:
-    return R214_HELP.with_text("Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\nSee RFC 5321")
+    return R214_HELP.with_text(
+        "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\nSee RFC 5321"
+    )
 
 
 # ---- STARTTLS and AUTH ------------------------------------------------------------------------------
@@ -354,4 +356,3 @@ def refuse_auth(s: Session) -> Reply:
 
 def refuse_starttls(s: Session) -> Reply:
     return R503_BAD_SEQUENCE  # RFC 3207: not inside a mail transaction
-

@@ -182,6 +182,3 @@ class Session:
         dropped = len(self._input)
         self._input.clear()
         return dropped
-
-
-

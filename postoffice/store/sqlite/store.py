@@ -436,6 +436,37 @@ class SQLiteStore:
     async def find_content(self, sha256: str) -> Content | None:
         return await self.db.read(lambda c: _read_content(c, "sha256", sha256))
 
+    async def get_contents(self, content_ids: Sequence[int]) -> dict[int, Content]:
+        wanted = sorted(set(content_ids))
+
+        def op(conn: sqlite3.Connection) -> dict[int, Content]:
+            out: dict[int, Content] = {}
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                blobs: dict[int, list[str]] = {}
+                for cid, blob in conn.execute(
+                    f"SELECT content_id, blob_id FROM content_blobs WHERE content_id IN ({marks}) ORDER BY content_id, seq",
+                    chunk,
+                ):
+                    blobs.setdefault(cid, []).append(blob)
+                for row in conn.execute(f"SELECT {_CONTENT_COLS} FROM contents WHERE id IN ({marks})", chunk):
+                    out[row[0]] = _content(row, tuple(blobs.get(row[0], ())))
+            return out
+
+        return await self.db.read(op)
+
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+            if row is None:
+                raise MailError(Kind.NOT_FOUND, "no such mailbox")
+            if claim and row[1] - 1 > row[0]:
+                conn.execute("UPDATE mailboxes SET recent_uid = ? WHERE id = ?", (row[1] - 1, mailbox_id))
+            return int(row[0])
+
+        return await (self.db.write(op) if claim else self.db.read(op))
+
     async def update_flags(self, mailbox_id: int, uids: Sequence[int], update: FlagUpdate) -> FlagUpdateResult:
         uids = list(uids)
 
@@ -635,6 +666,10 @@ def _read_content(conn: sqlite3.Connection, column: Literal["id", "sha256"], val
     blobs = tuple(
         r[0] for r in conn.execute("SELECT blob_id FROM content_blobs WHERE content_id = ? ORDER BY seq", (row[0],))
     )
+    return _content(row, blobs)
+
+
+def _content(row: Sequence[Any], blobs: tuple[str, ...]) -> Content:
     (cid, sha, size, layout, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra) = row
     return Content(
         cid, sha, size, bytes(layout), blobs, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra

@@ -6,7 +6,7 @@ state: authenticated
 C: a1 SELECT INBOX
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * 2 EXISTS
-S: * 0 RECENT
+S: * 2 RECENT
 S: * OK [UNSEEN 1]
 S: * OK [UIDVALIDITY $uv]
 S: * OK [UIDNEXT 3]
@@ -15,6 +15,7 @@ S: * OK [HIGHESTMODSEQ $_]
 S: a1 OK [READ-WRITE]
 C: a2 SELECT inbox
 S: * OK [CLOSED]
+S: * 0 RECENT
 S: ...
 S: a2 OK [READ-WRITE]
 C: a3 SELECT Nowhere

@@ -5,13 +5,19 @@ users: alice
 S: 220
 C!: BDAT 6\r\nRSET\r\n
 S: 503 5.5.1
+C: BDAT 0 LAST
+S: 503 5.5.1
 C: EHLO client.example.test
 S: 250 ...
 C!: BDAT 6\r\nNOOP\r\n
 S: 503 5.5.1
+C: BDAT 0
+S: 503 5.5.1
 C: MAIL FROM:<someone@remote.test>
 S: 250 2.1.0
 C!: BDAT 6 LAST\r\nQUIT\r\n
+S: 503 5.5.1
+C: BDAT 0 LAST
 S: 503 5.5.1
 C: RCPT TO:<alice@example.test>
 S: 250 2.1.5
