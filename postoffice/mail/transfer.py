@@ -25,13 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import multiprocessing
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
+from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
 from postoffice.mail import maildir
 from postoffice.mail.ingest import ingest_bytes
@@ -41,8 +46,12 @@ from postoffice.store.api import Account, BlobStore, Mailbox, MessageRecord, New
 
 __all__ = ["ImportResult", "ExportResult", "Progress", "import_path", "export_account"]
 
+log = logging.getLogger(__name__)
+
 MAX_KEYWORDS = len(maildir.KEYWORD_LETTERS)
 BATCH = 200  # messages whose blobs are made durable by one sync
+POOL_MIN = 64  # new small messages in one batch that justify starting worker processes
+SMALL = 1024 * 1024  # octets: larger messages are ingested in this process, one at a time
 
 
 class Progress(Protocol):
@@ -156,15 +165,16 @@ async def import_path(
     targets: dict[int, _Target] = {}
     committing: asyncio.Task[None] | None = None
     items: list[_Item] = []
+    pool = _Pool(mail, concurrency)
 
     async def flush() -> None:
         nonlocal committing, items
         todo, items = items, []
         batch = _blob_batch(mail)
-        ready = await _prepare_batch(mail, todo, targets, batch, concurrency, result, progress)
+        ready = await _prepare_batch(mail, todo, targets, batch, pool, result, progress)
         if committing is not None:
             await committing
-        committing = asyncio.create_task(_commit(mail, batch, ready, targets, result, progress))
+        committing = asyncio.create_task(_commit(mail, batch, pool, ready, targets, result, progress))
 
     try:
         async for item in _items(mail, account, path, targets, result, progress):
@@ -174,8 +184,11 @@ async def import_path(
         if items:
             await flush()
     finally:
-        if committing is not None:
-            await committing
+        try:
+            if committing is not None:
+                await committing
+        finally:
+            await asyncio.to_thread(pool.close)
     return result
 
 
@@ -187,8 +200,22 @@ class _Prepared:
     uid: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A message read and hashed, not yet a duplicate; ``data`` is None for a big one
+    (read again when it is ingested, so a batch never holds many big messages)."""
+
+    item: _Item
+    sha: str
+    data: bytes | None
+
+
 class _Batch(Protocol):
     def sync(self) -> None: ...
+
+
+class _Shared(Protocol):  # a blob store that worker processes write too (FileBlobStore)
+    def sync_filesystem(self) -> None: ...
 
 
 def _blob_batch(mail: MailService) -> BlobStore | None:
@@ -197,44 +224,139 @@ def _blob_batch(mail: MailService) -> BlobStore | None:
     return make() if make is not None else None  # type: ignore[no-any-return]
 
 
-def _prepare_slice(
-    mail: MailService, items: list[_Item], targets: dict[int, _Target], batch: BlobStore | None, lock: threading.Lock
-) -> list[_Prepared | str | None]:
-    """Blocking: read, dedupe and ingest messages one after the other into ``batch``.
-    Per item: _Prepared, None (skipped: already present) or an error text."""
-    blobs = batch if batch is not None else mail.blobs
-    max_size = mail.config.limits.imap.max_literal_size
-    out: list[_Prepared | str | None] = []
+# ---- worker processes --------------------------------------------------------------------
+# Small messages are CPU-bound in Python: parsing and building the part store of one
+# takes about a millisecond under the GIL. Past POOL_MIN messages, a pool of worker
+# processes ingests them into the blob store (their own handle on the same files,
+# batched, unsynced); the importing process makes those blobs durable with one
+# syncfs(2) (``sync_filesystem``) before it inserts any row pointing at them.
+
+_worker_blobs: BlobStore | None = None
+
+
+def _worker_start(opener: Callable[[], BlobStore]) -> None:
+    global _worker_blobs
+    blobs = opener()
+    make = getattr(blobs, "batch", None)
+    _worker_blobs = make() if make is not None else blobs
+
+
+def _worker_ingest(
+    datas: list[bytes], limits: MessageLimits, spool_dir: Path, max_size: int | None
+) -> list[NewContent | str]:
+    """In a worker process: ingest each message; its NewContent, or the error text."""
+    assert _worker_blobs is not None, "worker not started"
+    out: list[NewContent | str] = []
+    for data in datas:
+        try:
+            out.append(ingest_bytes(data, _worker_blobs, limits, spool_dir, max_size=max_size).content)
+        except MailError as exc:
+            out.append(str(exc))
+    return out
+
+
+class _Pool:
+    """Where a batch's messages are ingested: threads of this process, or worker
+    processes once the import proved big enough to pay for starting them."""
+
+    def __init__(self, mail: MailService, concurrency: int) -> None:
+        self.mail = mail
+        self.concurrency = max(1, concurrency)
+        opener = getattr(mail.blobs, "opener", None)
+        self._opener: Callable[[], BlobStore] | None = opener() if opener is not None else None
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def processes(self) -> bool:
+        return self._executor is not None
+
+    def grow(self, batch_len: int) -> None:
+        if self._executor is None and self._opener is not None and batch_len >= POOL_MIN:
+            self._executor = ProcessPoolExecutor(
+                self.concurrency, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start, initargs=(self._opener,),
+            )  # fmt: skip
+
+    async def ingest(self, datas: list[bytes], blobs: BlobStore) -> list[NewContent | str]:
+        """Ingest small messages (in memory): results in order."""
+        if not datas:
+            return []
+        n = min(self.concurrency, len(datas))
+        mail = self.mail
+        limits, spool, max_size = mail.config.limits.message, mail.config.spool_dir, mail.config.limits.imap.max_literal_size
+        slices: list[list[NewContent | str]] | None = None
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            executor = self._executor
+            try:
+                slices = await asyncio.gather(
+                    *(
+                        loop.run_in_executor(executor, _worker_ingest, datas[i::n], limits, spool, max_size)
+                        for i in range(n)
+                    )
+                )
+            except (BrokenProcessPool, OSError) as exc:
+                # A worker died or could not start: finish the import in threads.
+                log.warning("import: worker processes failed (%s); going on in threads", exc)
+                self._opener = None
+                await asyncio.to_thread(self.close)
+        if slices is None:
+            slices = await asyncio.gather(
+                *(asyncio.to_thread(_ingest_here, datas[i::n], blobs, limits, spool, max_size) for i in range(n))
+            )
+        out: list[NewContent | str] = [""] * len(datas)
+        for i, results in enumerate(slices):
+            out[i::n] = results
+        return out
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+
+def _ingest_here(
+    datas: list[bytes], blobs: BlobStore, limits: MessageLimits, spool_dir: Path, max_size: int | None
+) -> list[NewContent | str]:
+    out: list[NewContent | str] = []
+    for data in datas:
+        try:
+            out.append(ingest_bytes(data, blobs, limits, spool_dir, max_size=max_size).content)
+        except MailError as exc:
+            out.append(str(exc))
+    return out
+
+
+def _load_slice(items: list[_Item], targets: dict[int, _Target], lock: threading.Lock) -> list[_Loaded | str | None]:
+    """Blocking: read and hash messages, dropping those already in their mailbox.
+    Per item: _Loaded, None (skipped: already present) or an error text."""
+    out: list[_Loaded | str | None] = []
     for item in items:
-        target = targets[item.box.id]
         try:
             data, sha = _prepare(item.load)
         except OSError as exc:
             out.append(f"{item.label}: {exc.strerror or exc}")
             continue
+        target = targets[item.box.id]
         with lock:
             if sha in target.shas:
                 out.append(None)
                 continue
             target.shas.add(sha)
-        try:
-            content = ingest_bytes(data, blobs, mail.config.limits.message, mail.config.spool_dir, max_size=max_size).content
-        except MailError as exc:
-            out.append(f"{item.label}: {exc}")
-            continue
-        with lock:
-            if content.sha256 != sha:
-                # The pipeline normalised differently from to_crlf: dedupe on its digest too.
-                if content.sha256 in target.shas:
-                    out.append(None)
-                    continue
-                target.shas.add(content.sha256)
-            uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
-            if uid is not None:
-                target.used_uids.add(uid)
-        flags = frozenset(f for f in item.flags if f.lower() != "\\recent")
-        out.append(_Prepared(item, content, flags, uid))
+        out.append(_Loaded(item, sha, data if len(data) <= SMALL else None))
     return out
+
+
+def _ingest_big(loaded: _Loaded, blobs: BlobStore, mail: MailService) -> NewContent | str:
+    """Blocking: read a big message again and ingest it in this thread."""
+    try:
+        data, _ = _prepare(loaded.item.load)
+        limits = mail.config.limits
+        return ingest_bytes(data, blobs, limits.message, mail.config.spool_dir, max_size=limits.imap.max_literal_size).content
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except MailError as exc:
+        return str(exc)
 
 
 async def _prepare_batch(
@@ -242,41 +364,74 @@ async def _prepare_batch(
     items: list[_Item],
     targets: dict[int, _Target],
     batch: BlobStore | None,
-    concurrency: int,
+    pool: _Pool,
     result: ImportResult,
     progress: Progress,
 ) -> list[_Prepared]:
-    """Ingest ``items`` in ``concurrency`` worker threads, each taking a slice in turn."""
+    """Read and dedupe ``items`` in threads, ingest the new ones (small ones in the
+    pool, big ones here one at a time); the prepared messages in source order."""
     lock = threading.Lock()
-    n = max(1, min(concurrency, len(items)))
-    slices = await asyncio.gather(*(asyncio.to_thread(_prepare_slice, mail, items[i::n], targets, batch, lock) for i in range(n)))
+    n = max(1, min(pool.concurrency, len(items)))
+    slices = await asyncio.gather(*(asyncio.to_thread(_load_slice, items[i::n], targets, lock) for i in range(n)))
+    outcomes: list[_Loaded | str | None] = [None] * len(items)
+    for i, part in enumerate(slices):
+        outcomes[i::n] = part
+    loaded = [o for o in outcomes if isinstance(o, _Loaded)]
+    small = [o for o in loaded if o.data is not None]
+    pool.grow(len(small))
+    blobs = batch if batch is not None else mail.blobs
+    contents: dict[int, NewContent | str] = {}
+    for o, content in zip(small, await pool.ingest([o.data for o in small if o.data is not None], blobs), strict=True):
+        contents[id(o)] = content
+    for o in loaded:
+        if o.data is None:
+            contents[id(o)] = await asyncio.to_thread(_ingest_big, o, blobs, mail)
     ready: list[_Prepared] = []
-    for outcomes in slices:
-        for outcome in outcomes:
-            if isinstance(outcome, _Prepared):
-                ready.append(outcome)
-                continue
-            if outcome is None:
-                result.skipped += 1
-            else:
-                result.failed += 1
-                result.errors.append(outcome)
+    for outcome in outcomes:
+        if outcome is None:
+            result.skipped += 1
             progress.advance()
-    position = {id(item): n for n, item in enumerate(items)}
-    ready.sort(key=lambda p: position[id(p.item)])  # new UIDs in source order
+            continue
+        if isinstance(outcome, str):
+            result.failed += 1
+            result.errors.append(outcome)
+            progress.advance()
+            continue
+        item, target, content = outcome.item, targets[outcome.item.box.id], contents[id(outcome)]
+        if isinstance(content, str):
+            result.failed += 1
+            result.errors.append(f"{item.label}: {content}")
+            progress.advance()
+            continue
+        if content.sha256 != outcome.sha:
+            # The pipeline normalised differently from to_crlf: dedupe on its digest too.
+            if content.sha256 in target.shas:
+                result.skipped += 1
+                progress.advance()
+                continue
+            target.shas.add(content.sha256)
+        uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
+        if uid is not None:
+            target.used_uids.add(uid)
+        flags = frozenset(f for f in item.flags if f.lower() != "\\recent")
+        ready.append(_Prepared(item, content, flags, uid))
     return ready
 
 
 async def _commit(
     mail: MailService,
     batch: BlobStore | None,
+    pool: _Pool,
     prepared: list[_Prepared],
     targets: dict[int, _Target],
     result: ImportResult,
     progress: Progress,
 ) -> None:
     """Make the batch's blobs durable, THEN insert its rows (DESIGN.md §3)."""
-    if batch is not None and prepared:
+    if prepared and pool.processes:
+        # Written by the workers: one syncfs covers them (and this process's big ones).
+        await asyncio.to_thread(cast(_Shared, mail.blobs).sync_filesystem)
+    elif batch is not None and prepared:
         await asyncio.to_thread(cast(_Batch, batch).sync)
     await asyncio.gather(*(_insert_one(mail, p, targets[p.item.box.id], result, progress) for p in prepared))
 

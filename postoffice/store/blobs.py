@@ -13,6 +13,9 @@ that made it reports success:
 
 - ``writer()``/``put()``: ``finish`` fsyncs the file, renames it and fsyncs the
   directory (DESIGN.md §3) before it returns.
+- ``opener()`` + ``sync_filesystem()``: other processes (import workers) write
+  batches through their own ``FileBlobStore`` of the same root; the owner makes all
+  of it durable with one ``syncfs(2)`` before it inserts rows pointing at them.
 - ``batch()``: the writers of a ``BlobBatch`` skip those fsyncs; ``BlobBatch.sync()``
   then makes every blob written through the batch durable at once (one ``syncfs(2)``
   of the blob file system, or, where that is unavailable or ``fsync`` is injected,
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import os
 import re
@@ -219,6 +223,25 @@ class FileBlobStore:
     def batch(self) -> BlobBatch:
         """A view whose writes become durable together at ``BlobBatch.sync()``."""
         return BlobBatch(self)
+
+    def opener(self) -> Callable[[], FileBlobStore] | None:
+        """A picklable factory that opens this store in another process (import workers
+        write batches there), or None when such writes could not be made durable from
+        here: ``sync_filesystem`` needs syncfs(2) and the real fsync."""
+        if _SYNCFS is None or self.fsync is not os.fsync:
+            return None
+        return functools.partial(FileBlobStore, self.root)
+
+    def sync_filesystem(self) -> None:
+        """Make everything written under ``root`` by ANY process durable (file data,
+        renames, new directories): one syncfs(2). Raises OSError where unavailable or
+        on a writeback error; only for stores whose ``opener()`` is not None."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if not syncfs(fd):
+                raise OSError("syncfs(2) is unavailable")
+        finally:
+            os.close(fd)
 
     def put(self, data: bytes) -> str:
         return _put(self.writer(), data)

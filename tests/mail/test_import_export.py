@@ -295,3 +295,72 @@ async def test_import_inserts_rows_only_after_their_blobs_are_synced(tmp_path: P
         assert len(await s.mail.list_messages(inbox)) == 23
     finally:
         await s.close()
+
+
+async def test_import_in_worker_processes_syncs_before_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big import ingests small messages in worker processes: every message arrives
+    intact, big ones too, duplicates are skipped, and no row is inserted before one
+    syncfs made its blobs (written by the workers) durable."""
+    import time
+
+    from postoffice import app
+    from postoffice.config import config_from_dict
+    from postoffice.mail import transfer
+    from postoffice.store.api import NewContent, NewMessage
+
+    source = tmp_path / "Maildir"
+    maildir.ensure_maildir(source)
+    expected: list[bytes] = []
+    for n in range(150):
+        data = message(n)
+        if n == 7:  # bigger than SMALL: ingested in this process
+            data += b"A" * 75 + b"\n" * 1 + (b"x" * 76 + b"\n") * (transfer.SMALL // 77 + 10)
+        (source / "cur" / f"{1700000000 + n}.M{n}.host:2,S").write_bytes(data)
+        expected.append(crlf(data))
+    (source / "cur" / "1800000000.dup.host:2,").write_bytes(message(3))  # same bytes as message 3
+    config = config_from_dict({"data_dir": str(tmp_path / "data"), "domains": ["example.test"]})
+    s = await app.open_services(config)
+    try:
+        await s.mail.add_user("alice@example.test", "pw")
+        blobs = s.mail.blobs
+        assert blobs.opener() is not None, "this test needs syncfs(2)"
+        syncs: list[int] = []
+        real_sync = blobs.sync_filesystem
+
+        def sync_filesystem() -> None:
+            real_sync()
+            syncs.append(time.time_ns())
+
+        monkeypatch.setattr(blobs, "sync_filesystem", sync_filesystem)
+        used_processes: list[bool] = []
+        grow = transfer._Pool.grow
+
+        def spy_grow(self: transfer._Pool, n: int) -> None:
+            grow(self, n)
+            used_processes.append(self.processes)
+
+        monkeypatch.setattr(transfer._Pool, "grow", spy_grow)
+        late: list[str] = []
+        insert = s.store.insert_messages
+
+        async def checked_insert(content: NewContent, targets: list[NewMessage]) -> object:
+            for blob_id in content.blob_ids:
+                written = os.stat(blobs.path_of(blob_id)).st_mtime_ns
+                if not syncs or syncs[-1] < written:
+                    late.append(blob_id)
+            return await insert(content, targets)
+
+        s.store.insert_messages = checked_insert  # type: ignore[method-assign]
+        result = await transfer.import_path(s.mail, "alice@example.test", source, batch_size=100)
+        assert (result.imported, result.skipped, result.failed) == (150, 1, 0), result.errors
+        assert used_processes and used_processes[0], "the first batch of 100 should start worker processes"
+        assert late == []
+        again = await transfer.import_path(s.mail, "alice@example.test", source)
+        assert (again.imported, again.skipped) == (0, 151)
+        account = await s.mail.get_account("alice@example.test")
+        assert account is not None
+        inbox = await s.mail.get_mailbox(account, "INBOX")
+        stored = [await s.mail.read(await s.mail.get_content(r.content_id)) for r in await s.mail.list_messages(inbox)]
+        assert sorted(stored) == sorted(expected)
+    finally:
+        await s.close()
