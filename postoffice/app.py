@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
@@ -28,6 +28,8 @@ class Services:
     blobs: BlobStore
     bus: ChangeBus
     mail: MailService
+    # Protocol servers' ``shutdown()`` (e.g. SMTP's 421 4.3.2), run by ``serve`` before closing sessions.
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.store.close()
@@ -104,6 +106,8 @@ async def start_protocol_listener(
     context = tls if isinstance(tls, ssl.SSLContext) else server_context(s.config)
     module = importlib.import_module(f"postoffice.protocols.{protocol}")
     server = module.make_server(s.mail, s.config, listener=listener, tls=context)
+    if callable(getattr(server, "shutdown", None)):
+        s.shutdown_hooks.append(server.shutdown)
     return await start_listener(
         host,
         port,
@@ -164,6 +168,7 @@ async def serve(config: Config) -> int:
         log.info("shutting down")
         for server in servers:
             server.close()
+        await asyncio.gather(*(hook() for hook in s.shutdown_hooks), return_exceptions=True)
         # Close every session and let its cleanup (POP3 unlock, spool removal) run
         # before the store closes under it.
         await asyncio.gather(*(c.close_all() for c in counters), return_exceptions=True)

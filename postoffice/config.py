@@ -170,11 +170,13 @@ class SMTPLimits:
     max_commands_before_mail: int = _count(100)  # NOOP/RSET/VRFY/... before the first MAIL
     max_connections_per_ip: int = _count(20)
     bare_lf: str = "normalise"  # "normalise" or "refuse": bare LF in DATA
-    timeout_initial: float = _duration(300.0)  # RFC 5321 §4.5.3.2.1: 5 min
-    timeout_command: float = _duration(300.0)  # MAIL/RCPT: 5 min
-    timeout_data_init: float = _duration(120.0)  # §4.5.3.2.4 DATA initiation: 2 min
-    timeout_data_block: float = _duration(180.0)  # §4.5.3.2.5 data block: 3 min
-    timeout_server: float = _duration(300.0)  # §4.5.3.2.7 server: 5 min
+    # Server-side waits on the client (seconds); each ends the session with 421 4.4.2.
+    # RFC 5321 §4.5.3.2.1-.6 are the CLIENT's waits on our replies (the outbound queue's).
+    timeout_initial: float = _duration(300.0)  # for the first command after the 220 greeting
+    timeout_server: float = _duration(300.0)  # for every later command or AUTH line (§4.5.3.2.7: >= 5 min)
+    timeout_data_init: float = _duration(120.0)  # for the first message octets after 354 (DATA)
+    timeout_data_block: float = _duration(180.0)  # for each further read of DATA / BDAT octets (cf. §4.5.3.2.5)
+    shutdown_grace: float = _duration(5.0)  # at shutdown, for a message in DATA / BDAT to finish
     vrfy: bool = False  # off: 252 for every address alike
 
 

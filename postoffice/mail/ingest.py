@@ -2,7 +2,8 @@
 
 ``ingest()`` streams the source (``prepend`` first) through a line-end normaliser
 (every bare LF and bare CR becomes CRLF, also across chunk boundaries; DESIGN.md §5)
-into a spool, feeding the streaming MIME parser and SHA-256 on the way, in
+into a spool — unless the caller passes ``normalise_line_ends=False``, which only SMTP
+does, for a message received with BODY=BINARYMIME (RFC 3030 §3) — feeding the streaming MIME parser and SHA-256 on the way, in
 constant memory: the spool stays in memory up to ``SPOOL_IN_MEMORY`` octets and
 moves to a file in ``spool_dir`` beyond that. Then, in a thread, it cuts the part store (skeleton + decoded large
 parts, ``mail.parts``) and precomputes what readers need (ENVELOPE, BODYSTRUCTURE,
@@ -91,11 +92,13 @@ class _Spool:
     """Spool (memory, then a file past SPOOL_IN_MEMORY) + parser + hash; every method
     is blocking (called in threads)."""
 
-    def __init__(self, spool_dir: Path, limits: MessageLimits, max_size: int | None) -> None:
+    def __init__(
+        self, spool_dir: Path, limits: MessageLimits, max_size: int | None, *, normalise_line_ends: bool = True
+    ) -> None:
         self.spool_dir = spool_dir
         self.path: Path | None = None
         self.file: BinaryIO = io.BytesIO()
-        self.normaliser = LineEndNormaliser()
+        self.normaliser = LineEndNormaliser() if normalise_line_ends else None
         self.parser = MimeParser(limits, text_limit=limits.max_search_text)
         self.sha = hashlib.sha256()
         self.size = 0
@@ -105,7 +108,8 @@ class _Spool:
     def write(self, data: bytes) -> None:
         if self.too_big:
             return
-        data = self.normaliser.feed(data)
+        if self.normaliser is not None:
+            data = self.normaliser.feed(data)
         self._append(data)
 
     def _append(self, data: bytes) -> None:
@@ -132,7 +136,8 @@ class _Spool:
 
     def finish(self) -> None:
         # No fsync: the spool is a temporary copy (see the module docstring).
-        self._append(self.normaliser.flush())
+        if self.normaliser is not None:
+            self._append(self.normaliser.flush())
         if not self.too_big:
             self.file.flush()
 
@@ -208,11 +213,17 @@ def _last(spool: _Spool, data: bytes, blobs: BlobStore, limits: MessageLimits) -
 
 
 def ingest_bytes(
-    data: bytes, blobs: BlobStore, limits: MessageLimits, spool_dir: Path, *, max_size: int | None = None
+    data: bytes,
+    blobs: BlobStore,
+    limits: MessageLimits,
+    spool_dir: Path,
+    *,
+    max_size: int | None = None,
+    normalise_line_ends: bool = True,
 ) -> Ingested:
     """Blocking twin of ``ingest`` for a message already in memory (import runs many
     in one worker thread: no event loop round trip per message). Call from a thread."""
-    spool = _Spool(spool_dir, limits, max_size)
+    spool = _Spool(spool_dir, limits, max_size, normalise_line_ends=normalise_line_ends)
     try:
         return _last(spool, data, blobs, limits)
     finally:
@@ -228,12 +239,19 @@ async def ingest(
     prepend: bytes = b"",
     max_size: int | None = None,
     fsync: Callable[[int], None] = os.fsync,
+    normalise_line_ends: bool = True,
 ) -> Ingested:
     """Stream one message into the part store; see the module docstring.
 
+    ``normalise_line_ends=False`` stores the octets exactly as received. Decision (lead):
+    only a message received with BODY=BINARYMIME (RFC 3030 §3) takes it — its CR and LF
+    octets are data, not line ends, and RFC 3030 requires the content be delivered
+    unchanged; every other route normalises (DESIGN.md §5). ``prepend`` (trace headers)
+    is written by us and is CRLF already.
+
     ``fsync`` is accepted for callers written when the spool was synced; it is unused."""
     del fsync
-    spool = _Spool(spool_dir, limits, max_size)
+    spool = _Spool(spool_dir, limits, max_size, normalise_line_ends=normalise_line_ends)
     try:
         batch: list[bytes] = []
         pending = 0

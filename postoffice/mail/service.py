@@ -323,7 +323,9 @@ class MailService:
         return await self.store.list_subscriptions(account.id)
 
     # ---- ingestion --------------------------------------------------------------------
-    async def _ingest(self, source: Source, *, prepend: bytes, max_size: int) -> NewContent:
+    async def _ingest(
+        self, source: Source, *, prepend: bytes, max_size: int, normalise_line_ends: bool = True
+    ) -> NewContent:
         ingested = await ingest(
             source,
             self.blobs,
@@ -331,6 +333,7 @@ class MailService:
             self.config.spool_dir,
             prepend=prepend,
             max_size=max_size,
+            normalise_line_ends=normalise_line_ends,
         )
         return ingested.content
 
@@ -379,13 +382,15 @@ class MailService:
         internaldate: float | None = None,
         max_size: int | None = None,
         envelope: dict[str, Any] | None = None,
+        normalise_line_ends: bool = True,
     ) -> DeliveryResult:
         """Store one message for local recipient addresses (aliases resolved, each
         account once) in one transaction; returns only once it is durable. ``prepend``
         (Return-Path, Received) goes before the message bytes. ``envelope`` (the SMTP
         envelope with its RFC 3461 DSN parameters) is kept in ``NewContent.extra`` under
-        ``"envelope"``. MailError(NOT_FOUND) if no recipient is a local account;
-        MailError(TOO_BIG) over the size limit."""
+        ``"envelope"``. ``normalise_line_ends=False`` keeps the octets as received: only
+        for SMTP BODY=BINARYMIME (RFC 3030 §3; see ``ingest``). MailError(NOT_FOUND) if
+        no recipient is a local account; MailError(TOO_BIG) over the size limit."""
         accounts: dict[int, Account] = {}
         for address in recipients:
             try:
@@ -403,7 +408,7 @@ class MailService:
             if box is not None:
                 mailboxes.append(box)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
-        content = await self._ingest(source, prepend=prepend, max_size=limit)
+        content = await self._ingest(source, prepend=prepend, max_size=limit, normalise_line_ends=normalise_line_ends)
         if envelope is not None:
             extra = json.loads(content.extra or "{}")
             extra["envelope"] = envelope

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import imaplib
 import re
 import shutil
 import smtplib
@@ -257,7 +258,6 @@ async def test_bdat_binarymime_in_chunks_both_policies(srv: TranscriptServer) ->
     await assert_received(srv, "alice", [message, message])
 
 
-@pytest.mark.xfail(strict=True, reason="mail/ingest.py normalises bare CR/LF on every route, BINARYMIME included")
 async def test_bdat_binarymime_keeps_bare_cr_and_lf(srv: TranscriptServer) -> None:
     binary = bytes(range(256)) * 64
     message = (
@@ -267,6 +267,89 @@ async def test_bdat_binarymime_keeps_bare_cr_and_lf(srv: TranscriptServer) -> No
     assert await bdat_send(srv.port("smtp"), message, 1000) == 250
     assert await bdat_send(srv.port("submissions"), message, 777, tls=True, login=True) == 250
     await assert_received(srv, "alice", [message, message])
+
+
+def binary_multipart(big: bytes, small: bytes) -> bytes:
+    return (
+        b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n'
+        b"--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + big
+        + b"\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + small
+        + b"\r\n--b1--\r\n"
+    )  # fmt: skip
+
+
+async def test_binarymime_bare_cr_lf_read_back_over_imap_and_pop3() -> None:
+    """A BINARYMIME message whose binary parts hold bare CR, bare LF and NULs is stored as
+    sent (the large part goes to the part store as its own blob), IMAP returns each part
+    and the whole message exactly, and POP3 (a line protocol) still frames RETR correctly."""
+    big = bytes(range(256)) * 1024  # 256 KiB: over the part-store threshold
+    small = b"a\rb\nc\r\n\n\rd\x00\n.x\r.\r\n.\r\n"  # a CRLF.CRLF inside binary data is data
+    message = binary_multipart(big, small)
+    async with TranscriptServer("smtp", users=["alice"], listeners=["smtp", "imap", "pop3"]) as srv:
+        assert await bdat_send(srv.port("smtp"), message, 50_000) == 250
+        [stored] = await messages(srv, "alice")
+        assert after_trace(stored) == message
+        [record] = await srv.mail.list_messages(await srv.mail.get_mailbox(await srv.account("alice"), "INBOX"))
+        content = await srv.mail.get_content(record.content_id)
+        assert len(content.blob_ids) >= 2  # skeleton + the big binary part as its own blob
+
+        def imap() -> list[bytes]:
+            m = imaplib.IMAP4("127.0.0.1", srv.port("imap"))
+            m.login("alice@example.test", "password")
+            m.select("INBOX")
+            out = []
+            for item in ("BODY.PEEK[]", "BODY.PEEK[2]", "BINARY.PEEK[2]", "BODY.PEEK[3]", "BODY.PEEK[2]<1000.70000>"):
+                typ, data = m.fetch("1", f"({item})")
+                assert typ == "OK", data
+                out.append(data[0][1])
+            typ, data = m.fetch("1", "(RFC822.SIZE)")
+            out.append(data[0])
+            m.logout()
+            return out
+
+        whole, part2, binary2, part3, partial, size = await asyncio.to_thread(imap)
+        assert whole == stored
+        assert part2 == binary2 == big
+        assert part3 == small
+        assert partial == big[1000:71000]
+        assert f"RFC822.SIZE {len(stored)}".encode() in size
+
+        # POP3 is a line protocol (RFC 1939 §3): RETR sends each bare CR / LF as CRLF,
+        # dot-stuffed; the response still ends at the one terminating ".".
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port("pop3"))
+        writer.write(b"USER alice@example.test\r\nPASS password\r\nRETR 1\r\nQUIT\r\n")
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 30)
+        writer.close()
+        statuses = raw.split(b"\r\n", 4)  # greeting, USER, PASS, RETR; then the body
+        assert all(line.startswith(b"+OK") for line in statuses[:4]), statuses[:4]
+        rest = statuses[4]
+        end = rest.find(b"\r\n.\r\n")
+        body, after = rest[: end + 2], rest[end + 5 :]
+        assert after.startswith(b"+OK") and after.count(b"\r\n") == 1  # QUIT, after the one terminator
+        unstuffed = re.sub(rb"(?<=\r\n)\.", b"", b"\r\n" + body)[2:]
+        normalised = re.sub(rb"\r\n|\r|\n", b"\r\n", stored)
+        assert unstuffed == normalised
+
+
+async def test_bare_lf_and_cr_normalised_unless_binarymime(srv: TranscriptServer) -> None:
+    """DESIGN.md §5: only BODY=BINARYMIME keeps bare CR / LF; an 8BITMIME message, by DATA
+    or by BDAT, is stored with every line end as CRLF."""
+    sent = "Subject: lf\nX-Note: bare LF\r\n\nGrüße\nsecond\rthird\r\n".encode()
+    normalised = "Subject: lf\r\nX-Note: bare LF\r\n\r\nGrüße\r\nsecond\r\nthird\r\n".encode()
+    client = await RawClient.open(srv.port("smtp"))
+    assert (await client.command("EHLO client.example.test"))[0] == 250
+    assert (await client.command("MAIL FROM:<a@remote.test> BODY=8BITMIME"))[0] == 250
+    assert (await client.command("RCPT TO:<alice@example.test>"))[0] == 250
+    assert (await client.command("DATA"))[0] == 354
+    assert (await client.command(sent + b"."))[0] == 250
+    assert (await client.command("MAIL FROM:<a@remote.test> BODY=8BITMIME"))[0] == 250
+    assert (await client.command("RCPT TO:<alice@example.test>"))[0] == 250
+    assert (await client.command(f"BDAT {len(sent)} LAST", sent))[0] == 250
+    await client.command("QUIT")
+    await client.close()
+    await assert_received(srv, "alice", [normalised, normalised])
 
 
 async def test_bdat_20_mb(srv: TranscriptServer) -> None:

@@ -175,8 +175,10 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     reader = DataReader("refuse" if limits.bare_lf == "refuse" else "normalise", max_size=limits.max_message_size)
     delivery.start(server, s, tx)
     keep = True
+    wait = limits.timeout_data_init  # the first octets after 354, then each data block
     while not reader.done:
-        chunk = await s.read_some(delivery.CHUNK, timeout=limits.timeout_data_block)
+        chunk = await s.read_some(delivery.CHUNK, timeout=wait)
+        wait = limits.timeout_data_block
         if not chunk:
             raise ConnectionClosed("connection closed during DATA")
         out = reader.feed(chunk)
@@ -311,7 +313,7 @@ async def auth(server: SMTPServer, s: Session, cmd: Auth) -> Reply:
     async def exchange(challenge: bytes) -> bytes | None:
         s.reply(Reply(334, None, base64.b64encode(challenge).decode("ascii")))
         try:
-            line = await s.readline(SASL_LINE_LIMIT, timeout=server.limits.timeout_command)
+            line = await s.readline(SASL_LINE_LIMIT, timeout=server.limits.timeout_server)  # RFC 5321 §4.5.3.2.7
         except LineTooLong:
             raise _AuthAbort(R500_AUTH_LINE_TOO_LONG) from None
         if not line:

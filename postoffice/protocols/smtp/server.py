@@ -10,15 +10,25 @@ Invariants:
 - Limits under ``[limits.smtp]``: a line over ``max_line_length`` octets (CRLF included,
   RFC 5321 §4.5.3.1.4) is answered 500 5.5.2; the ``max_errors``-th failed command (5xx)
   and the ``max_junk_commands``-th unknown command end the session with 421 4.7.0, and so
-  does a command beyond ``max_commands_before_mail`` outside a transaction; waiting longer
-  than ``timeout_server`` for a command (RFC 5321 §4.5.3.2.7) or ``timeout_data_block`` for
-  message data (§4.5.3.2.5) ends it with 421 4.4.2. Connections per address are limited by
-  the listener, which sends :meth:`SMTPServer.refuse_message`.
+  does a command beyond ``max_commands_before_mail`` outside a transaction. Connections per
+  address are limited by the listener, which sends :meth:`SMTPServer.refuse_message`.
+- Timeouts (server side of RFC 5321 §4.5.3.2), each ending the session with 421 4.4.2:
+  ``timeout_initial`` for the first command after the greeting, ``timeout_server``
+  (§4.5.3.2.7) for every later command and AUTH line, ``timeout_data_init`` for the first
+  message octets after 354, ``timeout_data_block`` for every further read of DATA / BDAT
+  octets.
 - Whatever ends the session, a transaction in progress leaves nothing stored.
+- Shutdown (:meth:`SMTPServer.shutdown`, RFC 5321 §3.8): a session waiting for a command
+  gets 421 4.3.2 and is closed at once; a session in the middle of DATA or of a BDAT
+  transaction may finish it within the grace (its 250 is sent only once the message is
+  durable, as always) and then gets 421 4.3.2; past the grace it gets 421 4.3.2 and
+  nothing of its unfinished message is kept. So nothing acknowledged is ever lost, and
+  the client of an unfinished message retries it (a 4xx reply).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -29,6 +39,7 @@ from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
 from postoffice.wire.smtp import (
     R220_READY,
+    R421_SHUTTING_DOWN,
     R421_TIMEOUT,
     R421_TOO_MANY_COMMANDS,
     R421_TOO_MANY_CONNECTIONS,
@@ -51,7 +62,6 @@ __all__ = ["SMTPServer"]
 
 log = logging.getLogger("postoffice.smtp")
 
-
 class SMTPServer:
     """Serves SMTP on one listener: ``smtp`` (MX policy), ``submission`` or ``submissions``."""
 
@@ -72,15 +82,46 @@ class SMTPServer:
         self.tls = tls
         self.policy = policy if policy is not None else policy_for(listener, mail)
         self.sessions: set[Session] = set()
+        self.stopping = False
 
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
         return R421_TOO_MANY_CONNECTIONS.to_bytes()
 
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Announce 421 4.3.2 to every session and end it (RFC 5321 §3.8); see the module
+        docstring for a session in the middle of a message. Returns once every session
+        has ended (at most ``grace`` seconds, default ``[limits.smtp] shutdown_grace``,
+        plus the last replies' flush)."""
+        if grace is None:
+            grace = self.limits.shutdown_grace
+        self.stopping = True
+        for s in list(self.sessions):
+            s.shutdown_requested = True
+            if s.awaiting_command and not self._in_bdat(s) and s.task is not None:
+                s.task.cancel()
+        pending = {s.task for s in self.sessions if s.task is not None}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()  # past the grace: 421, nothing of the unfinished message kept
+            if late:
+                await asyncio.wait(late, timeout=grace)
+
+    @staticmethod
+    def _in_bdat(s: Session) -> bool:
+        return s.transaction is not None and s.transaction.bdat_started
+
+    def _shutdown_reply(self) -> Reply:
+        return R421_SHUTTING_DOWN.with_text(f"{self.config.hostname} Service shutting down, closing connection")
+
     async def handle(self, conn: Connection) -> None:
         s = Session(conn, listener=self.listener)
+        s.task = asyncio.current_task()
         self.sessions.add(s)
         try:
+            if self.stopping:
+                raise SessionEnd(self._shutdown_reply())
             s.reply(R220_READY.with_text(f"{self.config.hostname} ESMTP postoffice"))
             await self._loop(s)
         except SessionEnd as end:
@@ -89,6 +130,13 @@ class SMTPServer:
             s.reply(R421_TIMEOUT)
         except (ConnectionClosed, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            if not s.shutdown_requested:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            s.reply(self._shutdown_reply())
         finally:
             s.reset_transaction()
             self.sessions.discard(s)
@@ -97,14 +145,22 @@ class SMTPServer:
 
     async def _loop(self, s: Session) -> None:
         limits = self.limits
+        wait = limits.timeout_initial  # the first command after the greeting
         while True:
+            if s.shutdown_requested and not self._in_bdat(s):
+                raise SessionEnd(self._shutdown_reply())  # RFC 5321 §3.8
+            s.awaiting_command = True
             try:
-                line = await s.readline(limits.max_line_length, timeout=limits.timeout_server)
+                line = await s.readline(limits.max_line_length, timeout=wait)
             except LineTooLong:
+                wait = limits.timeout_server
                 self._answer(s, R500_LINE_TOO_LONG)
                 continue
+            finally:
+                s.awaiting_command = False
             if not line.endswith(b"\n"):
                 return  # the client went away (mid-line or not)
+            wait = limits.timeout_server  # RFC 5321 §4.5.3.2.7
             reply = await self._command(s, line.rstrip(b"\r\n") if line.endswith(b"\r\n") else line[:-1])
             if reply is not None:
                 self._answer(s, reply)

@@ -85,6 +85,12 @@ class Session:
         self.junk = 0
         self.commands_since_mail = 0
         self.closing = False
+        # Shutdown (RFC 5321 §3.8): the task serving this session, whether it is waiting
+        # for a command line (then it may be interrupted at once), and whether the server
+        # asked it to end.
+        self.task: asyncio.Task[None] | None = None
+        self.awaiting_command = False
+        self.shutdown_requested = False
         self._input = bytearray()
         self._output: list[bytes] = []
 

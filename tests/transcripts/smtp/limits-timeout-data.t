@@ -1,4 +1,4 @@
-# RFC 5321 §4.5.3.2.5 data block timeout ([limits.smtp] timeout_data_block, small here):
+# Data block timeout (server side of RFC 5321 §4.5.3.2.5; [limits.smtp] timeout_data_block, small here):
 # 421 4.4.2 in the middle of DATA; nothing of the message is kept.
 state: nonauth
 users: alice

@@ -1,4 +1,5 @@
-# RFC 5321 §4.5.3.2.7 server timeout ([limits.smtp] timeout_server, small here): 421 4.4.2.
+# RFC 5321 §4.5.3.2.7 server timeout ([limits.smtp] timeout_server, small here): no command
+# after the first one: 421 4.4.2.
 state: nonauth
 config: limits.smtp.timeout_server = 0.3
 
