@@ -136,6 +136,10 @@ class AuthConfig:
     failure_delay_max: float = _duration(15.0)  # the delay doubles per failure up to this
     failure_window: float = _duration(900.0)  # failures older than this are forgotten
     scram_iterations: int = _count(4096)  # PBKDF2 rounds for new SCRAM-SHA-256 keys
+    # Seconds a FOUND local domain, recipient (account or alias) or INBOX is reused without
+    # reading the store again (RCPT and delivery); changes made by another process (the
+    # CLI while serve runs) show within this time. Misses are never cached. 0: off.
+    directory_cache: float = _duration(2.0)
 
     def is_trusted(self, ip: str | None) -> bool:
         if not ip:

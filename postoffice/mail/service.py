@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +100,47 @@ class MailService:
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.auth = Authenticator(store, config.auth, self.clock)
+        # Directory cache (``[auth] directory_cache``): found answers only, so a user or
+        # domain added by another process is never refused for long, and one removed
+        # there is still accepted for at most the TTL (its delivery then fails cleanly).
+        self._cache_ttl = config.auth.directory_cache
+        self._domains: tuple[float, frozenset[str]] | None = None
+        self._recipients: dict[str, tuple[float, list[Account]]] = {}
+        self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
+
+    # ---- directory cache ------------------------------------------------------------
+    def _fresh(self, stamp: float) -> bool:
+        return time.monotonic() - stamp < self._cache_ttl
+
+    def forget_directory(self) -> None:
+        """Drop every cached domain, recipient and mailbox (after a change made here)."""
+        self._domains = None
+        self._recipients.clear()
+        self._inboxes.clear()
+
+    def _remember(self, cache: dict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
+        if self._cache_ttl > 0:
+            if len(cache) >= 10_000:  # bounded: an attacker's RCPT list cannot grow it
+                cache.clear()
+            cache[key] = (time.monotonic(), value)
+
+    async def _has_local_domain(self, domain: str) -> bool:
+        """``domain`` (canonical) is local; a cached yes, else a fresh read."""
+        if self._domains is not None and self._fresh(self._domains[0]) and domain in self._domains[1]:
+            return True
+        return domain in await self.local_domains()
 
     # ---- domains, accounts, aliases -------------------------------------------------
     async def local_domains(self) -> set[str]:
         """Config domains plus domains added with ``domain add``."""
-        return set(self.config.domains) | set(await self.store.list_domains())
+        domains = set(self.config.domains) | set(await self.store.list_domains())
+        if self._cache_ttl > 0:
+            self._domains = (time.monotonic(), frozenset(domains))
+        return domains
 
     async def is_local_domain(self, domain: str) -> bool:
         try:
-            return canonical_domain(domain) in await self.local_domains()
+            return await self._has_local_domain(canonical_domain(domain))
         except MailError:
             return False
 
@@ -116,6 +149,7 @@ class MailService:
         if domain in self.config.domains:
             raise MailError(Kind.EXISTS, f"domain {domain} is already local (in the config file)")
         await self.store.add_domain(domain)
+        self.forget_directory()
 
     async def add_user(self, address: str, password: str) -> Account:
         """Create the account with credentials, INBOX and the special-use folders.
@@ -139,6 +173,7 @@ class MailService:
         for name, special_use in SPECIAL_USE_FOLDERS:
             await self.store.create_mailbox(account.id, name, special_use)
             await self.store.set_subscribed(account.id, name, True)
+        self.forget_directory()  # postmaster@/abuse@ may point at the new first user
         return account
 
     async def set_password(self, address: str, password: str) -> None:
@@ -153,6 +188,7 @@ class MailService:
     async def delete_user(self, address: str) -> None:
         account = await self._account(address)
         await self.store.delete_account(account.id)
+        self.forget_directory()
 
     async def list_users(self) -> list[Account]:
         return await self.store.list_accounts()
@@ -179,9 +215,11 @@ class MailService:
         if await self.store.get_account(address) is not None:
             raise MailError(Kind.EXISTS, f"{address} is a user")
         await self.store.add_alias(address, target)
+        self.forget_directory()
 
     async def delete_alias(self, address: str) -> None:
         await self.store.delete_alias(canonical_address(address))
+        self.forget_directory()
 
     async def list_aliases(self) -> list[Alias]:
         """Explicit aliases plus the implicit postmaster@/abuse@ of every domain."""
@@ -210,9 +248,18 @@ class MailService:
         [] when the domain is local but nobody has that address; MailError(NOT_FOUND)
         when the domain is not local."""
         local, domain = split_address(address)
-        if domain not in await self.local_domains():
+        if not await self._has_local_domain(domain):
             raise MailError(Kind.NOT_FOUND, f"{domain} is not a local domain")
         address = f"{local}@{domain}"
+        cached = self._recipients.get(address)
+        if cached is not None and self._fresh(cached[0]):
+            return list(cached[1])
+        found = await self._resolve(address, local, domain, _depth)
+        if found:
+            self._remember(self._recipients, address, found)
+        return found
+
+    async def _resolve(self, address: str, local: str, domain: str, _depth: int) -> list[Account]:
         account = await self.store.get_account(address)
         if account is not None:
             return [account]
@@ -279,6 +326,7 @@ class MailService:
         if any(m.name.startswith(prefix) for m in await self.store.list_mailboxes(account.id)):
             raise MailError(Kind.HAS_CHILDREN, f"mailbox {name} has children; delete them first")
         await self.store.delete_mailbox(mailbox.id)
+        self.forget_directory()
         self.bus.publish(Change(account.id, mailbox.id, "mailbox"))
         self.bus.publish(Change(account.id, None, "mailbox"))
 
@@ -303,6 +351,7 @@ class MailService:
                 self.bus.publish(Change(account.id, source.id, "expunge", uids=tuple(uids)))
         else:
             children = [m for m in await self.store.list_mailboxes(account.id) if m.name.startswith(old + SEPARATOR)]
+            self.forget_directory()
             await self.store.rename_mailbox(source.id, new)
             for child in children:
                 await self.store.rename_mailbox(child.id, new + child.name[len(old):])
@@ -402,9 +451,7 @@ class MailService:
             raise MailError(Kind.NOT_FOUND, "no local recipient")
         mailboxes: list[Mailbox] = []
         for account in accounts.values():
-            box = await self.store.get_mailbox(account.id, canonical_mailbox(mailbox))
-            if box is None:
-                box = await self.store.get_mailbox(account.id, "INBOX")
+            box = await self._delivery_mailbox(account, canonical_mailbox(mailbox))
             if box is not None:
                 mailboxes.append(box)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
@@ -414,8 +461,32 @@ class MailService:
             extra["envelope"] = envelope
             content = dataclasses.replace(content, extra=json.dumps(extra, ensure_ascii=False))
         when = self.clock.now() if internaldate is None else internaldate
-        records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
+        try:
+            records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
+        except MailError as exc:
+            if exc.kind is not Kind.NOT_FOUND:
+                raise
+            # A cached mailbox went away (deleted in another process): look again, once.
+            self.forget_directory()
+            mailboxes = [b for a in accounts.values() if (b := await self._delivery_mailbox(a, canonical_mailbox(mailbox)))]
+            if not mailboxes:
+                raise
+            records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
+
+    async def _delivery_mailbox(self, account: Account, name: str) -> Mailbox | None:
+        """The mailbox a delivery goes to (``name``, else INBOX); only its id and owner
+        are used, so a cached record is fine (a deleted one fails the insert cleanly)."""
+        key = (account.id, name)
+        cached = self._inboxes.get(key)
+        if cached is not None and self._fresh(cached[0]):
+            return cached[1]  # type: ignore[no-any-return]
+        box = await self.store.get_mailbox(account.id, name)
+        if box is None:
+            box = await self.store.get_mailbox(account.id, "INBOX")
+        if box is not None:
+            self._remember(self._inboxes, key, box)
+        return box
 
     async def _insert(self, content: NewContent, targets: Sequence[NewMessage], mailboxes: Sequence[Mailbox]) -> list[MessageRecord]:
         records = await self.store.insert_messages(content, targets)
