@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from postoffice.cli import main  # noqa: E402
+from postoffice.cli import main as cli_main  # noqa: E402
 
 
 def generate(root: Path, count: int) -> None:
@@ -46,7 +46,7 @@ def run(argv: list[str], stdin: str = "") -> tuple[int, str]:
     sys.stdin = io.StringIO(stdin)
     try:
         with contextlib.redirect_stdout(out):
-            code = main(argv)
+            code = cli_main(argv)
     finally:
         sys.stdin = old_stdin
     return code, out.getvalue()
@@ -78,7 +78,11 @@ def bench(count: int) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000)
-    raise SystemExit(bench(parser.parse_args().messages))
+    return bench(parser.parse_args(argv).messages)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

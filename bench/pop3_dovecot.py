@@ -165,12 +165,12 @@ def round_(port: int, users: list[str]) -> tuple[float, float]:
     return count / elapsed, octets / elapsed / 1e6
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--kb", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pop3-bench-", dir="/var/tmp") as tmp:
         os.chmod(tmp, 0o755)
         work = Path(tmp)

@@ -87,11 +87,11 @@ def retr(port: int) -> tuple[int, int, float]:
     return listed, received, elapsed
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1GiB")
     parser.add_argument("--dir", default=None, help="where the temporary data dir goes")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     size = parse_size(args.size)
     with tempfile.TemporaryDirectory(prefix="pop3-retr-big-", dir=args.dir) as tmp:
         work = Path(tmp)

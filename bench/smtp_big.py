@@ -35,7 +35,7 @@ async def reply(reader: asyncio.StreamReader) -> int:
             return int(line[:3])
 
 
-async def main(size: int) -> None:
+async def run(size: int) -> None:
     with tempfile.TemporaryDirectory(prefix="po-bench-") as tmp, socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -96,7 +96,12 @@ async def main(size: int) -> None:
         )
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="1GiB", help="message size (e.g. 20MiB, 1GiB)")
-    asyncio.run(main(parse_size(parser.parse_args().size)))
+    asyncio.run(run(parse_size(parser.parse_args(argv).size)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
