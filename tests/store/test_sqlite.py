@@ -28,13 +28,39 @@ async def test_new_database_is_wal_and_latest(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def insert_before_v4(path: Path, mailbox_id: int, n: int, *, subject: str, body: str, flags: str = "") -> None:
+    """Deliver one message the way schema versions 1-3 stored it (search text in the
+    FTS table itself): today's insert_messages needs the tables of migration 0004."""
+    with sqlite3.connect(path) as conn:
+        modseq, uid = conn.execute(
+            "UPDATE mailboxes SET highest_modseq = highest_modseq + 1, uidnext = uidnext + 1, messages = messages + 1,"
+            " size = size + 100 WHERE id = ? RETURNING highest_modseq, uidnext - 1",
+            (mailbox_id,),
+        ).fetchone()
+        cid = conn.execute(
+            "INSERT INTO contents (sha256, size, layout, envelope, bodystructure, preview, subject, from_addr,"
+            " to_addr, date, message_id, extra) VALUES (?, 100, x'00', '[]', '[]', '', ?, '', '', NULL, '', '{}')",
+            (f"sha-{n}", subject),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO search (rowid, from_addr, to_addr, cc, bcc, subject, headers, body)"
+            " VALUES (?, 'ann@example.test', '', '', '', ?, ?, ?)",
+            (cid, subject, f"Subject: {subject}", body),
+        )
+        conn.execute(
+            "INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size)"
+            " VALUES (?, ?, ?, ?, ?, 0, 0, 100)",
+            (mailbox_id, uid, cid, flags, modseq),
+        )
+
+
 async def test_upgrade_from_version_1_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     old = await SQLiteStore.open(path, target_version=1)
     account = await old.add_account("alice@example.test", CREDS)
     inbox = await old.create_mailbox(account.id, "INBOX")
-    await old.insert_messages(make_content(1, subject="kept"), [NewMessage(inbox.id, frozenset({"\\Seen"}))])
     await old.close()
+    insert_before_v4(path, inbox.id, 1, subject="kept", body="", flags="\\Seen")
     assert user_version(path) == 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'locks'").fetchone()[0] == 0
@@ -47,6 +73,67 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path: Path) -> None:
         assert rec.flags == {"\\Seen"}
         assert await store.search_text(inbox.id, "kept", "subject") == {1}
         assert await store.acquire_lock("maildrop:1", "s1", 60)  # the table 0002 added
+    finally:
+        await store.close()
+
+
+async def test_upgrade_to_deferred_search_finds_old_and_new_messages(tmp_path: Path) -> None:
+    """0004 moves search text out of the FTS table; old messages are found before
+    and after the background indexer has caught up, new ones at once."""
+    path = tmp_path / "db.sqlite3"
+    old = await SQLiteStore.open(path, target_version=3)
+    account = await old.add_account("alice@example.test", CREDS)
+    inbox = await old.create_mailbox(account.id, "INBOX")
+    await old.close()
+    for n in range(1, 4):
+        insert_before_v4(path, inbox.id, n, subject=f"old subject {n}", body=f"old body xylophone{n}")
+
+    store = await SQLiteStore.open(path)
+    try:
+        assert user_version(path) == LATEST_VERSION
+        assert await store.search_text(inbox.id, "xylophone2", "body") == {2}
+        assert await store.search_text(inbox.id, "OLD SUBJECT", "subject") == {1, 2, 3}
+        await store.insert_messages(make_content(9, subject="new one", body="fresh xylophone9"), [NewMessage(inbox.id)])
+        assert await store.search_text(inbox.id, "xylophone", "text") == {1, 2, 3, 4}
+        assert await store.search_text(inbox.id, "e9", "body") == {4}  # short: a scan
+        await wait_indexed(store)
+        assert await store.search_text(inbox.id, "xylophone", "text") == {1, 2, 3, 4}
+        assert await store.search_text(inbox.id, "subject 3", "subject") == {3}
+        assert await store.search_text(inbox.id, "ann@example", "from") == {1, 2, 3}
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO search(search) VALUES ('integrity-check')")
+
+
+async def wait_indexed(store: SQLiteStore) -> None:
+    """Wait (generous deadline) until the writer has indexed every pending text."""
+    await store.db.write(lambda _conn: None)  # wakes the writer if it sleeps
+    deadline = asyncio.get_running_loop().time() + 30
+    while await store.db.read(lambda c: c.execute("SELECT count(*) FROM search_pending").fetchone()[0]):
+        assert asyncio.get_running_loop().time() < deadline, "search index never caught up"
+        await asyncio.sleep(0.01)
+
+
+async def test_search_is_the_same_before_and_after_indexing(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "db.sqlite3")
+    try:
+        account = await store.add_account("alice@example.test", CREDS)
+        inbox = await store.create_mailbox(account.id, "INBOX")
+        texts = ["Grüße aus Köln", "GRÜSSE aus Bonn", "plain ascii Words", "words, more words"]
+        store.db.background_paused = True  # every text stays pending: searches scan it
+        for n, t in enumerate(texts):
+            await store.insert_messages(make_content(n, body=t), [NewMessage(inbox.id)])
+        queries = ["grüße", "köln", "WORDS", "aus", "rds, m", "ü", "nowhere"]
+
+        async def answers() -> list[set[int]]:
+            return [await store.search_text(inbox.id, q, "body") for q in queries]
+
+        assert await store.db.read(lambda c: c.execute("SELECT count(*) FROM search_pending").fetchone()[0]) == 4
+        before = await answers()
+        store.db.background_paused = False
+        await wait_indexed(store)
+        assert await answers() == before == [{1}, {1}, {3, 4}, {1, 2}, {4}, {1, 2}, set()]
     finally:
         await store.close()
 
@@ -150,5 +237,22 @@ async def test_failing_write_does_not_fail_its_batch(tmp_path: Path) -> None:
         assert results[0] is None and results[1] is None and results[3] is None
         assert isinstance(results[2], Exception)
         assert await store.list_domains() == ["a.test", "b.test"]
+    finally:
+        await store.close()
+
+
+async def test_wal_is_checkpointed_off_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = await SQLiteStore.open(path)
+    try:
+        account = await store.add_account("alice@example.test", CREDS)
+        inbox = await store.create_mailbox(account.id, "INBOX")
+        for n in range(5):
+            await store.insert_messages(make_content(n, body=f"text {n}"), [NewMessage(inbox.id)])
+        deadline = asyncio.get_running_loop().time() + 30
+        while store.db.checkpoints == 0:  # noqa: ASYNC110 - a counter of another thread
+            assert asyncio.get_running_loop().time() < deadline, "no checkpoint ran"
+            await asyncio.sleep(0.01)
+        assert len(await store.list_messages(inbox.id)) == 5
     finally:
         await store.close()

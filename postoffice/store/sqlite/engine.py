@@ -10,15 +10,28 @@ Invariants:
   while the writer commits. The event loop never blocks on SQLite.
 - ``PRAGMA user_version`` is the number of the last applied migration
   (``migrations/NNNN_*.sql``); missing ones are applied in order, each in a transaction.
+- Background work (``background=``, the store's deferred search indexing) runs on
+  the writer thread between batches, in transactions of its own that never hold a
+  queued write back for long: when the queue is empty, it stops as soon as a write
+  arrives; when its backlog is large, a slice runs after every batch so it keeps
+  up. Its commits are not fsynced (``synchronous=NORMAL``): losing one in a crash
+  loses nothing, since the work it did is still listed as to-do; the next FULL
+  commit makes it durable anyway. They are not counted in ``commit_count``.
+- WAL checkpoints run on a thread and connection of their own (PASSIVE, which
+  never blocks the writer), at most every ``_CHECKPOINT_INTERVAL`` seconds while
+  the writer commits; the writer's own auto-checkpoint only stays as a safety net
+  for a WAL that grows past ``_WAL_SAFETY_PAGES``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,13 +39,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Database", "migrations", "migrate", "LATEST_VERSION"]
+__all__ = ["Background", "Database", "migrations", "migrate", "LATEST_VERSION"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Background work: (writer connection, stop) -> how much work is left (0: none).
+# Called inside a transaction; it works in small steps and returns soon after
+# stop() says True.
+Background = Callable[[sqlite3.Connection, Callable[[], bool]], int]
 
 _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 _BUSY_TIMEOUT_MS = 10_000  # another process (the CLI while serve runs) may hold the write lock
 _READERS = 4
+_WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache: index pages stay hot between batches
+_BACKGROUND_SLICE = 0.05  # seconds: longest a queued write waits behind background work
+_BACKGROUND_URGENT = 2000  # backlog from which a slice also runs after every batch
+_CHECKPOINT_INTERVAL = 0.5  # seconds between checkpoints while writes go on
+_WAL_SAFETY_PAGES = 20_000  # the writer checkpoints itself past this (checkpointer behind)
+_WAL_KEEP_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is truncated once checkpointed
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -88,9 +113,21 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 class Database:
     """Owns the writer thread and the reader pool of one SQLite file."""
 
-    def __init__(self, path: Path, functions: dict[str, Callable[..., Any]] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        functions: dict[str, Callable[..., Any]] | None = None,
+        background: Background | None = None,
+    ) -> None:
         self.path = Path(path)
         self.commit_count = 0  # transactions committed by the writer (tests observe batching)
+        self.background_commits = 0  # transactions of background work
+        self.background_paused = False  # tests set it to observe the work still to do
+        self.checkpoints = 0  # checkpoints run by the checkpointer thread
+        self._checkpointer: threading.Thread | None = None
+        self._committed = threading.Event()  # set by the writer: there are frames to checkpoint
+        self._stopping = threading.Event()
+        self._background = background
         self.batch_sizes: list[int] = []  # operations per commit, most recent last (bounded)
         self._functions = functions or {}
         self._queue: queue.SimpleQueue[_WriteOp[Any] | None] = queue.SimpleQueue()
@@ -116,12 +153,18 @@ class Database:
         self._ready.wait()
         if self._start_error is not None:
             raise self._start_error
+        self._checkpointer = threading.Thread(target=self._run_checkpointer, name="sqlite-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._queue.put(None)
+        self._stopping.set()
+        self._committed.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join)
         if self._writer is not None:
             await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown, True)
@@ -137,8 +180,34 @@ class Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # DESIGN.md §3: fsync at every commit
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_SAFETY_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {_WAL_KEEP_BYTES}")
         self._add_functions(conn)
         return conn
+
+    def _run_checkpointer(self) -> None:
+        """Copy committed WAL frames into the database file, off the writer's path."""
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA journal_size_limit = {_WAL_KEEP_BYTES}")
+        except sqlite3.Error:
+            log.exception("checkpointer cannot open %s; the writer checkpoints alone", self.path)
+            return
+        try:
+            while not self._stopping.is_set():
+                self._committed.wait()
+                if self._stopping.wait(_CHECKPOINT_INTERVAL):  # let more commits gather
+                    break
+                self._committed.clear()
+                try:
+                    # PASSIVE: copies what no reader still needs, never waits, never blocks.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error:
+                    log.warning("checkpoint of %s failed; retried later", self.path, exc_info=True)
+        finally:
+            conn.close()
 
     def _add_functions(self, conn: sqlite3.Connection) -> None:
         for name, fn in self._functions.items():
@@ -193,7 +262,11 @@ class Database:
         self._ready.set()
         try:
             stop = False
+            backlog = 1 if self._background is not None else 0  # unknown: look once
             while not stop:
+                if backlog > 0 and not self.background_paused and self._queue.empty():
+                    backlog = self._run_background(conn, urgent=False)
+                    continue
                 first = self._queue.get()
                 if first is None:
                     break
@@ -208,8 +281,40 @@ class Database:
                         break
                     batch.append(op)
                 self._run_batch(conn, batch)
+                if self._background is not None and not self.background_paused:
+                    if backlog >= _BACKGROUND_URGENT and not stop:
+                        backlog = self._run_background(conn, urgent=True)
+                    backlog = max(backlog, 1)  # the batch may have added work
         finally:
             conn.close()
+
+    def _run_background(self, conn: sqlite3.Connection, *, urgent: bool) -> int:
+        """One slice of background work in its own transaction; returns the backlog."""
+        assert self._background is not None
+        deadline = time.monotonic() + _BACKGROUND_SLICE
+
+        def should_stop() -> bool:
+            return time.monotonic() >= deadline or (not urgent and not self._queue.empty())
+
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                changes = conn.total_changes
+                left = self._background(conn, should_stop)
+                conn.execute("COMMIT")
+                if conn.total_changes != changes:  # else nothing was written
+                    self._committed.set()
+                    self.background_commits += 1
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.execute("PRAGMA synchronous = FULL")  # DESIGN.md §3, for every write
+            return left
+        except Exception:
+            # Nothing is lost (the work stays listed); try again after the next batch.
+            log.exception("background work failed on %s", self.path)
+            return 0
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_WriteOp[Any]]) -> None:
         outcomes: list[tuple[bool, Any]] = []
@@ -227,6 +332,7 @@ class Database:
                     conn.execute("RELEASE op")
                     outcomes.append((True, value))
             conn.execute("COMMIT")
+            self._committed.set()
             self.commit_count += 1
             self.batch_sizes.append(len(batch))
             del self.batch_sizes[:-1000]

@@ -6,12 +6,17 @@ so it is atomic and durable when its await returns; UIDs come from
 ``mailboxes.uidnext`` and MODSEQs from ``mailboxes.highest_modseq``, both only ever
 incremented, in the same transaction as the rows they stamp; the mailbox counters
 (messages, unseen, deleted, size) change in that same transaction too.
+
+Search text is stored with its content (``search_text``) but fed to the FTS index
+later, in batches, by the writer when idle (``_index_pending``, migration 0004); a
+search reads the index for indexed contents and scans the text of pending ones,
+within one read transaction, so every content is seen exactly once either way.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +46,9 @@ _CONTENT_COLS = (
     "id, sha256, size, layout, envelope, bodystructure, preview, subject, from_addr, to_addr, date, message_id, extra"
 )
 _CHUNK = 500  # host parameters per IN (...) list
+_DEFERRED_SEARCH_VERSION = 4  # migration 0004: search_text + search_pending
+_INDEX_STEP = 32  # pending contents fed to the FTS index per statement
+_SEARCH_COLS = "from_addr, to_addr, cc, bcc, subject, headers, body"
 _FTS_COLUMNS: dict[str, tuple[str, ...]] = {
     "from": ("from_addr",),
     "to": ("to_addr",),
@@ -145,7 +153,10 @@ class SQLiteStore:
         migrations early; only tests use it, to build an old database."""
         import asyncio
 
-        db = Database(Path(path), functions={"po_contains": _contains})
+        deferred_search = target_version is None or target_version >= _DEFERRED_SEARCH_VERSION
+        db = Database(
+            Path(path), functions={"po_contains": _contains}, background=_index_pending if deferred_search else None
+        )
         await asyncio.to_thread(db.start, target_version)
         return cls(db, clock or SystemClock())
 
@@ -574,6 +585,7 @@ class SQLiteStore:
 
         def op(conn: sqlite3.Connection) -> set[int]:
             _get_mailbox(conn, mailbox_id)
+            found: set[int] = set()
             if len(query) >= 3:
                 # A quoted phrase of trigrams = substring match; {cols} limits the columns.
                 phrase = '"' + query.replace('"', '""') + '"'
@@ -585,19 +597,25 @@ class SQLiteStore:
                     " AND content_id IN (SELECT rowid FROM search WHERE search MATCH ?)",
                     (mailbox_id, match),
                 )
+                found.update(int(r[0]) for r in rows)
+                pending = "search_pending p CROSS JOIN messages m INDEXED BY messages_content"
+                scope = pending + " ON m.content_id = p.content_id"
             else:
-                # Too short for trigrams: scan the same stored text of this mailbox. SQL
-                # lower() folds ASCII only, enough for an ASCII query; else a Python fold.
-                if query.isascii():
-                    test = " OR ".join(f"instr(lower(s.{c}), lower(?)) > 0" for c in columns)
-                else:
-                    test = " OR ".join(f"po_contains(s.{c}, ?)" for c in columns)
-                rows = conn.execute(
-                    f"SELECT m.uid FROM messages m JOIN search s ON s.rowid = m.content_id"
-                    f" WHERE m.mailbox_id = ? AND ({test})",
-                    (mailbox_id, *([query] * len(columns))),
-                )
-            return {int(r[0]) for r in rows}
+                scope = "messages m"  # too short for trigrams: scan every message's text
+            # Scan the stored text (of pending contents only, when the index answered
+            # the rest). SQL lower() folds ASCII only, enough for an ASCII query; else
+            # a Python fold, as the trigram tokenizer folds case.
+            if query.isascii():
+                test = " OR ".join(f"instr(lower(s.{c}), lower(?)) > 0" for c in columns)
+            else:
+                test = " OR ".join(f"po_contains(s.{c}, ?)" for c in columns)
+            rows = conn.execute(
+                f"SELECT m.uid FROM {scope} CROSS JOIN search_text s ON s.id = m.content_id"
+                f" WHERE m.mailbox_id = ? AND ({test})",
+                (mailbox_id, *([query] * len(columns))),
+            )
+            found.update(int(r[0]) for r in rows)
+            return found
 
         return await self.db.read(op)
 
@@ -653,10 +671,36 @@ def _put_content(conn: sqlite3.Connection, content: NewContent) -> tuple[int, in
     )
     s = c.search
     conn.execute(
-        "INSERT INTO search (rowid, from_addr, to_addr, cc, bcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO search_text (id, {_SEARCH_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (content_id, s.from_, s.to, s.cc, s.bcc, s.subject, s.headers, s.body),
     )
+    # Indexed later by _index_pending; searches scan it until then.
+    conn.execute("INSERT INTO search_pending (content_id) VALUES (?)", (content_id,))
     return content_id, c.size
+
+
+def _index_pending(conn: sqlite3.Connection, stop: Callable[[], bool]) -> int:
+    """Background work of the writer (engine.Background): feed pending search text
+    to the FTS index, oldest first, a step at a time until ``stop()``; returns about
+    how many contents are still pending."""
+    while True:
+        row = conn.execute(
+            "SELECT max(content_id) FROM (SELECT content_id FROM search_pending ORDER BY content_id LIMIT ?)",
+            (_INDEX_STEP,),
+        ).fetchone()
+        if row[0] is None:
+            return 0
+        last = int(row[0])
+        conn.execute(
+            f"INSERT INTO search (rowid, {_SEARCH_COLS}) SELECT s.id, {_SEARCH_COLS}"
+            " FROM search_pending p JOIN search_text s ON s.id = p.content_id WHERE p.content_id <= ?",
+            (last,),
+        )
+        conn.execute("DELETE FROM search_pending WHERE content_id <= ?", (last,))
+        if stop():
+            break
+    row = conn.execute("SELECT max(content_id) - min(content_id) + 1 FROM search_pending").fetchone()
+    return int(row[0] or 0)
 
 
 def _read_content(conn: sqlite3.Connection, column: Literal["id", "sha256"], value: int | str) -> Content | None:
