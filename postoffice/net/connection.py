@@ -12,6 +12,12 @@ Invariants:
   the upgrade (CVE-2011-0411; RFC 3207 §4.2, RFC 2595 §3.1, RFC 9051 §6.2.1).
 - Timeouts raise :class:`Timeout`; the end of the stream in ``readexactly`` raises
   :class:`ConnectionClosed`; ``readline``/``read`` return ``b""`` at the end.
+- A call's timeout covers the whole call (every chunk read for one line). Calls served
+  from the buffer, and ``drain`` with nothing left to flush, arm no timer at all; a
+  waiting call sets the connection's deadline, and one timer per connection (re-armed
+  lazily, only when it fires early or a shorter deadline comes) cancels the waiting task
+  once that deadline has passed. So a command-per-read protocol pays a float store per
+  read, not a timer object (issue 3: per-message CPU).
 """
 
 from __future__ import annotations
@@ -55,6 +61,18 @@ class Connection:
         self._buf = bytearray()
         self._eof = False
         self._closed = False
+        self._loop = asyncio.get_running_loop()
+        self._transport = writer.transport
+        # The deadline machinery (see the module docstring): the deadline of the waiting
+        # call, the task waiting (None when no call waits), the armed timer and its time,
+        # and whether the timer cancelled the waiting task.
+        self._deadline = 0.0
+        self._waiting: asyncio.Task[object] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._expired = False
+        self._cancelling = 0  # the waiting task's cancel requests before it began to wait
+        self._tls = writer.get_extra_info("sslcontext") is not None
         peer = writer.get_extra_info("peername")
         self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
@@ -65,11 +83,11 @@ class Connection:
 
     @property
     def is_tls(self) -> bool:
-        return self._writer.get_extra_info("sslcontext") is not None
+        return self._tls
 
     @property
     def tls_version(self) -> str | None:
-        """"TLSv1.3" and the like, for Received headers and logs."""
+        """ "TLSv1.3" and the like, for Received headers and logs."""
         obj = self._writer.get_extra_info("ssl_object")
         return obj.version() if isinstance(obj, ssl.SSLObject) else None
 
@@ -104,17 +122,95 @@ class Connection:
         self._buf += data
         return True
 
+    # ---- deadlines ----------------------------------------------------------------------
+
+    def _arm(self, timeout: float) -> asyncio.Task[object]:
+        """Start a timed wait of the current task: deadline now + ``timeout``."""
+        task = asyncio.current_task()
+        assert task is not None
+        loop = self._loop
+        deadline = loop.time() + timeout
+        self._deadline = deadline
+        self._waiting = task
+        self._expired = False
+        self._cancelling = task.cancelling()
+        timer = self._timer
+        if timer is None or self._timer_at > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+        return task
+
+    def _disarm(self, task: asyncio.Task[object], exc: BaseException | None) -> bool:
+        """End a timed wait; True when ``exc`` is the timer's own cancellation (a timeout)."""
+        self._waiting = None
+        if self._expired and isinstance(exc, asyncio.CancelledError):
+            self._expired = False
+            # Ours alone unless somebody else cancelled the task too (then theirs wins).
+            return task.uncancel() <= self._cancelling
+        return False
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        task = self._waiting
+        if task is None:
+            return  # no call waits: the next one arms a timer of its own
+        if self._loop.time() < self._deadline:
+            # A later call moved the deadline on: sleep until then.
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            self._timer_at = self._deadline
+            return
+        self._expired = True
+        task.cancel()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _fill_by(self, timeout: float | None, what: str) -> bool:  # noqa: ASYNC109 - per-call protocol timeouts are the API
+        """``_fill`` under a fresh deadline; Timeout (naming ``what``) when it passes."""
+        if timeout is None:
+            return await self._fill()
+        task = self._arm(timeout)
+        try:
+            result = await self._fill()
+        except asyncio.CancelledError as exc:
+            if self._disarm(task, exc):
+                raise Timeout(f"timed out waiting for {what}") from None
+            raise
+        self._waiting = None
+        return result
+
+    # ---- reading ------------------------------------------------------------------------
+
     async def readline(self, limit: int, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
         """One line including its LF (CRLF or bare LF); at most ``limit`` octets with it.
 
         Returns ``b""`` at the end of the stream, or the unterminated rest if the
         client closed mid-line. Raises LineTooLong after discarding the whole line.
         """
+        buf = self._buf
+        idx = buf.find(b"\n")
+        if 0 <= idx < limit:  # the common case: the whole line is here already
+            line = bytes(buf[: idx + 1])
+            del buf[: idx + 1]
+            return line
+        if timeout is None:
+            return await self._readline(limit)
+        task = self._arm(timeout)
         try:
-            async with asyncio.timeout(timeout):
-                return await self._readline(limit)
-        except TimeoutError:
-            raise Timeout("timed out waiting for a line") from None
+            line = await self._readline(limit)
+        except asyncio.CancelledError as exc:
+            if self._disarm(task, exc):
+                raise Timeout("timed out waiting for a line") from None
+            raise
+        except BaseException:
+            self._waiting = None
+            raise
+        self._waiting = None
+        return line
 
     async def _readline(self, limit: int) -> bytes:
         scanned = 0
@@ -149,13 +245,18 @@ class Connection:
 
     async def readexactly(self, n: int, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
         """Exactly ``n`` octets (a literal, a BDAT chunk); ConnectionClosed if the client leaves."""
-        try:
-            async with asyncio.timeout(timeout):
+        if len(self._buf) < n:
+            task = self._arm(timeout) if timeout is not None else None
+            try:
                 while len(self._buf) < n:
                     if not await self._fill():
                         raise ConnectionClosed(f"connection closed after {len(self._buf)} of {n} octets")
-        except TimeoutError:
-            raise Timeout(f"timed out waiting for {n} octets") from None
+            except asyncio.CancelledError as exc:
+                if task is not None and self._disarm(task, exc):
+                    raise Timeout(f"timed out waiting for {n} octets") from None
+                raise
+            finally:
+                self._waiting = None
         data = bytes(self._buf[:n])
         del self._buf[:n]
         return data
@@ -163,11 +264,7 @@ class Connection:
     async def read(self, n: int = _CHUNK, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - per-call protocol timeouts are the API
         """Up to ``n`` octets, whatever is available; ``b""`` at the end of the stream."""
         if not self._buf:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._fill()
-            except TimeoutError:
-                raise Timeout("timed out waiting for data") from None
+            await self._fill_by(timeout, "data")
         data = bytes(self._buf[:n])
         del self._buf[:n]
         return data
@@ -184,6 +281,9 @@ class Connection:
 
     async def drain(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
         """Wait until the write buffer is flushed enough; Timeout for a client that stopped reading."""
+        transport = self._transport
+        if not transport.get_write_buffer_size() and not transport.is_closing():
+            return  # nothing to flush: no timer, no suspension
         try:
             async with asyncio.timeout(timeout):
                 await self._writer.drain()
@@ -233,6 +333,8 @@ class Connection:
             # The connection cannot go on in plain text: the protocol ends the session.
             raise ConnectionClosed(f"TLS handshake failed: {exc}") from None
         self._eof = False
+        self._transport = self._writer.transport
+        self._tls = True
 
     # ---- closing ------------------------------------------------------------------------
 
@@ -241,9 +343,13 @@ class Connection:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(timeout):
-                await self._writer.drain()
+        if self._waiting is None:
+            self._stop_timer()  # else the waiting call still gets its timeout
+        transport = self._transport
+        if transport.get_write_buffer_size() and not transport.is_closing():
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
         self._writer.close()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout):
@@ -252,7 +358,8 @@ class Connection:
     def abort(self) -> None:
         """Drop the connection at once, without flushing."""
         self._closed = True
-        self._writer.transport.abort()
+        self._stop_timer()
+        self._transport.abort()
 
 
 def _clear_reader_buffer(reader: asyncio.StreamReader) -> int:

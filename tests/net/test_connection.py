@@ -49,7 +49,13 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[Served]]]:
     async def start(handler: Handler, max_per_ip: int = 0, **kwargs: object) -> Served:
         counter = ConnectionCounter(max_per_ip)
         server = await start_listener(
-            "127.0.0.1", 0, handler, name="test", max_connections_per_ip=max_per_ip, counter=counter, **kwargs  # type: ignore[arg-type]
+            "127.0.0.1",
+            0,
+            handler,
+            name="test",
+            max_connections_per_ip=max_per_ip,
+            counter=counter,
+            **kwargs,  # type: ignore[arg-type]
         )
         served = Served(server, counter)
         servers.append(served)
@@ -220,6 +226,70 @@ async def test_timeouts_raise_timeout(serve) -> None:  # type: ignore[no-untyped
     writer.close()
 
 
+async def test_a_later_longer_wait_outlives_an_earlier_shorter_deadline(serve) -> None:  # type: ignore[no-untyped-def]
+    # One timer serves every read of a connection: when it fires for an earlier, shorter
+    # deadline while a later read waits under a longer one, that read goes on waiting.
+    loop = asyncio.get_running_loop()
+    got: list[bytes | str] = []
+    waiting = asyncio.Event()
+    first_deadline: list[float] = []
+
+    async def handler(conn: Connection) -> None:
+        got.append(await conn.readline(100, timeout=0.2))  # leaves the timer armed at ~0.2 s
+        first_deadline.append(loop.time() + 0.2)
+        waiting.set()
+        got.append(await conn.readline(100, timeout=DEADLINE))
+        try:
+            await conn.readline(100, timeout=0.05)  # a shorter deadline than the armed one
+        except Timeout:
+            got.append("timeout")
+        conn.write(b"done\r\n")
+
+    served = await serve(handler)
+    reader, writer = await served.connect()
+    writer.write(b"one\r\n")
+    await asyncio.wait_for(waiting.wait(), DEADLINE)
+    # Send the second line only once the first read's deadline has surely passed.
+    await asyncio.sleep(max(0.0, first_deadline[0] + 0.1 - loop.time()))
+    writer.write(b"two\r\n")
+    assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"done\r\n"
+    assert got == [b"one\r\n", b"two\r\n", "timeout"]
+    writer.close()
+
+
+async def test_cancelling_a_timed_read_is_not_a_timeout(serve) -> None:  # type: ignore[no-untyped-def]
+    outcome: list[str] = []
+    reading = asyncio.Event()
+
+    async def handler(conn: Connection) -> None:
+        async def read() -> None:
+            reading.set()
+            await conn.readline(100, timeout=DEADLINE)
+
+        task = asyncio.create_task(read())
+        await reading.wait()
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+        except Timeout:
+            outcome.append("timeout")
+        # The connection still works, under a deadline of its own.
+        try:
+            await conn.readline(100, timeout=0.05)
+        except Timeout:
+            outcome.append("timeout")
+        conn.write(b"bye\r\n")
+
+    served = await serve(handler)
+    reader, writer = await served.connect()
+    assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"bye\r\n"
+    assert outcome == ["cancelled", "timeout"]
+    writer.close()
+
+
 # ---- per-IP limit --------------------------------------------------------------------
 
 
@@ -233,7 +303,9 @@ async def test_per_ip_limit_allows_n_and_refuses_n_plus_one(serve) -> None:  # t
         conn.write(b"220 hello\r\n")
         await release.wait()
 
-    served = await serve(handler, max_per_ip=3, refuse_message=lambda ip: b"421 4.7.0 too many connections from " + ip.encode() + b"\r\n")
+    served = await serve(
+        handler, max_per_ip=3, refuse_message=lambda ip: b"421 4.7.0 too many connections from " + ip.encode() + b"\r\n"
+    )
     clients = [await served.connect() for _ in range(3)]
     for reader, _ in clients:
         assert (await asyncio.wait_for(reader.readline(), DEADLINE)) == b"220 hello\r\n"

@@ -3,7 +3,9 @@
 Owns the delivery task of one transaction: ``deliver`` runs as its own task and pulls
 the message bytes from a small bounded queue that the DATA or BDAT handlers fill as the
 bytes arrive, so a message of any size — and a BDAT message spread over many commands
-(RFC 3030) — is one streamed ingestion, never held in memory.
+(RFC 3030) — is one streamed ingestion, never held in memory. A small DATA message
+(at most ``CHUNK`` octets, the common case) skips the task and the queue:
+:func:`deliver_now` hands it to ``deliver`` in one piece from the session's own task.
 
 Invariants:
 - The reply of the task is R250_QUEUED only once ``deliver`` has returned, that is once
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from .server import SMTPServer
     from .session import Session, Transaction
 
-__all__ = ["CHUNK", "start", "push", "finish", "envelope_of"]
+__all__ = ["CHUNK", "start", "push", "finish", "deliver_now", "envelope_of"]
 
 log = logging.getLogger("postoffice.smtp")
 
@@ -45,6 +47,11 @@ async def _source(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
         if item is None:
             return
         yield item
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    if data:
+        yield data
 
 
 def envelope_of(session: Session, tx: Transaction) -> dict[str, Any]:
@@ -72,13 +79,13 @@ def envelope_of(session: Session, tx: Transaction) -> dict[str, Any]:
     }
 
 
-async def _deliver(server: SMTPServer, session: Session, tx: Transaction, queue: asyncio.Queue[bytes | None]) -> Reply:
+async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
     mail = server.mail
     prepend = server.policy.trace_headers(session, tx, server.config.hostname, mail.clock.now())
     limit = server.limits.max_message_size
     try:
         await mail.deliver(
-            _source(queue),
+            source,
             [r.address for r in tx.recipients],
             prepend=prepend,
             max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
@@ -102,7 +109,13 @@ def start(server: SMTPServer, session: Session, tx: Transaction) -> None:
     """Begin the delivery of ``tx``: later :func:`push` calls feed it."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_CHUNKS)
     tx.feed = queue
-    tx.delivery = asyncio.create_task(_deliver(server, session, tx, queue))
+    tx.delivery = asyncio.create_task(_deliver(server, session, tx, _source(queue)))
+
+
+async def deliver_now(server: SMTPServer, session: Session, tx: Transaction, data: bytes) -> Reply:
+    """Deliver a whole (small) message at once, in the calling task: same reply as
+    :func:`start` + :func:`finish`; cancelling the caller cancels the ingestion."""
+    return await _deliver(server, session, tx, _once(data))
 
 
 async def push(tx: Transaction, data: bytes | None) -> None:

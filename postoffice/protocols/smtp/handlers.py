@@ -173,7 +173,9 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     await s.flush(timeout=limits.timeout_data_block)
     # Only CRLF.CRLF ends the data (smuggling defence in DataReader).
     reader = DataReader("refuse" if limits.bare_lf == "refuse" else "normalise", max_size=limits.max_message_size)
-    delivery.start(server, s, tx)
+    # A message of at most delivery.CHUNK octets is held and delivered in one call once
+    # its end is seen; a bigger one starts the streamed delivery task with what is held.
+    held = b""
     keep = True
     wait = limits.timeout_data_init  # the first octets after 354, then each data block
     while not reader.done:
@@ -184,13 +186,28 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
         out = reader.feed(chunk)
         if keep and (reader.too_big or reader.refused):
             keep = False  # RFC 1870 §6: read to the end, keep nothing
-            assert tx.delivery is not None
-            tx.delivery.cancel()
+            held = b""
+            if tx.delivery is not None:
+                tx.delivery.cancel()
         if keep and out:
-            await delivery.push(tx, out)
+            if tx.delivery is not None:
+                await delivery.push(tx, out)
+            elif len(held) + len(out) <= delivery.CHUNK:
+                held = held + out if held else out
+            else:
+                delivery.start(server, s, tx)
+                if held:
+                    await delivery.push(tx, held)
+                    held = b""
+                await delivery.push(tx, out)
     s.unread(reader.leftover)  # pipelined commands after the end (RFC 2920)
     refusal = reader.error_reply()
-    reply = refusal if refusal is not None else await delivery.finish(tx)
+    if refusal is not None:
+        reply = refusal
+    elif tx.delivery is not None:
+        reply = await delivery.finish(tx)
+    else:
+        reply = await delivery.deliver_now(server, s, tx, held)
     s.reset_transaction()
     return reply
 

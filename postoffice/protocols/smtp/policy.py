@@ -93,7 +93,7 @@ class Policy:
         helo = session.helo or "unknown"
         ip = session.peer_ip
         ident = secrets.token_hex(8)
-        date = email.utils.formatdate(now, localtime=False)
+        date = _date(now)
         for_clause = f"\r\n\tfor <{tx.recipients[0].address}>" if len(tx.recipients) == 1 else ""
         tls = f"\r\n\t(using {session.conn.tls_version} cipher {session.conn.tls_cipher})" if session.tls else ""
         auth = f"\r\n\t(authenticated as {session.account.address})" if session.account is not None else ""
@@ -133,6 +133,18 @@ class SubmissionPolicy(Policy):
 def policy_for(listener: str, mail: MailService) -> Policy:
     """The MX policy on ``smtp``, the submission policy on ``submission(s)``."""
     return MXPolicy(mail) if listener == "smtp" else SubmissionPolicy(mail)
+
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def _date(now: float) -> str:
+    """RFC 5322 §3.3 date of ``now`` (UTC), formatted once per second."""
+    global _last_date
+    second = int(now)
+    if _last_date[0] != second:
+        _last_date = (second, email.utils.formatdate(second, localtime=False))
+    return _last_date[1]
 
 
 def _clean(text: str) -> str:

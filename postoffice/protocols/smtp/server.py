@@ -62,6 +62,7 @@ __all__ = ["SMTPServer"]
 
 log = logging.getLogger("postoffice.smtp")
 
+
 class SMTPServer:
     """Serves SMTP on one listener: ``smtp`` (MX policy), ``submission`` or ``submissions``."""
 
@@ -83,6 +84,7 @@ class SMTPServer:
         self.policy = policy if policy is not None else policy_for(listener, mail)
         self.sessions: set[Session] = set()
         self.stopping = False
+        self._greeting = R220_READY.with_text(f"{config.hostname} ESMTP postoffice")
 
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
@@ -122,7 +124,7 @@ class SMTPServer:
         try:
             if self.stopping:
                 raise SessionEnd(self._shutdown_reply())
-            s.reply(R220_READY.with_text(f"{self.config.hostname} ESMTP postoffice"))
+            s.reply(self._greeting)
             await self._loop(s)
         except SessionEnd as end:
             s.reply(end.reply)

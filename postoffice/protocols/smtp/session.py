@@ -35,6 +35,11 @@ __all__ = ["State", "Transaction", "Session", "Recipient"]
 
 _READ = 256 * 1024
 
+# The wire form of replies seen before: most replies are the same constants in every
+# session. Bounded, as a reply's text may name what a client sent.
+_WIRE: dict[Reply, bytes] = {}
+_WIRE_MAX = 512
+
 
 class State(enum.Enum):
     CONNECTED = "connected"
@@ -115,12 +120,19 @@ class Session:
 
     # ---- output ------------------------------------------------------------------------
     def reply(self, reply: Reply) -> None:
-        self._output.append(reply.to_bytes())
+        wire = _WIRE.get(reply)
+        if wire is None:
+            wire = reply.to_bytes()
+            if len(_WIRE) >= _WIRE_MAX:
+                _WIRE.clear()  # client-specific texts filled it: start again
+            _WIRE[reply] = wire
+        self._output.append(wire)
 
     async def flush(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - protocol timeout
-        if self._output:
-            self.conn.write(b"".join(self._output))
-            self._output.clear()
+        output = self._output
+        if output:
+            self.conn.write(output[0] if len(output) == 1 else b"".join(output))
+            output.clear()
         await self.conn.drain(timeout=timeout)
 
     def input_pending(self) -> bool:
