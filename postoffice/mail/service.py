@@ -104,6 +104,7 @@ class MailService:
         # domain added by another process is never refused for long, and one removed
         # there is still accepted for at most the TTL (its delivery then fails cleanly).
         self._cache_ttl = config.auth.directory_cache
+        self._spool_dir = config.spool_dir  # a property that builds a Path: once, not per message
         self._domains: tuple[float, frozenset[str]] | None = None
         self._recipients: dict[str, tuple[float, list[Account]]] = {}
         self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
@@ -379,7 +380,7 @@ class MailService:
             source,
             self.blobs,
             self.config.limits.message,
-            self.config.spool_dir,
+            self._spool_dir,
             prepend=prepend,
             max_size=max_size,
             normalise_line_ends=normalise_line_ends,
