@@ -281,9 +281,9 @@ def run_postfix(pf: Postfix, maildir: Path, args: argparse.Namespace) -> Run:
 
 def run_postoffice(po: Server, args: argparse.Namespace) -> Run:
     base = po_stored(po)
-    cpu0 = cpu_seconds(po.proc.pid)
+    cpu0 = cpu_seconds(po.proc.pid, children=True)  # with the SMTP worker processes
     wall, client = smtp_source(po.port, args.messages, args.sessions, args.length)
-    cpu1 = cpu_seconds(po.proc.pid)
+    cpu1 = cpu_seconds(po.proc.pid, children=True)
     stored = po_stored(po) - base
     if stored != args.messages:
         raise RuntimeError(f"postoffice stored {stored} messages, not {args.messages}\n{po.tail_log()}")

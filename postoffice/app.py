@@ -16,7 +16,18 @@ from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.store.api import BlobStore, ChangeBus, Store
 
-__all__ = ["Services", "open_services", "services"]
+__all__ = [
+    "SMTP_LISTENERS",
+    "Listening",
+    "Services",
+    "open_services",
+    "serve",
+    "services",
+    "start_listeners",
+    "start_protocol_listener",
+    "stop_event",
+    "stop_listeners",
+]
 
 log = logging.getLogger("postoffice")
 
@@ -35,8 +46,14 @@ class Services:
         await self.store.close()
 
 
-async def open_services(config: Config, *, clock: Clock | None = None) -> Services:
-    """Open (creating if needed) the data dir of ``config`` on the embedded backends."""
+async def open_services(
+    config: Config, *, clock: Clock | None = None, bus: ChangeBus | None = None, background: bool = True
+) -> Services:
+    """Open (creating if needed) the data dir of ``config`` on the embedded backends.
+
+    ``bus``: the ChangeBus to publish on (a worker's forwarding bus); default in-process.
+    ``background=False``: this process leaves the store's background work (deferred
+    search indexing) to another one (an SMTP worker leaves it to the main process)."""
     from postoffice.store.blobs import FileBlobStore
     from postoffice.store.bus import InProcessChangeBus
     from postoffice.store.sqlite import SQLiteStore
@@ -44,8 +61,9 @@ async def open_services(config: Config, *, clock: Clock | None = None) -> Servic
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.spool_dir.mkdir(parents=True, exist_ok=True)
     store = await SQLiteStore.open(config.db_path)
+    store.db.background_paused = not background
     blobs = FileBlobStore(config.blob_dir)
-    bus = InProcessChangeBus()
+    bus = bus if bus is not None else InProcessChangeBus()
     mail = MailService(config, store, blobs, bus, clock or SystemClock())
     return Services(config, store, blobs, bus, mail)
 
@@ -86,6 +104,7 @@ PROTOCOL_OF = {
     "pop3s": "pop3",
 }
 IMPLICIT_TLS = frozenset({"submissions", "imaps", "pop3s", "https"})
+SMTP_LISTENERS = ("smtp", "submission", "submissions")  # served by every SMTP process
 
 
 def _limits_for(config: Config, protocol: str) -> int:
@@ -93,9 +112,18 @@ def _limits_for(config: Config, protocol: str) -> int:
 
 
 async def start_protocol_listener(
-    s: Services, listener: str, host: str, port: int, tls: object | None = None, counter: object | None = None
+    s: Services,
+    listener: str,
+    host: str,
+    port: int,
+    tls: object | None = None,
+    counter: object | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
-    """Start one protocol listener on ``host:port`` (port 0: any free port)."""
+    """Start one protocol listener on ``host:port`` (port 0: any free port).
+
+    ``reuse_port``: SO_REUSEPORT, so several SMTP processes accept on one port."""
     import importlib
     import ssl
 
@@ -117,22 +145,102 @@ async def start_protocol_listener(
         name=listener,
         counter=counter if isinstance(counter, ConnectionCounter) else None,
         refuse_message=getattr(server, "refuse_message", None),  # e.g. SMTP 421 4.7.0
+        reuse_port=reuse_port,
     )
 
 
 def available_protocols() -> set[str]:
     import importlib.util
 
-    return {p for p in set(PROTOCOL_OF.values()) if importlib.util.find_spec(f"postoffice.protocols.{p}.server") is not None}
+    return {
+        p for p in set(PROTOCOL_OF.values()) if importlib.util.find_spec(f"postoffice.protocols.{p}.server") is not None
+    }
+
+
+@dataclass
+class Listening:
+    """The listeners one process serves: name -> server, and their connection counters."""
+
+    servers: dict[str, asyncio.Server] = field(default_factory=dict)
+    counters: list[object] = field(default_factory=list)  # net.listener.ConnectionCounter
+
+    def bound(self, name: str) -> tuple[str, int]:
+        """(host, port) a listener is bound to (the port a config's port 0 became)."""
+        host, port = self.servers[name].sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+
+async def start_listeners(
+    s: Services, names: list[str], *, reuse_port: frozenset[str] = frozenset(), announce: bool = True
+) -> Listening:
+    """Start the listeners ``names`` (those of ``s.config.listen``) whose server is built."""
+    from postoffice.net.listener import ConnectionCounter
+
+    config = s.config
+    protocols = available_protocols()
+    listening = Listening()
+    for listener in names:
+        address = config.listen.addresses[listener]
+        if listener in PROTOCOL_OF:
+            if PROTOCOL_OF[listener] not in protocols:
+                log.warning(
+                    "listener %s: the %s server is not built yet; not listening", listener, PROTOCOL_OF[listener]
+                )
+                continue
+            counter = ConnectionCounter(_limits_for(config, PROTOCOL_OF[listener]))
+            listening.counters.append(counter)
+            listening.servers[listener] = await start_protocol_listener(
+                s, listener, *address, counter=counter, reuse_port=listener in reuse_port
+            )
+            if announce:
+                print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
+        else:
+            log.warning("listener %s: the web server is not built yet; not listening", listener)
+    return listening
+
+
+async def stop_listeners(s: Services, listening: Listening) -> None:
+    """Stop accepting, run the servers' shutdown (SMTP: 421 4.3.2, grace for DATA), close sessions."""
+    from postoffice.net.listener import ConnectionCounter
+
+    for server in listening.servers.values():
+        server.close()
+    await asyncio.gather(*(hook() for hook in s.shutdown_hooks), return_exceptions=True)
+    # Close every session and let its cleanup (POP3 unlock, spool removal) run
+    # before the store closes under it.
+    counters = [c for c in listening.counters if isinstance(c, ConnectionCounter)]
+    await asyncio.gather(*(c.close_all() for c in counters), return_exceptions=True)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while any(c.active for c in counters) and loop.time() < deadline:  # noqa: ASYNC110 (counters have no event to wait on)
+        await asyncio.sleep(0.05)
+
+
+def stop_event() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def serve(config: Config) -> int:
-    """Run every configured listener until interrupted."""
+    """Run every configured listener until interrupted.
+
+    With ``[server] smtp_processes`` above 1, worker processes (postoffice.workers)
+    also accept on the SMTP listeners' ports; this process supervises them, publishes
+    their changes on its bus, and stops them before it exits."""
     import secrets
-    import signal
+
+    from postoffice.workers import WorkerPool
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = await open_services(config)
+    pool: WorkerPool | None = None
     try:
         if not await s.store.list_accounts():
             domain = config.domains[0]
@@ -140,41 +248,26 @@ async def serve(config: Config) -> int:
             account = await s.mail.add_user(f"postmaster@{domain}", password)
             print(f"First account created: {account.address}  password: {password}", flush=True)
             print("(shown once; change it with: postoffice user passwd " + account.address + ")", flush=True)
-        from postoffice.net.listener import ConnectionCounter
-
-        protocols = available_protocols()
-        servers: list[asyncio.Server] = []
-        counters: list[ConnectionCounter] = []
-        for listener, address in config.listen.addresses.items():
-            if listener in PROTOCOL_OF:
-                if PROTOCOL_OF[listener] not in protocols:
-                    log.warning("listener %s: the %s server is not built yet; not listening", listener, PROTOCOL_OF[listener])
-                    continue
-                counter = ConnectionCounter(_limits_for(config, PROTOCOL_OF[listener]))
-                counters.append(counter)
-                servers.append(await start_protocol_listener(s, listener, *address, counter=counter))
-                print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
-            else:
-                log.warning("listener %s: the web server is not built yet; not listening", listener)
+        processes = config.server.smtp_process_count()
+        shared = frozenset(SMTP_LISTENERS) if processes > 1 else frozenset()
+        stop = stop_event()
+        listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
+        smtp = {name: listening.bound(name) for name in SMTP_LISTENERS if name in listening.servers}
+        if processes > 1 and smtp:
+            pool = WorkerPool(config, smtp, processes - 1, s.bus)
+            pool.start()
         url = config.webmail_url()
         print(f"Webmail URL: {url} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("shutting down")
-        for server in servers:
-            server.close()
-        await asyncio.gather(*(hook() for hook in s.shutdown_hooks), return_exceptions=True)
-        # Close every session and let its cleanup (POP3 unlock, spool removal) run
-        # before the store closes under it.
-        await asyncio.gather(*(c.close_all() for c in counters), return_exceptions=True)
-        deadline = loop.time() + 10
-        while any(c.active for c in counters) and loop.time() < deadline:  # noqa: ASYNC110 (counters have no event to wait on)
-            await asyncio.sleep(0.05)
+        # The workers run their own SMTP shutdown at the same time as this process.
+        workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
+        await stop_listeners(s, listening)
+        if workers_stopped is not None:
+            await workers_stopped
         return 0
     finally:
+        if pool is not None:
+            await pool.kill()
         await s.close()

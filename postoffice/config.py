@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ __all__ = [
     "Listen",
     "TLSConfig",
     "AuthConfig",
+    "ServerConfig",
     "Limits",
     "SMTPLimits",
     "IMAPLimits",
@@ -154,6 +156,24 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    # Processes accepting SMTP connections (listeners smtp, submission, submissions) on the
+    # same ports (SO_REUSEPORT): 1 (default) = the serve process alone, 0 = one per CPU
+    # core (at most 8). On 2 cores more processes measured no faster (bench/smtp_postfix.py:
+    # one process already uses ~1.3 cores); on bigger machines they spread SMTP load. The serve process keeps every other listener; the others serve SMTP only,
+    # each with its own store connections, and forward their changes to it (IMAP IDLE).
+    # Connection limits per client address ([limits.*] max_connections_per_ip) are
+    # counted per process. At most 64.
+    smtp_processes: int = _count(1)
+
+    def smtp_process_count(self) -> int:
+        """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""
+        if self.smtp_processes:
+            return self.smtp_processes
+        return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass(frozen=True)
 class MessageLimits:
     """Limits of the message parser, shared by every route into the store."""
 
@@ -236,6 +256,7 @@ class Config:
     tls: TLSConfig = field(default_factory=TLSConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: Limits = field(default_factory=Limits)
+    server: ServerConfig = field(default_factory=ServerConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -355,7 +376,7 @@ def load_config(path: Path | str | None = None, *, must_exist: bool = True) -> C
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -445,6 +466,11 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         if limits.smtp.bare_lf not in ("normalise", "refuse"):
             raise ConfigError(f"{source}: key 'limits.smtp.bare_lf': expected \"normalise\" or \"refuse\"")
         kwargs["limits"] = limits
+    if "server" in raw:
+        server = _convert("server", ServerConfig, _table(raw, "server", source), source)
+        if server.smtp_processes > 64:
+            raise ConfigError(f"{source}: key 'server.smtp_processes': expected at most 64, got {server.smtp_processes}")
+        kwargs["server"] = server
     return Config(**kwargs)
 
 

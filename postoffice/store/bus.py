@@ -1,20 +1,34 @@
-"""In-process ChangeBus: one process, many sessions (IMAP IDLE, POP3, webmail).
+"""ChangeBus for one machine: the in-process bus, and the forwarding bus of a worker process.
+
+Owns: ``InProcessChangeBus`` (one process, many sessions: IMAP IDLE, POP3, webmail);
+``ForwardingChangeBus`` (a worker process of ``serve``: publishes locally and hands
+every change to a callable that sends it to the main process, where it is published
+on the main's bus: DESIGN.md §3, "a small local hub"); ``encode_change`` /
+``decode_change``, the one-line wire form of a Change between processes.
 
 Invariants: ``publish`` is called only after the change committed; every live
 subscription of the account receives every change in publish order; a closed
 subscription receives nothing more and is dropped from the bus. ``publish`` may be
 called from another thread: the change is then handed to the subscriber's loop.
+A forwarding bus forwards every change it publishes, in publish order; a failure to
+forward is logged, never raised into the committed operation that published it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from postoffice.store.api import Change
 
-__all__ = ["InProcessChangeBus", "InProcessSubscription"]
+__all__ = ["InProcessChangeBus", "InProcessSubscription", "ForwardingChangeBus", "encode_change", "decode_change"]
+
+log = logging.getLogger(__name__)
+
+_KINDS = frozenset({"append", "flags", "expunge", "mailbox"})
 
 
 class InProcessSubscription:
@@ -96,3 +110,51 @@ class InProcessChangeBus:
     def subscriber_count(self, account_id: int) -> int:
         with self._lock:
             return len(self._subs.get(account_id, ()))
+
+
+def encode_change(change: Change) -> bytes:
+    """One line (no line end inside) that ``decode_change`` turns back into ``change``."""
+    return json.dumps(
+        [change.account_id, change.mailbox_id, change.kind, change.modseq, list(change.uids)], separators=(",", ":")
+    ).encode("ascii")
+
+
+def decode_change(line: bytes) -> Change:
+    """The Change of ``encode_change``; raises ValueError on anything else."""
+    try:
+        account_id, mailbox_id, kind, modseq, uids = json.loads(line)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not an encoded change: {line[:80]!r}") from exc
+    ints = [account_id, modseq, *uids] + ([] if mailbox_id is None else [mailbox_id])
+    if kind not in _KINDS or not all(isinstance(i, int) and not isinstance(i, bool) for i in ints):
+        raise ValueError(f"not an encoded change: {line[:80]!r}")
+    return Change(account_id, mailbox_id, kind, modseq, tuple(uids))
+
+
+class ForwardingChangeBus:
+    """A worker's bus: local subscribers as in-process, and every change also ``forward``ed.
+
+    ``forward`` must be thread-safe and must not block for long (a pipe to the main
+    process that the main drains at once).
+    """
+
+    def __init__(self, forward: Callable[[Change], None], local: InProcessChangeBus | None = None) -> None:
+        self.local = local if local is not None else InProcessChangeBus()
+        self._forward = forward
+        self.forwarded = 0
+        self.failed = 0
+
+    def subscribe(self, account_id: int) -> InProcessSubscription:
+        return self.local.subscribe(account_id)
+
+    def publish(self, change: Change) -> None:
+        self.local.publish(change)
+        try:
+            self._forward(change)
+        except Exception:
+            # The change committed; a lost notification only delays an IDLE client
+            # until its next command, so never fail the operation for it.
+            self.failed += 1
+            log.warning("could not forward a change to the main process", exc_info=True)
+        else:
+            self.forwarded += 1

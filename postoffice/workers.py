@@ -1,0 +1,290 @@
+"""SMTP worker processes of ``serve`` (``[server] smtp_processes`` above 1).
+
+Owns: ``WorkerPool``, the main process's side (start the workers, read their
+changes and publish them on the main's bus, restart a worker that dies, stop them
+all), and ``main``, a worker's entry point. A worker opens its own services (own
+SQLite connections and writer, own FileBlobStore on the same data dir) and serves
+ONLY the SMTP listeners, on the ports the main bound, with SO_REUSEPORT: the kernel
+spreads new connections over every process accepting on the port.
+
+Between the main and a worker there are two pipes and signals, nothing else:
+
+- the worker's stdin: one frame from the main, an 8-byte big-endian length then a
+  pickled ``WorkerSpec``; nothing after it. End of file means the main is gone and
+  the worker stops (a watchdog besides ``PR_SET_PDEATHSIG``, which SIGKILLs the
+  worker the moment the main dies, so no orphan keeps accepting on the port);
+- the worker's stdout (its original fd 1; its own prints go to stderr): lines
+  ``ready PID`` once its listeners accept, then ``change JSON`` for every Change it
+  publishes (``store.bus.encode_change``), in publish order;
+- SIGTERM or SIGINT: the worker runs the SMTP shutdown (421 4.3.2 to idle sessions,
+  ``[limits.smtp] shutdown_grace`` for a message in DATA/BDAT) and exits 0.
+
+Invariants: a worker that exits while the pool is not stopping is logged and
+restarted after a back-off (0.5 s doubling to 30 s; back to 0.5 s after it ran 60 s);
+``stop`` returns only once every worker has exited (SIGKILL past the grace plus
+15 s); ``kill`` leaves no worker alive. Several processes write the one SQLite
+database: each has its own writer thread with group commit and waits for the
+database's write lock (``busy_timeout``), so the 250 after DATA still means durable.
+Only the main process runs the store's background work (search indexing): a worker
+idles between its own writes while the others are busy, and indexing then would
+take the write lock and CPU from them (it could not index twice: a slice runs under
+the write lock, BEGIN IMMEDIATE, and deletes what it indexed from search_pending).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import dataclasses
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from postoffice.config import Config, Listen
+from postoffice.store.api import ChangeBus
+from postoffice.store.bus import ForwardingChangeBus, decode_change, encode_change
+
+__all__ = ["WorkerPool", "WorkerSpec", "Worker", "main"]
+
+log = logging.getLogger("postoffice.workers")
+
+_RESTART_MIN = 0.5  # seconds before restarting a worker that died
+_RESTART_MAX = 30.0  # the back-off doubles up to this
+_HEALTHY = 60.0  # a worker that ran this long restarts after _RESTART_MIN again
+_STOP_SLACK = 15.0  # seconds past shutdown_grace before a stopping worker is killed
+_LINE_LIMIT = 1 << 20  # octets of one line from a worker (a Change with many UIDs)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_IMPORT_ROOT = str(Path(__file__).resolve().parents[1])  # where ``postoffice`` is importable from
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs: the config (listen = only the SMTP listeners, bound ports)."""
+
+    config: Config
+    index: int
+    parent_pid: int
+
+
+@dataclass
+class Worker:
+    """One worker slot of the pool; its process changes when it is restarted."""
+
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    starts: int = 0  # processes started in this slot
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # the current process accepts
+
+
+class WorkerPool:
+    """``count`` worker processes serving ``listeners`` (name -> bound host, port)."""
+
+    def __init__(self, config: Config, listeners: dict[str, tuple[str, int]], count: int, bus: ChangeBus) -> None:
+        self.config = dataclasses.replace(config, listen=Listen(dict(listeners)))
+        self.bus = bus
+        self.workers = [Worker(i + 1) for i in range(count)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(self._supervise(worker), name=f"smtp-worker-{worker.index}"))
+
+    async def stop(self) -> None:
+        """SIGTERM every worker (each runs the SMTP shutdown) and wait for all to exit."""
+        self._stopping.set()
+        for worker in self.workers:
+            _signal(worker.process, signal.SIGTERM)
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=self.config.limits.smtp.shutdown_grace + _STOP_SLACK)
+            if late:
+                log.warning("%d smtp worker(s) did not stop in time; killing them", len(late))
+        await self.kill()
+
+    async def kill(self) -> None:
+        """SIGKILL every worker still alive and wait for it (idempotent)."""
+        self._stopping.set()
+        for worker in self.workers:
+            _signal(worker.process, signal.SIGKILL)
+        for worker in self.workers:
+            if worker.process is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker.process.wait(), 10)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ---- one slot -----------------------------------------------------------------------
+    async def _supervise(self, worker: Worker) -> None:
+        loop = asyncio.get_running_loop()
+        delay = _RESTART_MIN
+        while not self._stopping.is_set():
+            started = loop.time()
+            status: int | str = "not started"
+            try:
+                process = await self._spawn(worker)
+            except Exception:
+                log.exception("smtp worker %d could not be started", worker.index)
+            else:
+                worker.process = process
+                if self._stopping.is_set():  # stop() came while it was starting
+                    _signal(process, signal.SIGTERM)
+                status = await self._pump(worker, process)
+                worker.ready.clear()
+                if self._stopping.is_set():
+                    log.info("smtp worker %d (pid %d) exited with status %s", worker.index, process.pid, status)
+                    return
+            if loop.time() - started >= _HEALTHY:
+                delay = _RESTART_MIN
+            log.error("smtp worker %d exited with status %s; restarting it in %.1f s", worker.index, status, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            delay = min(delay * 2, _RESTART_MAX)
+
+    async def _spawn(self, worker: Worker) -> asyncio.subprocess.Process:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH", "")) if p)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from postoffice.workers import main; raise SystemExit(main())",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=_LINE_LIMIT,
+        )  # fmt: skip
+        worker.starts += 1
+        spec = pickle.dumps(WorkerSpec(self.config, worker.index, os.getpid()))
+        assert process.stdin is not None
+        process.stdin.write(struct.pack(">Q", len(spec)) + spec)
+        with contextlib.suppress(ConnectionError):
+            await process.stdin.drain()
+        # stdin stays open: its end of file tells the worker that this process is gone.
+        return process
+
+    async def _pump(self, worker: Worker, process: asyncio.subprocess.Process) -> int:
+        """Publish the worker's changes on our bus until its stdout closes; its exit status."""
+        assert process.stdout is not None
+        while True:
+            try:
+                line = await process.stdout.readline()
+            except ValueError:  # longer than _LINE_LIMIT: skipped
+                log.warning("smtp worker %d: an overlong line was skipped", worker.index)
+                continue
+            if not line:
+                break
+            if line.startswith(b"change "):
+                try:
+                    change = decode_change(line[7:].rstrip(b"\n"))
+                except ValueError:
+                    log.warning("smtp worker %d: bad change line %r", worker.index, line[:80])
+                    continue
+                self.bus.publish(change)
+            elif line.startswith(b"ready"):
+                worker.ready.set()
+                print(f"smtp worker {worker.index:<3} serving SMTP (pid {process.pid})", flush=True)
+        return await process.wait()
+
+
+def _signal(process: asyncio.subprocess.Process | None, sig: int) -> None:
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+
+
+# ---- the worker process ----------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the kernel SIGKILLs this process when its parent dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError):
+        log.warning("prctl is not available; the stdin watchdog alone ends this worker with its parent")
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n > 0:
+        part = os.read(fd, min(n, 1 << 20))
+        if not part:
+            raise EOFError("no worker spec on stdin")
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+def _read_spec(fd: int) -> WorkerSpec:
+    # os.read, not sys.stdin: the watchdog thread reads on, and a buffered reader's lock
+    # held by a daemon thread would abort the interpreter at exit.
+    (size,) = struct.unpack(">Q", _read_exactly(fd, 8))
+    data = _read_exactly(fd, size)
+    spec = pickle.loads(data)  # from our parent, through a pipe only it holds
+    if not isinstance(spec, WorkerSpec):
+        raise TypeError("not a worker spec")
+    return spec
+
+
+def _watch_parent(fd: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` when stdin reaches its end (the main process is gone)."""
+    loop = asyncio.get_running_loop()
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(fd, 65536):
+                pass
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+async def _serve(spec: WorkerSpec, channel: int, stdin: int) -> int:
+    from postoffice import app
+
+    lock = threading.Lock()
+
+    def send(line: bytes) -> None:
+        with lock:  # publish may come from any thread; lines must not interleave
+            view = memoryview(line)
+            while view:
+                view = view[os.write(channel, view) :]
+
+    bus = ForwardingChangeBus(lambda change: send(b"change " + encode_change(change) + b"\n"))
+    stop = app.stop_event()
+    _watch_parent(stdin, stop)
+    s = await app.open_services(spec.config, bus=bus, background=False)  # the main indexes search text
+    try:
+        names = list(spec.config.listen.addresses)
+        listening = await app.start_listeners(s, names, reuse_port=frozenset(app.SMTP_LISTENERS), announce=False)
+        send(f"ready {os.getpid()}\n".encode())
+        await stop.wait()
+        log.info("shutting down")
+        await app.stop_listeners(s, listening)
+        return 0
+    finally:
+        await s.close()
+
+
+def main() -> int:
+    """Entry point of a worker process (started by WorkerPool, never by hand)."""
+    _die_with_parent()
+    stdin = sys.stdin.fileno()
+    spec = _read_spec(stdin)
+    if os.getppid() != spec.parent_pid:  # the parent died before prctl took effect
+        return 1
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [smtp worker {spec.index}]: %(message)s"
+    )
+    channel = os.dup(1)  # the pipe to the main; fd 1 (print) now goes to stderr
+    os.dup2(2, 1)
+    from postoffice import app
+
+    rc = app.run(_serve(spec, channel, stdin))
+    return rc if isinstance(rc, int) else 0
