@@ -46,6 +46,7 @@ __all__ = ["ingest", "ingest_bytes", "Ingested", "LineEndNormaliser", "Source", 
 Source = bytes | AsyncIterable[bytes] | Path
 _BATCH = 256 * 1024  # octets handed to a worker thread at a time
 _READ = 256 * 1024
+ON_LOOP = 16 * 1024  # octets: a message this small is ingested on the event loop (pure CPU)
 SPOOL_IN_MEMORY = 1024 * 1024  # octets: a message up to this size is spooled in memory
 
 
@@ -265,6 +266,11 @@ async def ingest(
                 joined = b"".join(batch)
                 batch, pending = [], 0
                 await asyncio.to_thread(spool.write, joined)
+        total = spool.size + pending
+        if spool.path is None and total <= ON_LOOP and total < limits.part_store_threshold and total <= limits.skeleton_inline_max:
+            # Nothing to write anywhere: no part is big enough to split and the skeleton
+            # goes inline in the layout. Parsing a few KiB costs less than a thread hop.
+            return _last(spool, b"".join(batch), blobs, limits)
         # The last piece, the end of spooling and the part store in ONE thread hop:
         # for a small message that is the whole pipeline.
         return await asyncio.to_thread(_last, spool, b"".join(batch), blobs, limits)

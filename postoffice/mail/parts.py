@@ -17,6 +17,12 @@ Segments:
   DECODED blob, in lines of ``line_length`` characters separated by ``eol`` (the last
   line may be shorter; the line end after the last line lives in the skeleton).
 
+A skeleton of at most ``[limits.message] skeleton_inline_max`` octets is kept IN the
+layout instead of a blob (version 2): ``layout = JSON + b"\n" + skeleton octets`` with
+``"skel": null`` (compact JSON never holds a raw newline, so the first b"\n" ends it).
+A small message is then one content row and no file at all; ``parse_layout`` splits
+either form.
+
 ``leaves`` maps each leaf part's IMAP section number to its body range in the message,
 its transfer encoding, the index of the segment holding its body when it was split
 out (else -1) and its decoded size (-1 when not split).
@@ -43,7 +49,7 @@ from postoffice.message.structure import sections
 from postoffice.message.text import decoder_for
 from postoffice.store.api import BlobStore, BlobWriter
 
-__all__ = ["PartStoreResult", "build_part_store", "StoredMessage", "encode_b64_lines"]
+__all__ = ["PartStoreResult", "build_part_store", "StoredMessage", "encode_b64_lines", "parse_layout"]
 
 _CHUNK = 256 * 1024
 _IDENTITY = {"7bit", "8bit", "binary", ""}
@@ -191,15 +197,21 @@ def build_part_store(spool: BinaryIO, size: int, structure: dict[str, Any], blob
         if encoding in _IDENTITY:
             leaves[section][4] = length
     cuts.sort(key=lambda c: c[0])
+    skel_size = size - sum(c[1] for c in cuts)
+    inline: bytearray | None = bytearray() if skel_size <= limits.skeleton_inline_max else None
     segments: list[Segment] = []
-    skel = blobs.writer()
+    skel: BlobWriter | None = blobs.writer() if inline is None else None
     try:
         skel_pos = 0
         pos = 0
         for off, length, segment, section in cuts:
             if off > pos:
                 for data in _read(spool, pos, off - pos):
-                    skel.write(data)
+                    if skel is not None:
+                        skel.write(data)
+                    else:
+                        assert inline is not None
+                        inline += data
                 segments.append(["skel", skel_pos, off - pos])
                 skel_pos += off - pos
             leaves[section][3] = len(segments)
@@ -207,20 +219,34 @@ def build_part_store(spool: BinaryIO, size: int, structure: dict[str, Any], blob
             pos = off + length
         if size > pos:
             for data in _read(spool, pos, size - pos):
-                skel.write(data)
+                if skel is not None:
+                    skel.write(data)
+                else:
+                    assert inline is not None
+                    inline += data
             segments.append(["skel", skel_pos, size - pos])
-        skel_id = skel.finish()
+        skel_id = skel.finish() if skel is not None else None
     except BaseException:
-        skel.abort()
+        if skel is not None:
+            skel.abort()
         raise
-    blob_ids = [skel_id] + [c[2][1] for c in cuts]
-    layout = {"v": 1, "size": size, "skel": skel_id, "seg": segments, "leaves": leaves}
+    blob_ids = ([skel_id] if skel_id is not None else []) + [c[2][1] for c in cuts]
+    head = {"v": 1 if inline is None else 2, "size": size, "skel": skel_id, "seg": segments, "leaves": leaves}
+    layout = json.dumps(head, separators=(",", ":")).encode("ascii")
+    if inline is not None:
+        layout += b"\n" + bytes(inline)
     return PartStoreResult(
-        layout=json.dumps(layout, separators=(",", ":")).encode("ascii"),
+        layout=layout,
         blob_ids=tuple(dict.fromkeys(blob_ids)),
         raw_fallback=raw_fallback,
         split=len(cuts),
     )
+
+
+def parse_layout(layout: bytes) -> tuple[dict[str, Any], bytes | None]:
+    """(the layout's JSON data, the inline skeleton octets or None)."""
+    head, newline, rest = layout.partition(b"\n")
+    return json.loads(head), (rest if newline else None)
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -230,9 +256,9 @@ class StoredMessage:
     """Reads a stored message (or one decoded part) by range, from the blobs only."""
 
     def __init__(self, layout: bytes, blobs: BlobStore) -> None:
-        data = json.loads(layout)
+        data, self.inline = parse_layout(layout)
         self.blobs = blobs
-        self.skel: str = data["skel"]
+        self.skel: str | None = data["skel"]
         self.size: int = data["size"]
         self.segments: list[Segment] = data["seg"]
         self.leaves: dict[str, list[Any]] = data["leaves"]
@@ -267,6 +293,11 @@ class StoredMessage:
     def _iter_segment(self, seg: Segment, a: int, b: int, chunk: int) -> Iterator[bytes]:
         if seg[0] == "skel":
             base = int(seg[1])
+            if self.inline is not None:
+                for pos in range(a, b, chunk):
+                    yield self.inline[base + pos : base + pos + min(chunk, b - pos)]
+                return
+            assert self.skel is not None
             for pos in range(a, b, chunk):
                 yield self.blobs.read(self.skel, base + pos, min(chunk, b - pos))
         elif seg[0] == "blob":

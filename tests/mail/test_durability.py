@@ -110,7 +110,9 @@ def test_sigkill_during_delivery_loses_and_duplicates_nothing(tmp_path: Path) ->
 
 
 async def test_deliver_returns_only_after_fsync(tmp_path: Path) -> None:
-    """An injected fsync that blocks until released: deliver() must not return before it ran."""
+    """An injected fsync that blocks until released: deliver() must not return before it
+    ran. The message has a part large enough to become its own blob (a small message
+    has no blob file at all: its skeleton is inline, see the next test)."""
     import threading
 
     from postoffice.store.blobs import FileBlobStore
@@ -128,7 +130,8 @@ async def test_deliver_returns_only_after_fsync(tmp_path: Path) -> None:
             os.fsync(fd)
 
         s.mail.blobs = FileBlobStore(config.blob_dir, fsync=slow_fsync)
-        message = b"From: a@example.test\r\nSubject: fsync\r\n\r\nhello\r\n"
+        big = b"x" * 76 + b"\r\n"
+        message = b"From: a@example.test\r\nSubject: fsync\r\n\r\n" + big * (config.limits.message.part_store_threshold // 78 + 1)
         task = asyncio.create_task(s.mail.deliver(message, ["alice@example.test"]))
         assert await asyncio.to_thread(entered.wait, 30), "the blob store never fsynced"
         # The fsync is held: whatever deliver() does meanwhile, it must not finish.
@@ -137,5 +140,34 @@ async def test_deliver_returns_only_after_fsync(tmp_path: Path) -> None:
         gate.set()
         result = await asyncio.wait_for(task, 30)
         assert result.records
+    finally:
+        await s.close()
+
+
+async def test_small_deliver_returns_only_after_the_database_commit(tmp_path: Path) -> None:
+    """A small message is one content row (skeleton inline): deliver() returns only once
+    its transaction committed, and commits are synchronous=FULL (fsync of the WAL)."""
+    import sqlite3
+
+    config = config_from_dict({"data_dir": str(tmp_path / "data"), "domains": ["example.test"]})
+    s = await app.open_services(config)
+    try:
+        await s.mail.add_user("alice@example.test", "password")
+        db = s.store.db  # type: ignore[attr-defined]
+        assert await db.write(lambda c: c.execute("PRAGMA synchronous").fetchone()[0]) == 2  # FULL
+        blocker = sqlite3.connect(config.db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: no commit can happen
+        try:
+            message = b"From: a@example.test\r\nSubject: commit\r\n\r\nhello\r\n"
+            task = asyncio.create_task(s.mail.deliver(message, ["alice@example.test"]))
+            await asyncio.sleep(0.3)
+            assert not task.done(), "deliver() returned before its transaction committed"
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        result = await asyncio.wait_for(task, 30)
+        assert result.records
+        files = [p for p in config.blob_dir.rglob("*") if p.is_file() and p.parent.name != "tmp"]
+        assert files == [], "a small message needs no blob file"
     finally:
         await s.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import quopri
 import random
 import tempfile
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 from postoffice.config import MessageLimits
 from postoffice.mail.ingest import Ingested, ingest
-from postoffice.mail.parts import StoredMessage
+from postoffice.mail.parts import StoredMessage, parse_layout
 from postoffice.store.blobs import FileBlobStore
 
 LIMITS = MessageLimits(part_store_threshold=2048)
@@ -99,7 +98,7 @@ def test_round_trip(shared_dir: Path, parts: list[tuple[str, int, int, int]], eo
         if cte == "base64":
             assert stored.read_part(str(i)) == data
             assert stored.part_size(str(i)) == len(data)
-    kinds = {seg[0] for seg in json.loads(ingested.content.layout)["seg"]}
+    kinds = {seg[0] for seg in parse_layout(ingested.content.layout)[0]["seg"]}
     assert kinds <= {"skel", "blob", "b64"}
     if any(cte == "base64" and len(data) >= LIMITS.part_store_threshold for cte, data, _ in built):
         assert "b64" in kinds  # large base64 parts really are stored decoded
@@ -113,7 +112,7 @@ def blobs(tmp_path: Path) -> FileBlobStore:
 def test_large_base64_part_is_stored_decoded(blobs: FileBlobStore, tmp_path: Path) -> None:
     data = random.Random(1).randbytes(300_000)
     ingested = run(build_message([("base64", data, 76)], b"\r\n"), blobs, tmp_path / "spool")
-    layout = json.loads(ingested.content.layout)
+    layout = parse_layout(ingested.content.layout)[0]
     kinds = [seg[0] for seg in layout["seg"]]
     assert kinds == ["skel", "b64", "skel"]
     assert blobs.read(layout["seg"][1][1]) == data  # the decoded part IS a blob
@@ -172,8 +171,26 @@ def test_quoted_printable_large_part_kept_raw_not_counted(blobs: FileBlobStore, 
 def test_small_parts_stay_in_the_skeleton(blobs: FileBlobStore, tmp_path: Path) -> None:
     message = build_message([("base64", b"tiny", 76)], b"\r\n")
     ingested = run(message, blobs, tmp_path / "spool")
-    assert ingested.parts_split == 0 and len(ingested.content.blob_ids) == 1
+    assert ingested.parts_split == 0 and ingested.content.blob_ids == ()  # skeleton inline
     stored = StoredMessage(ingested.content.layout, blobs)
     assert stored.read_part("1") == b"tiny" and stored.part_size("1") == 4
     with pytest.raises(KeyError):
         stored.read_part("9")
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_skeleton_inline_up_to_its_limit(blobs: FileBlobStore, tmp_path: Path, extra: int) -> None:
+    """[limits.message] skeleton_inline_max: a skeleton of exactly that size stays in the
+    layout (no blob, nothing read from the blob store); one octet more is a blob file."""
+    import dataclasses
+
+    message = build_message([("7bit", b"small body\r\n", 0)], b"\r\n")
+    limits = dataclasses.replace(LIMITS, skeleton_inline_max=len(message) - 1 + (1 - extra))
+    ingested = run(message, blobs, tmp_path / "spool", limits)
+    assert ingested.parts_split == 0
+    assert len(ingested.content.blob_ids) == extra
+    blobs.bytes_read = 0
+    stored = StoredMessage(ingested.content.layout, blobs)
+    assert stored.read(0, len(message) + 10) == message
+    assert stored.read(5, 7) == message[5:12]
+    assert (blobs.bytes_read == 0) == (extra == 0)
