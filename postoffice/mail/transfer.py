@@ -246,13 +246,7 @@ def _worker_ingest(
 ) -> list[NewContent | str]:
     """In a worker process: ingest each message; its NewContent, or the error text."""
     assert _worker_blobs is not None, "worker not started"
-    out: list[NewContent | str] = []
-    for data in datas:
-        try:
-            out.append(ingest_bytes(data, _worker_blobs, limits, spool_dir, max_size=max_size).content)
-        except MailError as exc:
-            out.append(str(exc))
-    return out
+    return _ingest_here(datas, _worker_blobs, limits, spool_dir, max_size)
 
 
 class _Pool:
@@ -318,6 +312,7 @@ class _Pool:
 def _ingest_here(
     datas: list[bytes], blobs: BlobStore, limits: MessageLimits, spool_dir: Path, max_size: int | None
 ) -> list[NewContent | str]:
+    """Blocking: ingest each message into ``blobs``; its NewContent, or the error text."""
     out: list[NewContent | str] = []
     for data in datas:
         try:
