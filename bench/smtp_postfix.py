@@ -214,12 +214,13 @@ def start_postfix(workdir: Path) -> Postfix:
 # ---- postoffice ----------------------------------------------------------------------
 
 
-def start_po(workdir: Path) -> Server:
+def start_po(workdir: Path, processes: int | None = None) -> Server:
     workdir.mkdir(parents=True)
     port = free_port()
     config = workdir / "postoffice.toml"
+    server = "" if processes is None else f"[server]\nsmtp_processes = {processes}\n"
     config.write_text(
-        f'hostname = "bench.{DOMAIN}"\ndata_dir = "{workdir / "data"}"\ndomains = ["{DOMAIN}"]\n'
+        f'hostname = "bench.{DOMAIN}"\ndata_dir = "{workdir / "data"}"\ndomains = ["{DOMAIN}"]\n{server}'
         f'[listen]\nsmtp = "127.0.0.1:{port}"\n'
     )
     return start_postoffice(workdir, {RECIPIENT: "bench-password"}, config=config, port=port)
@@ -345,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length", type=int, default=4096, help="smtp-source -l (payload octets)")
     parser.add_argument("--profile", type=Path, help="also profile one postoffice run with py-spy into FILE")
     parser.add_argument("--top", type=int, default=15, help="frames shown per profile list")
+    parser.add_argument("--smtp-processes", type=int, default=None,
+                        help="postoffice [server] smtp_processes (default: the server's default)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="smtp-bench-", dir="/var/tmp"))
     os.chmod(work, 0o755)
@@ -357,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         except Unavailable as exc:
             print(f"Postfix unavailable: {exc}")
             return 2
-        po = start_po(work / "po")
+        po = start_po(work / "po", args.smtp_processes)
         print(f"{args.sessions} sessions x {args.messages} messages of {args.length} octets, "
               f"{args.rounds} rounds; Postfix :{pf.port}, postoffice :{po.port}", flush=True)  # fmt: skip
         # Warm-up (unmeasured): first connections, page cache, Postfix's process pool.
