@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -22,11 +23,11 @@ from postoffice import app
 from postoffice.config import load_config
 from postoffice.protocols.smtp import SMTPServer
 from postoffice.testing import TranscriptServer
+from postoffice.testing.smtp_client import DEADLINE, SMTPClient
 
 pytestmark = pytest.mark.timeout(60)
 
 POSTOFFICE = Path(sys.executable).parent / "postoffice"
-DEADLINE = 20.0  # seconds: generous, only a failing test waits this long
 MESSAGE = b"Subject: shutdown\r\n\r\nhello\r\n"
 
 
@@ -43,35 +44,10 @@ def smtp_server(srv: TranscriptServer) -> SMTPServer:
     return server
 
 
-class Client:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
+class Client(SMTPClient):
     @classmethod
-    async def open(cls, port: int) -> Client:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        client = cls(reader, writer)
-        assert (await client.reply())[0] == 220
-        assert (await client.send(b"EHLO client.example.test\r\n"))[0] == 250
-        return client
-
-    async def reply(self) -> tuple[int, str]:
-        while True:
-            line = await asyncio.wait_for(self.reader.readline(), DEADLINE)
-            assert line, "connection closed"
-            if line[3:4] != b"-":
-                return int(line[:3]), line[4:].decode().split(" ", 1)[0]
-
-    async def send(self, data: bytes) -> tuple[int, str]:
-        self.writer.write(data)
-        await self.writer.drain()
-        return await self.reply()
-
-    async def closed(self) -> bool:
-        return await asyncio.wait_for(self.reader.read(), DEADLINE) == b""
-
-    def close(self) -> None:
-        self.writer.close()
+    async def open(cls, port: int, *, ehlo: bool = True) -> Self:
+        return await super().open(port, ehlo=ehlo)
 
 
 async def test_idle_sessions_get_421_and_close(srv: TranscriptServer) -> None:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from postoffice.testing import TranscriptServer
+from postoffice.testing.smtp_client import SMTPClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,44 +46,15 @@ async def open_server() -> AsyncIterator[OpenServer]:
         await server.aclose()
 
 
-class Client:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Client:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        client = cls(reader, writer)
-        assert (await client.reply())[0] == 220
-        return client
-
-    async def reply(self) -> tuple[int, str]:
-        while True:
-            line = await asyncio.wait_for(self.reader.readline(), DEADLINE)
-            assert line, "connection closed"
-            if line[3:4] != b"-":
-                return int(line[:3]), line[4:].decode().split(" ", 1)[0]
-
-    async def send(self, data: bytes) -> tuple[int, str]:
-        self.writer.write(data)
-        await self.writer.drain()
-        return await self.reply()
-
-    async def write(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
+class Client(SMTPClient):
     async def timed_out(self) -> bool:
         """The 421 4.4.2, then the end of the stream."""
         assert await self.reply() == (421, "4.4.2")
-        return await asyncio.wait_for(self.reader.read(), DEADLINE) == b""
+        return await self.closed()
 
     async def transaction(self) -> None:
         assert (await self.send(b"MAIL FROM:<a@remote.test>\r\n"))[0] == 250
         assert (await self.send(b"RCPT TO:<alice@example.test>\r\n"))[0] == 250
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 # ---- timeout_initial: the first command after the greeting -------------------------------------
