@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -450,11 +450,8 @@ class MailService:
                 continue
         if not accounts:
             raise MailError(Kind.NOT_FOUND, "no local recipient")
-        mailboxes: list[Mailbox] = []
-        for account in accounts.values():
-            box = await self._delivery_mailbox(account, canonical_mailbox(mailbox))
-            if box is not None:
-                mailboxes.append(box)
+        name = canonical_mailbox(mailbox)
+        mailboxes = await self._delivery_mailboxes(accounts.values(), name)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
         content = await self._ingest(source, prepend=prepend, max_size=limit, normalise_line_ends=normalise_line_ends)
         if envelope is not None:
@@ -469,11 +466,14 @@ class MailService:
                 raise
             # A cached mailbox went away (deleted in another process): look again, once.
             self.forget_directory()
-            mailboxes = [b for a in accounts.values() if (b := await self._delivery_mailbox(a, canonical_mailbox(mailbox)))]
+            mailboxes = await self._delivery_mailboxes(accounts.values(), name)
             if not mailboxes:
                 raise
             records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
+
+    async def _delivery_mailboxes(self, accounts: Iterable[Account], name: str) -> list[Mailbox]:
+        return [box for account in accounts if (box := await self._delivery_mailbox(account, name)) is not None]
 
     async def _delivery_mailbox(self, account: Account, name: str) -> Mailbox | None:
         """The mailbox a delivery goes to (``name``, else INBOX); only its id and owner
