@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,29 +139,41 @@ def start_postoffice(workdir: Path, users: dict[str, str] | None = None, *, conf
 # ---- Dovecot ---------------------------------------------------------------------
 
 
-def _ensure_dovecot() -> str:
+def _ensure_dovecot(protocol: str = "imap") -> str:
+    """Debian's dovecot with the ``protocol`` server (dovecot-imapd / dovecot-pop3d)."""
+    package = f"dovecot-{protocol}d"
     exe = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
-    if exe and Path("/usr/lib/dovecot/imap").exists():
+    if exe and Path(f"/usr/lib/dovecot/{protocol}").exists():
         return exe
     if os.geteuid() != 0:
-        raise Unavailable("dovecot-imapd is not installed and we are not root to apt-get it")
+        raise Unavailable(f"{package} is not installed and we are not root to apt-get it")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "dovecot-imapd"]):
-        done = subprocess.run(argv, env=env, capture_output=True, timeout=600)
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=900)
         if done.returncode != 0:
             raise Unavailable(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')[-500:]}")
     exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not Path(exe).exists():
-        raise Unavailable("dovecot not found after apt-get install dovecot-imapd")
+        raise Unavailable(f"dovecot not found after apt-get install {package}")
     return exe
 
 
-def start_dovecot(workdir: Path, users: dict[str, str]) -> Server:
-    """A private Dovecot: 127.0.0.1:<free port>, Maildir under workdir, passwd-file with {PLAIN} passwords.
+def start_dovecot(
+    workdir: Path,
+    users: dict[str, str],
+    *,
+    protocol: str = "imap",
+    settings: str = "",
+    fill: Callable[[Path], None] | None = None,
+) -> Server:
+    """A private Dovecot serving ``protocol`` ("imap" or "pop3") on 127.0.0.1:<free port>,
+    Maildir under workdir, passwd-file with {PLAIN} passwords. ``settings`` are extra
+    dovecot.conf lines; ``fill(mail_root)`` writes mail before Dovecot starts
+    (``mail_root/<user>/Maildir``), then it is given to the mail user.
 
     Runs as root (``dovecot -F``); mail is owned by the ``dovecot`` system user when it exists
     (Dovecot refuses mail access as uid 0). Default fsync settings (mail_fsync = optimized)."""
-    exe = _ensure_dovecot()
+    exe = _ensure_dovecot(protocol)
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
     for sub in ("run", "state", "mail"):
@@ -177,7 +190,9 @@ def start_dovecot(workdir: Path, users: dict[str, str]) -> Server:
         internal = login_user = "root"
     if uid == 0:
         raise Unavailable("dovecot refuses mail access as root and no 'dovecot' user exists")
-    os.chown(workdir / "mail", uid, gid)
+    if fill is not None:
+        fill(workdir / "mail")
+    subprocess.run(["chown", "-R", f"{uid}:{gid}", str(workdir / "mail")], check=True)
     os.chmod(workdir / "state", 0o755)
     passwd = workdir / "passwd"
     passwd.write_text("".join(f"{u}:{{PLAIN}}{p}:{uid}:{gid}::{workdir / 'mail' / u}::\n" for u, p in users.items()))
@@ -185,11 +200,11 @@ def start_dovecot(workdir: Path, users: dict[str, str]) -> Server:
     port = free_port()
     conf = workdir / "dovecot.conf"
     conf.write_text(f"""\
-protocols = imap
+protocols = {protocol}
 listen = 127.0.0.1
 base_dir = {workdir / "run"}
 state_dir = {workdir / "state"}
-instance_name = bench-{port}
+instance_name = bench-{protocol}-{port}
 log_path = {workdir / "dovecot.log"}
 ssl = no
 disable_plaintext_auth = no
@@ -203,12 +218,13 @@ mail_uid = {uid}
 mail_gid = {gid}
 default_process_limit = 200
 default_client_limit = 2000
-service imap-login {{
-  inet_listener imap {{
+{settings}
+service {protocol}-login {{
+  inet_listener {protocol} {{
     address = 127.0.0.1
     port = {port}
   }}
-  inet_listener imaps {{
+  inet_listener {protocol}s {{
     port = 0
   }}
 }}

@@ -19,9 +19,6 @@ import argparse
 import asyncio
 import os
 import poplib
-import pwd
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._servers import Server, Unavailable, _spawn, free_port, start_postoffice, wait_port  # noqa: E402
+from bench._servers import Server, Unavailable, free_port, start_dovecot, start_postoffice  # noqa: E402
 from postoffice import app  # noqa: E402
 from postoffice.config import load_config  # noqa: E402
 
@@ -44,96 +41,18 @@ def corpus_message(account: int, i: int, kb: int) -> bytes:
     return head + line * (kb * 1024 // len(line)) + b".dotted line\r\n"
 
 
-def ensure_dovecot_pop3() -> str:
-    if not Path("/usr/lib/dovecot/pop3").exists():
-        if os.geteuid() != 0:
-            raise Unavailable("dovecot-pop3d is missing and we are not root to apt-get it")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "dovecot-pop3d"]):
-            done = subprocess.run(argv, env=env, capture_output=True, timeout=900)
-            if done.returncode != 0:
-                raise Unavailable(f"{' '.join(argv)}: {done.stderr.decode(errors='replace')[-400:]}")
-    exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not Path(exe).exists():
-        raise Unavailable("dovecot not found")
-    return exe
-
-
 def start_dovecot_pop3(work: Path, users: list[str], messages: int, kb: int) -> Server:
-    exe = ensure_dovecot_pop3()
-    work.mkdir(parents=True, exist_ok=True)
-    os.chmod(work, 0o755)
-    for sub in ("run", "state", "mail"):
-        (work / sub).mkdir(exist_ok=True)
-    owner = pwd.getpwnam("dovecot")
-    uid, gid = owner.pw_uid, owner.pw_gid
-    try:
-        pwd.getpwnam("dovenull")
-        login_user = "dovenull"
-    except KeyError:
-        login_user = "dovecot"
-    for a, user in enumerate(users):  # the corpus as Maildir files
-        new = work / "mail" / user / "Maildir" / "new"
-        for sub in ("new", "cur", "tmp"):
-            (new.parent / sub).mkdir(parents=True, exist_ok=True)
-        for i in range(messages):
-            (new / f"{1700000000 + i}.M{i}P{a}.bench").write_bytes(corpus_message(a, i, kb))
-    subprocess.run(["chown", "-R", f"{uid}:{gid}", str(work / "mail")], check=True)
-    passwd = work / "passwd"
-    passwd.write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{work / 'mail' / u}::\n" for u in users))
-    port = free_port()
-    conf = work / "dovecot.conf"
-    conf.write_text(f"""\
-protocols = pop3
-listen = 127.0.0.1
-base_dir = {work / "run"}
-state_dir = {work / "state"}
-instance_name = bench-pop3-{port}
-log_path = {work / "dovecot.log"}
-ssl = no
-disable_plaintext_auth = no
-mail_location = maildir:~/Maildir
-pop3_uidl_format = %08Xu%08Xv
-default_internal_user = dovecot
-default_login_user = {login_user}
-first_valid_uid = {uid}
-last_valid_uid = {uid}
-mail_uid = {uid}
-mail_gid = {gid}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-service stats {{
-  unix_listener stats-reader {{
-    mode = 0666
-  }}
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {passwd}
-}}
-""")
-    proc = _spawn([exe, "-F", "-c", str(conf)], work / "dovecot.stdout", work)
-    server = Server("dovecot", port, {u: PASSWORD for u in users}, proc, work, work / "dovecot.log")
-    try:
-        wait_port(port, proc)
-    except Unavailable:
-        server.stop()
-        raise
-    return server
+    def fill(mail: Path) -> None:  # the corpus as Maildir files
+        for a, user in enumerate(users):
+            new = mail / user / "Maildir" / "new"
+            for sub in ("new", "cur", "tmp"):
+                (new.parent / sub).mkdir(parents=True, exist_ok=True)
+            for i in range(messages):
+                (new / f"{1700000000 + i}.M{i}P{a}.bench").write_bytes(corpus_message(a, i, kb))
+
+    return start_dovecot(
+        work, {u: PASSWORD for u in users}, protocol="pop3", settings="pop3_uidl_format = %08Xu%08Xv", fill=fill
+    )
 
 
 async def fill_postoffice(config_file: Path, users: list[str], messages: int, kb: int) -> None:
