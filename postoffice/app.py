@@ -259,8 +259,12 @@ async def serve(config: Config) -> int:
         url = config.webmail_url()
         print(f"Webmail URL: {url} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
+        collector = asyncio.create_task(s.mail.run_garbage_collector(), name="garbage-collector")
         await stop.wait()
         log.info("shutting down")
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector
         # The workers run their own SMTP shutdown at the same time as this process.
         workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_listeners(s, listening)

@@ -165,6 +165,12 @@ class ServerConfig:
     # Connection limits per client address ([limits.*] max_connections_per_ip) are
     # counted per process. At most 64.
     smtp_processes: int = _count(1)
+    # Garbage collection while serve runs: contents no message refers to any more, then
+    # blob files no content refers to. A blob is kept while it is younger than
+    # gc_grace (since written, or found again by a delivery's dedup): a delivery has
+    # that long between writing its blobs and storing the message that refers to them.
+    gc_interval: float = _duration(3600.0)
+    gc_grace: float = _duration(6 * 3600.0)
 
     def smtp_process_count(self) -> int:
         """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""
@@ -473,6 +479,8 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         server = _convert("server", ServerConfig, _table(raw, "server", source), source)
         if server.smtp_processes > 64:
             raise ConfigError(f"{source}: key 'server.smtp_processes': expected at most 64, got {server.smtp_processes}")
+        if server.gc_interval < 1:
+            raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server
     return Config(**kwargs)
 

@@ -11,13 +11,17 @@ Names used below:
   case-insensitive and always returned as "INBOX".
 - ``source`` for ingestion: ``bytes``, an ``AsyncIterable[bytes]`` (streamed to the
   spool in constant memory) or a ``pathlib.Path`` of a file holding the message.
+
+Invariants: a delivery is all or nothing — every recipient resolves to a mailbox, or
+``deliver`` raises ``UnknownRecipients`` before anything is stored; the messages of
+all recipients and the delivery's envelope (``NewDelivery``) are one transaction.
+Garbage collection (``collect_garbage``) follows the rules in ``store/api.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,14 +54,19 @@ from postoffice.store.api import (
     Content,
     FlagUpdate,
     FlagUpdateResult,
+    Delivery,
     Mailbox,
+    MailboxSpec,
     MessageRecord,
     NewContent,
+    NewDelivery,
     NewMessage,
     Store,
 )
 
-__all__ = ["MailService", "DeliveryResult", "Source", "SPECIAL_USE_FOLDERS"]
+__all__ = ["MailService", "DeliveryResult", "GarbageCollected", "Source", "SPECIAL_USE_FOLDERS", "UnknownRecipients"]
+
+log = logging.getLogger(__name__)
 
 Source = bytes | AsyncIterable[bytes] | Path
 
@@ -83,6 +92,22 @@ class DeliveryResult:
     content_id: int
     size: int
     records: tuple[MessageRecord, ...]  # one per target mailbox
+
+
+@dataclass(frozen=True, slots=True)
+class GarbageCollected:
+    contents: int  # content rows removed (no message referred to them)
+    blobs: int  # blob files removed (no content referred to them)
+
+
+class UnknownRecipients(MailError):
+    """Recipients of a delivery that do not resolve (any more) to a local mailbox:
+    nothing of the delivery was stored. ``every``: no recipient resolved at all."""
+
+    def __init__(self, addresses: Sequence[str], *, every: bool) -> None:
+        super().__init__(Kind.NOT_FOUND, "no such recipient: " + ", ".join(addresses))
+        self.addresses = tuple(addresses)
+        self.every = every
 
 
 def _section(part: Sequence[int] | str) -> str:
@@ -168,12 +193,9 @@ class MailService:
         credentials = await asyncio.to_thread(
             make_credentials, password, iterations=self.config.auth.scram_iterations
         )
-        account = await self.store.add_account(address, credentials)
-        await self.store.create_mailbox(account.id, "INBOX")
-        await self.store.set_subscribed(account.id, "INBOX", True)
-        for name, special_use in SPECIAL_USE_FOLDERS:
-            await self.store.create_mailbox(account.id, name, special_use)
-            await self.store.set_subscribed(account.id, name, True)
+        # One transaction: the account never exists without its folders.
+        folders = [MailboxSpec("INBOX")] + [MailboxSpec(name, use) for name, use in SPECIAL_USE_FOLDERS]
+        account = await self.store.add_account(address, credentials, folders)
         self.forget_directory()  # postmaster@/abuse@ may point at the new first user
         return account
 
@@ -341,26 +363,20 @@ class MailService:
             raise MailError(Kind.EXISTS, f"mailbox {new} already exists")
         if new == old or new.startswith(old + SEPARATOR):
             raise MailError(Kind.INVALID, "a mailbox cannot be renamed into itself")
-        for parent in parent_names(new):
-            if await self.store.get_mailbox(account.id, parent) is None:
-                await self.store.create_mailbox(account.id, parent)
         if old == "INBOX":
+            for parent in parent_names(new):
+                if await self.store.get_mailbox(account.id, parent) is None:
+                    await self.store.create_mailbox(account.id, parent)
             target = await self.store.create_mailbox(account.id, new)
             uids = [m.uid for m in await self.store.list_messages(source.id)]
             if uids:
                 await self.store.copy_messages(source.id, uids, target.id, move=True)
                 self.bus.publish(Change(account.id, source.id, "expunge", uids=tuple(uids)))
         else:
-            children = [m for m in await self.store.list_mailboxes(account.id) if m.name.startswith(old + SEPARATOR)]
             self.forget_directory()
+            # One transaction: the children, the missing parents of the new name and
+            # the subscriptions move with the mailbox, or nothing moves (EXISTS).
             await self.store.rename_mailbox(source.id, new)
-            for child in children:
-                await self.store.rename_mailbox(child.id, new + child.name[len(old):])
-            if await self.store.get_mailbox(account.id, old) is None:
-                subscriptions = await self.store.list_subscriptions(account.id)
-                if old in subscriptions:
-                    await self.store.set_subscribed(account.id, old, False)
-                    await self.store.set_subscribed(account.id, new, True)
         self.bus.publish(Change(account.id, None, "mailbox"))
 
     async def set_subscribed(self, account: Account, name: str, subscribed: bool) -> None:
@@ -431,49 +447,62 @@ class MailService:
         flags: frozenset[str] = frozenset(),
         internaldate: float | None = None,
         max_size: int | None = None,
-        envelope: dict[str, Any] | None = None,
+        envelope: NewDelivery | None = None,
         normalise_line_ends: bool = True,
     ) -> DeliveryResult:
         """Store one message for local recipient addresses (aliases resolved, each
         account once) in one transaction; returns only once it is durable. ``prepend``
         (Return-Path, Received) goes before the message bytes. ``envelope`` (the SMTP
-        envelope with its RFC 3461 DSN parameters) is kept in ``NewContent.extra`` under
-        ``"envelope"``. ``normalise_line_ends=False`` keeps the octets as received: only
-        for SMTP BODY=BINARYMIME (RFC 3030 §3; see ``ingest``). MailError(NOT_FOUND) if
-        no recipient is a local account; MailError(TOO_BIG) over the size limit."""
-        accounts: dict[int, Account] = {}
-        for address in recipients:
-            try:
-                for account in await self.resolve_recipient(address):
-                    accounts[account.id] = account
-            except MailError:
-                continue
-        if not accounts:
-            raise MailError(Kind.NOT_FOUND, "no local recipient")
+        envelope with its RFC 3461 DSN parameters) is stored as the delivery's own
+        record in the same transaction (``Store.deliveries_of_content``).
+        ``normalise_line_ends=False`` keeps the octets as received: only for SMTP
+        BODY=BINARYMIME (RFC 3030 §3; see ``ingest``).
+
+        All or nothing: UnknownRecipients (a MailError NOT_FOUND) when any recipient
+        does not resolve to a local mailbox — checked before the message is read and
+        again if a mailbox vanished before the insert — and then nothing is stored;
+        MailError(TOO_BIG) over the size limit."""
+        if not recipients:
+            raise MailError(Kind.NOT_FOUND, "no recipient")
         name = canonical_mailbox(mailbox)
-        mailboxes = await self._delivery_mailboxes(accounts.values(), name)
+        mailboxes = await self._delivery_targets(recipients, name)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
         content = await self._ingest(source, prepend=prepend, max_size=limit, normalise_line_ends=normalise_line_ends)
-        if envelope is not None:
-            extra = json.loads(content.extra or "{}")
-            extra["envelope"] = envelope
-            content = dataclasses.replace(content, extra=json.dumps(extra, ensure_ascii=False))
         when = self.clock.now() if internaldate is None else internaldate
         try:
-            records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
+            records = await self._insert(
+                content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
+            )
         except MailError as exc:
             if exc.kind is not Kind.NOT_FOUND:
                 raise
-            # A cached mailbox went away (deleted in another process): look again, once.
+            # A cached mailbox went away (deleted, maybe with its account, maybe in
+            # another process): look again, once; a vanished recipient fails it all.
             self.forget_directory()
-            mailboxes = await self._delivery_mailboxes(accounts.values(), name)
-            if not mailboxes:
-                raise
-            records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
+            mailboxes = await self._delivery_targets(recipients, name)
+            records = await self._insert(
+                content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
+            )
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
-    async def _delivery_mailboxes(self, accounts: Iterable[Account], name: str) -> list[Mailbox]:
-        return [box for account in accounts if (box := await self._delivery_mailbox(account, name)) is not None]
+    async def _delivery_targets(self, recipients: Sequence[str], name: str) -> list[Mailbox]:
+        """One mailbox per account the recipients resolve to; UnknownRecipients if any
+        recipient resolves to no mailbox."""
+        unknown: list[str] = []
+        boxes: dict[int, Mailbox] = {}
+        for address in recipients:
+            try:
+                accounts = await self.resolve_recipient(address)
+            except MailError:
+                accounts = []
+            found = [box for a in accounts if (box := await self._delivery_mailbox(a, name)) is not None]
+            if not found:
+                unknown.append(address)
+            for box in found:
+                boxes[box.account_id] = box
+        if unknown:
+            raise UnknownRecipients(unknown, every=not boxes)
+        return list(boxes.values())
 
     async def _delivery_mailbox(self, account: Account, name: str) -> Mailbox | None:
         """The mailbox a delivery goes to (``name``, else INBOX); only its id and owner
@@ -489,8 +518,22 @@ class MailService:
             self._remember(self._inboxes, key, box)
         return box
 
-    async def _insert(self, content: NewContent, targets: Sequence[NewMessage], mailboxes: Sequence[Mailbox]) -> list[MessageRecord]:
-        records = await self.store.insert_messages(content, targets)
+    async def deliveries_of(self, content: Content) -> list[Delivery]:
+        """Every delivery that carried this content, with its own envelope, oldest first."""
+        return await self.store.deliveries_of_content(content.id)
+
+    async def deliveries_to(self, account: Account, *, since: float = 0.0) -> list[Delivery]:
+        """Deliveries that left a copy with ``account`` since ``since``, oldest first."""
+        return await self.store.deliveries_of_account(account.id, since=since)
+
+    async def _insert(
+        self,
+        content: NewContent,
+        targets: Sequence[NewMessage],
+        mailboxes: Sequence[Mailbox],
+        delivery: NewDelivery | None = None,
+    ) -> list[MessageRecord]:
+        records = await self.store.insert_messages(content, targets, delivery)
         owners = {m.id: m.account_id for m in mailboxes}
         for record in records:
             self.bus.publish(Change(owners[record.mailbox_id], record.mailbox_id, "append", record.modseq, (record.uid,)))
@@ -616,3 +659,39 @@ class MailService:
 
     async def unlock_maildrop(self, account: Account, holder: str) -> None:
         await self.store.release_lock(f"maildrop:{account.id}", holder)
+
+    # ---- garbage collection -------------------------------------------------------------
+    async def collect_garbage(self, *, grace: float | None = None) -> GarbageCollected:
+        """Remove contents no message refers to (expunged, mailbox or account deleted),
+        then blobs no content refers to that were not written or found by a writer in
+        the last ``grace`` seconds (default ``[server] gc_grace``). Safe while
+        deliveries run: see the invariant in ``store/api.py``."""
+        grace = self.config.server.gc_grace if grace is None else grace
+        contents = 0
+        more = True
+        while more:
+            removed, more = await self.store.collect_contents()
+            contents += removed
+        # Read only now, after the contents went: a blob of a content inserted since
+        # is fresh (its delivery wrote or found it) and collect() keeps it.
+        referenced = await self.store.list_blob_ids()
+
+        def sweep() -> int:
+            return sum(
+                1 for blob_id in self.blobs.list_ids() if blob_id not in referenced and self.blobs.collect(blob_id, grace)
+            )
+
+        blobs = await asyncio.to_thread(sweep)
+        if contents or blobs:
+            log.info("garbage collected: %d contents, %d blobs", contents, blobs)
+        return GarbageCollected(contents, blobs)
+
+    async def run_garbage_collector(self) -> None:
+        """Collect garbage every ``[server] gc_interval`` seconds until cancelled (serve)."""
+        interval = self.config.server.gc_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.collect_garbage()
+            except Exception:
+                log.exception("garbage collection failed; tried again in %s s", interval)

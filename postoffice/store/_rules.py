@@ -20,7 +20,12 @@ __all__ = [
     "decode_flags",
     "flag_counters",
     "next_uidvalidity",
+    "SEPARATOR",
+    "renamed_names",
+    "missing_parents",
 ]
+
+SEPARATOR = "/"  # the hierarchy separator of stored mailbox names
 
 # RFC 9051 §2.3.2: system flags; \Recent is not stored (RFC 9051 dropped it).
 SYSTEM_FLAGS: dict[str, str] = {
@@ -88,3 +93,26 @@ def next_uidvalidity(now: float, last: int) -> int:
     if value >= 2**32:
         raise MailError(Kind.UNAVAILABLE, "UIDVALIDITY space exhausted")
     return value
+
+
+def renamed_names(old: str, new: str, existing: set[str]) -> list[tuple[str, str]]:
+    """(name, new name) for a mailbox and each of its children renamed from ``old`` to
+    ``new`` (RFC 9051 §6.3.6: inferior hierarchical names are renamed too).
+    MailError(INVALID) for a rename into itself, (EXISTS) if a new name is taken by a
+    mailbox that is not renamed away."""
+    if new == old or new.startswith(old + SEPARATOR) or old == "INBOX":
+        raise MailError(Kind.INVALID, "a mailbox cannot be renamed into itself")
+    prefix = old + SEPARATOR
+    renames = [(old, new)] + sorted((n, new + n[len(old) :]) for n in existing if n.startswith(prefix))
+    staying = existing - {n for n, _ in renames}
+    for _, target in renames:
+        if target in staying or target == "INBOX":
+            raise MailError(Kind.EXISTS, f"mailbox {target} exists")
+    return renames
+
+
+def missing_parents(name: str, existing: set[str]) -> list[str]:
+    """The parents of ``name`` that do not exist, outermost first."""
+    parts = name.split(SEPARATOR)
+    parents = [SEPARATOR.join(parts[:i]) for i in range(1, len(parts))]
+    return [p for p in parents if p and p not in existing]

@@ -1,6 +1,33 @@
-"""The storage contract: record types and the Store, BlobStore and ChangeBus protocols.
+"""The storage contract: record types, the store's role protocols, BlobStore and ChangeBus.
 
-Every backend passes the same contract suite (``tests/store/test_contract.py``).
+The metadata store is split by role (STYLE: narrow protocols, one per role), and a
+backend implements them all as ``Store``:
+
+- ``DirectoryStore``: domains, accounts with their credentials, aliases;
+- ``MailboxStore``: mailboxes and subscriptions;
+- ``MessageStore``: messages in mailboxes (insert, flags, expunge, copy, changes,
+  search) and the deliveries that brought them (``Delivery``);
+- ``ContentStore``: message contents and their parts, and their garbage collection;
+- ``LockStore``: named locks with a lifetime, seen by every process.
+
+Every backend passes the same contract suite, one file per role (``tests/store/``).
+Operations that must be atomic as a whole run as ONE store call (one transaction):
+an account with its first mailboxes (``add_account(mailboxes=...)``), a mailbox
+renamed with its children (``rename_mailbox``), a message inserted into every target
+mailbox together with its delivery record (``insert_messages(delivery=...)``).
+
+Garbage collection (invariant): a content is removed only when no message refers to
+it, inside one transaction that re-checks that (``collect_contents``); a delivery
+in flight never needs a content row, since ``insert_messages`` finds an existing
+content by SHA-256 inside its own transaction or inserts it anew. Blob files: every
+blob a delivery uses is either written by it or found already stored by its writer
+(dedup); both make the blob *fresh* (its time is now), under a lock that
+``BlobStore.collect`` also takes. The collector lists the blobs contents refer to
+only AFTER it removed contents, and removes a blob only when no content refers to
+it and it is not fresh within the grace period. So a delivery in flight that has
+its blobs but has not inserted its content yet loses nothing, provided it inserts
+within the grace period of writing them (``[server] gc_grace``, hours by default;
+ingestion takes seconds).
 Times are seconds since the epoch (float) plus, where IMAP needs it, a UTC offset in
 minutes. Flags are IMAP spellings: system flags with a backslash (``\\Seen``) and
 keywords without (``$Forwarded``); ``\\Recent`` is never stored.
@@ -26,6 +53,15 @@ __all__ = [
     "FlagUpdateResult",
     "Changes",
     "Change",
+    "DeliveryRecipient",
+    "NewDelivery",
+    "Delivery",
+    "MailboxSpec",
+    "DirectoryStore",
+    "MailboxStore",
+    "MessageStore",
+    "ContentStore",
+    "LockStore",
     "Store",
     "BlobStore",
     "BlobWriter",
@@ -108,7 +144,7 @@ class NewContent:
     date: float | None = None  # Date: header, epoch seconds
     message_id: str = ""
     search: SearchText = field(default_factory=SearchText)
-    extra: str = "{}"  # JSON: anything else precomputed (media facts, DSN envelope, ...)
+    extra: str = "{}"  # JSON: anything else precomputed (media facts, ...); never the SMTP envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +177,54 @@ class NewMessage:
     # UIDNEXT. It must be unused in the mailbox (else MailError(EXISTS)); UIDNEXT
     # becomes max(UIDNEXT, uid + 1). None: the next UID, as for any delivery.
     uid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecipient:
+    """One RCPT TO of a delivery with its RFC 3461 DSN parameters."""
+
+    address: str  # the local address delivered to, canonical "local@domain"
+    notify: tuple[str, ...] | None = None  # RFC 3461 §4.1: ("NEVER",) or SUCCESS/FAILURE/DELAY
+    orcpt: tuple[str, str] | None = None  # RFC 3461 §4.2: (addr-type, decoded address)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """The envelope of one delivery (RFC 5321 §2.3.1): it belongs to the delivery,
+    not to the content, so two deliveries of the same bytes keep their own."""
+
+    sender: str  # reverse-path, "" for the null reverse-path (RFC 5321 §4.5.5)
+    recipients: tuple[DeliveryRecipient, ...]
+    received: float  # epoch seconds
+    ret: str | None = None  # RFC 3461 §4.3: "FULL" or "HDRS"
+    envid: str | None = None  # RFC 3461 §4.4, decoded
+    body: str | None = None  # RFC 6152 / RFC 3030: 7BIT, 8BITMIME, BINARYMIME
+    smtputf8: bool = False  # RFC 6531
+    declared_size: int | None = None  # RFC 1870 SIZE= of MAIL FROM
+    listener: str = ""  # "smtp", "submission", ...; "" when not received by SMTP
+    client_ip: str = ""
+    helo: str = ""
+    tls: bool = False
+    auth: str = ""  # the authenticated account's address (submission), else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A stored delivery: its envelope, the content it carried, where it landed."""
+
+    id: int
+    content_id: int
+    envelope: NewDelivery
+    mailboxes: tuple[tuple[int, int, int], ...]  # (account id, mailbox id, UID) per copy
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxSpec:
+    """A mailbox to create with a new account (``add_account(mailboxes=...)``)."""
+
+    name: str
+    special_use: str | None = None
+    subscribed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +274,20 @@ class Change:
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Metadata storage. Every method commits durably before it returns."""
-
-    async def close(self) -> None: ...
+class DirectoryStore(Protocol):
+    """Domains, accounts and their credentials, aliases."""
 
     # domains
     async def add_domain(self, name: str) -> None: ...  # MailError(EXISTS)
     async def list_domains(self) -> list[str]: ...
 
     # accounts
-    async def add_account(self, address: str, credentials: Credentials) -> Account: ...  # EXISTS
+    async def add_account(
+        self, address: str, credentials: Credentials, mailboxes: Sequence[MailboxSpec] = ()
+    ) -> Account: ...
+    # ^ EXISTS for a duplicate address or mailbox name: then nothing is created. The
+    #   account, its credentials and ``mailboxes`` (with their subscriptions) are one
+    #   transaction.
     async def get_account(self, address: str) -> Account | None: ...
     async def get_account_by_id(self, account_id: int) -> Account | None: ...
     async def list_accounts(self) -> list[Account]: ...
@@ -214,12 +301,20 @@ class Store(Protocol):
     async def list_aliases(self) -> list[Alias]: ...
     async def get_alias_targets(self, address: str) -> list[str]: ...
 
-    # mailboxes
+
+@runtime_checkable
+class MailboxStore(Protocol):
+    """Mailboxes ("/"-separated hierarchical names) and subscriptions."""
+
     async def create_mailbox(self, account_id: int, name: str, special_use: str | None = None) -> Mailbox: ...
     async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None: ...
     async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None: ...
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]: ...
     async def rename_mailbox(self, mailbox_id: int, new_name: str) -> Mailbox: ...
+    # ^ renames the mailbox AND its children ("old/..." -> "new/..."), creates the
+    #   missing parents of ``new_name`` and moves the subscriptions of the renamed
+    #   names, in one transaction: MailError(EXISTS) if any new name is taken, and
+    #   then nothing changed. UIDVALIDITY is kept (values are unique in the store).
     async def delete_mailbox(self, mailbox_id: int) -> None: ...
     async def set_uidvalidity(self, mailbox_id: int, uidvalidity: int, uidnext: int) -> Mailbox: ...
     # ^ import only: set UIDVALIDITY and raise UIDNEXT to at least ``uidnext`` (never
@@ -227,18 +322,22 @@ class Store(Protocol):
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None: ...
     async def list_subscriptions(self, account_id: int) -> list[str]: ...
 
-    # messages
-    async def insert_messages(self, content: NewContent, targets: Sequence[NewMessage]) -> list[MessageRecord]: ...
+
+@runtime_checkable
+class MessageStore(Protocol):
+    """Messages in mailboxes, and the deliveries that brought them."""
+
+    async def insert_messages(
+        self, content: NewContent, targets: Sequence[NewMessage], delivery: NewDelivery | None = None
+    ) -> list[MessageRecord]: ...
+    # ^ one transaction: the content (found by SHA-256, else inserted), a message per
+    #   target and, with ``delivery``, its Delivery record naming every copy.
     async def list_messages(self, mailbox_id: int) -> list[MessageRecord]: ...  # by UID
     async def get_messages(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageRecord]: ...
-    async def get_content(self, content_id: int) -> Content: ...
-    async def get_contents(self, content_ids: Sequence[int]) -> dict[int, Content]: ...
-    # ^ batch read (IMAP SEARCH SENT*/HEADER over a whole mailbox); unknown ids are left out
     async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> int: ...
     # ^ RFC 3501 \Recent: the highest UID already announced as recent to some session
     #   (UIDs above it are recent for the caller); with ``claim`` the marker is raised to
     #   UIDNEXT-1 in the same transaction, so each message is recent in one session only.
-    async def find_content(self, sha256: str) -> Content | None: ...
     async def update_flags(self, mailbox_id: int, uids: Sequence[int], update: FlagUpdate) -> FlagUpdateResult: ...
     async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> int: ...  # new HIGHESTMODSEQ
     async def copy_messages(
@@ -251,11 +350,44 @@ class Store(Protocol):
         query: str,
         field: Literal["text", "body", "subject", "from", "to", "cc", "bcc", "headers"],
     ) -> set[int]: ...  # UIDs whose decoded field contains the query (case-insensitive)
-    async def list_blob_ids(self) -> set[str]: ...  # every blob referenced by any content
+    async def deliveries_of_content(self, content_id: int) -> list[Delivery]: ...  # oldest first
+    async def deliveries_of_account(self, account_id: int, *, since: float = 0.0) -> list[Delivery]: ...
+    # ^ deliveries that left a copy with the account, received at or after ``since``,
+    #   oldest first. A delivery record lives as long as its content.
 
-    # maildrop locks (POP3), held in the store so every process sees them
+
+@runtime_checkable
+class ContentStore(Protocol):
+    """Message contents (the part-store layout and what readers need), their blobs'
+    references, and garbage collection of contents nothing refers to."""
+
+    async def get_content(self, content_id: int) -> Content: ...
+    async def get_contents(self, content_ids: Sequence[int]) -> dict[int, Content]: ...
+    # ^ batch read (IMAP SEARCH SENT*/HEADER over a whole mailbox); unknown ids are left out
+    async def find_content(self, sha256: str) -> Content | None: ...
+    async def list_blob_ids(self) -> set[str]: ...  # every blob referenced by any content
+    async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]: ...
+    # ^ look at up to ``limit`` contents that may have lost their last message and
+    #   remove those no message refers to (re-checked inside the removing transaction),
+    #   with their search text and index rows, their blob references and their delivery
+    #   records. Returns (how many were removed, whether more are left to look at).
+
+
+@runtime_checkable
+class LockStore(Protocol):
+    """Named locks with a lifetime, held in the store so every process sees them
+    (POP3 maildrop locks, RFC 1939 §8)."""
+
     async def acquire_lock(self, name: str, holder: str, ttl: float) -> bool: ...
     async def release_lock(self, name: str, holder: str) -> None: ...
+
+
+@runtime_checkable
+class Store(DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Protocol):
+    """Every role of the metadata store; what a backend implements. Every method
+    commits durably before it returns."""
+
+    async def close(self) -> None: ...
 
 
 class BlobWriter(Protocol):
@@ -284,6 +416,12 @@ class BlobStore(Protocol):
     def open(self, blob_id: str) -> BinaryIO: ...  # for sendfile/streaming; reads are not counted
     def delete(self, blob_id: str) -> None: ...
     def total_size(self) -> int: ...
+    def list_ids(self) -> list[str]: ...  # every stored blob
+    def collect(self, blob_id: str, grace: float) -> bool: ...
+    # ^ garbage collection of one blob no content refers to: remove it unless it was
+    #   written, or found again by a writer (dedup), within the last ``grace`` seconds.
+    #   Exclusive with a writer's finish on the same store (across processes for files),
+    #   so a blob a delivery in flight relies on is never removed under it.
 
 
 class ChangeSubscription(Protocol):

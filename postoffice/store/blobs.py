@@ -28,12 +28,21 @@ cheap for a clean file. Directories known to exist durably are cached, so a
 directory is created and fsynced once, not per blob. Ranged reads read only the
 requested bytes and count them in ``bytes_read``. Every method blocks: call it from
 a thread.
+
+Garbage collection (``collect``, see ``store/api.py``): a writer's ``finish`` makes
+its blob fresh — a new file's time is its last write; a blob found already stored
+gets its modification time set to now — while holding ``root/gc.lock`` shared
+(flock(2), one open file per holder, so it excludes threads of one process and other
+processes alike); ``collect`` holds it exclusively while it looks at the time and
+unlinks. So a blob a delivery has just written or found cannot be removed under it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import functools
 import hashlib
 import os
@@ -41,9 +50,9 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from postoffice.errors import Kind, MailError
 
@@ -104,26 +113,29 @@ class FileBlobWriter:
         dest = store.path_of(blob_id)
         try:
             self._file.flush()
-            existing = store._find(blob_id)
-            if existing.exists():
-                dest = existing
-                # Same bytes already stored: the temp copy is dropped unsynced.
-                self._file.close()
-                self._file = None
-                self._path.unlink(missing_ok=True)
-                if self._batch is not None:
-                    self._batch._written(dest, dest.parent)
+            with store.gc_lock(shared=True):
+                existing = store._find(blob_id)
+                try:
+                    os.utime(existing)  # found again: fresh for the garbage collector
+                except FileNotFoundError:
+                    pass
                 else:
-                    store._sync_existing(dest)
-                return blob_id
-            if self._batch is None:
-                store.fsync(self._file.fileno())
-        finally:
-            if self._file is not None:
+                    # Same bytes already stored: the temp copy is dropped unsynced.
+                    self.abort()
+                    if self._batch is not None:
+                        self._batch._written(existing, existing.parent)
+                    else:
+                        store._sync_existing(existing)
+                    return blob_id
+                if self._batch is None:
+                    store.fsync(self._file.fileno())
                 self._file.close()
                 self._file = None
-        store.ensure_dir(dest.parent, self._batch)
-        os.replace(self._path, dest)
+                store.ensure_dir(dest.parent, self._batch)
+                os.replace(self._path, dest)
+        except BaseException:
+            self.abort()
+            raise
         if self._batch is not None:
             self._batch._written(dest, dest.parent)
         else:
@@ -283,6 +295,42 @@ class FileBlobStore:
         except MailError:
             return
 
+    @contextlib.contextmanager
+    def gc_lock(self, *, shared: bool) -> Iterator[None]:
+        """``root/gc.lock``: shared by writers finishing a blob, exclusive for ``collect``."""
+        fd = os.open(self.root / "gc.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def list_ids(self) -> list[str]:
+        found: list[str] = []
+        for top in self.root.iterdir():
+            if len(top.name) != 2 or not top.is_dir():
+                continue
+            for entry in top.iterdir():
+                if entry.is_dir():  # legacy ab/cd/ layout
+                    found.extend(b.name for b in entry.iterdir() if _BLOB_ID.fullmatch(b.name))
+                elif _BLOB_ID.fullmatch(entry.name):
+                    found.append(entry.name)
+        return found
+
+    def collect(self, blob_id: str, grace: float) -> bool:
+        try:
+            path = self._find(blob_id)
+        except MailError:
+            return False
+        with self.gc_lock(shared=False):
+            try:
+                if time.time() - path.stat().st_mtime < grace:
+                    return False
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        return True
+
     def total_size(self) -> int:
         total = 0
         for top in self.root.iterdir():
@@ -379,6 +427,12 @@ class BlobBatch:
     def delete(self, blob_id: str) -> None:
         self.store.delete(blob_id)
 
+    def list_ids(self) -> list[str]:
+        return self.store.list_ids()
+
+    def collect(self, blob_id: str, grace: float) -> bool:
+        return self.store.collect(blob_id, grace)
+
     def total_size(self) -> int:
         return self.store.total_size()
 
@@ -403,3 +457,10 @@ def _read_exactly(f: BinaryIO, length: int) -> bytes:
         parts.append(chunk)
         remaining -= len(chunk)
     return b"".join(parts)
+
+
+if TYPE_CHECKING:  # mypy proves that both are BlobStores
+    from postoffice.store.api import BlobStore
+
+    def _blob_stores(f: FileBlobStore, b: BlobBatch) -> tuple[BlobStore, BlobStore]:
+        return (f, b)

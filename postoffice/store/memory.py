@@ -1,7 +1,10 @@
 """In-memory Store and BlobStore, for fast unit tests only (never for transcripts).
 
-Same contract as the SQLite backend (tests/store/test_contract.py runs both). State
-lives in plain dicts; every method is atomic because it never awaits mid-change.
+Same contract as the SQLite backend (the suites in tests/store/ run both). State
+lives in plain dicts; every method is atomic because it never awaits mid-change, and
+a multi-step method checks everything that can fail before it changes anything.
+The blob store's ``collect`` and a writer's ``finish`` exclude each other by a lock,
+as the file backend's do (``store/api.py``: garbage collection).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.errors import Kind, MailError
@@ -22,11 +27,14 @@ from postoffice.store.api import (
     Changes,
     Content,
     Credentials,
+    Delivery,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
+    MailboxSpec,
     MessageRecord,
     NewContent,
+    NewDelivery,
     NewMessage,
     SearchText,
 )
@@ -51,7 +59,10 @@ class MemoryBlobWriter:
         self._done = True
         data = bytes(self._buf)
         blob_id = hashlib.sha256(data).hexdigest()
-        self._store.blobs.setdefault(blob_id, data)
+        store = self._store
+        with store.lock:  # exclusive with collect: written or found, the blob is fresh
+            store.blobs.setdefault(blob_id, data)
+            store.fresh[blob_id] = store.time()
         return blob_id
 
     def abort(self) -> None:
@@ -60,8 +71,13 @@ class MemoryBlobWriter:
 
 
 class MemoryBlobStore:
-    def __init__(self) -> None:
+    """``time`` (seconds) is when a blob is written or found again; tests inject it."""
+
+    def __init__(self, time: Callable[[], float] = time.time) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.fresh: dict[str, float] = {}  # blob id -> last time written or found by a writer
+        self.time = time
+        self.lock = threading.Lock()
         self.bytes_read = 0
 
     def writer(self) -> MemoryBlobWriter:
@@ -96,10 +112,24 @@ class MemoryBlobStore:
         return io.BytesIO(self._get(blob_id))
 
     def delete(self, blob_id: str) -> None:
-        self.blobs.pop(blob_id, None)
+        with self.lock:
+            self.blobs.pop(blob_id, None)
+            self.fresh.pop(blob_id, None)
 
     def total_size(self) -> int:
         return sum(len(b) for b in self.blobs.values())
+
+    def list_ids(self) -> list[str]:
+        with self.lock:
+            return list(self.blobs)
+
+    def collect(self, blob_id: str, grace: float) -> bool:
+        with self.lock:
+            if blob_id not in self.blobs or self.time() - self.fresh.get(blob_id, 0.0) < grace:
+                return False
+            del self.blobs[blob_id]
+            self.fresh.pop(blob_id, None)
+            return True
 
 
 @dataclass
@@ -138,6 +168,7 @@ class MemoryStore:
         self._search: dict[int, SearchText] = {}
         self._by_sha: dict[str, int] = {}
         self._locks: dict[str, tuple[str, float]] = {}
+        self._deliveries: dict[int, Delivery] = {}
         self._last_uidvalidity = 0
 
     async def close(self) -> None:
@@ -154,13 +185,22 @@ class MemoryStore:
         return sorted(self._domains)
 
     # ---- accounts -----------------------------------------------------------------------
-    async def add_account(self, address: str, credentials: Credentials) -> Account:
+    async def add_account(
+        self, address: str, credentials: Credentials, mailboxes: Sequence[MailboxSpec] = ()
+    ) -> Account:
         address = address.lower()
         if any(a.address == address for a in self._accounts.values()):
             raise MailError(Kind.EXISTS, "account exists")
+        names = [_rules.mailbox_name(m.name) for m in mailboxes]
+        if len(set(names)) != len(names):  # checked before anything is created
+            raise MailError(Kind.EXISTS, "mailbox exists")
         account = Account(next(self._ids), address, self.clock.now())
         self._accounts[account.id] = account
         self._credentials[account.id] = credentials
+        for name, spec in zip(names, mailboxes, strict=True):
+            self._create(account.id, name, spec.special_use)
+            if spec.subscribed:
+                self._subscriptions.setdefault(account.id, set()).add(name)
         return account
 
     async def get_account(self, address: str) -> Account | None:
@@ -180,6 +220,9 @@ class MemoryStore:
         self._subscriptions.pop(account_id, None)
         for box_id in [b for b, box in self._boxes.items() if box.mailbox.account_id == account_id]:
             del self._boxes[box_id]
+        for did, d in list(self._deliveries.items()):
+            if any(a == account_id for a, _, _ in d.mailboxes):
+                self._deliveries[did] = replace(d, mailboxes=tuple(t for t in d.mailboxes if t[0] != account_id))
 
     async def get_credentials(self, account_id: int) -> Credentials | None:
         return self._credentials.get(account_id)
@@ -228,6 +271,9 @@ class MemoryStore:
             raise MailError(Kind.NOT_FOUND, "no such account")
         if self._find(account_id, name) is not None:
             raise MailError(Kind.EXISTS, "mailbox exists")
+        return self._create(account_id, name, special_use)
+
+    def _create(self, account_id: int, name: str, special_use: str | None) -> Mailbox:
         self._last_uidvalidity = _rules.next_uidvalidity(self.clock.now(), self._last_uidvalidity)
         mb = Mailbox(next(self._ids), account_id, name, self._last_uidvalidity, 1, 1, special_use)
         self._boxes[mb.id] = _Box(mb)
@@ -247,10 +293,18 @@ class MemoryStore:
     async def rename_mailbox(self, mailbox_id: int, new_name: str) -> Mailbox:
         new_name = _rules.mailbox_name(new_name)
         box = self._box(mailbox_id)
-        other = self._find(box.mailbox.account_id, new_name)
-        if other is not None and other is not box:
-            raise MailError(Kind.EXISTS, "mailbox exists")
-        box.mailbox = replace(box.mailbox, name=new_name)
+        account_id = box.mailbox.account_id
+        boxes = {b.mailbox.name: b for b in self._boxes.values() if b.mailbox.account_id == account_id}
+        renames = _rules.renamed_names(box.mailbox.name, new_name, set(boxes))  # raises before any change
+        for parent in _rules.missing_parents(new_name, set(boxes)):
+            self._create(account_id, parent, None)
+        subs = self._subscriptions.setdefault(account_id, set())
+        for name, target in renames:
+            b = boxes[name]
+            b.mailbox = replace(b.mailbox, name=target)
+            if name in subs:  # RFC 9051 §6.3.9: subscriptions follow a renamed mailbox here
+                subs.discard(name)
+                subs.add(target)
         return box.mailbox
 
     async def delete_mailbox(self, mailbox_id: int) -> None:
@@ -304,7 +358,9 @@ class MemoryStore:
         box.messages[uid] = rec
         return rec
 
-    async def insert_messages(self, content: NewContent, targets: Sequence[NewMessage]) -> list[MessageRecord]:
+    async def insert_messages(
+        self, content: NewContent, targets: Sequence[NewMessage], delivery: NewDelivery | None = None
+    ) -> list[MessageRecord]:
         boxes = [self._box(t.mailbox_id) for t in targets]  # check all before changing any
         wanted = [(t.mailbox_id, t.uid) for t in targets if t.uid is not None]
         for box, t in zip(boxes, targets, strict=True):
@@ -323,10 +379,38 @@ class MemoryStore:
             self._search[content_id] = content.search
             self._by_sha[content.sha256] = content_id
         size = self._contents[content_id].size
-        return [
+        records = [
             self._add(box, content_id, size, _rules.canonical_flags(t.flags), t.internaldate, t.internaldate_tz, t.uid)
             for box, t in zip(boxes, targets, strict=True)
         ]
+        if delivery is not None:
+            did = next(self._ids)
+            where = tuple(
+                sorted((box.mailbox.account_id, r.mailbox_id, r.uid) for box, r in zip(boxes, records, strict=True))
+            )
+            self._deliveries[did] = Delivery(did, content_id, delivery, where)
+        return records
+
+    async def deliveries_of_content(self, content_id: int) -> list[Delivery]:
+        return [d for _, d in sorted(self._deliveries.items()) if d.content_id == content_id]
+
+    async def deliveries_of_account(self, account_id: int, *, since: float = 0.0) -> list[Delivery]:
+        return [
+            d
+            for _, d in sorted(self._deliveries.items())
+            if d.envelope.received >= since and any(a == account_id for a, _, _ in d.mailboxes)
+        ]
+
+    async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]:
+        referenced = {r.content_id for box in self._boxes.values() for r in box.messages.values()}
+        unreferenced = [cid for cid in self._contents if cid not in referenced]
+        for cid in unreferenced[:limit]:
+            content = self._contents.pop(cid)
+            self._search.pop(cid, None)
+            self._by_sha.pop(content.sha256, None)
+            for did in [d for d, rec in self._deliveries.items() if rec.content_id == cid]:
+                del self._deliveries[did]
+        return min(limit, len(unreferenced)), len(unreferenced) > limit
 
     async def list_messages(self, mailbox_id: int) -> list[MessageRecord]:
         return sorted(self._box(mailbox_id).messages.values(), key=lambda r: r.uid)
@@ -461,3 +545,13 @@ class MemoryStore:
         held = self._locks.get(name)
         if held is not None and held[0] == holder:
             del self._locks[name]
+
+
+if TYPE_CHECKING:  # mypy proves that the backend plays every role (STYLE: static conformance)
+    from postoffice.store.api import BlobStore, ContentStore, DirectoryStore, LockStore, MailboxStore, MessageStore, Store
+
+    def _roles(s: MemoryStore) -> tuple[DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Store]:
+        return (s, s, s, s, s, s)
+
+    def _blob_store(b: MemoryBlobStore) -> BlobStore:
+        return b

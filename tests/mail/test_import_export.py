@@ -276,12 +276,12 @@ async def test_import_inserts_rows_only_after_their_blobs_are_synced(tmp_path: P
         unsynced_rows: list[str] = []
         insert = s.store.insert_messages
 
-        async def checked_insert(content: NewContent, targets: list[NewMessage]) -> object:
+        async def checked_insert(content: NewContent, targets: list[NewMessage], delivery: object = None) -> object:
             for blob_id in content.blob_ids:
                 path = blobs.path_of(blob_id)
                 if str(path) not in synced or str(path.parent) not in synced:
                     unsynced_rows.append(blob_id)
-            return await insert(content, targets)
+            return await insert(content, targets, delivery)  # type: ignore[arg-type]
 
         s.store.insert_messages = checked_insert  # type: ignore[method-assign]
         result = await import_path(s.mail, "alice@example.test", source, batch_size=7)
@@ -343,12 +343,12 @@ async def test_import_in_worker_processes_syncs_before_rows(tmp_path: Path, monk
         late: list[str] = []
         insert = s.store.insert_messages
 
-        async def checked_insert(content: NewContent, targets: list[NewMessage]) -> object:
+        async def checked_insert(content: NewContent, targets: list[NewMessage], delivery: object = None) -> object:
             for blob_id in content.blob_ids:
                 written = os.stat(blobs.path_of(blob_id)).st_mtime_ns
                 if not syncs or syncs[-1] < written:
                     late.append(blob_id)
-            return await insert(content, targets)
+            return await insert(content, targets, delivery)  # type: ignore[arg-type]
 
         s.store.insert_messages = checked_insert  # type: ignore[method-assign]
         result = await transfer.import_path(s.mail, "alice@example.test", source, batch_size=100)

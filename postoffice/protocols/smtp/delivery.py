@@ -13,6 +13,11 @@ Invariants:
 - At most ``_QUEUE_CHUNKS`` chunks of at most ``CHUNK`` octets wait in the queue.
 - A BODY=BINARYMIME message is delivered unchanged (RFC 3030 §3); any other is
   normalised to CRLF by the ingestion pipeline.
+- A recipient accepted at RCPT that no longer exists at the end of data (deleted in
+  between) fails the whole message, since nothing is stored for anyone: 550 when no
+  recipient is left (a permanent failure for all), else 450, so the client retries
+  later, its RCPT for the vanished one is then refused alone (RFC 5321 §3.3) and no
+  recipient gets the message twice.
 - Cancelling the task (RSET, QUIT, a lost connection, an over-size or refused message)
   leaves nothing behind: the ingestion pipeline removes its spool file.
 """
@@ -22,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from postoffice.errors import MailError
-from postoffice.wire.smtp import R250_QUEUED, R451_LOCAL_ERROR, Reply
+from postoffice.mail.service import UnknownRecipients
+from postoffice.store.api import DeliveryRecipient, NewDelivery
+from postoffice.wire.smtp import R250_QUEUED, R450_MAILBOX_UNAVAILABLE, R451_LOCAL_ERROR, R550_NO_SUCH_USER, Reply
 
 from .errors import reply_for
 
@@ -54,34 +61,32 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
         yield data
 
 
-def envelope_of(session: Session, tx: Transaction) -> dict[str, Any]:
-    """The SMTP envelope kept with the message (RFC 3461 DSN data for the outbound queue)."""
-    return {
-        "mail_from": tx.sender,
-        "body": tx.body,
-        "smtputf8": tx.smtputf8,
-        "ret": tx.ret,  # RFC 3461 §4.3
-        "envid": tx.envid,  # RFC 3461 §4.4
-        "size": tx.declared_size,
-        "recipients": [
-            {
-                "address": r.address,
-                "notify": list(r.params.notify) if r.params.notify else None,  # RFC 3461 §4.1
-                "orcpt": list(r.params.orcpt) if r.params.orcpt else None,  # RFC 3461 §4.2
-            }
+def envelope_of(session: Session, tx: Transaction, received: float) -> NewDelivery:
+    """The SMTP envelope kept with the delivery (RFC 3461 DSN data for the outbound queue)."""
+    return NewDelivery(
+        sender=tx.sender,
+        recipients=tuple(
+            DeliveryRecipient(r.address, r.params.notify, r.params.orcpt)  # RFC 3461 §4.1, §4.2
             for r in tx.recipients
-        ],
-        "listener": session.listener,
-        "client_ip": session.peer_ip,
-        "helo": session.helo,
-        "tls": session.tls,
-        "auth": session.account.address if session.account is not None else None,
-    }
+        ),
+        received=received,
+        ret=tx.ret,  # RFC 3461 §4.3
+        envid=tx.envid,  # RFC 3461 §4.4
+        body=tx.body,
+        smtputf8=tx.smtputf8,
+        declared_size=tx.declared_size,
+        listener=session.listener,
+        client_ip=session.peer_ip or "",
+        helo=session.helo or "",
+        tls=session.tls,
+        auth=session.account.address if session.account is not None else "",
+    )
 
 
 async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
     mail = server.mail
-    prepend = server.policy.trace_headers(session, tx, server.config.hostname, mail.clock.now())
+    now = mail.clock.now()
+    prepend = server.policy.trace_headers(session, tx, server.config.hostname, now)
     limit = server.limits.max_message_size
     try:
         await mail.deliver(
@@ -89,13 +94,17 @@ async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source
             [r.address for r in tx.recipients],
             prepend=prepend,
             max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
-            envelope=envelope_of(session, tx),
+            envelope=envelope_of(session, tx, now),
             # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
             # byte — its CR and LF octets are data, not line ends. Every other body type is
             # normalised to CRLF (DESIGN.md §5). BINARYMIME arrives only by BDAT (DATA is
             # refused), so no dot-stuffing or end-of-data question arises.
             normalise_line_ends=tx.body != "BINARYMIME",
         )
+    except UnknownRecipients as error:
+        # Accepted at RCPT, gone now: nothing was stored for anyone (see the invariants).
+        log.info("%s: delivery refused: %r", session.peer_ip, error)
+        return R550_NO_SUCH_USER if error.every else R450_MAILBOX_UNAVAILABLE
     except MailError as error:
         log.info("%s: delivery refused: %r", session.peer_ip, error)
         return reply_for(error)

@@ -11,6 +11,12 @@ Search text is stored with its content (``search_text``) but fed to the FTS inde
 later, in batches, by the writer when idle (``_index_pending``, migration 0004); a
 search reads the index for indexed contents and scans the text of pending ones,
 within one read transaction, so every content is seen exactly once either way.
+
+Garbage collection (migration 0005): a trigger lists every content that lost a
+message in ``gc_contents``; ``collect_contents`` removes those no message refers to
+any more, re-checked in its own write transaction (the writer is the only one, so no
+delivery can insert a message for that content between the check and the removal),
+taking the content's text out of the FTS index first unless it is still pending.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.errors import Kind, MailError
@@ -29,11 +35,15 @@ from postoffice.store.api import (
     Changes,
     Content,
     Credentials,
+    Delivery,
+    DeliveryRecipient,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
+    MailboxSpec,
     MessageRecord,
     NewContent,
+    NewDelivery,
     NewMessage,
 )
 from postoffice.store.sqlite.engine import Database
@@ -44,6 +54,9 @@ _MAILBOX_COLS = "id, account_id, name, uidvalidity, uidnext, highest_modseq, spe
 _MESSAGE_COLS = "mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size"
 _CONTENT_COLS = (
     "id, sha256, size, layout, envelope, bodystructure, preview, subject, from_addr, to_addr, date, message_id, extra"
+)
+_DELIVERY_COLS = (
+    "id, content_id, received, sender, ret, envid, body, smtputf8, declared_size, listener, client_ip, helo, tls, auth"
 )
 _CHUNK = 500  # host parameters per IN (...) list
 _DEFERRED_SEARCH_VERSION = 4  # migration 0004: search_text + search_pending
@@ -181,9 +194,12 @@ class SQLiteStore:
         return await self.db.read(lambda c: [r[0] for r in c.execute("SELECT name FROM domains ORDER BY name")])
 
     # ---- accounts ---------------------------------------------------------------------------
-    async def add_account(self, address: str, credentials: Credentials) -> Account:
+    async def add_account(
+        self, address: str, credentials: Credentials, mailboxes: Sequence[MailboxSpec] = ()
+    ) -> Account:
         address = address.lower()
         created = self.clock.now()
+        specs = [(_rules.mailbox_name(m.name), m) for m in mailboxes]
 
         def op(conn: sqlite3.Connection) -> Account:
             try:
@@ -192,6 +208,13 @@ class SQLiteStore:
                 raise MailError(Kind.EXISTS, "account exists")
             account_id = int(cur.lastrowid or 0)
             _put_credentials(conn, account_id, credentials)
+            # One transaction (the operation's savepoint): a failure here undoes the account.
+            for name, spec in specs:
+                _create_mailbox(conn, account_id, name, spec.special_use, created)
+                if spec.subscribed:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", (account_id, name)
+                    )
             return Account(account_id, address, created)
 
         return await self.db.write(op)
@@ -285,18 +308,7 @@ class SQLiteStore:
         def op(conn: sqlite3.Connection) -> Mailbox:
             if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
                 raise MailError(Kind.NOT_FOUND, "no such account")
-            last = conn.execute("SELECT value FROM meta WHERE key = 'last_uidvalidity'").fetchone()[0]
-            uidvalidity = _rules.next_uidvalidity(now, int(last))
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", (uidvalidity,))
-            try:
-                row = conn.execute(
-                    "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, special_use)"
-                    f" VALUES (?, ?, ?, 1, 1, ?) RETURNING {_MAILBOX_COLS}",
-                    (account_id, name, uidvalidity, special_use),
-                ).fetchone()
-            except sqlite3.IntegrityError:
-                raise MailError(Kind.EXISTS, "mailbox exists")
-            return _mailbox(row)
+            return _create_mailbox(conn, account_id, name, special_use, now)
 
         return await self.db.write(op)
 
@@ -330,13 +342,38 @@ class SQLiteStore:
 
     async def rename_mailbox(self, mailbox_id: int, new_name: str) -> Mailbox:
         new_name = _rules.mailbox_name(new_name)
+        now = self.clock.now()
 
         def op(conn: sqlite3.Connection) -> Mailbox:
-            _get_mailbox(conn, mailbox_id)
-            try:
-                conn.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (new_name, mailbox_id))
-            except sqlite3.IntegrityError:
-                raise MailError(Kind.EXISTS, "mailbox exists")
+            source = _get_mailbox(conn, mailbox_id)
+            old = source.name
+            existing = {r[0] for r in conn.execute("SELECT name FROM mailboxes WHERE account_id = ?", (source.account_id,))}
+            # Every new name is checked before anything changes (EXISTS, INVALID).
+            renames = _rules.renamed_names(old, new_name, existing)
+            for parent in _rules.missing_parents(new_name, existing):
+                _create_mailbox(conn, source.account_id, parent, None, now)
+            # Two steps, so that a rename onto a name freed by the same rename cannot collide.
+            for i, (name, _) in enumerate(renames):
+                conn.execute(
+                    "UPDATE mailboxes SET name = ? WHERE account_id = ? AND name = ?",
+                    (f"\x00rename{i}", source.account_id, name),
+                )
+            for i, (name, target) in enumerate(renames):
+                try:
+                    conn.execute(
+                        "UPDATE mailboxes SET name = ? WHERE account_id = ? AND name = ?",
+                        (target, source.account_id, f"\x00rename{i}"),
+                    )
+                except sqlite3.IntegrityError:
+                    raise MailError(Kind.EXISTS, f"mailbox {target} exists")
+                # RFC 9051 §6.3.9: subscriptions follow a renamed mailbox here.
+                if conn.execute(
+                    "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", (source.account_id, name)
+                ).rowcount:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
+                        (source.account_id, target),
+                    )
             # UIDVALIDITY is kept: values are unique in the store, so the new name still
             # never sees a value twice (RFC 9051 §2.3.1.1).
             return _get_mailbox(conn, mailbox_id)
@@ -386,7 +423,9 @@ class SQLiteStore:
         )
 
     # ---- messages -------------------------------------------------------------------------------
-    async def insert_messages(self, content: NewContent, targets: Sequence[NewMessage]) -> list[MessageRecord]:
+    async def insert_messages(
+        self, content: NewContent, targets: Sequence[NewMessage], delivery: NewDelivery | None = None
+    ) -> list[MessageRecord]:
         targets = list(targets)
 
         def op(conn: sqlite3.Connection) -> list[MessageRecord]:
@@ -415,6 +454,8 @@ class SQLiteStore:
                 out.append(
                     MessageRecord(t.mailbox_id, uid, content_id, flags, modseq, t.internaldate, t.internaldate_tz, size)
                 )
+            if delivery is not None:
+                _put_delivery(conn, content_id, delivery, out)
             return out
 
         return await self.db.write(op)
@@ -466,6 +507,52 @@ class SQLiteStore:
             return out
 
         return await self.db.read(op)
+
+    async def deliveries_of_content(self, content_id: int) -> list[Delivery]:
+        return await self.db.read(
+            lambda c: _read_deliveries(
+                c, f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE content_id = ? ORDER BY id", (content_id,)
+            )
+        )
+
+    async def deliveries_of_account(self, account_id: int, *, since: float = 0.0) -> list[Delivery]:
+        return await self.db.read(
+            lambda c: _read_deliveries(
+                c,
+                f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE id IN"
+                " (SELECT delivery_id FROM delivery_targets WHERE account_id = ?) AND received >= ? ORDER BY id",
+                (account_id, since),
+            )
+        )
+
+    async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]:
+        def op(conn: sqlite3.Connection) -> tuple[int, bool]:
+            candidates = [
+                int(r[0]) for r in conn.execute("SELECT content_id FROM gc_contents ORDER BY content_id LIMIT ?", (limit,))
+            ]
+            if not candidates:
+                return 0, False
+            removed = 0
+            for i in range(0, len(candidates), _CHUNK):
+                chunk = candidates[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM gc_contents WHERE content_id IN ({marks})", chunk)
+                # Re-checked here, in the writer's transaction: a message inserted since
+                # the trigger listed the content keeps it.
+                gone = [
+                    int(r[0])
+                    for r in conn.execute(
+                        f"SELECT id FROM contents WHERE id IN ({marks})"
+                        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_id = contents.id)",
+                        chunk,
+                    )
+                ]
+                if gone:
+                    _delete_contents(conn, gone)
+                    removed += len(gone)
+            return removed, len(candidates) == limit
+
+        return await self.db.write(op)
 
     async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> int:
         def op(conn: sqlite3.Connection) -> int:
@@ -652,6 +739,96 @@ def _put_credentials(conn: sqlite3.Connection, account_id: int, c: Credentials) 
     )
 
 
+def _create_mailbox(
+    conn: sqlite3.Connection, account_id: int, name: str, special_use: str | None, now: float
+) -> Mailbox:
+    last = conn.execute("SELECT value FROM meta WHERE key = 'last_uidvalidity'").fetchone()[0]
+    uidvalidity = _rules.next_uidvalidity(now, int(last))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", (uidvalidity,))
+    try:
+        row = conn.execute(
+            "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, special_use)"
+            f" VALUES (?, ?, ?, 1, 1, ?) RETURNING {_MAILBOX_COLS}",
+            (account_id, name, uidvalidity, special_use),
+        ).fetchone()
+    except sqlite3.IntegrityError:
+        raise MailError(Kind.EXISTS, "mailbox exists")
+    return _mailbox(row)
+
+
+def _put_delivery(conn: sqlite3.Connection, content_id: int, d: NewDelivery, records: Sequence[MessageRecord]) -> int:
+    cur = conn.execute(
+        "INSERT INTO deliveries (content_id, received, sender, ret, envid, body, smtputf8, declared_size, listener,"
+        " client_ip, helo, tls, auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (content_id, d.received, d.sender, d.ret, d.envid, d.body, int(d.smtputf8), d.declared_size, d.listener,
+         d.client_ip, d.helo, int(d.tls), d.auth),
+    )  # fmt: skip
+    delivery_id = int(cur.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO delivery_recipients (delivery_id, seq, address, notify, orcpt_type, orcpt) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (delivery_id, i, r.address, None if r.notify is None else ",".join(r.notify),
+             None if r.orcpt is None else r.orcpt[0], None if r.orcpt is None else r.orcpt[1])
+            for i, r in enumerate(d.recipients)
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO delivery_targets (delivery_id, account_id, mailbox_id, uid)"
+        " SELECT ?, account_id, id, ? FROM mailboxes WHERE id = ?",
+        [(delivery_id, r.uid, r.mailbox_id) for r in records],
+    )
+    return delivery_id
+
+
+def _read_deliveries(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Delivery]:
+    rows = conn.execute(sql, params).fetchall()
+    out: list[Delivery] = []
+    for row in rows:
+        (did, content_id, received, sender, ret, envid, body, smtputf8, declared_size, listener, client_ip, helo,
+         tls, auth) = row  # fmt: skip
+        recipients = tuple(
+            DeliveryRecipient(
+                address,
+                None if notify is None else tuple(notify.split(",")),
+                None if orcpt_type is None else (orcpt_type, orcpt),
+            )
+            for address, notify, orcpt_type, orcpt in conn.execute(
+                "SELECT address, notify, orcpt_type, orcpt FROM delivery_recipients WHERE delivery_id = ? ORDER BY seq",
+                (did,),
+            )
+        )
+        targets = tuple(
+            (int(a), int(m), int(u))
+            for a, m, u in conn.execute(
+                "SELECT account_id, mailbox_id, uid FROM delivery_targets WHERE delivery_id = ?"
+                " ORDER BY account_id, mailbox_id, uid",
+                (did,),
+            )
+        )
+        envelope = NewDelivery(
+            sender, recipients, received, ret, envid, body, bool(smtputf8), declared_size, listener, client_ip, helo,
+            bool(tls), auth,
+        )  # fmt: skip
+        out.append(Delivery(int(did), int(content_id), envelope, targets))
+    return out
+
+
+def _delete_contents(conn: sqlite3.Connection, content_ids: Sequence[int]) -> None:
+    """Remove contents no message refers to, with everything hanging off them."""
+    marks = ",".join("?" * len(content_ids))
+    # Migration 0004: a search_text row leaves the external-content FTS index first
+    # (the 'delete' command with its old values), unless it was never indexed.
+    conn.execute(
+        f"INSERT INTO search (search, rowid, {_SEARCH_COLS}) SELECT 'delete', s.id, {_SEARCH_COLS}"
+        f" FROM search_text s WHERE s.id IN ({marks}) AND s.id NOT IN (SELECT content_id FROM search_pending)",
+        content_ids,
+    )
+    conn.execute(f"DELETE FROM search_pending WHERE content_id IN ({marks})", content_ids)
+    conn.execute(f"DELETE FROM search_text WHERE id IN ({marks})", content_ids)
+    # content_blobs, deliveries (and their recipients and targets) cascade.
+    conn.execute(f"DELETE FROM contents WHERE id IN ({marks})", content_ids)
+
+
 def _put_content(conn: sqlite3.Connection, content: NewContent) -> tuple[int, int]:
     """(id, size) of the content with this SHA-256, inserting it (and its search text) if new."""
     row = conn.execute("SELECT id, size FROM contents WHERE sha256 = ?", (content.sha256,)).fetchone()
@@ -718,3 +895,10 @@ def _content(row: Sequence[Any], blobs: tuple[str, ...]) -> Content:
     return Content(
         cid, sha, size, bytes(layout), blobs, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra
     )
+
+
+if TYPE_CHECKING:  # mypy proves that the backend plays every role (STYLE: static conformance)
+    from postoffice.store.api import ContentStore, DirectoryStore, LockStore, MailboxStore, MessageStore, Store
+
+    def _roles(s: SQLiteStore) -> tuple[DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Store]:
+        return (s, s, s, s, s, s)
