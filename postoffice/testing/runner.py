@@ -57,6 +57,7 @@ class TranscriptHost(Protocol):
     async def deliver(self, users: Sequence[str], message: bytes) -> None: ...
     async def advance_clock(self, seconds: float) -> None: ...
     async def count_messages(self, user: str, mailbox: str) -> int: ...
+    async def delete_user(self, user: str) -> None: ...
 
 
 def client_tls_context() -> ssl.SSLContext:
@@ -346,6 +347,9 @@ class Runner:
         got = await self.host.count_messages(user, mailbox)
         if got != want:
             self.fail(action.line, f"{user} {mailbox} holds {got} messages, expected {want}", None)
+
+    async def _do_delete_user(self, action: Action, args: list[str]) -> None:
+        await self.host.delete_user(args[0])
 
     async def _do_wait(self, action: Action, args: list[str]) -> None:
         conn = self.conn(self._number(args[0]), action.line)

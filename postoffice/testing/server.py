@@ -170,6 +170,9 @@ class TranscriptServer:
         for _ in range(5):  # let servers that poll the clock notice
             await asyncio.sleep(0)
 
+    async def delete_user(self, user: str) -> None:
+        await self.mail.delete_user(self.user_address(user))
+
     async def count_messages(self, user: str, mailbox: str) -> int:
         box = await self.mail.get_mailbox(await self.account(user), mailbox)
         return len(await self.mail.list_messages(box))

@@ -44,6 +44,7 @@ Steps (an optional leading connection number ``2 `` picks the connection; defaul
     @deliver-text alice SUBJECT...   a small generated message with that subject
     @advance-clock 31m               advance the services' ManualClock
     @expect-count alice INBOX 4      number of messages in a mailbox
+    @delete-user bob                 delete a user (through MailService.delete_user)
     @wait 2 "* 4 EXISTS" [2s]        read connection 2 until a matching response arrives
                                      (responses before it are dropped)
     @starttls 1                      upgrade connection 1's client side to TLS now
@@ -84,7 +85,7 @@ STATES = ("nonauth", "authenticated", "selected")
 DEFAULT_LISTENER = {"imap": "imap", "smtp": "smtp", "pop3": "pop3"}
 TLS_LISTENER = {"imap": "imaps", "smtp": "submissions", "pop3": "pop3s"}
 ACTIONS = frozenset(
-    {"ordered", "deliver", "deliver-text", "advance-clock", "expect-count", "wait", "starttls", "close", "connect", "expect-closed"}
+    {"ordered", "deliver", "deliver-text", "advance-clock", "expect-count", "delete-user", "wait", "starttls", "close", "connect", "expect-closed"}
 )
 
 _STEP_RE = re.compile(r"(?:(\d+)\s+)?(C!|C|!S|S):(?: (.*)|)\Z")

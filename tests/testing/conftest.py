@@ -223,6 +223,9 @@ class ToyHost:
     async def count_messages(self, user: str, mailbox: str) -> int:
         return len(self.mail.messages.get(user, []))
 
+    async def delete_user(self, user: str) -> None:
+        self.mail.messages.pop(user, None)
+
     async def run(self, text: str, protocol: str = "imap") -> dict[str, str]:
         return await run_transcript(self, parse_transcript(text, protocol=protocol))
 

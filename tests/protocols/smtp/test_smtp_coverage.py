@@ -19,7 +19,6 @@ NOT_PRODUCED: dict[str, str] = {
     "R211_STATUS": "no command asks for system status",
     "R251_WILL_FORWARD": "recipients are local or refused; nothing is forwarded",
     "R432_PASSWORD_TRANSITION": "no password transition scheme",
-    "R450_MAILBOX_UNAVAILABLE": "no temporarily locked mailboxes",
     "R451_TEMP_LOOKUP_FAILURE": "no DNS lookups on receipt yet (SPF/DKIM come later)",
     "R452_INSUFFICIENT_STORAGE": "no free-disk check yet",
     "R452_MAILBOX_FULL": "no quotas yet",
