@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from postoffice.store.api import Credentials, NewContent, SearchText
+import pytest
 
-__all__ = ["CREDS", "make_content"]
+from postoffice.errors import Kind, MailError
+from postoffice.store.api import Credentials, NewContent, NewMessage, SearchText, Store
+
+__all__ = ["CREDS", "make_content", "account_with_inbox", "deliver", "raises"]
 
 CREDS = Credentials("$argon2id$v=19$m=65536,t=3,p=4$x$y", b"salt", 4096, b"stored", b"server")
 
@@ -31,3 +34,18 @@ def make_content(
         message_id=f"<{n}@example.test>",
         search=SearchText(from_=from_, to=to, subject=subject, headers=headers or f"Subject: {subject}", body=body),
     )
+
+
+async def account_with_inbox(store: Store, address: str = "alice@example.test") -> tuple[int, int]:
+    account = await store.add_account(address, CREDS)
+    inbox = await store.create_mailbox(account.id, "INBOX")
+    return account.id, inbox.id
+
+
+async def deliver(store: Store, mailbox_id: int, n: int, flags: frozenset[str] = frozenset(), **kw: str) -> int:
+    [rec] = await store.insert_messages(make_content(n, **kw), [NewMessage(mailbox_id, flags, 1000.0 + n, 60)])
+    return rec.uid
+
+
+def raises(kind: Kind) -> pytest.RaisesContext[MailError]:
+    return pytest.raises(MailError, check=lambda e: e.kind is kind)  # type: ignore[call-overload,no-any-return]

@@ -158,3 +158,50 @@ def test_bad_blob_ids_are_not_found(tmp_path: Path) -> None:
         assert not store.exists(bad)
         with pytest.raises(MailError):
             store.read(bad)
+
+
+# ---- garbage collection --------------------------------------------------------------------------
+
+HOUR = 3600.0
+
+
+def _age(blobs: BlobStore, blob_id: str, seconds: float) -> None:
+    """Pretend the blob was last written or found ``seconds`` ago."""
+    if isinstance(blobs, MemoryBlobStore):
+        blobs.fresh[blob_id] -= seconds
+    else:
+        assert isinstance(blobs, FileBlobStore)
+        path = blobs.path_of(blob_id)
+        when = path.stat().st_mtime - seconds
+        os.utime(path, (when, when))
+
+
+def test_collect_removes_only_blobs_older_than_the_grace(blobs: BlobStore) -> None:
+    old, young = blobs.put(b"old"), blobs.put(b"young")
+    assert sorted(blobs.list_ids()) == sorted([old, young])
+    _age(blobs, old, 2 * HOUR)
+    assert not blobs.collect(young, HOUR)
+    assert blobs.collect(old, HOUR)
+    assert blobs.list_ids() == [young] and not blobs.exists(old)
+    assert not blobs.collect(old, HOUR)  # gone already
+
+
+def test_a_blob_found_again_by_a_writer_is_young_again(blobs: BlobStore) -> None:
+    blob_id = blobs.put(b"shared part")
+    _age(blobs, blob_id, 2 * HOUR)
+    w = blobs.writer()  # a delivery's writer meets the same bytes (dedup)
+    w.write(b"shared part")
+    assert w.finish() == blob_id
+    assert not blobs.collect(blob_id, HOUR)
+    assert blobs.read(blob_id) == b"shared part"
+
+
+def test_collect_finds_blobs_of_the_legacy_layout(tmp_path: Path) -> None:
+    files = FileBlobStore(tmp_path / "blobs")
+    blob_id = hashlib.sha256(b"legacy").hexdigest()
+    legacy = files.root / blob_id[:2] / blob_id[2:4] / blob_id
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"legacy")
+    os.utime(legacy, (1000.0, 1000.0))
+    assert files.list_ids() == [blob_id]
+    assert files.collect(blob_id, HOUR) and not legacy.exists()

@@ -256,3 +256,50 @@ async def test_wal_is_checkpointed_off_the_writer(tmp_path: Path) -> None:
         assert len(await store.list_messages(inbox.id)) == 5
     finally:
         await store.close()
+
+
+async def test_collected_contents_leave_the_search_index(tmp_path: Path) -> None:
+    """Migration 0004: an indexed text leaves the FTS index before its row goes; a
+    pending one simply stops being pending. The index stays consistent either way."""
+    path = tmp_path / "db.sqlite3"
+    store = await SQLiteStore.open(path)
+    try:
+        account = await store.add_account("alice@example.test", CREDS)
+        inbox = await store.create_mailbox(account.id, "INBOX")
+        indexed = await store.insert_messages(make_content(1, body="indexed needle"), [NewMessage(inbox.id)])
+        await wait_indexed(store)
+        store.db.background_paused = True
+        pending = await store.insert_messages(make_content(2, body="pending needle"), [NewMessage(inbox.id)])
+        kept = await store.insert_messages(make_content(3, body="kept needle"), [NewMessage(inbox.id)])
+        await store.expunge(inbox.id, [indexed[0].uid, pending[0].uid])
+        assert await store.collect_contents() == (2, False)
+        counts = await store.db.read(
+            lambda c: [c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("search_text", "search_pending", "gc_contents")]
+        )
+        assert counts == [1, 1, 0]
+        assert await store.search_text(inbox.id, "needle", "body") == {kept[0].uid}
+        store.db.background_paused = False
+        await wait_indexed(store)
+        assert await store.search_text(inbox.id, "needle", "body") == {kept[0].uid}
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO search(search) VALUES ('integrity-check')")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+async def test_upgrade_lists_contents_already_unreferenced_for_collection(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    old = await SQLiteStore.open(path, target_version=LATEST_VERSION - 1)
+    account = await old.add_account("alice@example.test", CREDS)
+    inbox = await old.create_mailbox(account.id, "INBOX")
+    gone = await old.insert_messages(make_content(1), [NewMessage(inbox.id)])
+    kept = await old.insert_messages(make_content(2), [NewMessage(inbox.id)])
+    await old.expunge(inbox.id, [gone[0].uid])  # no collector in that version
+    await old.close()
+    store = await SQLiteStore.open(path)
+    try:
+        assert await store.collect_contents() == (1, False)
+        assert set(await store.get_contents([gone[0].content_id, kept[0].content_id])) == {kept[0].content_id}
+    finally:
+        await store.close()

@@ -1,157 +1,13 @@
-"""The Store contract, run against every backend (memory and SQLite)."""
+"""Store contract, MessageStore role (messages, flags, expunge, copy, changes, search), run against every backend (memory and SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
-from store_helpers import CREDS, make_content
+from store_helpers import account_with_inbox, deliver, make_content, raises
 
-from postoffice.clock import ManualClock
-from postoffice.errors import Kind, MailError
-from postoffice.store.api import Credentials, FlagUpdate, NewMessage, Store
-
-
-async def account_with_inbox(store: Store, address: str = "alice@example.test") -> tuple[int, int]:
-    account = await store.add_account(address, CREDS)
-    inbox = await store.create_mailbox(account.id, "INBOX")
-    return account.id, inbox.id
-
-
-async def deliver(store: Store, mailbox_id: int, n: int, flags: frozenset[str] = frozenset(), **kw: str) -> int:
-    [rec] = await store.insert_messages(make_content(n, **kw), [NewMessage(mailbox_id, flags, 1000.0 + n, 60)])
-    return rec.uid
-
-
-def raises(kind: Kind) -> pytest.RaisesContext[MailError]:
-    return pytest.raises(MailError, check=lambda e: e.kind is kind)  # type: ignore[call-overload,no-any-return]
-
-
-# ---- domains, accounts, aliases ------------------------------------------------------------
-
-
-async def test_domains(store: Store) -> None:
-    await store.add_domain("Example.TEST")
-    await store.add_domain("b.test")
-    assert await store.list_domains() == ["b.test", "example.test"]
-    with raises(Kind.EXISTS):
-        await store.add_domain("example.test")
-
-
-async def test_accounts_and_credentials(store: Store, clock: ManualClock) -> None:
-    a = await store.add_account("Alice@Example.Test", CREDS)
-    assert a.address == "alice@example.test" and a.created == clock.now()
-    assert await store.get_account("ALICE@example.test") == a
-    assert await store.get_account_by_id(a.id) == a
-    assert await store.get_account("bob@example.test") is None
-    with raises(Kind.EXISTS):
-        await store.add_account("alice@example.test", CREDS)
-    b = await store.add_account("bob@example.test", CREDS)
-    assert [x.address for x in await store.list_accounts()] == ["alice@example.test", "bob@example.test"]
-    assert await store.get_credentials(a.id) == CREDS
-    new = Credentials("other", b"s2", 8192, b"k1", b"k2")
-    await store.set_credentials(a.id, new)
-    assert await store.get_credentials(a.id) == new
-    box = await store.create_mailbox(b.id, "INBOX")
-    await deliver(store, box.id, 1)
-    await store.delete_account(b.id)
-    assert await store.get_account_by_id(b.id) is None
-    assert await store.get_credentials(b.id) is None
-    assert await store.get_mailbox_by_id(box.id) is None
-    with raises(Kind.NOT_FOUND):
-        await store.delete_account(b.id)
-    with raises(Kind.NOT_FOUND):
-        await store.set_credentials(b.id, new)
-
-
-async def test_aliases(store: Store) -> None:
-    await store.add_alias("Sales@example.test", "alice@example.test")
-    await store.add_alias("sales@example.test", "bob@example.test")
-    with raises(Kind.EXISTS):
-        await store.add_alias("sales@example.test", "bob@example.test")
-    assert await store.get_alias_targets("SALES@example.test") == ["alice@example.test", "bob@example.test"]
-    assert len(await store.list_aliases()) == 2
-    await store.delete_alias("sales@example.test", "bob@example.test")
-    assert await store.get_alias_targets("sales@example.test") == ["alice@example.test"]
-    await store.delete_alias("sales@example.test")
-    assert await store.list_aliases() == []
-    with raises(Kind.NOT_FOUND):
-        await store.delete_alias("sales@example.test")
-
-
-# ---- mailboxes ----------------------------------------------------------------------------------
-
-
-async def test_mailboxes(store: Store) -> None:
-    account_id, inbox_id = await account_with_inbox(store)
-    inbox = await store.get_mailbox(account_id, "inbox")
-    assert inbox is not None and inbox.id == inbox_id and inbox.name == "INBOX"
-    assert inbox.uidnext == 1 and inbox.messages == 0
-    sent = await store.create_mailbox(account_id, "Sent", "\\Sent")
-    assert sent.special_use == "\\Sent"
-    with raises(Kind.EXISTS):
-        await store.create_mailbox(account_id, "Sent")
-    with raises(Kind.EXISTS):
-        await store.create_mailbox(account_id, "Inbox")
-    with raises(Kind.NOT_FOUND):
-        await store.create_mailbox(account_id + 1000, "X")
-    assert [m.name for m in await store.list_mailboxes(account_id)] == ["INBOX", "Sent"]
-    renamed = await store.rename_mailbox(sent.id, "Sent Items")
-    assert renamed.name == "Sent Items" and renamed.uidvalidity == sent.uidvalidity
-    with raises(Kind.EXISTS):
-        await store.rename_mailbox(sent.id, "INBOX")
-    assert await store.get_mailbox(account_id, "Sent") is None
-    await store.delete_mailbox(sent.id)
-    assert await store.get_mailbox_by_id(sent.id) is None
-    with raises(Kind.NOT_FOUND):
-        await store.delete_mailbox(sent.id)
-    with raises(Kind.NOT_FOUND):
-        await store.rename_mailbox(sent.id, "Y")
-
-
-async def test_uidvalidity_never_repeats_for_a_name(store: Store, clock: ManualClock) -> None:
-    account_id, _ = await account_with_inbox(store)
-    seen = []
-    for _ in range(3):  # same clock second each time: still strictly increasing
-        box = await store.create_mailbox(account_id, "Work")
-        seen.append(box.uidvalidity)
-        await store.delete_mailbox(box.id)
-    assert seen == sorted(set(seen)) and len(seen) == 3
-    clock.advance(10)
-    box = await store.create_mailbox(account_id, "Work")
-    assert box.uidvalidity >= int(clock.now())
-
-
-async def test_subscriptions_outlive_mailboxes(store: Store) -> None:
-    account_id, _ = await account_with_inbox(store)
-    box = await store.create_mailbox(account_id, "Lists")
-    await store.set_subscribed(account_id, "Lists", True)
-    await store.set_subscribed(account_id, "inbox", True)
-    await store.set_subscribed(account_id, "Lists", True)  # idempotent
-    await store.delete_mailbox(box.id)
-    assert await store.list_subscriptions(account_id) == ["INBOX", "Lists"]
-    await store.set_subscribed(account_id, "Lists", False)
-    assert await store.list_subscriptions(account_id) == ["INBOX"]
-
-
-async def test_set_uidvalidity_for_import(store: Store) -> None:
-    account_id, inbox_id = await account_with_inbox(store)
-    box = await store.set_uidvalidity(inbox_id, 12345, 40)
-    assert (box.uidvalidity, box.uidnext) == (12345, 40)
-    box = await store.set_uidvalidity(inbox_id, 12345, 10)  # UIDNEXT never lowered
-    assert box.uidnext == 40
-    [rec] = await store.insert_messages(make_content(1), [NewMessage(inbox_id, uid=7)])
-    assert rec.uid == 7
-    with raises(Kind.EXISTS):
-        await store.insert_messages(make_content(2), [NewMessage(inbox_id, uid=7)])
-    [rec] = await store.insert_messages(make_content(3), [NewMessage(inbox_id, uid=50)])
-    mb = await store.get_mailbox_by_id(inbox_id)
-    assert mb is not None and mb.uidnext == 51 and mb.messages == 2
-    assert await deliver(store, inbox_id, 4) == 51
-    assert [r.uid for r in await store.list_messages(inbox_id)] == [7, 50, 51]
-    with raises(Kind.NOT_FOUND):
-        await store.set_uidvalidity(inbox_id + 1000, 1, 1)
-
+from postoffice.errors import Kind
+from postoffice.store.api import DeliveryRecipient, FlagUpdate, NewDelivery, NewMessage, Store
 
 # ---- messages: UIDs, MODSEQs, counters ------------------------------------------------------------
 
@@ -324,20 +180,6 @@ async def test_search_text(store: Store) -> None:
     assert await store.search_text(other.id, "report", "subject") == {1}
 
 
-async def test_locks(store: Store, clock: ManualClock) -> None:
-    assert await store.acquire_lock("maildrop:1", "s1", 60)
-    assert not await store.acquire_lock("maildrop:1", "s2", 60)
-    assert await store.acquire_lock("maildrop:2", "s2", 60)
-    assert await store.acquire_lock("maildrop:1", "s1", 60)  # refresh by the holder
-    clock.advance(59)
-    assert not await store.acquire_lock("maildrop:1", "s2", 60)
-    clock.advance(2)  # expired: free for another
-    assert await store.acquire_lock("maildrop:1", "s2", 60)
-    await store.release_lock("maildrop:1", "s1")  # not the holder: no effect
-    assert not await store.acquire_lock("maildrop:1", "s1", 60)
-    await store.release_lock("maildrop:1", "s2")
-    assert await store.acquire_lock("maildrop:1", "s1", 60)
-
 
 async def test_concurrent_inserts_get_distinct_uids(store: Store) -> None:
     _, inbox_id = await account_with_inbox(store)
@@ -345,3 +187,59 @@ async def test_concurrent_inserts_get_distinct_uids(store: Store) -> None:
     assert sorted(uids) == list(range(1, 51))
     mb = await store.get_mailbox_by_id(inbox_id)
     assert mb is not None and mb.messages == 50 and mb.uidnext == 51
+
+
+# ---- deliveries: the envelope belongs to the delivery ----------------------------------------
+
+
+def _envelope(sender: str, *recipients: DeliveryRecipient, received: float = 5000.0, **kw: object) -> NewDelivery:
+    return NewDelivery(sender, recipients, received, **kw)  # type: ignore[arg-type]
+
+
+async def test_two_deliveries_of_the_same_bytes_keep_their_own_envelopes(store: Store) -> None:
+    a_id, a_inbox = await account_with_inbox(store, "a@example.test")
+    b_id, b_inbox = await account_with_inbox(store, "b@example.test")
+    content = make_content(1, subject="same bytes")
+    first = _envelope(
+        "one@remote.test",
+        DeliveryRecipient("a@example.test", ("SUCCESS", "DELAY"), ("rfc822", "A@Example.test")),
+        ret="HDRS", envid="QQ314159", body="8BITMIME", declared_size=1234, listener="smtp",
+        client_ip="192.0.2.1", helo="mx.remote.test", tls=True,
+    )  # fmt: skip
+    second = _envelope(
+        "", DeliveryRecipient("a@example.test"), DeliveryRecipient("b@example.test", ("NEVER",)),
+        received=6000.0, smtputf8=True, listener="submission", auth="b@example.test",
+    )  # fmt: skip
+    [r1] = await store.insert_messages(content, [NewMessage(a_inbox)], first)
+    r2, r3 = await store.insert_messages(content, [NewMessage(a_inbox), NewMessage(b_inbox)], second)
+    assert r1.content_id == r2.content_id == r3.content_id  # one content...
+    d1, d2 = await store.deliveries_of_content(r1.content_id)  # ...two deliveries
+    assert d1.envelope == first and d2.envelope == second
+    assert d1.content_id == d2.content_id == r1.content_id and d1.id != d2.id
+    assert d1.mailboxes == ((a_id, a_inbox, r1.uid),)
+    assert set(d2.mailboxes) == {(a_id, a_inbox, r2.uid), (b_id, b_inbox, r3.uid)}
+    assert await store.deliveries_of_account(a_id) == [d1, d2]
+    assert await store.deliveries_of_account(b_id) == [d2]
+    assert await store.deliveries_of_account(a_id, since=5500.0) == [d2]
+    # Deliveries are not written into the content: it is the same for both.
+    assert (await store.get_content(r1.content_id)).extra == content.extra
+
+
+async def test_a_delivery_is_written_with_its_messages_or_not_at_all(store: Store) -> None:
+    a_id, a_inbox = await account_with_inbox(store)
+    content = make_content(1)
+    with raises(Kind.NOT_FOUND):
+        await store.insert_messages(content, [NewMessage(a_inbox), NewMessage(a_inbox + 1000)], _envelope("x@r.test"))
+    assert await store.deliveries_of_account(a_id) == []
+    [rec] = await store.insert_messages(content, [NewMessage(a_inbox)])  # no envelope: no delivery
+    assert await store.deliveries_of_content(rec.content_id) == []
+
+
+async def test_deleting_an_account_drops_it_from_deliveries(store: Store) -> None:
+    a_id, a_inbox = await account_with_inbox(store, "a@example.test")
+    b_id, b_inbox = await account_with_inbox(store, "b@example.test")
+    recs = await store.insert_messages(make_content(1), [NewMessage(a_inbox), NewMessage(b_inbox)], _envelope("s@r.test"))
+    await store.delete_account(b_id)
+    [d] = await store.deliveries_of_content(recs[0].content_id)
+    assert d.mailboxes == ((a_id, a_inbox, recs[0].uid),)
+    assert await store.deliveries_of_account(b_id) == []

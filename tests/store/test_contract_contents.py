@@ -1,0 +1,106 @@
+"""Store contract, ContentStore role (contents, their blob references, garbage
+collection), run against every backend; and the RFC 3501 \\Recent marker."""
+
+from __future__ import annotations
+
+import pytest
+from store_helpers import CREDS, make_content
+
+from postoffice.errors import MailError
+from postoffice.store.api import NewDelivery, NewMessage, Store
+
+
+async def _inbox(store: Store) -> int:
+    account = await store.add_account("alice@example.test", CREDS)
+    return (await store.create_mailbox(account.id, "INBOX")).id
+
+
+async def _deliver(store: Store, box: int, n: int) -> int:
+    [rec] = await store.insert_messages(make_content(n), [NewMessage(box, frozenset(), 1000.0 + n, 0)])
+    return rec.content_id
+
+
+async def test_get_contents_reads_many_at_once(store: Store) -> None:
+    box = await _inbox(store)
+    ids = [await _deliver(store, box, n) for n in range(3)]
+    got = await store.get_contents([*ids, 99_999])
+    assert set(got) == set(ids)  # an unknown id is left out
+    for cid in ids:
+        assert got[cid] == await store.get_content(cid)
+    assert await store.get_contents([]) == {}
+
+
+async def test_recent_marker_is_claimed_once(store: Store) -> None:
+    box = await _inbox(store)
+    assert await store.claim_recent(box) == 0
+    await _deliver(store, box, 1)
+    await _deliver(store, box, 2)
+    assert await store.claim_recent(box, claim=False) == 0  # a peek (STATUS, EXAMINE) keeps it
+    assert await store.claim_recent(box) == 0  # this session sees UIDs 1 and 2 as recent
+    assert await store.claim_recent(box) == 2  # the next one sees none of them
+    await _deliver(store, box, 3)
+    assert await store.claim_recent(box) == 2
+    assert await store.claim_recent(box, claim=False) == 3
+    with pytest.raises(MailError):
+        await store.claim_recent(99_999)
+
+
+# ---- garbage collection -------------------------------------------------------------------------
+
+
+async def _collect(store: Store) -> int:
+    total, more = 0, True
+    while more:
+        removed, more = await store.collect_contents(limit=2)  # small batches: the loop is exercised
+        total += removed
+    return total
+
+
+async def test_content_goes_after_its_last_message_is_expunged(store: Store) -> None:
+    account = await store.add_account("alice@example.test", CREDS)
+    inbox = (await store.create_mailbox(account.id, "INBOX")).id
+    other = (await store.create_mailbox(account.id, "Other")).id
+    content = make_content(1, subject="needle here", blob_ids=("ab" * 32,))
+    a, b = await store.insert_messages(content, [NewMessage(inbox), NewMessage(other)], NewDelivery("s@r.test", (), 1.0))
+    keep = await _deliver(store, inbox, 2)
+    await store.expunge(inbox, [a.uid])
+    assert await _collect(store) == 0  # still in Other
+    assert (await store.get_content(a.content_id)).sha256 == content.sha256
+    await store.expunge(other, [b.uid])
+    assert await _collect(store) == 1
+    with pytest.raises(MailError):
+        await store.get_content(a.content_id)
+    assert await store.find_content(content.sha256) is None
+    assert await store.list_blob_ids() == set()
+    assert await store.deliveries_of_content(a.content_id) == []
+    assert await store.search_text(inbox, "needle", "subject") == set()
+    assert (await store.get_content(keep)).id == keep  # the other content stays
+    assert await _collect(store) == 0
+    # The same bytes again: a new content, whole.
+    [again] = await store.insert_messages(content, [NewMessage(inbox)])
+    assert (await store.get_content(again.content_id)).blob_ids == content.blob_ids
+    assert await store.search_text(inbox, "needle", "subject") == {again.uid}
+
+
+async def test_content_goes_with_a_deleted_mailbox_or_account(store: Store) -> None:
+    account = await store.add_account("alice@example.test", CREDS)
+    inbox = (await store.create_mailbox(account.id, "INBOX")).id
+    other = (await store.create_mailbox(account.id, "Other")).id
+    in_other = await _deliver(store, other, 1)
+    in_inbox = await _deliver(store, inbox, 2)
+    await store.delete_mailbox(other)
+    assert await _collect(store) == 1
+    assert set(await store.get_contents([in_other, in_inbox])) == {in_inbox}
+    await store.delete_account(account.id)
+    assert await _collect(store) == 1
+    assert await store.get_contents([in_inbox]) == {}
+
+
+async def test_collect_never_takes_a_content_a_message_refers_to(store: Store) -> None:
+    box = await _inbox(store)
+    ids = [await _deliver(store, box, n) for n in range(5)]
+    copy_box = (await store.create_mailbox((await store.list_accounts())[0].id, "Copy")).id
+    await store.copy_messages(box, [1, 2], copy_box)
+    await store.expunge(box, [1, 2, 3])
+    assert await _collect(store) == 1  # only message 3's content had no other copy
+    assert sorted(await store.get_contents(ids)) == sorted(ids[:2] + ids[3:])
