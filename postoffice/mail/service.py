@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,9 +52,9 @@ from postoffice.store.api import (
     Changes,
     ChangeSubscription,
     Content,
+    Delivery,
     FlagUpdate,
     FlagUpdateResult,
-    Delivery,
     Mailbox,
     MailboxSpec,
     MessageRecord,

@@ -548,7 +548,15 @@ class MemoryStore:
 
 
 if TYPE_CHECKING:  # mypy proves that the backend plays every role (STYLE: static conformance)
-    from postoffice.store.api import BlobStore, ContentStore, DirectoryStore, LockStore, MailboxStore, MessageStore, Store
+    from postoffice.store.api import (
+        BlobStore,
+        ContentStore,
+        DirectoryStore,
+        LockStore,
+        MailboxStore,
+        MessageStore,
+        Store,
+    )
 
     def _roles(s: MemoryStore) -> tuple[DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Store]:
         return (s, s, s, s, s, s)
