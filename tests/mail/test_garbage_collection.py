@@ -193,3 +193,35 @@ async def test_deliveries_racing_the_collector(mail: MailService) -> None:
             [record] = await mail.get_messages(alice_inbox, [result.records[0].uid])
             assert await mail.read(await mail.get_content(record.content_id)) == raw, f"round {round_}"
         await mail.expunge(alice_inbox, [m.uid for m in await mail.list_messages(alice_inbox)])
+
+
+def test_gc_settings_and_their_edges() -> None:
+    from postoffice.config import Config, ConfigError, config_from_dict
+
+    assert (Config().server.gc_interval, Config().server.gc_grace) == (3600.0, 6 * HOURS)
+    server = config_from_dict({"server": {"gc_interval": "1s", "gc_grace": "30m"}}).server
+    assert (server.gc_interval, server.gc_grace) == (1.0, 1800.0)
+    with pytest.raises(ConfigError, match="gc_interval"):
+        config_from_dict({"server": {"gc_interval": 0.5}})
+    with pytest.raises(ConfigError, match="gc_grace"):
+        config_from_dict({"server": {"gc_grace": -1}})
+
+
+async def test_the_collector_runs_periodically_while_serving(tmp_path: Path) -> None:
+    config = build_config(tmp_path / "data", {"auth.scram_iterations": 4096, "server.gc_interval": 1, "server.gc_grace": 0})
+    config.spool_dir.mkdir(parents=True, exist_ok=True)
+    mail = MailService(config, MemoryStore(), MemoryBlobStore(), InProcessChangeBus())
+    await mail.add_user("alice@example.test", "pw")
+    _, alice_inbox = await inbox(mail, "alice@example.test")
+    result = await mail.deliver(message(1), ["alice@example.test"])
+    await mail.expunge(alice_inbox, [result.records[0].uid])
+    collector = asyncio.create_task(mail.run_garbage_collector())
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while await mail.get_contents([result.content_id]) or mail.blobs.list_ids():
+            assert asyncio.get_running_loop().time() < deadline, "the collector never ran"
+            await asyncio.sleep(0.05)
+    finally:
+        collector.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await collector
