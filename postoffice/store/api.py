@@ -1,7 +1,7 @@
 """The storage contract: record types, the store's role protocols, BlobStore and ChangeBus.
 
-The metadata store is split by role (STYLE: narrow protocols, one per role), and a
-backend implements them all as ``Store``:
+The metadata store is split by role into narrow protocols, and a backend implements
+them all as ``Store``:
 
 - ``DirectoryStore``: domains, accounts with their credentials, aliases;
 - ``MailboxStore``: mailboxes and subscriptions;
@@ -28,6 +28,7 @@ it and it is not fresh within the grace period. So a delivery in flight that has
 its blobs but has not inserted its content yet loses nothing, provided it inserts
 within the grace period of writing them (``[server] gc_grace``, hours by default;
 ingestion takes seconds).
+
 Times are seconds since the epoch (float) plus, where IMAP needs it, a UTC offset in
 minutes. Flags are IMAP spellings: system flags with a backslash (``\\Seen``) and
 keywords without (``$Forwarded``); ``\\Recent`` is never stored.

@@ -547,7 +547,7 @@ class MemoryStore:
             del self._locks[name]
 
 
-if TYPE_CHECKING:  # mypy proves that the backend plays every role (STYLE: static conformance)
+if TYPE_CHECKING:  # mypy proves that the backend plays every role (static conformance)
     from postoffice.store.api import (
         BlobStore,
         ContentStore,

@@ -897,7 +897,7 @@ def _content(row: Sequence[Any], blobs: tuple[str, ...]) -> Content:
     )
 
 
-if TYPE_CHECKING:  # mypy proves that the backend plays every role (STYLE: static conformance)
+if TYPE_CHECKING:  # mypy proves that the backend plays every role (static conformance)
     from postoffice.store.api import ContentStore, DirectoryStore, LockStore, MailboxStore, MessageStore, Store
 
     def _roles(s: SQLiteStore) -> tuple[DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Store]:
