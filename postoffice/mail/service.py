@@ -363,20 +363,14 @@ class MailService:
             raise MailError(Kind.EXISTS, f"mailbox {new} already exists")
         if new == old or new.startswith(old + SEPARATOR):
             raise MailError(Kind.INVALID, "a mailbox cannot be renamed into itself")
-        if old == "INBOX":
-            for parent in parent_names(new):
-                if await self.store.get_mailbox(account.id, parent) is None:
-                    await self.store.create_mailbox(account.id, parent)
-            target = await self.store.create_mailbox(account.id, new)
-            uids = [m.uid for m in await self.store.list_messages(source.id)]
-            if uids:
-                await self.store.copy_messages(source.id, uids, target.id, move=True)
-                self.bus.publish(Change(account.id, source.id, "expunge", uids=tuple(uids)))
-        else:
-            self.forget_directory()
-            # One transaction: the children, the missing parents of the new name and
-            # the subscriptions move with the mailbox, or nothing moves (EXISTS).
-            await self.store.rename_mailbox(source.id, new)
+        self.forget_directory()
+        uids = [m.uid for m in await self.store.list_messages(source.id)] if old == "INBOX" else []
+        # One transaction: the children, the missing parents of the new name and the
+        # subscriptions move with the mailbox, or nothing moves (EXISTS). For INBOX,
+        # its messages move to a new mailbox instead (RFC 9051 §6.3.6).
+        await self.store.rename_mailbox(source.id, new)
+        if uids:
+            self.bus.publish(Change(account.id, source.id, "expunge", uids=tuple(uids)))
         self.bus.publish(Change(account.id, None, "mailbox"))
 
     async def set_subscribed(self, account: Account, name: str, subscribed: bool) -> None:

@@ -97,10 +97,15 @@ def next_uidvalidity(now: float, last: int) -> int:
 
 def renamed_names(old: str, new: str, existing: set[str]) -> list[tuple[str, str]]:
     """(name, new name) for a mailbox and each of its children renamed from ``old`` to
-    ``new`` (RFC 9051 §6.3.6: inferior hierarchical names are renamed too).
-    MailError(INVALID) for a rename into itself, (EXISTS) if a new name is taken by a
-    mailbox that is not renamed away."""
-    if new == old or new.startswith(old + SEPARATOR) or old == "INBOX":
+    ``new`` (RFC 9051 §6.3.6: inferior hierarchical names are renamed too, except
+    INBOX's: renaming INBOX moves its messages to ``new`` and renames nothing, so the
+    list holds the pair for ``new`` alone). MailError(INVALID) for a rename into
+    itself, (EXISTS) if a new name is taken by a mailbox that is not renamed away."""
+    if old == "INBOX":  # its children stay: "INBOX/old" is a name like any other
+        if new in existing:
+            raise MailError(Kind.EXISTS, f"mailbox {new} exists")
+        return [(old, new)]
+    if new == old or new.startswith(old + SEPARATOR):
         raise MailError(Kind.INVALID, "a mailbox cannot be renamed into itself")
     prefix = old + SEPARATOR
     renames = [(old, new)] + sorted((n, new + n[len(old) :]) for n in existing if n.startswith(prefix))

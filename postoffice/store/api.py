@@ -316,6 +316,9 @@ class MailboxStore(Protocol):
     #   missing parents of ``new_name`` and moves the subscriptions of the renamed
     #   names, in one transaction: MailError(EXISTS) if any new name is taken, and
     #   then nothing changed. UIDVALIDITY is kept (values are unique in the store).
+    #   RFC 9051 §6.3.6: renaming INBOX creates ``new_name`` (and its missing parents)
+    #   and moves every message of INBOX there, atomically; INBOX stays, empty, with
+    #   its children; the new mailbox is returned.
     async def delete_mailbox(self, mailbox_id: int) -> None: ...
     async def set_uidvalidity(self, mailbox_id: int, uidvalidity: int, uidnext: int) -> Mailbox: ...
     # ^ import only: set UIDVALIDITY and raise UIDNEXT to at least ``uidnext`` (never

@@ -298,11 +298,15 @@ class MemoryStore:
         renames = _rules.renamed_names(box.mailbox.name, new_name, set(boxes))  # raises before any change
         for parent in _rules.missing_parents(new_name, set(boxes)):
             self._create(account_id, parent, None)
+        if box.mailbox.name == "INBOX":  # RFC 9051 §6.3.6: the messages move to a new mailbox
+            moved_to = self._create(account_id, new_name, None)
+            await self.copy_messages(mailbox_id, list(box.messages), moved_to.id, move=True)
+            return self._boxes[moved_to.id].mailbox
         subs = self._subscriptions.setdefault(account_id, set())
         for name, target in renames:
             b = boxes[name]
             b.mailbox = replace(b.mailbox, name=target)
-            if name in subs:  # RFC 9051 §6.3.9: subscriptions follow a renamed mailbox here
+            if name in subs:  # subscriptions follow the renamed names (RFC 9051 §6.3.6 leaves it open)
                 subs.discard(name)
                 subs.add(target)
         return box.mailbox

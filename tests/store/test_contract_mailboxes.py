@@ -127,3 +127,23 @@ async def test_rename_onto_a_name_it_frees_itself(store: Store) -> None:
         await store.rename_mailbox(xy.id, "x/y/z")
     with raises(Kind.EXISTS):
         await store.rename_mailbox(xyy.id, "INBOX")
+
+
+async def test_renaming_inbox_moves_its_messages_in_one_step(store: Store) -> None:
+    account_id, inbox_id = await account_with_inbox(store)
+    child = await store.create_mailbox(account_id, "INBOX/kept")
+    await deliver(store, inbox_id, 1, frozenset({"\\Seen"}))
+    await deliver(store, inbox_id, 2)
+    await store.set_subscribed(account_id, "INBOX", True)
+    with raises(Kind.EXISTS):
+        await store.rename_mailbox(inbox_id, "INBOX/kept")
+    moved = await store.rename_mailbox(inbox_id, "Old/Mail")
+    assert moved.name == "Old/Mail" and moved.id != inbox_id and moved.messages == 2 and moved.unseen == 1
+    assert [r.uid for r in await store.list_messages(moved.id)] == [1, 2]
+    inbox = await store.get_mailbox_by_id(inbox_id)
+    assert inbox is not None and inbox.name == "INBOX" and inbox.messages == 0
+    assert (await store.changes_since(inbox_id, 0)).expunged == (1, 2)
+    names = sorted(m.name for m in await store.list_mailboxes(account_id))
+    assert names == ["INBOX", "INBOX/kept", "Old", "Old/Mail"]  # INBOX's children stay
+    assert (await store.get_mailbox_by_id(child.id)) is not None
+    assert await store.list_subscriptions(account_id) == ["INBOX"]

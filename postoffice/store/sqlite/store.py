@@ -352,6 +352,12 @@ class SQLiteStore:
             renames = _rules.renamed_names(old, new_name, existing)
             for parent in _rules.missing_parents(new_name, existing):
                 _create_mailbox(conn, source.account_id, parent, None, now)
+            if old == "INBOX":  # RFC 9051 §6.3.6: the messages move to a new mailbox
+                moved_to = _create_mailbox(conn, source.account_id, new_name, None, now)
+                cache: dict[str, frozenset[str]] = {}
+                rows = conn.execute(f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))
+                _copy(conn, mailbox_id, [_message(r, cache) for r in rows.fetchall()], moved_to.id, True)
+                return _get_mailbox(conn, moved_to.id)
             # Two steps, so that a rename onto a name freed by the same rename cannot collide.
             for i, (name, _) in enumerate(renames):
                 conn.execute(
@@ -366,7 +372,7 @@ class SQLiteStore:
                     )
                 except sqlite3.IntegrityError:
                     raise MailError(Kind.EXISTS, f"mailbox {target} exists")
-                # RFC 9051 §6.3.9: subscriptions follow a renamed mailbox here.
+                # Subscriptions follow the renamed names (RFC 9051 §6.3.6 leaves it open).
                 if conn.execute(
                     "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", (source.account_id, name)
                 ).rowcount:
@@ -613,27 +619,7 @@ class SQLiteStore:
         def op(conn: sqlite3.Connection) -> list[tuple[int, int]]:
             _get_mailbox(conn, src_mailbox_id)
             _get_mailbox(conn, dest_mailbox_id)
-            records = _select_messages(conn, src_mailbox_id, uids)
-            if not records:
-                return []
-            unseen = sum(_rules.flag_counters(r.flags)[0] for r in records)
-            deleted = sum(_rules.flag_counters(r.flags)[1] for r in records)
-            modseq, first = _bump(
-                conn, dest_mailbox_id, uids=len(records), messages=len(records), unseen=unseen, deleted=deleted,
-                size=sum(r.size for r in records),
-            )  # fmt: skip
-            pairs = [(r.uid, first + i) for i, r in enumerate(records)]
-            conn.executemany(
-                f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (dest_mailbox_id, new_uid, r.content_id, _rules.encode_flags(r.flags), modseq, r.internaldate,
-                     r.internaldate_tz, r.size)
-                    for r, (_, new_uid) in zip(records, pairs, strict=True)
-                ],
-            )  # fmt: skip
-            if move:  # RFC 6851 §3.3: MOVE = copy + expunge, atomically
-                _remove(conn, src_mailbox_id, [r.uid for r in records])
-            return pairs
+            return _copy(conn, src_mailbox_id, _select_messages(conn, src_mailbox_id, uids), dest_mailbox_id, move)
 
         return await self.db.write(op)
 
@@ -728,6 +714,32 @@ class SQLiteStore:
         await self.db.write(
             lambda conn: conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder)) and None
         )
+
+
+def _copy(
+    conn: sqlite3.Connection, src_mailbox_id: int, records: Sequence[MessageRecord], dest_mailbox_id: int, move: bool
+) -> list[tuple[int, int]]:
+    """Copy (or move) ``records`` of one mailbox into another; (source UID, new UID) pairs."""
+    if not records:
+        return []
+    unseen = sum(_rules.flag_counters(r.flags)[0] for r in records)
+    deleted = sum(_rules.flag_counters(r.flags)[1] for r in records)
+    modseq, first = _bump(
+        conn, dest_mailbox_id, uids=len(records), messages=len(records), unseen=unseen, deleted=deleted,
+        size=sum(r.size for r in records),
+    )  # fmt: skip
+    pairs = [(r.uid, first + i) for i, r in enumerate(records)]
+    conn.executemany(
+        f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (dest_mailbox_id, new_uid, r.content_id, _rules.encode_flags(r.flags), modseq, r.internaldate,
+             r.internaldate_tz, r.size)
+            for r, (_, new_uid) in zip(records, pairs, strict=True)
+        ],
+    )  # fmt: skip
+    if move:  # RFC 6851 §3.3: MOVE = copy + expunge, atomically
+        _remove(conn, src_mailbox_id, [r.uid for r in records])
+    return pairs
 
 
 def _put_credentials(conn: sqlite3.Connection, account_id: int, c: Credentials) -> None:
