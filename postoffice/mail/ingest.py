@@ -13,6 +13,8 @@ one transaction with the returned ``NewContent``.
 The spool is a temporary copy, never synced: durability comes from the part-store
 blobs cut from it, which the BlobStore makes durable (at ``finish``, or at
 ``BlobBatch.sync()`` for a batch view) before the caller inserts rows pointing at them.
+Every blob it writes, or finds already stored, is fresh for the garbage collector
+(``store/api.py``): the caller inserts those rows within ``[server] gc_grace``.
 
 Invariants: the spool file is removed in every case; over ``max_size`` the whole
 source is still consumed (so the protocol stays in sync), nothing is kept and
