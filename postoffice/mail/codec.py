@@ -60,10 +60,10 @@ def _dumps(data: Any) -> bytes:
 
 
 # ---- envelope ---------------------------------------------------------------------------
-def _address_list_json(addresses: AddressList | None) -> list[list[str | None]] | None:
+def _address_list_json(addresses: AddressList | None) -> list[list[str | bool | None]] | None:
     if addresses is None:
         return None
-    out: list[list[str | None]] = []
+    out: list[list[str | bool | None]] = []
     for a in addresses:
         if isinstance(a, Group):
             out.append([None, None, a.name, None, True])  # marked: a bare word looks the same

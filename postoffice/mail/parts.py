@@ -245,9 +245,9 @@ def build_part_store(spool: BinaryIO, size: int, structure: BodyStructure, blobs
         if encoding == "base64":
             stored = _store_b64(spool, off, length, blobs)
             if stored is not None:
-                segment, covered = stored
-                cuts.append((off, covered, segment, section))
-                leaves[section] = Leaf(off, length, encoding, decoded_size=segment.decoded_size)
+                b64, covered = stored
+                cuts.append((off, covered, b64, section))
+                leaves[section] = Leaf(off, length, encoding, decoded_size=b64.decoded_size)
                 continue
             raw_fallback += 1
         blob_id = _copy_to_blob(spool, off, length, blobs)

@@ -639,7 +639,7 @@ class MailService:
     async def search_text(self, mailbox: Mailbox, query: str, field: str) -> set[int]:
         if field not in SEARCH_FIELDS:
             raise MailError(Kind.INVALID, f"unknown search field {field}")
-        return await self.store.search_text(mailbox.id, query, field)  # type: ignore[arg-type]
+        return await self.store.search_text(mailbox.id, query, field)
 
     def subscribe(self, account: Account) -> ChangeSubscription:
         """Changes to this account's mailboxes (IDLE, POP3, webmail live updates)."""
