@@ -87,14 +87,15 @@ def _extension(part: BodyPart, utf8: bool) -> bytes:
 
 def body_structure(part: BodyPart, *, extended: bool = True, utf8: bool = False) -> bytes:
     """BODYSTRUCTURE (``extended``) or BODY of one part tree (RFC 9051 §7.5.2, §9 ``body``)."""
-    if part.type == "multipart" and part.children:
+    kind = part.type.lower()
+    if kind == "multipart" and part.children:
         # body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]; parts are not space-separated.
         out = b"(" + b"".join(body_structure(p, extended=extended, utf8=utf8) for p in part.children)
         out += b" " + string(part.subtype, utf8=utf8)
         if extended:
             out += b" " + _params(part.params, utf8) + b" " + _extension(part, utf8)
         return out + b")"
-    empty_multipart = part.type == "multipart"
+    empty_multipart = kind == "multipart"
     fields = [
         string("text" if empty_multipart else part.type, utf8=utf8),
         string("plain" if empty_multipart else part.subtype, utf8=utf8),
@@ -104,12 +105,12 @@ def body_structure(part: BodyPart, *, extended: bool = True, utf8: bool = False)
         string((part.encoding or "7bit").upper(), utf8=utf8),
         encode(part.size),
     ]
-    if part.type == "message" and part.subtype in ("rfc822", "global"):
+    if kind == "message" and part.subtype.lower() in ("rfc822", "global"):
         inner = part.message
         fields.append(envelope(inner.envelope if inner is not None else _EMPTY_ENVELOPE, utf8=utf8))
         fields.append(body_structure(inner.node if inner is not None else _EMPTY_BODY, extended=extended, utf8=utf8))
         fields.append(encode(part.lines or 0))
-    elif part.type == "text" or empty_multipart:
+    elif kind == "text" or empty_multipart:
         fields.append(encode(part.lines or 0))
     if extended:
         fields.append(nstring(part.md5, utf8=utf8))
