@@ -100,6 +100,8 @@ def _address_list(items: list[list[Any]] | None) -> AddressList | None:
     renders the same octets (RFC 9051 §7.5.2), and none adds an end marker."""
     if not items:
         return None
+    if all(e[0] is not None or e[1] is not None or e[3] is not None for e in items):
+        return tuple([Address(e[0], e[1], e[2], e[3]) for e in items])  # no group, nothing empty
     spans: dict[int, int] = {}  # group start index -> its end marker index
     start: int | None = None  # a marked start
     candidate: int | None = None  # the earliest unmarked start since the last group
@@ -135,7 +137,8 @@ def _address_list(items: list[list[Any]] | None) -> AddressList | None:
 def _envelope(data: list[Any] | None) -> Envelope:
     if not data:
         return _EMPTY
-    data = list(data) + [None] * (10 - len(data))
+    if len(data) < 10:
+        data = list(data) + [None] * (10 - len(data))
     return Envelope(
         data[0],
         data[1],
@@ -189,38 +192,37 @@ def encode_bodystructure(structure: BodyStructure) -> bytes:
 
 
 def _params(items: list[list[str]] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in items) if items else ()
+    return tuple(map(tuple, items)) if items else ()  # type: ignore[arg-type]
 
 
 def _node(d: dict[str, Any]) -> BodyPart:
-    disposition = d.get("disposition")
-    language = d.get("language")
+    # Every key but children and message is always written (rows before typed values too).
+    disposition = d["disposition"]
+    language = d["language"]
     message = d.get("message")
     children = d.get("children")
-    header = d.get("header") or (0, 0)
-    body = d.get("body") or (0, 0)
-    if isinstance(language, str):
-        language = (language,)
+    header = d["header"]
+    body = d["body"]
     return BodyPart(
-        d.get("section") or "",
+        d["section"],
         d["type"],
         d["subtype"],
-        _params(d.get("params")),
-        d.get("id"),
-        d.get("description"),
-        d.get("encoding"),
-        d.get("size") or 0,
-        d.get("lines"),
-        d.get("md5"),
-        Disposition(disposition[0], _params(disposition[1] if len(disposition) > 1 else None)) if disposition else None,
-        tuple(language) if language is not None else None,
-        d.get("location"),
-        int(header[0]),
-        int(header[1]),
-        int(body[0]),
-        int(body[1]),
-        d.get("filename"),
-        d.get("charset"),
+        _params(d["params"]),
+        d["id"],
+        d["description"],
+        d["encoding"],
+        d["size"] or 0,
+        d["lines"],
+        d["md5"],
+        Disposition(disposition[0], _params(disposition[1])) if disposition else None,
+        ((language,) if isinstance(language, str) else tuple(language)) if language is not None else None,
+        d["location"],
+        header[0],
+        header[1],
+        body[0],
+        body[1],
+        d["filename"],
+        d["charset"],
         tuple(map(_node, children)) if children else (),
         EmbeddedMessage(_envelope(message["envelope"]), _node(message["node"])) if message else None,
     )

@@ -9,15 +9,14 @@ Names keep their encoded words; ``display`` decodes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from postoffice.message.headers import decode_encoded_words
 
 __all__ = ["Address", "Group", "AddressList", "parse_address_list", "grouped", "format_addresses"]
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     name: str | None  # display name as written (RFC 2047 words kept), None if absent
     adl: str | None  # obsolete source route, "@a,@b"
     mailbox: str | None  # local part; group start: the group name
@@ -40,8 +39,7 @@ class Address:
 
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(NamedTuple):
     """RFC 5322 §3.4 group: ``name: member, ...;`` (the name as written)."""
 
     name: str

@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from postoffice.message.address import AddressList, grouped, parse_address_list
 from postoffice.message.headers import decode_header_bytes, unfold
@@ -63,8 +64,7 @@ __all__ = [
 Params = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """RFC 9051 §7.5.2 ENVELOPE; every field None is NIL."""
 
     date: str | None = None
@@ -79,24 +79,21 @@ class Envelope:
     message_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Disposition:
+class Disposition(NamedTuple):
     """RFC 2183 Content-Disposition: its type and parameters as written."""
 
     type: str
     params: Params = ()
 
 
-@dataclass(frozen=True, slots=True)
-class EmbeddedMessage:
+class EmbeddedMessage(NamedTuple):
     """The message inside a message/rfc822 (or message/global) part."""
 
     envelope: Envelope
     node: BodyPart
 
 
-@dataclass(frozen=True, slots=True)
-class BodyPart:
+class BodyPart(NamedTuple):
     """One node of the part tree; see the module docstring."""
 
     section: str

@@ -11,10 +11,13 @@ False renders BODY.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from postoffice.message.address import Address, AddressList, Group
 from postoffice.message.structure import BodyPart, Disposition, Envelope
 
-from .response import encode, nstring, string
+from .response import encode
+from .response import string as _string
 
 __all__ = ["envelope", "body_structure"]
 
@@ -22,6 +25,21 @@ _NIL_ADDRESS = b"(NIL NIL NIL NIL)"
 # message/rfc822 whose encapsulated message was not parsed (not an identity encoding)
 _EMPTY_BODY = BodyPart("", "text", "plain", lines=0)
 _EMPTY_ENVELOPE = Envelope()
+
+
+# Media types, parameters, encodings, hosts and names repeat from message to message:
+# each distinct short string is encoded once.
+@lru_cache(maxsize=8192)
+def _short(text: str, utf8: bool) -> bytes:
+    return _string(text, utf8=utf8)
+
+
+def string(text: str, *, utf8: bool = False) -> bytes:
+    return _short(text, utf8) if len(text) <= 200 else _string(text, utf8=utf8)
+
+
+def nstring(text: str | None, *, utf8: bool = False) -> bytes:
+    return b"NIL" if text is None else string(text, utf8=utf8)
 
 
 def _address(a: Address, utf8: bool) -> bytes:
