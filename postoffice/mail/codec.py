@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 MEMO_ENTRIES = 2048  # decoded envelopes (and as many structures) kept per process
+MEMO_MAX = 16 * 1024  # octets: a bigger stored form (thousands of parts) is decoded each time
 _EMPTY = Envelope()
 
 
@@ -153,10 +154,16 @@ def _envelope(data: list[Any] | None) -> Envelope:
     )
 
 
-@lru_cache(maxsize=MEMO_ENTRIES)
+def _decode_envelope(data: bytes | str) -> Envelope:
+    return _envelope(json.loads(data)) if data else _EMPTY
+
+
+_memo_envelope = lru_cache(maxsize=MEMO_ENTRIES)(_decode_envelope)
+
+
 def decode_envelope(data: bytes | str) -> Envelope:
     """The stored ENVELOPE; an empty one (nothing stored) is all NIL."""
-    return _envelope(json.loads(data)) if data else _EMPTY
+    return _memo_envelope(data) if len(data) <= MEMO_MAX else _decode_envelope(data)
 
 
 # ---- bodystructure ----------------------------------------------------------------------
@@ -233,7 +240,6 @@ def _whole(size: int) -> BodyStructure:
     return BodyStructure.of(size, BodyPart("1", "text", "plain", size=size, body_length=size))
 
 
-@lru_cache(maxsize=MEMO_ENTRIES)
 def _decode_bodystructure(data: bytes | str) -> BodyStructure | None:
     parsed = json.loads(data) if data else None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("root"), dict):
@@ -241,9 +247,12 @@ def _decode_bodystructure(data: bytes | str) -> BodyStructure | None:
     return BodyStructure.of(int(parsed.get("size") or 0), _node(parsed["root"]))
 
 
+_memo_bodystructure = lru_cache(maxsize=MEMO_ENTRIES)(_decode_bodystructure)
+
+
 def decode_bodystructure(data: bytes | str, size: int) -> BodyStructure:
     """The stored BODYSTRUCTURE of a message of ``size`` octets."""
-    structure = _decode_bodystructure(data)
+    structure = _memo_bodystructure(data) if len(data) <= MEMO_MAX else _decode_bodystructure(data)
     return structure if structure is not None else _whole(size)
 
 

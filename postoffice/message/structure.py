@@ -148,10 +148,8 @@ class BodyStructure:
         """The node a part number names ((1, 2) is "1.2"), None if there is none."""
         return self.sections.get(".".join(map(str, numbers)))
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> bool:  # ``sections`` follows from ``root``
         return isinstance(other, BodyStructure) and (self.size, self.root) == (other.size, other.root)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def numbered_parts(root: BodyPart) -> dict[str, BodyPart]:

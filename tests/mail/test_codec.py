@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from postoffice.mail.codec import (
+    MEMO_MAX,
     decode_bodystructure,
     decode_envelope,
     decode_layout,
@@ -93,3 +94,13 @@ def test_layout_round_trip() -> None:
     inline = Layout(100, None, (SkeletonSegment(0, 100),), {"1": Leaf(10, 90, "")}, inline=b"x\ny" * 33 + b"z")
     assert decode_layout(encode_layout(inline)) == inline
     assert inline.blob_ids == () and layout.blob_ids == ("s" * 64, "b" * 64, "c" * 64)
+
+
+def test_a_big_structure_is_decoded_without_the_memo() -> None:
+    parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % i for i in range(300))
+    data = b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + parts + b"--b--\r\n"
+    structure = bodystructure_of(parse_bytes(data))
+    stored = encode_bodystructure(structure)
+    assert len(stored) > MEMO_MAX
+    assert decode_bodystructure(stored, len(data)) == structure
+    assert decode_bodystructure(stored, len(data)).part((300,)) is not None
