@@ -38,6 +38,7 @@ __all__ = ["fetch", "STREAM_OVER"]
 
 STREAM_OVER = 256 * 1024  # literal bodies above this are streamed, not read whole
 _CHUNK = 256 * 1024
+_CONTENT_BATCH = 64  # contents read from the store at once (each holds a layout of up to ~64 KiB)
 
 
 class _Message:
@@ -256,13 +257,18 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
     # Responses are gathered in one buffer and written in large pieces: at 100,000
     # messages one socket write per response item costs more than the rest of FETCH.
     out = bytearray()
-    for rec in records:
+    contents: dict[int, Content] = {}
+    for index, rec in enumerate(records):
         seq = view.seq_of(rec.uid)
         if seq is None:
             continue
         msg = None
         if needs_content:
-            content = await s.mail.get_content(rec.content_id)
+            if rec.content_id not in contents:
+                # The contents of the next messages in one store read, not one read each.
+                batch = {m.content_id for m in records[index : index + _CONTENT_BATCH]}
+                contents = await s.mail.get_contents(sorted(batch))
+            content = contents.get(rec.content_id) or await s.mail.get_content(rec.content_id)
             msg = _Message(s.mail, content)
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
         out += b"* %d FETCH (" % seq
