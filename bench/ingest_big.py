@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from postoffice.config import MessageLimits, parse_size  # noqa: E402
+from postoffice.mail.codec import decode_layout  # noqa: E402
 from postoffice.mail.ingest import ingest  # noqa: E402
 from postoffice.mail.parts import StoredMessage  # noqa: E402
 from postoffice.store.blobs import FileBlobStore  # noqa: E402
@@ -71,7 +72,7 @@ async def run(size: int, directory: Path | None) -> int:
         blobs = FileBlobStore(root / "blobs")
         ingested = await ingest(message, blobs, MessageLimits(), root / "spool")
         t2 = time.perf_counter()
-        stored = StoredMessage(ingested.content.layout, blobs)
+        stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
         digest = hashlib.sha256()
         for piece in stored.iter_part("2"):
             digest.update(piece)

@@ -1,7 +1,7 @@
-"""The one ingestion pipeline (DESIGN.md §4): bytes in, part-store blobs and NewContent out.
+"""The one ingestion pipeline (docs/architecture.md): bytes in, part-store blobs and NewContent out.
 
 ``ingest()`` streams the source (``prepend`` first) through a line-end normaliser
-(every bare LF and bare CR becomes CRLF, also across chunk boundaries; DESIGN.md §5)
+(every bare LF and bare CR becomes CRLF, also across chunk boundaries)
 into a spool — unless the caller passes ``normalise_line_ends=False``, which only SMTP
 does, for a message received with BODY=BINARYMIME (RFC 3030 §3) — feeding the streaming MIME parser and SHA-256 on the way, in
 constant memory: the spool stays in memory up to ``SPOOL_IN_MEMORY`` octets and
@@ -27,19 +27,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import os
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
+from postoffice.mail.codec import encode_bodystructure, encode_envelope, encode_layout
 from postoffice.mail.parts import build_part_store
 from postoffice.message.parser import MimeParser, Part
-from postoffice.message.structure import bodystructure_json, envelope_json, header_date
+from postoffice.message.structure import BodyStructure, Envelope, bodystructure_of, envelope_of, header_date
 from postoffice.message.text import extract_text, make_preview, search_fields
 from postoffice.store.api import BlobStore, NewContent, SearchText
 
@@ -87,7 +87,8 @@ class Ingested:
     content: NewContent
     raw_parts_fallback: int  # base64 parts kept raw because their rebuild was not exact
     parts_split: int  # large leaf parts stored as their own blob
-    structure: dict[str, Any] = field(default_factory=dict)  # BODYSTRUCTURE data (also in content)
+    structure: BodyStructure  # also in content (encoded)
+    envelope: Envelope  # also in content (encoded)
     root: Part | None = None  # the parsed tree (header blocks only)
 
 
@@ -175,8 +176,8 @@ async def _chunks(source: Source) -> AsyncIterator[bytes]:
 
 def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     root = spool.parser.close()
-    structure = bodystructure_json(root)
-    envelope = envelope_json(root)
+    structure = bodystructure_of(root)
+    envelope = envelope_of(root)
     spool.file.seek(0)
     stored = build_part_store(spool.file, spool.size, structure, blobs, limits)
     fields = search_fields(root)
@@ -184,10 +185,10 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     content = NewContent(
         sha256=spool.sha.hexdigest(),
         size=spool.size,
-        layout=stored.layout,
+        layout=encode_layout(stored.layout),
         blob_ids=stored.blob_ids,
-        envelope=json.dumps(envelope, ensure_ascii=False),
-        bodystructure=json.dumps(structure, ensure_ascii=False),
+        envelope=encode_envelope(envelope),
+        bodystructure=encode_bodystructure(structure),
         preview=make_preview(root),
         subject=fields.subject,
         from_=fields.from_,
@@ -204,7 +205,7 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
             body=body_text,
         ),
     )
-    return Ingested(content, stored.raw_fallback, stored.split, structure, root)
+    return Ingested(content, stored.raw_fallback, stored.split, structure, envelope, root)
 
 
 def _last(spool: _Spool, data: bytes, blobs: BlobStore, limits: MessageLimits) -> Ingested:
@@ -249,7 +250,7 @@ async def ingest(
     ``normalise_line_ends=False`` stores the octets exactly as received. Decision (lead):
     only a message received with BODY=BINARYMIME (RFC 3030 §3) takes it — its CR and LF
     octets are data, not line ends, and RFC 3030 requires the content be delivered
-    unchanged; every other route normalises (DESIGN.md §5). ``prepend`` (trace headers)
+    unchanged; every other route normalises (docs/architecture.md). ``prepend`` (trace headers)
     is written by us and is CRLF already.
 
     ``fsync`` is accepted for callers written when the spool was synced; it is unused."""

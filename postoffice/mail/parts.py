@@ -1,31 +1,23 @@
-"""The part store (DESIGN.md §3): a message as a skeleton blob plus decoded large parts.
+"""The part store (docs/architecture.md): a message as a skeleton blob plus decoded large parts.
 
-A stored message is a *layout* (``NewContent.layout``, JSON) and blobs. The layout::
+A stored message is a :class:`Layout` and blobs; ``postoffice.mail.codec`` keeps the
+layout in the store (``NewContent.layout``), nothing else reads that stored form. A
+layout's :attr:`~Layout.segments`, concatenated, are the message octets:
 
-    {"v": 1, "size": N, "skel": SKELETON_BLOB_ID,
-     "seg": [SEGMENT, ...],            # concatenated, they are the N message octets
-     "leaves": {SECTION: [body_offset, body_length, encoding, seg_index, decoded_size]}}
+- :class:`SkeletonSegment`: octets of the skeleton (the message with every large leaf
+  body cut out), a blob (``Layout.skeleton``) or, for a skeleton of at most
+  ``[limits.message] skeleton_inline_max`` octets, kept in the layout itself
+  (``Layout.inline``): a small message is then one content row and no file at all.
+- :class:`BlobSegment`: a blob's octets as they are: a large leaf with an identity
+  encoding (7bit/8bit/binary: its decoded form IS its raw form), or a large leaf kept
+  raw (quoted-printable, or base64 whose rebuild would not be exact).
+- :class:`Base64Segment`: the base64 encoding of the DECODED blob, in lines of
+  ``line_length`` characters separated by ``eol`` (the last line may be shorter; the
+  line end after the last line lives in the skeleton).
 
-Segments:
-
-- ``["skel", offset, length]``: octets of the skeleton blob (the message with every
-  large leaf body cut out).
-- ``["blob", blob_id, length]``: a blob's octets as they are: a large leaf with an
-  identity encoding (7bit/8bit/binary: its decoded form IS its raw form), or a
-  large leaf kept raw (quoted-printable, or base64 whose rebuild would not be exact).
-- ``["b64", blob_id, decoded_size, line_length, eol]``: the base64 encoding of the
-  DECODED blob, in lines of ``line_length`` characters separated by ``eol`` (the last
-  line may be shorter; the line end after the last line lives in the skeleton).
-
-A skeleton of at most ``[limits.message] skeleton_inline_max`` octets is kept IN the
-layout instead of a blob (version 2): ``layout = JSON + b"\n" + skeleton octets`` with
-``"skel": null`` (compact JSON never holds a raw newline, so the first b"\n" ends it).
-A small message is then one content row and no file at all; ``parse_layout`` splits
-either form.
-
-``leaves`` maps each leaf part's IMAP section number to its body range in the message,
-its transfer encoding, the index of the segment holding its body when it was split
-out (else -1) and its decoded size (-1 when not split).
+``Layout.leaves`` maps each leaf part's IMAP section number to a :class:`Leaf`: its body
+range in the message, its transfer encoding, the index of the segment holding its body
+when it was split out (else -1) and its decoded size (-1 when not split).
 
 Invariants: rebuilding the segments gives exactly the octets received (verified at
 ingestion by streaming the rebuilt octets through SHA-256; a base64 part that does
@@ -39,26 +31,92 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from postoffice.config import MessageLimits
-from postoffice.message.structure import sections
+from postoffice.message.structure import BodyStructure
 from postoffice.message.text import decoder_for
 from postoffice.store.api import BlobStore, BlobWriter
 
-__all__ = ["PartStoreResult", "build_part_store", "StoredMessage", "encode_b64_lines", "parse_layout"]
+__all__ = [
+    "Layout",
+    "Leaf",
+    "Segment",
+    "SkeletonSegment",
+    "BlobSegment",
+    "Base64Segment",
+    "PartStoreResult",
+    "build_part_store",
+    "StoredMessage",
+    "encode_b64_lines",
+]
 
 _CHUNK = 256 * 1024
 _IDENTITY = {"7bit", "8bit", "binary", ""}
-Segment = list[Any]
+
+
+# ---- the layout --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SkeletonSegment:
+    offset: int  # in the skeleton
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlobSegment:
+    blob_id: str
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Base64Segment:
+    blob_id: str  # the DECODED octets
+    decoded_size: int
+    line_length: int  # base64 characters per line, a multiple of 4
+    eol: bytes  # b"\r\n" or b"\n"
+
+    @property
+    def length(self) -> int:
+        """Octets of the base64 text this segment stands for."""
+        return _b64_raw_size(self.decoded_size, self.line_length, len(self.eol))
+
+
+Segment = SkeletonSegment | BlobSegment | Base64Segment
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """Where a leaf part's body is and how to decode it."""
+
+    body_offset: int  # in the message
+    body_length: int
+    encoding: str  # transfer encoding, lower-case ("" when absent)
+    segment: int = -1  # index of the segment holding the body when split out, else -1
+    decoded_size: int = -1  # decoded octets when split out (known without decoding), else -1
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The recipe that rebuilds a stored message from its blobs (module docstring)."""
+
+    size: int
+    skeleton: str | None  # the skeleton blob; None when ``inline`` holds it
+    segments: tuple[Segment, ...]
+    leaves: dict[str, Leaf] = field(default_factory=dict)
+    inline: bytes | None = None
+
+    @property
+    def blob_ids(self) -> tuple[str, ...]:
+        ids = [self.skeleton] if self.skeleton is not None else []
+        ids += [s.blob_id for s in self.segments if not isinstance(s, SkeletonSegment)]
+        return tuple(dict.fromkeys(ids))
 
 
 @dataclass(frozen=True, slots=True)
 class PartStoreResult:
-    layout: bytes
+    layout: Layout
     blob_ids: tuple[str, ...]
     raw_fallback: int  # base64 parts kept raw because their rebuild would not be exact
     split: int  # large leaf parts stored as their own blob
@@ -106,7 +164,7 @@ def _copy_to_blob(f: BinaryIO, offset: int, length: int, blobs: BlobStore) -> st
         raise
 
 
-def _store_b64(f: BinaryIO, offset: int, length: int, blobs: BlobStore) -> tuple[Segment, int] | None:
+def _store_b64(f: BinaryIO, offset: int, length: int, blobs: BlobStore) -> tuple[Base64Segment, int] | None:
     """Split a base64 body into a decoded blob; None if it would not rebuild exactly.
 
     Returns the segment and the raw length it covers (trailing line ends excluded)."""
@@ -165,37 +223,37 @@ def _store_b64(f: BinaryIO, offset: int, length: int, blobs: BlobStore) -> tuple
     except BaseException:
         writer.abort()
         raise
-    return ["b64", blob_id, decoded_size, line_length, eol.decode("ascii")], length
+    return Base64Segment(blob_id, decoded_size, line_length, eol), length
 
 
-def build_part_store(spool: BinaryIO, size: int, structure: dict[str, Any], blobs: BlobStore, limits: MessageLimits) -> PartStoreResult:
+def build_part_store(spool: BinaryIO, size: int, structure: BodyStructure, blobs: BlobStore, limits: MessageLimits) -> PartStoreResult:
     """Cut the large leaves of a spooled message into blobs; write the skeleton.
 
     Blocking (reads the spool, writes and fsyncs blobs): run it in a thread."""
-    leaves: dict[str, list[Any]] = {}
+    leaves: dict[str, Leaf] = {}
     cuts: list[tuple[int, int, Segment, str]] = []  # (offset, raw length, segment, section)
     raw_fallback = 0
-    for section, node in sections(structure).items():
-        if "children" in node or "message" in node:
+    for section, node in structure.sections.items():
+        if not node.is_leaf:
             continue
-        off, length = node["body"]
-        encoding = (node["encoding"] or "").lower()
-        leaves[section] = [off, length, encoding, -1, -1]
+        off, length = node.body_offset, node.body_length
+        encoding = (node.encoding or "").lower()
+        leaves[section] = Leaf(off, length, encoding)
         estimate = length * 3 // 4 if encoding == "base64" else length
         if estimate < limits.part_store_threshold or length == 0:
             continue
         if encoding == "base64":
             stored = _store_b64(spool, off, length, blobs)
             if stored is not None:
-                segment, covered = stored
-                cuts.append((off, covered, segment, section))
-                leaves[section][4] = segment[2]
+                b64, covered = stored
+                cuts.append((off, covered, b64, section))
+                leaves[section] = Leaf(off, length, encoding, decoded_size=b64.decoded_size)
                 continue
             raw_fallback += 1
         blob_id = _copy_to_blob(spool, off, length, blobs)
-        cuts.append((off, length, ["blob", blob_id, length], section))
+        cuts.append((off, length, BlobSegment(blob_id, length), section))
         if encoding in _IDENTITY:
-            leaves[section][4] = length
+            leaves[section] = Leaf(off, length, encoding, decoded_size=length)
     cuts.sort(key=lambda c: c[0])
     skel_size = size - sum(c[1] for c in cuts)
     inline: bytearray | None = bytearray() if skel_size <= limits.skeleton_inline_max else None
@@ -212,9 +270,10 @@ def build_part_store(spool: BinaryIO, size: int, structure: dict[str, Any], blob
                     else:
                         assert inline is not None
                         inline += data
-                segments.append(["skel", skel_pos, off - pos])
+                segments.append(SkeletonSegment(skel_pos, off - pos))
                 skel_pos += off - pos
-            leaves[section][3] = len(segments)
+            leaf = leaves[section]
+            leaves[section] = Leaf(leaf.body_offset, leaf.body_length, leaf.encoding, len(segments), leaf.decoded_size)
             segments.append(segment)
             pos = off + length
         if size > pos:
@@ -224,29 +283,14 @@ def build_part_store(spool: BinaryIO, size: int, structure: dict[str, Any], blob
                 else:
                     assert inline is not None
                     inline += data
-            segments.append(["skel", skel_pos, size - pos])
+            segments.append(SkeletonSegment(skel_pos, size - pos))
         skel_id = skel.finish() if skel is not None else None
     except BaseException:
         if skel is not None:
             skel.abort()
         raise
-    blob_ids = ([skel_id] if skel_id is not None else []) + [c[2][1] for c in cuts]
-    head = {"v": 1 if inline is None else 2, "size": size, "skel": skel_id, "seg": segments, "leaves": leaves}
-    layout = json.dumps(head, separators=(",", ":")).encode("ascii")
-    if inline is not None:
-        layout += b"\n" + bytes(inline)
-    return PartStoreResult(
-        layout=layout,
-        blob_ids=tuple(dict.fromkeys(blob_ids)),
-        raw_fallback=raw_fallback,
-        split=len(cuts),
-    )
-
-
-def parse_layout(layout: bytes) -> tuple[dict[str, Any], bytes | None]:
-    """(the layout's JSON data, the inline skeleton octets or None)."""
-    head, newline, rest = layout.partition(b"\n")
-    return json.loads(head), (rest if newline else None)
+    layout = Layout(size, skel_id, tuple(segments), leaves, bytes(inline) if inline is not None else None)
+    return PartStoreResult(layout=layout, blob_ids=layout.blob_ids, raw_fallback=raw_fallback, split=len(cuts))
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -255,24 +299,17 @@ def parse_layout(layout: bytes) -> tuple[dict[str, Any], bytes | None]:
 class StoredMessage:
     """Reads a stored message (or one decoded part) by range, from the blobs only."""
 
-    def __init__(self, layout: bytes, blobs: BlobStore) -> None:
-        data, self.inline = parse_layout(layout)
+    def __init__(self, layout: Layout, blobs: BlobStore) -> None:
+        self.layout = layout
         self.blobs = blobs
-        self.skel: str | None = data["skel"]
-        self.size: int = data["size"]
-        self.segments: list[Segment] = data["seg"]
-        self.leaves: dict[str, list[Any]] = data["leaves"]
+        self.size = layout.size
+        self.segments = layout.segments
+        self.leaves = layout.leaves
         self._starts: list[int] = []
         pos = 0
         for seg in self.segments:
             self._starts.append(pos)
-            pos += self._seg_len(seg)
-
-    @staticmethod
-    def _seg_len(seg: Segment) -> int:
-        if seg[0] == "b64":
-            return _b64_raw_size(seg[2], seg[3], len(seg[4]))
-        return int(seg[2])
+            pos += seg.length
 
     # raw message octets
     def read(self, offset: int, length: int) -> bytes:
@@ -284,31 +321,32 @@ class StoredMessage:
         end = min(self.size, offset + max(0, length))
         for index, seg in enumerate(self.segments):
             start = self._starts[index]
-            seg_end = start + self._seg_len(seg)
+            seg_end = start + seg.length
             if seg_end <= offset or start >= end:
                 continue
             a, b = max(offset, start) - start, min(end, seg_end) - start
             yield from self._iter_segment(seg, a, b, chunk)
 
     def _iter_segment(self, seg: Segment, a: int, b: int, chunk: int) -> Iterator[bytes]:
-        if seg[0] == "skel":
-            base = int(seg[1])
-            if self.inline is not None:
+        if isinstance(seg, SkeletonSegment):
+            base = seg.offset
+            inline = self.layout.inline
+            if inline is not None:
                 for pos in range(a, b, chunk):
-                    yield self.inline[base + pos : base + pos + min(chunk, b - pos)]
+                    yield inline[base + pos : base + pos + min(chunk, b - pos)]
                 return
-            assert self.skel is not None
+            skel = self.layout.skeleton
+            assert skel is not None
             for pos in range(a, b, chunk):
-                yield self.blobs.read(self.skel, base + pos, min(chunk, b - pos))
-        elif seg[0] == "blob":
+                yield self.blobs.read(skel, base + pos, min(chunk, b - pos))
+        elif isinstance(seg, BlobSegment):
             for pos in range(a, b, chunk):
-                yield self.blobs.read(seg[1], pos, min(chunk, b - pos))
+                yield self.blobs.read(seg.blob_id, pos, min(chunk, b - pos))
         else:
             yield from self._iter_b64(seg, a, b, chunk)
 
-    def _iter_b64(self, seg: Segment, a: int, b: int, chunk: int) -> Iterator[bytes]:
-        _, blob_id, decoded_size, line_length, eol_str = seg
-        eol = eol_str.encode("ascii")
+    def _iter_b64(self, seg: Base64Segment, a: int, b: int, chunk: int) -> Iterator[bytes]:
+        line_length, eol, decoded_size = seg.line_length, seg.eol, seg.decoded_size
         stride = line_length + len(eol)
         per_line = line_length * 3 // 4
         total_lines = (4 * ((decoded_size + 2) // 3) + line_length - 1) // line_length
@@ -319,29 +357,27 @@ class StoredMessage:
             upto = min(last, line + lines_per_step - 1)
             d_start = line * per_line
             d_end = min(decoded_size, (upto + 1) * per_line)
-            decoded = self.blobs.read(blob_id, d_start, d_end - d_start)
+            decoded = self.blobs.read(seg.blob_id, d_start, d_end - d_start)
             text = encode_b64_lines(decoded, line_length, eol, trailing_eol=upto < total_lines - 1)
             base = line * stride
             yield text[max(a, base) - base : min(b, base + len(text)) - base]
             line = upto + 1
 
     # decoded leaf parts
-    def _leaf(self, section: str) -> list[Any]:
-        leaf = self.leaves.get(section)
-        if leaf is None:
-            raise KeyError(section)
-        return leaf
+    def leaf(self, section: str) -> Leaf:
+        """The stored leaf part of that section number (KeyError for an unknown one)."""
+        return self.leaves[section]
 
-    def part_size(self, section: str) -> int:
+    def part_size(self, section: str | Leaf) -> int:
         """Decoded octets of a leaf part (KeyError for an unknown section)."""
-        leaf = self._leaf(section)
-        if leaf[4] >= 0:
-            return int(leaf[4])
+        leaf = self.leaf(section) if isinstance(section, str) else section
+        if leaf.decoded_size >= 0:
+            return leaf.decoded_size
         return sum(len(d) for d in self._iter_decoded(leaf))
 
-    def _iter_decoded(self, leaf: list[Any]) -> Iterator[bytes]:
-        decoder = decoder_for(leaf[2])
-        for raw in self.iter_range(leaf[0], leaf[1]):
+    def _iter_decoded(self, leaf: Leaf) -> Iterator[bytes]:
+        decoder = decoder_for(leaf.encoding)
+        for raw in self.iter_range(leaf.body_offset, leaf.body_length):
             out = decoder.feed(raw)
             if out:
                 yield out
@@ -349,19 +385,22 @@ class StoredMessage:
         if out:
             yield out
 
-    def read_part(self, section: str, offset: int = 0, length: int | None = None) -> bytes:
+    def read_part(self, section: str | Leaf, offset: int = 0, length: int | None = None) -> bytes:
         """Decoded octets [offset, offset+length) of a leaf part; from its blob when split."""
         return b"".join(self.iter_part(section, offset, length))
 
-    def iter_part(self, section: str, offset: int = 0, length: int | None = None, chunk: int = _CHUNK) -> Iterator[bytes]:
-        leaf = self._leaf(section)
+    def iter_part(self, section: str | Leaf, offset: int = 0, length: int | None = None, chunk: int = _CHUNK) -> Iterator[bytes]:
+        """``section`` is a leaf's section number, or a :class:`Leaf` the layout does not
+        hold (a part decoded from its raw range)."""
+        leaf = self.leaf(section) if isinstance(section, str) else section
         offset = max(0, offset)
-        if leaf[3] >= 0 and leaf[4] >= 0:
-            seg = self.segments[leaf[3]]
-            blob_id, size = seg[1], int(leaf[4])
+        if leaf.segment >= 0 and leaf.decoded_size >= 0:
+            seg = self.segments[leaf.segment]
+            assert not isinstance(seg, SkeletonSegment)
+            size = leaf.decoded_size
             stop = size if length is None else min(size, offset + length)
             for pos in range(offset, stop, chunk):
-                yield self.blobs.read(blob_id, pos, min(chunk, stop - pos))
+                yield self.blobs.read(seg.blob_id, pos, min(chunk, stop - pos))
             return
         pos = 0
         end: int | None = None if length is None else offset + length

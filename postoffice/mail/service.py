@@ -32,6 +32,7 @@ from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
 from postoffice.errors import Kind, MailError
 from postoffice.mail.auth import Authenticator, make_credentials
+from postoffice.mail.codec import decode_bodystructure, decode_envelope, decode_layout
 from postoffice.mail.ingest import ingest
 from postoffice.mail.names import (
     SEPARATOR,
@@ -42,8 +43,11 @@ from postoffice.mail.names import (
     split_address,
     validate_mailbox_name,
 )
-from postoffice.mail.parts import StoredMessage
+from postoffice.mail.parts import Leaf, StoredMessage
+from postoffice.mail.sections import SectionSpec, section_span, select_header_fields
+from postoffice.message.structure import BodyStructure, Envelope
 from postoffice.store.api import (
+    SEARCH_FIELDS,
     Account,
     Alias,
     BlobStore,
@@ -84,7 +88,6 @@ SPECIAL_USE_FOLDERS: tuple[tuple[str, str], ...] = (
 # unless an account or an explicit alias of that name exists.
 IMPLICIT_ROLES = ("postmaster", "abuse")
 MAX_ALIAS_DEPTH = 8
-SEARCH_FIELDS = frozenset({"text", "body", "subject", "from", "to", "cc", "bcc", "headers"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,7 +580,16 @@ class MailService:
         return await self.store.claim_recent(mailbox.id, claim=claim)
 
     def _stored(self, content: Content) -> StoredMessage:
-        return StoredMessage(content.layout, self.blobs)
+        return StoredMessage(decode_layout(content.layout), self.blobs)
+
+    # ---- what a message is made of (typed; decoded once per content, mail.codec) -----------
+    def envelope(self, content: Content) -> Envelope:
+        """The message's ENVELOPE (RFC 9051 §7.5.2), precomputed at ingestion."""
+        return decode_envelope(content.envelope)
+
+    def bodystructure(self, content: Content) -> BodyStructure:
+        """The message's part tree with the offsets of every section, precomputed at ingestion."""
+        return decode_bodystructure(content.bodystructure, content.size)
 
     async def read(self, content: Content, offset: int = 0, length: int | None = None) -> bytes:
         """Bytes of the stored message (as received, CRLF), reading only that range."""
@@ -602,14 +614,37 @@ class MailService:
             position += len(data)
             yield data
 
+    async def read_section(self, content: Content, spec: SectionSpec) -> bytes | None:
+        """The octets of one section (RFC 9051 §6.4.5), None if the message has no such
+        section; HEADER.FIELDS (.NOT) gives the fields selected, then the blank line."""
+        span = section_span(self.bodystructure(content), spec)
+        if span is None:
+            return None
+        data = await self.read(content, *span)
+        if spec.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
+            return select_header_fields(data, spec.fields, spec.text == "HEADER.FIELDS.NOT")
+        return data
+
+    def _leaf(self, content: Content, stored: StoredMessage, part: Sequence[int] | str) -> str | Leaf:
+        """The stored leaf of a part, or one decoded from its raw range when the layout
+        does not list it. MailError(NOT_FOUND) when the message has no such part."""
+        section = _section(part)
+        if section in stored.leaves:
+            return section
+        node = self.bodystructure(content).sections.get(section)
+        if node is None:
+            raise MailError(Kind.NOT_FOUND, "no such part")
+        return Leaf(node.body_offset, node.body_length, (node.encoding or "").lower())
+
     async def read_part(self, content: Content, part: Sequence[int] | str, offset: int = 0, length: int | None = None) -> bytes:
         """Decoded bytes of one leaf part (IMAP BINARY, HTTP Range), reading only that range."""
         stored = self._stored(content)
-        return await asyncio.to_thread(stored.read_part, _section(part), offset, length)
+        return await asyncio.to_thread(stored.read_part, self._leaf(content, stored, part), offset, length)
 
     async def part_size(self, content: Content, part: Sequence[int] | str) -> int:
         """Decoded size of one leaf part (IMAP BINARY.SIZE)."""
-        return await asyncio.to_thread(self._stored(content).part_size, _section(part))
+        stored = self._stored(content)
+        return await asyncio.to_thread(stored.part_size, self._leaf(content, stored, part))
 
     async def update_flags(self, mailbox: Mailbox, uids: Sequence[int], update: FlagUpdate) -> FlagUpdateResult:
         update = FlagUpdate(update.mode, frozenset(f for f in update.flags if f.lower() != "\\recent"), update.unchangedsince)
@@ -641,7 +676,7 @@ class MailService:
     async def search_text(self, mailbox: Mailbox, query: str, field: str) -> set[int]:
         if field not in SEARCH_FIELDS:
             raise MailError(Kind.INVALID, f"unknown search field {field}")
-        return await self.store.search_text(mailbox.id, query, field)  # type: ignore[arg-type]
+        return await self.store.search_text(mailbox.id, query, field)
 
     def subscribe(self, account: Account) -> ChangeSubscription:
         """Changes to this account's mailboxes (IDLE, POP3, webmail live updates)."""

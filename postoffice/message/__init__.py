@@ -2,7 +2,7 @@
 
 Modules: ``headers`` (header blocks, RFC 2047 encoded words, RFC 2231 parameters,
 charsets), ``address`` (RFC 5322 address lists), ``parser`` (the streaming MIME
-part-tree parser with offsets), ``structure`` (IMAP ENVELOPE / BODYSTRUCTURE data),
+part-tree parser with offsets), ``structure`` (ENVELOPE / BODYSTRUCTURE as typed values: Envelope, BodyPart, BodyStructure),
 ``text`` (transfer decoding, text extraction, previews).
 
 Invariants: nothing here does I/O or touches the store (import-linter enforces it);

@@ -9,15 +9,14 @@ Names keep their encoded words; ``display`` decodes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from postoffice.message.headers import decode_encoded_words
 
-__all__ = ["Address", "parse_address_list", "format_addresses"]
+__all__ = ["Address", "Group", "AddressList", "parse_address_list", "grouped", "format_addresses"]
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     name: str | None  # display name as written (RFC 2047 words kept), None if absent
     adl: str | None  # obsolete source route, "@a,@b"
     mailbox: str | None  # local part; group start: the group name
@@ -38,11 +37,16 @@ class Address:
             return f"{name} <{self.address}>"
         return name or self.address
 
-    def to_json(self) -> list[str | None]:
-        """IMAP ENVELOPE address order: [name, adl, mailbox, host]."""
-        if self.group:
-            return [None, None, self.mailbox, None]
-        return [self.name, self.adl, self.mailbox, self.host]
+
+
+class Group(NamedTuple):
+    """RFC 5322 §3.4 group: ``name: member, ...;`` (the name as written)."""
+
+    name: str
+    members: tuple[Address, ...] = ()
+
+
+AddressList = tuple[Address | Group, ...]
 
 
 _SPECIALS = set('()<>[]:;@\\,."')
@@ -185,6 +189,30 @@ def parse_address_list(value: str) -> list[Address]:
     if in_group:
         result.append(Address(None, None, None, None))
     return result
+
+
+def grouped(addresses: list[Address]) -> AddressList:
+    """The flat list of ``parse_address_list`` with its group markers made :class:`Group`
+    values. A stray end marker (or an empty ``<>``) outside a group stays an address of
+    four None fields, which renders the same way (RFC 9051 §7.5.2)."""
+    out: list[Address | Group] = []
+    group: Group | None = None
+    members: list[Address] = []
+    for a in addresses:
+        if a.group:
+            if group is not None:
+                out.append(Group(group.name, tuple(members)))
+            group, members = Group(a.mailbox if a.mailbox is not None else ""), []
+        elif group is not None and a.mailbox is None and a.name is None and a.host is None and a.adl is None:
+            out.append(Group(group.name, tuple(members)))
+            group = None
+        elif group is not None:
+            members.append(a)
+        else:
+            out.append(a)
+    if group is not None:
+        out.append(Group(group.name, tuple(members)))
+    return tuple(out)
 
 
 def format_addresses(addresses: list[Address]) -> str:

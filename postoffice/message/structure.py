@@ -1,64 +1,173 @@
-"""IMAP ENVELOPE and BODYSTRUCTURE as JSON-serialisable data, with offsets for sections.
+"""ENVELOPE and BODYSTRUCTURE as typed values, with the offsets every section needs.
 
-Built once at ingestion from the parser's tree; the IMAP engine renders FETCH
-ENVELOPE, BODY, BODYSTRUCTURE and every BODY[section] from this data plus ranged
-reads of the stored message, never re-parsing.
+Built once at ingestion from the parser's tree (``envelope_of``, ``bodystructure_of``);
+readers (IMAP FETCH, the web) answer ENVELOPE, BODY, BODYSTRUCTURE and every
+BODY[section] from these values plus ranged reads of the stored message, never
+re-parsing. How they are kept in the store is the concern of one codec,
+``postoffice.mail.codec``; nothing here knows a stored form.
 
-ENVELOPE (RFC 9051 §7.5.2 / RFC 3501 §7.4.2): a list of ten items
-``[date, subject, from, sender, reply_to, to, cc, bcc, in_reply_to, message_id]``.
-Strings are the raw header values, unfolded, 8-bit octets read as UTF-8 (or
-windows-1252 when not valid UTF-8), RFC 2047 words NOT decoded; ``null`` is NIL.
-Address lists are ``null`` or lists of ``[name, adl, mailbox, host]``; a group start
-is ``[null, null, "group name", null]``, a group end ``[null, null, null, null]``.
-Sender and Reply-To default to From when absent (RFC 3501 §7.4.2).
+:class:`Envelope` (RFC 9051 §7.5.2 / RFC 3501 §7.4.2): strings are the raw header
+values, unfolded, 8-bit octets read as UTF-8 (or windows-1252 when not valid UTF-8),
+RFC 2047 words NOT decoded; None is NIL. An address list is None (NIL) or a tuple of
+:class:`~postoffice.message.address.Address` and
+:class:`~postoffice.message.address.Group`. Sender and Reply-To default to From when
+absent (RFC 3501 §7.4.2).
 
-BODYSTRUCTURE: ``bodystructure_json(root)`` returns::
-
-    {"size": <message octets>, "root": NODE}
-
-and a NODE is a dict:
+:class:`BodyPart`, one node of the part tree:
 
 ``section``       IMAP part number ("1", "1.2.3"); "" for a multipart message body,
                   which has no number of its own (RFC 9051 §6.4.5)
-``type``/``subtype``  lower-case; ``params``: [[name, value], ...] as written
-``id``/``description``/``encoding``/``md5``/``location``: string or null
-``size``          body octets (``body[1]``); ``lines``: body lines (text/* and
-                  message/rfc822 only, else null)
-``disposition``   null or [type, [[name, value], ...]]; ``language``: null or [tag, ...]
-``header``        [offset, length] of this node's header block (for a message node,
-                  the RFC 5322 header incl. the blank line; for a body part, its MIME
-                  header: BODY[<section>.MIME])
-``body``          [offset, length] of its body (BODY[<section>]; for the root's
-                  single-part body the message body, which is also BODY[TEXT])
-``children``      multipart/*: list of NODE (multipart: ``params`` hold the boundary).
-                  It can be empty (no delimiter found, or depth/part limits): IMAP
-                  needs at least one body there, so render as Dovecot does (one empty
-                  text/plain body) or as a basic body of that type
-``message``       message/rfc822 with identity encoding: {"envelope": ENVELOPE,
-                  "node": NODE of the encapsulated message}; that node's ``header``
-                  is BODY[<section>.HEADER] and its ``body`` BODY[<section>.TEXT]
+``type``/``subtype``  lower-case; ``params``: ((name, value), ...) as written
+``size``          body octets; ``lines``: body lines (text/* and message/rfc822 only,
+                  else None)
+``disposition``   None or a :class:`Disposition`; ``language``: None or (tag, ...)
+``header_offset``/``header_length``  this node's header block (for a message node the
+                  RFC 5322 header incl. the blank line; for a body part its MIME header:
+                  BODY[<section>.MIME])
+``body_offset``/``body_length``  its body (BODY[<section>]; for the root's single-part
+                  body the message body, which is also BODY[TEXT])
+``children``      multipart/*: the parts (params hold the boundary). It can be empty
+                  (no delimiter found, or depth/part limits): IMAP needs at least one
+                  body there, so renderers show one empty text/plain body, as Dovecot
+``message``       message/rfc822 with an identity encoding: the encapsulated message
+                  (:class:`EmbeddedMessage`); its node's header is
+                  BODY[<section>.HEADER] and its body BODY[<section>.TEXT]
 ``filename``/``charset``  decoded conveniences (RFC 2231/2047), for the web
 
-The root NODE is the message itself: ``root["header"]`` is BODY[HEADER] and
-``root["body"]`` BODY[TEXT]. ``sections(structure)`` maps every part number to its
-node; the non-extensible BODY omits md5/disposition/language/location.
+:class:`BodyStructure` holds the message size and the root node, which is the message
+itself: its header is BODY[HEADER] and its body BODY[TEXT]; ``sections`` maps every
+part number to its node (the first node of that number, RFC 9051 §6.4.5).
 """
 
 from __future__ import annotations
 
 import datetime
 import email.utils
-from typing import Any
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from postoffice.message.address import parse_address_list
+from postoffice.message.address import AddressList, grouped, parse_address_list
 from postoffice.message.headers import decode_header_bytes, unfold
 from postoffice.message.parser import Part
 
-__all__ = ["envelope_json", "bodystructure_json", "sections", "header_date"]
+__all__ = [
+    "Envelope",
+    "Disposition",
+    "BodyPart",
+    "EmbeddedMessage",
+    "BodyStructure",
+    "envelope_of",
+    "bodystructure_of",
+    "header_date",
+]
 
-Json = Any
+Params = tuple[tuple[str, str], ...]
 
 
+class Envelope(NamedTuple):
+    """RFC 9051 §7.5.2 ENVELOPE; every field None is NIL."""
+
+    date: str | None = None
+    subject: str | None = None
+    from_: AddressList | None = None
+    sender: AddressList | None = None
+    reply_to: AddressList | None = None
+    to: AddressList | None = None
+    cc: AddressList | None = None
+    bcc: AddressList | None = None
+    in_reply_to: str | None = None
+    message_id: str | None = None
+
+
+class Disposition(NamedTuple):
+    """RFC 2183 Content-Disposition: its type and parameters as written."""
+
+    type: str
+    params: Params = ()
+
+
+class EmbeddedMessage(NamedTuple):
+    """The message inside a message/rfc822 (or message/global) part."""
+
+    envelope: Envelope
+    node: BodyPart
+
+
+class BodyPart(NamedTuple):
+    """One node of the part tree; see the module docstring."""
+
+    section: str
+    type: str
+    subtype: str
+    params: Params = ()
+    id: str | None = None
+    description: str | None = None
+    encoding: str | None = None
+    size: int = 0
+    lines: int | None = None
+    md5: str | None = None
+    disposition: Disposition | None = None
+    language: tuple[str, ...] | None = None
+    location: str | None = None
+    header_offset: int = 0
+    header_length: int = 0
+    body_offset: int = 0
+    body_length: int = 0
+    filename: str | None = None
+    charset: str | None = None
+    children: tuple[BodyPart, ...] = ()
+    message: EmbeddedMessage | None = None
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.type == "multipart"
+
+    @property
+    def is_leaf(self) -> bool:
+        """A part with a body of its own: neither multipart nor an encapsulated message."""
+        return self.type != "multipart" and self.message is None
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.type}/{self.subtype}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BodyStructure:
+    """The part tree of one message: its size, its root node and its numbered parts."""
+
+    size: int
+    root: BodyPart
+    sections: dict[str, BodyPart] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, size: int, root: BodyPart) -> BodyStructure:
+        return cls(size, root, numbered_parts(root))
+
+    def part(self, numbers: tuple[int, ...]) -> BodyPart | None:
+        """The node a part number names ((1, 2) is "1.2"), None if there is none."""
+        return self.sections.get(".".join(map(str, numbers)))
+
+    def __eq__(self, other: object) -> bool:  # ``sections`` follows from ``root``
+        return isinstance(other, BodyStructure) and (self.size, self.root) == (other.size, other.root)
+
+
+def numbered_parts(root: BodyPart) -> dict[str, BodyPart]:
+    """Part number -> node, for every numbered part (RFC 9051 §6.4.5); first one wins."""
+    out: dict[str, BodyPart] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.section and node.section not in out:
+            out[node.section] = node
+        # pre-order: the node, its children in order, then its encapsulated message
+        if node.message is not None:
+            stack.append(node.message.node)
+        stack.extend(reversed(node.children))
+    return out
+
+
+# ---- building from the parser's tree ---------------------------------------------------------
 def _raw(part: Part, name: str) -> str | None:
     value = part.header(name)
     if value is None:
@@ -66,31 +175,28 @@ def _raw(part: Part, name: str) -> str | None:
     return unfold(decode_header_bytes(value)).strip()
 
 
-def _addresses(part: Part, name: str) -> list[list[str | None]] | None:
+def _addresses(part: Part, name: str) -> AddressList | None:
     value = _raw(part, name)
     if value is None:
         return None
-    addrs = parse_address_list(value)
-    return [a.to_json() for a in addrs] or None
+    return grouped(parse_address_list(value)) or None
 
 
-def envelope_json(part: Part) -> list[Json]:
+def envelope_of(part: Part) -> Envelope:
     """The ENVELOPE of a message node (see the module docstring)."""
     from_ = _addresses(part, "from")
-    sender = _addresses(part, "sender") or from_
-    reply_to = _addresses(part, "reply-to") or from_
-    return [
-        _raw(part, "date"),
-        _raw(part, "subject"),
-        from_,
-        sender,
-        reply_to,
-        _addresses(part, "to"),
-        _addresses(part, "cc"),
-        _addresses(part, "bcc"),
-        _raw(part, "in-reply-to"),
-        _raw(part, "message-id"),
-    ]
+    return Envelope(
+        date=_raw(part, "date"),
+        subject=_raw(part, "subject"),
+        from_=from_,
+        sender=_addresses(part, "sender") or from_,
+        reply_to=_addresses(part, "reply-to") or from_,
+        to=_addresses(part, "to"),
+        cc=_addresses(part, "cc"),
+        bcc=_addresses(part, "bcc"),
+        in_reply_to=_raw(part, "in-reply-to"),
+        message_id=_raw(part, "message-id"),
+    )
 
 
 def header_date(part: Part) -> float | None:
@@ -112,58 +218,45 @@ def header_date(part: Part) -> float | None:
         return None
 
 
-def _node(part: Part, section: str) -> dict[str, Json]:
+def _node(part: Part, section: str) -> BodyPart:
     lines = part.body_lines if part.type == "text" or (part.type == "message" and part.message is not None) else None
-    node: dict[str, Json] = {
-        "section": section,
-        "type": part.type,
-        "subtype": part.subtype,
-        "params": [list(p) for p in part.raw_params],
-        "id": part.id,
-        "description": part.description,
-        "encoding": part.encoding,
-        "size": part.body_length,
-        "lines": lines,
-        "md5": part.md5,
-        "disposition": [part.disposition, [list(p) for p in part.raw_disposition_params]] if part.disposition else None,
-        "language": part.language,
-        "location": part.location,
-        "header": [part.header_offset, part.header_length],
-        "body": [part.body_offset, part.body_length],
-        "filename": part.filename,
-        "charset": part.charset,
-    }
+    children: tuple[BodyPart, ...] = ()
     if part.children:
-        node["children"] = [_node(c, f"{section}.{i}" if section else str(i)) for i, c in enumerate(part.children, 1)]
-    elif part.type == "multipart":
-        node["children"] = []
+        children = tuple(_node(c, f"{section}.{i}" if section else str(i)) for i, c in enumerate(part.children, 1))
+    message = None
     if part.message is not None:
-        node["message"] = {"envelope": envelope_json(part.message), "node": _message_node(part.message, section)}
-    return node
+        message = EmbeddedMessage(envelope_of(part.message), _message_node(part.message, section))
+    return BodyPart(
+        section=section,
+        type=part.type,
+        subtype=part.subtype,
+        params=tuple(part.raw_params),
+        id=part.id,
+        description=part.description,
+        encoding=part.encoding,
+        size=part.body_length,
+        lines=lines,
+        md5=part.md5,
+        disposition=Disposition(part.disposition, tuple(part.raw_disposition_params)) if part.disposition else None,
+        language=tuple(part.language) if part.language is not None else None,
+        location=part.location,
+        header_offset=part.header_offset,
+        header_length=part.header_length,
+        body_offset=part.body_offset,
+        body_length=part.body_length,
+        filename=part.filename,
+        charset=part.charset,
+        children=children,
+        message=message,
+    )
 
 
-def _message_node(message: Part, prefix: str) -> dict[str, Json]:
+def _message_node(message: Part, prefix: str) -> BodyPart:
     """A message node: multipart bodies take the prefix, single parts prefix.1."""
     if message.type == "multipart" and message.children is not None and message.params.get("boundary"):
         return _node(message, prefix)
     return _node(message, f"{prefix}.1" if prefix else "1")
 
 
-def bodystructure_json(root: Part) -> dict[str, Json]:
-    return {"size": root.body_offset + root.body_length, "root": _message_node(root, "")}
-
-
-def sections(structure: dict[str, Json]) -> dict[str, dict[str, Json]]:
-    """Part number -> NODE, for every numbered part (RFC 9051 §6.4.5)."""
-    out: dict[str, dict[str, Json]] = {}
-
-    def visit(node: dict[str, Json]) -> None:
-        if node["section"]:
-            out.setdefault(node["section"], node)
-        for child in node.get("children", []):
-            visit(child)
-        if "message" in node:
-            visit(node["message"]["node"])
-
-    visit(structure["root"])
-    return out
+def bodystructure_of(root: Part) -> BodyStructure:
+    return BodyStructure.of(root.body_offset + root.body_length, _message_node(root, ""))

@@ -8,11 +8,10 @@ no two flags equal ignoring case); ``INBOX`` is always spelled so.
 from __future__ import annotations
 
 from postoffice.errors import Kind, MailError
-from postoffice.store.api import FlagUpdate
+from postoffice.store.api import SYSTEM_FLAGS, FlagUpdate
 
 __all__ = [
-    "SYSTEM_FLAGS",
-    "SEARCH_FIELDS",
+    "CANONICAL_FLAGS",
     "mailbox_name",
     "canonical_flags",
     "apply_flag_update",
@@ -27,12 +26,8 @@ __all__ = [
 
 SEPARATOR = "/"  # the hierarchy separator of stored mailbox names
 
-# RFC 9051 §2.3.2: system flags; \Recent is not stored (RFC 9051 dropped it).
-SYSTEM_FLAGS: dict[str, str] = {
-    f.lower(): f for f in ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
-}
-
-SEARCH_FIELDS = ("text", "body", "subject", "from", "to", "cc", "bcc", "headers")
+# RFC 9051 §2.3.2: a system flag's canonical spelling, by its lower-case form.
+CANONICAL_FLAGS: dict[str, str] = {f.lower(): f for f in SYSTEM_FLAGS}
 
 
 def mailbox_name(name: str) -> str:
@@ -50,7 +45,7 @@ def canonical_flags(flags: frozenset[str] | set[str] | tuple[str, ...]) -> froze
         low = flag.lower()
         if low == "\\recent" or not flag or " " in flag:
             continue
-        seen.setdefault(low, SYSTEM_FLAGS.get(low, flag))
+        seen.setdefault(low, CANONICAL_FLAGS.get(low, flag))
     return frozenset(seen.values())
 
 

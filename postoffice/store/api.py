@@ -38,9 +38,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Literal, Protocol, runtime_checkable
+from typing import BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
 __all__ = [
+    "SYSTEM_FLAGS",
+    "SearchField",
+    "SEARCH_FIELDS",
     "Account",
     "Credentials",
     "Alias",
@@ -69,6 +72,15 @@ __all__ = [
     "ChangeBus",
     "ChangeSubscription",
 ]
+
+
+# RFC 9051 §2.3.2: the system flags a message can carry, spelled so in the store; \Recent
+# is not stored (RFC 9051 dropped it). In this order IMAP lists them (FLAGS, PERMANENTFLAGS).
+SYSTEM_FLAGS: tuple[str, ...] = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+# The fields of the full-text index (SearchText); "text" is headers and body together.
+SearchField = Literal["text", "body", "subject", "from", "to", "cc", "bcc", "headers"]
+SEARCH_FIELDS: tuple[SearchField, ...] = get_args(SearchField)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +140,17 @@ class SearchText:
 class NewContent:
     """One message's bytes as the part store keeps them, plus what readers need.
 
-    ``layout`` is the part-store recipe (opaque to the store; built and read by
-    ``mail``) that rebuilds the received bytes from ``blob_ids``.
+    ``layout`` (the part-store recipe that rebuilds the received bytes from
+    ``blob_ids``), ``envelope`` and ``bodystructure`` are opaque to the store: only
+    ``postoffice.mail.codec`` writes and reads them (as typed values).
     """
 
     sha256: str  # of the stored (CRLF-normalised) message bytes
     size: int  # octets of the stored message
     layout: bytes
     blob_ids: tuple[str, ...]  # every blob the layout references
-    envelope: str  # JSON: IMAP ENVELOPE data
-    bodystructure: str  # JSON: IMAP BODYSTRUCTURE data (with offsets for sections)
+    envelope: bytes  # opaque: the ENVELOPE (mail.codec)
+    bodystructure: bytes  # opaque: the part tree with offsets for sections (mail.codec)
     preview: str = ""
     subject: str = ""  # decoded, for sorting and listing
     from_: str = ""  # decoded display of From
@@ -155,8 +168,8 @@ class Content:
     size: int
     layout: bytes
     blob_ids: tuple[str, ...]
-    envelope: str
-    bodystructure: str
+    envelope: bytes  # opaque, as NewContent
+    bodystructure: bytes  # opaque, as NewContent
     preview: str
     subject: str
     from_: str
@@ -348,12 +361,8 @@ class MessageStore(Protocol):
         self, src_mailbox_id: int, uids: Sequence[int], dest_mailbox_id: int, *, move: bool = False
     ) -> list[tuple[int, int]]: ...  # (source UID, new UID) pairs
     async def changes_since(self, mailbox_id: int, modseq: int) -> Changes: ...
-    async def search_text(
-        self,
-        mailbox_id: int,
-        query: str,
-        field: Literal["text", "body", "subject", "from", "to", "cc", "bcc", "headers"],
-    ) -> set[int]: ...  # UIDs whose decoded field contains the query (case-insensitive)
+    async def search_text(self, mailbox_id: int, query: str, field: SearchField) -> set[int]: ...
+    # ^ UIDs whose decoded field contains the query (case-insensitive)
     async def deliveries_of_content(self, content_id: int) -> list[Delivery]: ...  # oldest first
     async def deliveries_of_account(self, account_id: int, *, since: float = 0.0) -> list[Delivery]: ...
     # ^ deliveries that left a copy with the account, received at or after ``since``,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import random
 import tempfile
@@ -17,8 +16,10 @@ import pytest
 
 from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
+from postoffice.mail.codec import decode_bodystructure, decode_envelope, decode_layout
 from postoffice.mail.ingest import LineEndNormaliser, ingest
 from postoffice.mail.parts import StoredMessage
+from postoffice.message.address import Address
 from postoffice.store.blobs import FileBlobStore
 
 LIMITS = MessageLimits()
@@ -68,7 +69,7 @@ async def test_byte_at_a_time_source(blobs: FileBlobStore, spool: Path) -> None:
     trickle = await ingest(chunks(message, [1]), blobs, LIMITS, spool, fsync=no_fsync)
     assert whole.content.sha256 == trickle.content.sha256
     assert whole.content.bodystructure == trickle.content.bodystructure
-    stored = StoredMessage(trickle.content.layout, blobs)
+    stored = StoredMessage(decode_layout(trickle.content.layout), blobs)
     assert stored.read(0, stored.size) == b"Subject: hi\r\nFrom: a@x.test\r\n\r\nline one\r\nline two\r\nend\r\n"
     assert whole.content.subject == "hi" and whole.content.preview == "line one line two end"
     assert spool_empty(spool)
@@ -78,7 +79,7 @@ async def test_prepend_and_path_source(blobs: FileBlobStore, spool: Path, tmp_pa
     path = tmp_path / "m.eml"
     path.write_bytes(b"Subject: p\n\nbody\n")
     got = await ingest(path, blobs, LIMITS, spool, prepend=b"Return-Path: <a@x.test>\r\n", fsync=no_fsync)
-    stored = StoredMessage(got.content.layout, blobs)
+    stored = StoredMessage(decode_layout(got.content.layout), blobs)
     assert stored.read(0, stored.size) == b"Return-Path: <a@x.test>\r\nSubject: p\r\n\r\nbody\r\n"
     assert got.content.size == stored.size
 
@@ -121,11 +122,13 @@ async def test_content_facts(blobs: FileBlobStore, spool: Path) -> None:
     assert c.message_id == "<m1@x.test>" and c.date == 1795780800.0
     assert c.preview == "Привет, мир" and "Привет" in c.search.body and c.search.cc == "c@z.test"
     assert "Subject: Grüße" in c.search.headers
-    envelope = json.loads(c.envelope)
-    assert envelope[1] == "=?iso-8859-1?Q?Gr=FC=DFe?=" and envelope[2] == [["=?utf-8?Q?J=C3=B6rg?=", None, "j", "x.test"]]
-    structure = json.loads(c.bodystructure)
-    assert structure["size"] == c.size and structure["root"]["section"] == "1"
-    assert structure["root"]["lines"] == 1 and structure["root"]["params"] == [["charset", "koi8-r"]]
+    envelope = decode_envelope(c.envelope)
+    assert envelope == got.envelope
+    assert envelope.subject == "=?iso-8859-1?Q?Gr=FC=DFe?=" and envelope.from_ == (Address("=?utf-8?Q?J=C3=B6rg?=", None, "j", "x.test"),)
+    structure = decode_bodystructure(c.bodystructure, c.size)
+    assert structure == got.structure
+    assert structure.size == c.size and structure.root.section == "1"
+    assert structure.root.lines == 1 and structure.root.params == (("charset", "koi8-r"),)
 
 
 def attachment_message(data: bytes, n: int, enc: bytes | None = None) -> bytes:
@@ -148,7 +151,7 @@ async def test_one_attachment_in_fifty_messages_is_stored_once() -> None:
         got = await ingest(attachment_message(data, n, enc), blobs, LIMITS, spool, fsync=no_fsync)
         assert got.raw_parts_fallback == 0 and got.parts_split == 1
     assert blobs.total_size() <= int(10.2 * 1024 * 1024)
-    stored = StoredMessage(got.content.layout, blobs)
+    stored = StoredMessage(decode_layout(got.content.layout), blobs)
     assert stored.read_part("2", 5_000_000, 10) == data[5_000_000:5_000_010]
     tmp.cleanup()
 
@@ -179,7 +182,7 @@ async def test_twenty_megabyte_attachment_in_constant_memory(blobs: FileBlobStor
     assert got.content.size == size and got.raw_parts_fallback == 0
     assert peak < size / 4, (peak, size)
     assert spool_empty(spool)  # past SPOOL_IN_MEMORY it went to a spool file, now removed
-    stored = StoredMessage(got.content.layout, blobs)
+    stored = StoredMessage(decode_layout(got.content.layout), blobs)
     digest = hashlib.sha256()
     for piece in stored.iter_part("1"):
         digest.update(piece)

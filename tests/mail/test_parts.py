@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postoffice.config import MessageLimits
+from postoffice.mail.codec import decode_layout
 from postoffice.mail.ingest import Ingested, ingest
-from postoffice.mail.parts import StoredMessage, parse_layout
+from postoffice.mail.parts import Base64Segment, BlobSegment, SkeletonSegment, StoredMessage
 from postoffice.store.blobs import FileBlobStore
 
 LIMITS = MessageLimits(part_store_threshold=2048)
@@ -90,7 +91,7 @@ def test_round_trip(shared_dir: Path, parts: list[tuple[str, int, int, int]], eo
     message = build_message(built, eol)
     ingested = run(message, blobs, Path(tmp) / "spool")
     assert ingested.raw_parts_fallback == 0
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     rebuilt = stored.read(0, stored.size)
     assert rebuilt == crlf(message)
     assert hashlib.sha256(rebuilt).hexdigest() == ingested.content.sha256
@@ -98,10 +99,10 @@ def test_round_trip(shared_dir: Path, parts: list[tuple[str, int, int, int]], eo
         if cte == "base64":
             assert stored.read_part(str(i)) == data
             assert stored.part_size(str(i)) == len(data)
-    kinds = {seg[0] for seg in parse_layout(ingested.content.layout)[0]["seg"]}
-    assert kinds <= {"skel", "blob", "b64"}
+    kinds = {type(seg) for seg in decode_layout(ingested.content.layout).segments}
+    assert kinds <= {SkeletonSegment, BlobSegment, Base64Segment}
     if any(cte == "base64" and len(data) >= LIMITS.part_store_threshold for cte, data, _ in built):
-        assert "b64" in kinds  # large base64 parts really are stored decoded
+        assert Base64Segment in kinds  # large base64 parts really are stored decoded
 
 
 @pytest.fixture
@@ -112,10 +113,11 @@ def blobs(tmp_path: Path) -> FileBlobStore:
 def test_large_base64_part_is_stored_decoded(blobs: FileBlobStore, tmp_path: Path) -> None:
     data = random.Random(1).randbytes(300_000)
     ingested = run(build_message([("base64", data, 76)], b"\r\n"), blobs, tmp_path / "spool")
-    layout = parse_layout(ingested.content.layout)[0]
-    kinds = [seg[0] for seg in layout["seg"]]
-    assert kinds == ["skel", "b64", "skel"]
-    assert blobs.read(layout["seg"][1][1]) == data  # the decoded part IS a blob
+    layout = decode_layout(ingested.content.layout)
+    kinds = [type(seg) for seg in layout.segments]
+    assert kinds == [SkeletonSegment, Base64Segment, SkeletonSegment]
+    segment = layout.segments[1]
+    assert isinstance(segment, Base64Segment) and blobs.read(segment.blob_id) == data  # the decoded part IS a blob
     assert ingested.parts_split == 1 and ingested.raw_parts_fallback == 0
 
 
@@ -123,7 +125,7 @@ def test_ranged_reads_read_about_what_they_return(blobs: FileBlobStore, tmp_path
     data = random.Random(2).randbytes(1_000_000)
     message = build_message([("base64", data, 76), ("7bit", payload("text", 200_000, 3), 0)], b"\r\n")
     ingested = run(message, blobs, tmp_path / "spool")
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     expected = crlf(message)
     rng = random.Random(4)
     for _ in range(200):
@@ -153,7 +155,7 @@ def test_irregular_base64_is_kept_raw_and_counted(blobs: FileBlobStore, tmp_path
     message = (b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body + b"--x--\r\n")
     ingested = run(message, blobs, tmp_path / "spool")
     assert ingested.raw_parts_fallback == 1
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     assert stored.read(0, stored.size) == message
     assert stored.read_part("1") == data
     assert stored.read_part("1", 99_990, 100) == data[99_990:]
@@ -164,7 +166,7 @@ def test_quoted_printable_large_part_kept_raw_not_counted(blobs: FileBlobStore, 
     text = payload("text", 50_000, 7) + "é".encode()
     ingested = run(build_message([("quoted-printable", text, 0)], b"\r\n"), blobs, tmp_path / "spool")
     assert ingested.raw_parts_fallback == 0 and ingested.parts_split == 1
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     assert stored.read_part("1").replace(b"\r\n", b"\n") == crlf(text).replace(b"\r\n", b"\n")
 
 
@@ -172,7 +174,7 @@ def test_small_parts_stay_in_the_skeleton(blobs: FileBlobStore, tmp_path: Path) 
     message = build_message([("base64", b"tiny", 76)], b"\r\n")
     ingested = run(message, blobs, tmp_path / "spool")
     assert ingested.parts_split == 0 and ingested.content.blob_ids == ()  # skeleton inline
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     assert stored.read_part("1") == b"tiny" and stored.part_size("1") == 4
     with pytest.raises(KeyError):
         stored.read_part("9")
@@ -190,7 +192,7 @@ def test_skeleton_inline_up_to_its_limit(blobs: FileBlobStore, tmp_path: Path, e
     assert ingested.parts_split == 0
     assert len(ingested.content.blob_ids) == extra
     blobs.bytes_read = 0
-    stored = StoredMessage(ingested.content.layout, blobs)
+    stored = StoredMessage(decode_layout(ingested.content.layout), blobs)
     assert stored.read(0, len(message) + 10) == message
     assert stored.read(5, 7) == message[5:12]
     assert (blobs.bytes_read == 0) == (extra == 0)

@@ -3,15 +3,15 @@ raise, offsets stay within the data, and chunking never changes the result."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postoffice.config import MessageLimits
+from postoffice.mail.codec import decode_bodystructure, decode_envelope, encode_bodystructure, encode_envelope
 from postoffice.message.parser import MimeParser, Part, parse_bytes
-from postoffice.message.structure import bodystructure_json, envelope_json
+from postoffice.message.structure import bodystructure_of, envelope_of
 from postoffice.message.text import extract_text, make_preview, search_fields
 
 CORPUS = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "corpus").glob("*.eml"))]
@@ -26,8 +26,9 @@ def check(data: bytes, root: Part) -> None:
         assert part.header_offset + part.header_length == part.body_offset
         assert part.body_offset + part.body_length <= len(data)
         assert part.body_lines >= 0
-    json.dumps(bodystructure_json(root))
-    json.dumps(envelope_json(root))
+    structure, envelope = bodystructure_of(root), envelope_of(root)
+    assert decode_bodystructure(encode_bodystructure(structure), len(data)) == structure
+    assert decode_envelope(encode_envelope(envelope)) == envelope
     extract_text(root)
     make_preview(root)
     search_fields(root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postoffice.message.address import parse_address_list
+from postoffice.message.address import Address, Group, grouped, parse_address_list
 from postoffice.message.headers import (
     decode_bytes,
     decode_encoded_words,
@@ -94,20 +94,14 @@ def test_address_lists() -> None:
 
 
 def test_address_groups() -> None:
-    addrs = parse_address_list('Team: a@x.test, "B" <b@y.test>;, c@z.test')
-    assert [a.to_json() for a in addrs] == [
-        [None, None, "Team", None],
-        [None, None, "a", "x.test"],
-        ["B", None, "b", "y.test"],
-        [None, None, None, None],
-        [None, None, "c", "z.test"],
-    ]
-    assert [a.to_json() for a in parse_address_list("undisclosed-recipients:;")] == [
-        [None, None, "undisclosed-recipients", None],
-        [None, None, None, None],
-    ]
-
-
+    addrs = grouped(parse_address_list('Team: a@x.test, "B" <b@y.test>;, c@z.test'))
+    assert addrs == (
+        Group("Team", (Address(None, None, "a", "x.test"), Address("B", None, "b", "y.test"))),
+        Address(None, None, "c", "z.test"),
+    )
+    assert grouped(parse_address_list("undisclosed-recipients:;")) == (Group("undisclosed-recipients"),)
+    # a bare word is an address without a host, not a group
+    assert grouped(parse_address_list("nobody, g:;")) == (Address(None, None, "nobody", None), Group("g"))
 @pytest.mark.parametrize("junk", ["", "<<<", "@", "a@", '"unterminated', "(((", ";;;,,,", "<a@b", "x: y", ">@<"])
 def test_address_junk_never_raises(junk: str) -> None:
     parse_address_list(junk)

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from postoffice.config import MessageLimits
+from postoffice.mail.codec import decode_bodystructure, decode_envelope, encode_bodystructure, encode_envelope
+from postoffice.message.address import Address, Group
 from postoffice.message.headers import decode_bytes, header_text
 from postoffice.message.parser import MimeParser, Part, parse_bytes
-from postoffice.message.structure import bodystructure_json, envelope_json, sections
+from postoffice.message.structure import bodystructure_of, envelope_of
 from postoffice.message.text import decode_transfer, extract_text, make_preview
 
 CORPUS = Path(__file__).parent.parent / "corpus"
@@ -56,29 +58,31 @@ def test_corpus_structure_facts(path: Path) -> None:
     data = path.read_bytes()
     expected = EXPECTED[path.name]
     root = parse_bytes(data, text_limit=1 << 20)
-    structure = bodystructure_json(root)
-    json.dumps(structure)
-    json.dumps(envelope_json(root))
-    by_section = sections(structure)
+    structure = bodystructure_of(root)
+    envelope = envelope_of(root)
+    # the stored form gives the same values back
+    assert decode_bodystructure(encode_bodystructure(structure), len(data)) == structure
+    assert decode_envelope(encode_envelope(envelope)) == envelope
+    by_section = structure.sections
     for section, ctype in expected.get("shape", []):
         node = by_section[section]
-        assert f"{node['type']}/{node['subtype']}" == ctype, section
+        assert node.content_type == ctype, section
     for section, text in expected.get("texts", {}).items():
         node = by_section[section]
-        off, length = node["body"]
-        decoded = decode_transfer(data[off : off + length], node["encoding"])
-        charset = dict((k, v) for k, v in node["params"]).get("charset")
+        off, length = node.body_offset, node.body_length
+        decoded = decode_transfer(data[off : off + length], node.encoding or "")
+        charset = dict(node.params).get("charset")
         assert decode_bytes(decoded, charset).replace("\r\n", "\n") == text.replace("\r\n", "\n"), section
     for section, name in expected.get("filename", {}).items():
-        assert by_section[section]["filename"] == name
+        assert by_section[section].filename == name
     subject = root.header("subject")
     if "subject" in expected:
         assert subject is not None and header_text(subject) == expected["subject"]
     for piece in expected.get("subject_contains", []):
         assert subject is not None and piece in header_text(subject)
     if "inner_subject" in expected:
-        inner = [n for n in by_section.values() if "message" in n]
-        assert inner[0]["message"]["envelope"][1] == expected["inner_subject"]
+        inner = [n.message for n in by_section.values() if n.message is not None]
+        assert inner[0].envelope.subject == expected["inner_subject"]
     # offsets stay inside the message and nest properly
     for part in root.walk():
         assert 0 <= part.header_offset <= part.body_offset <= part.body_offset + part.body_length <= len(data)
@@ -109,15 +113,16 @@ def test_message_rfc822_offsets() -> None:
     assert data[inner.header_offset :].startswith(b"From: ")
     assert inner.body_offset + inner.body_length == rfc822.body_offset + rfc822.body_length
     assert [c.content_type for c in inner.children] == ["text/plain", "application/octet-stream"]
-    s = sections(bodystructure_json(root))
-    assert s["2"]["type"] == "message" and s["2.1"]["type"] == "text" and s["2.2"]["subtype"] == "octet-stream"
-    assert s["2"]["message"]["node"]["header"] == [inner.header_offset, inner.header_length]
+    s = bodystructure_of(root).sections
+    assert s["2"].type == "message" and s["2.1"].type == "text" and s["2.2"].subtype == "octet-stream"
+    embedded = s["2"].message
+    assert embedded is not None and (embedded.node.header_offset, embedded.node.header_length) == (inner.header_offset, inner.header_length)
 
 
 def test_rfc822_single_part_inner_is_numbered_dot_one() -> None:
     root = parse_bytes((CORPUS / "rfc822-single-inner.eml").read_bytes())
-    s = sections(bodystructure_json(root))
-    assert s["2.1"]["type"] == "text" and s["2"]["lines"] is not None
+    s = bodystructure_of(root).sections
+    assert s["2.1"].type == "text" and s["2"].lines is not None
 
 
 def test_depth_limit_makes_an_opaque_leaf() -> None:
@@ -162,9 +167,9 @@ def test_text_extraction_and_preview() -> None:
 
 def test_envelope() -> None:
     data = (CORPUS / "address-groups.eml").read_bytes()
-    env = envelope_json(parse_bytes(data))
-    assert env[1] == "groups"
-    assert env[2] == [["Doe, John", None, "john", "x.test"]]
-    assert env[3] == env[2] and env[4] == env[2]  # Sender, Reply-To default to From
-    assert env[5] == [[None, None, "undisclosed-recipients", None], [None, None, None, None]]
-    assert env[7] is None and env[8] is None and env[9] is None
+    env = envelope_of(parse_bytes(data))
+    assert env.subject == "groups"
+    assert env.from_ == (Address("Doe, John", None, "john", "x.test"),)
+    assert env.sender == env.from_ and env.reply_to == env.from_  # Sender, Reply-To default to From
+    assert env.to == (Group("undisclosed-recipients"),)
+    assert env.bcc is None and env.in_reply_to is None and env.message_id is None

@@ -73,6 +73,8 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path: Path) -> None:
         assert rec.flags == {"\\Seen"}
         assert await store.search_text(inbox.id, "kept", "subject") == {1}
         assert await store.acquire_lock("maildrop:1", "s1", 60)  # the table 0002 added
+        content = await store.get_content(rec.content_id)
+        assert content.envelope == b"[]" and content.bodystructure == b"[]"  # TEXT then, opaque bytes now
     finally:
         await store.close()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from postoffice.errors import Kind, MailError
 from postoffice.mail.names import SEPARATOR, canonical_mailbox
-from postoffice.store.api import Mailbox
+from postoffice.store.api import SYSTEM_FLAGS, Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
@@ -24,10 +24,9 @@ from .view import MailboxView, flag_atoms
 
 __all__ = [
     "select", "create", "delete", "rename", "subscribe", "unsubscribe", "list_", "lsub", "namespace", "status",
-    "close", "unselect", "status_items", "SYSTEM_FLAGS",
+    "close", "unselect", "status_items",
 ]
 
-SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
 # ---- SELECT / EXAMINE ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from postoffice.errors import Kind, MailError
 from postoffice.net.connection import Timeout
-from postoffice.store.api import FlagUpdate, MessageRecord
+from postoffice.store.api import SYSTEM_FLAGS, FlagUpdate, MessageRecord
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.parser import is_done
@@ -89,7 +89,7 @@ def _check_flags(flags: Iterable[str]) -> None:
             raise Refusal(r.BAD, f"unknown system flag {flag}")
 
 
-_SYSTEM_FLAGS = frozenset({"\\answered", "\\flagged", "\\deleted", "\\seen", "\\draft", "\\recent"})
+_SYSTEM_FLAGS = frozenset({f.lower() for f in SYSTEM_FLAGS} | {"\\recent"})  # \Recent: tolerated, ignored
 
 
 async def store(s: Session, cmd: c.Store) -> bytes | None:

@@ -905,8 +905,14 @@ def _read_content(conn: sqlite3.Connection, column: Literal["id", "sha256"], val
 def _content(row: Sequence[Any], blobs: tuple[str, ...]) -> Content:
     (cid, sha, size, layout, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra) = row
     return Content(
-        cid, sha, size, bytes(layout), blobs, envelope, bodystructure, preview, subject, from_, to, date, message_id, extra
-    )
+        cid, sha, size, bytes(layout), blobs, _opaque(envelope), _opaque(bodystructure), preview, subject, from_, to,
+        date, message_id, extra,
+    )  # fmt: skip
+
+
+def _opaque(value: bytes | str) -> bytes:
+    """An opaque content column: written as a BLOB; rows written before were TEXT."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
 
 
 if TYPE_CHECKING:  # mypy proves that the backend plays every role (static conformance)

@@ -56,8 +56,8 @@ quoted or literal, bytes -> literal, Literal8, Atom, lists, datetime), ``tagged`
 ``list_response``, ``status_response``, ``search_response``, ``esearch_response``,
 ``vanished_response``, codes (``code_appenduid``, ``code_copyuid``, ``code_modified``,
 ...) and reply constants (``NO_NONEXISTENT.tagged(tag, text)``, ``OK_APPENDUID.tagged(tag,
-args="38505 3955")``, all in ``REPLIES``). ``render.py``: ``envelope(dict)`` and
-``body_structure(dict, extended=...)`` (data shapes in its docstring).
+args="38505 3955")``, all in ``REPLIES``). ``render.py``: ``envelope(Envelope)`` and
+``body_structure(BodyPart, extended=...)`` from the typed values of ``postoffice.message.structure``.
 
 Errors (``errors.py``): :class:`ImapSyntaxError` is the only exception the reader and
 parser produce (``tag``, ``text``, ``code``, ``status``, ``fatal``).

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 
+from postoffice.message.address import Address, Group
+from postoffice.message.structure import BodyPart, Disposition, EmbeddedMessage, Envelope
 from postoffice.wire.imap import ImapSyntaxError, SequenceSet, parse_line
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.render import body_structure, envelope
@@ -118,19 +120,17 @@ def test_data_responses() -> None:
     assert r.expunge_response(3) == b"* 3 EXPUNGE\r\n"
 
 
-ENV = {
-    "date": "Wed, 17 Jul 1996 02:23:25 -0700 (PDT)",
-    "subject": "IMAP4rev2 WG mtg summary and minutes",
-    "from": [{"name": "Terry Gray", "mailbox": "gray", "host": "cac.washington.edu"}],
-    "sender": [{"name": "Terry Gray", "mailbox": "gray", "host": "cac.washington.edu"}],
-    "reply-to": [{"name": "Terry Gray", "mailbox": "gray", "host": "cac.washington.edu"}],
-    "to": [{"mailbox": "imap", "host": "cac.washington.edu"}],
-    "cc": [
-        {"mailbox": "minutes", "host": "CNRI.Reston.VA.US"},
-        {"name": "John Klensin", "mailbox": "KLENSIN", "host": "MIT.EDU"},
-    ],
-    "message-id": "<B27397-0100000@cac.washington.edu>",
-}
+GRAY = (Address("Terry Gray", None, "gray", "cac.washington.edu"),)
+ENV = Envelope(
+    date="Wed, 17 Jul 1996 02:23:25 -0700 (PDT)",
+    subject="IMAP4rev2 WG mtg summary and minutes",
+    from_=GRAY,
+    sender=GRAY,
+    reply_to=GRAY,
+    to=(Address(None, None, "imap", "cac.washington.edu"),),
+    cc=(Address(None, None, "minutes", "CNRI.Reston.VA.US"), Address("John Klensin", None, "KLENSIN", "MIT.EDU")),
+    message_id="<B27397-0100000@cac.washington.edu>",
+)
 
 
 def test_envelope_matches_rfc9051_example() -> None:
@@ -145,55 +145,56 @@ def test_envelope_matches_rfc9051_example() -> None:
 
 
 def test_envelope_group_syntax() -> None:
-    env = {"to": [{"group": "undisclosed-recipients", "members": []}]}
-    assert (
-        envelope(env)
-        == b'(NIL NIL NIL NIL NIL ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)'
+    team = Group("g", (Address(None, None, "a", "x"),))
+    env = Envelope(to=(Group("undisclosed-recipients"),), cc=(team, Address(None, None, "b", "y")))
+    assert envelope(env) == (
+        b'(NIL NIL NIL NIL NIL ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) '
+        b'((NIL NIL "g" NIL)(NIL NIL "a" "x")(NIL NIL NIL NIL)(NIL NIL "b" "y")) NIL NIL NIL)'
     )
 
 
 def test_body_structure_text_and_multipart() -> None:
-    text = {
-        "type": "TEXT",
-        "subtype": "PLAIN",
-        "params": {"CHARSET": "US-ASCII"},
-        "encoding": "7BIT",
-        "size": 3028,
-        "lines": 92,
-    }
+    text = BodyPart("1", "TEXT", "PLAIN", params=(("CHARSET", "US-ASCII"),), encoding="7BIT", size=3028, lines=92)
     # RFC 9051 §7.5.2 example BODYSTRUCTURE (non-extended form is BODY)
     assert body_structure(text, extended=False) == b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)'
     assert body_structure(text) == b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)'
-    attachment = {
-        "type": "application",
-        "subtype": "pdf",
-        "params": [("name", "a b.pdf")],
-        "encoding": "base64",
-        "size": 100,
-        "disposition": ("attachment", {"filename": "a b.pdf"}),
-        "language": ["en", "de"],
-    }
-    multi = {"type": "multipart", "subtype": "mixed", "parts": [text, attachment], "params": {"boundary": "xyz"}}
+    attachment = BodyPart(
+        "2",
+        "application",
+        "pdf",
+        params=(("name", "a b.pdf"),),
+        encoding="base64",
+        size=100,
+        disposition=Disposition("attachment", (("filename", "a b.pdf"),)),
+        language=("en", "de"),
+    )
+    multi = BodyPart("", "multipart", "mixed", params=(("boundary", "xyz"),), children=(text, attachment))
     assert body_structure(multi, extended=False) == (
         b'(("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)'
-        b'("application" "pdf" ("name" "a b.pdf") NIL NIL "base64" 100) "mixed")'
+        b'("application" "pdf" ("name" "a b.pdf") NIL NIL "BASE64" 100) "mixed")'
     )
     assert body_structure(multi).endswith(
-        b'"base64" 100 NIL ("attachment" ("filename" "a b.pdf")) ("en" "de") NIL) "mixed" ("boundary" "xyz") NIL NIL NIL)'
+        b'"BASE64" 100 NIL ("attachment" ("filename" "a b.pdf")) ("en" "de") NIL) "mixed" ("boundary" "xyz") NIL NIL NIL)'
     )
+
+
+def test_body_structure_multipart_without_parts_is_one_empty_text_body() -> None:
+    empty = BodyPart("1", "multipart", "mixed", params=(("boundary", "b"),), encoding="7BIT", size=10)
+    assert body_structure(empty, extended=False) == b'("text" "plain" ("boundary" "b") NIL NIL "7BIT" 10 0)'
 
 
 def test_body_structure_message_rfc822() -> None:
-    inner = {"type": "text", "subtype": "plain", "size": 5, "lines": 1}
-    msg = {
-        "type": "message",
-        "subtype": "rfc822",
-        "size": 200,
-        "lines": 8,
-        "envelope": {"subject": "hi"},
-        "body": inner,
-    }
+    inner = BodyPart("2.1", "text", "plain", size=5, lines=1)
+    msg = BodyPart(
+        "2", "message", "rfc822", size=200, lines=8, message=EmbeddedMessage(Envelope(subject="hi"), inner)
+    )
     assert body_structure(msg, extended=False) == (
         b'("message" "rfc822" NIL NIL NIL "7BIT" 200 (NIL "hi" NIL NIL NIL NIL NIL NIL NIL NIL) '
         b'("text" "plain" NIL NIL NIL "7BIT" 5 1) 8)'
+    )
+    # not parsed (a transfer encoding other than identity): an empty envelope and body
+    opaque = BodyPart("2", "message", "rfc822", encoding="BASE64", size=20, lines=1)
+    assert body_structure(opaque, extended=False) == (
+        b'("message" "rfc822" NIL NIL NIL "BASE64" 20 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) '
+        b'("text" "plain" NIL NIL NIL "7BIT" 0 0) 1)'
     )
