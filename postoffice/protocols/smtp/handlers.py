@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from postoffice.errors import Kind, MailError
-from postoffice.net.connection import ConnectionClosed, LineTooLong
+from postoffice.net.connection import ConnectionClosed, LineTooLong, Timeout
 from postoffice.wire.sasl import MECHANISMS
 from postoffice.wire.smtp import (
     R214_HELP,
@@ -26,6 +26,7 @@ from postoffice.wire.smtp import (
     R250_RESET,
     R252_CANNOT_VRFY,
     R354_START_INPUT,
+    R451_LOCAL_ERROR,
     R452_TOO_MANY_RECIPIENTS,
     R454_TLS_NOT_AVAILABLE,
     R500_AUTH_LINE_TOO_LONG,
@@ -178,28 +179,34 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     held = b""
     keep = True
     wait = limits.timeout_data_init  # the first octets after 354, then each data block
-    while not reader.done:
-        chunk = await s.read_some(delivery.CHUNK, timeout=wait)
-        wait = limits.timeout_data_block
-        if not chunk:
-            raise ConnectionClosed("connection closed during DATA")
-        out = reader.feed(chunk)
-        if keep and (reader.too_big or reader.refused):
-            keep = False  # RFC 1870 §6: read to the end, keep nothing
-            held = b""
-            if tx.delivery is not None:
-                tx.delivery.cancel()
-        if keep and out:
-            if tx.delivery is not None:
-                await delivery.push(tx, out)
-            elif len(held) + len(out) <= delivery.CHUNK:
-                held = held + out if held else out
-            else:
-                delivery.start(server, s, tx)
-                if held:
-                    await delivery.push(tx, held)
-                    held = b""
-                await delivery.push(tx, out)
+    try:
+        while not reader.done:
+            chunk = await s.read_some(delivery.CHUNK, timeout=wait)
+            wait = limits.timeout_data_block
+            if not chunk:
+                raise ConnectionClosed("connection closed during DATA")
+            out = reader.feed(chunk)
+            if keep and (reader.too_big or reader.refused):
+                keep = False  # RFC 1870 §6: read to the end, keep nothing
+                held = b""
+                if tx.delivery is not None:
+                    tx.delivery.cancel()
+            if keep and out:
+                if tx.delivery is not None:
+                    await delivery.push(tx, out)
+                elif len(held) + len(out) <= delivery.CHUNK:
+                    held = held + out if held else out
+                else:
+                    delivery.start(server, s, tx)
+                    if held:
+                        await delivery.push(tx, held)
+                        held = b""
+                    await delivery.push(tx, out)
+    except (ConnectionClosed, Timeout):
+        raise
+    except Exception:
+        await _skip_data(s, reader, wait)
+        raise
     s.unread(reader.leftover)  # pipelined commands after the end (RFC 2920)
     refusal = reader.error_reply()
     if refusal is not None:
@@ -210,6 +217,23 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
         reply = await delivery.deliver_now(server, s, tx, held)
     s.reset_transaction()
     return reply
+
+
+async def _skip_data(s: Session, reader: DataReader, wait: float) -> None:
+    """After a failure inside DATA: read to the end of the message, keeping nothing, so
+    that none of its lines is read as a command; SessionEnd(451) if that is impossible."""
+    try:
+        while not reader.done:
+            chunk = await s.read_some(delivery.CHUNK, timeout=wait)
+            if not chunk:
+                raise ConnectionClosed("connection closed during DATA")
+            reader.feed(chunk)
+    except (ConnectionClosed, Timeout):
+        raise
+    except Exception:
+        log.exception("%s: the end of the message cannot be found; ending the session", s.peer_ip)
+        raise SessionEnd(R451_LOCAL_ERROR) from None
+    s.unread(reader.leftover)
 
 
 async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
@@ -230,7 +254,12 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
             raise ConnectionClosed("connection closed during BDAT")
         remaining -= len(chunk)
         if not over:
-            await delivery.push(tx, chunk)
+            try:
+                await delivery.push(tx, chunk)
+            except Exception:
+                # RFC 3030 §2: the chunk's octets are read all the same, never as commands.
+                await server._discard(s, remaining)
+                raise
     if over:
         s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
         return R552_TOO_BIG
