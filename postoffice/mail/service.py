@@ -144,9 +144,15 @@ class MailService:
         and bump the shared directory generation so every other process drops its own
         (:meth:`settle` waits for the bump)."""
         self._drop_cache()
-        task = asyncio.ensure_future(self.shared.bump(_DIRECTORY))
+        task = asyncio.ensure_future(self._bump_directory())
         self._bumps.add(task)
         task.add_done_callback(self._bumps.discard)
+
+    async def _bump_directory(self) -> int:
+        value = await self.shared.bump(_DIRECTORY)
+        if value == self._generation + 1:
+            self._generation = value  # only our own bump: what we cached since stays good
+        return value
 
     async def settle(self) -> None:
         """Wait until every directory change made here is visible to other processes."""

@@ -142,6 +142,8 @@ class IMAPServer:
             keep = False
         except (MailError, Refusal, ImapSyntaxError) as exc:
             answer = failure_response(tag, exc, trycreate=spec.trycreate)
+        except (ConnectionError, Timeout):
+            raise  # the client is gone or silent: the session ends
         except Exception as exc:
             if s.literal_open:
                 log.error("imap: %s failed while writing a literal; closing the connection", key, exc_info=exc)

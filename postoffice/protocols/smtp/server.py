@@ -213,8 +213,8 @@ class SMTPServer:
         except MailError as error:
             log.info("%s: %s refused: %r", s.peer_ip, command.verb, error)
             return reply_for(error)
-        except SessionEnd:
-            raise
+        except (SessionEnd, ConnectionError, Timeout):
+            raise  # the session ends: a limit, the client gone or silent
         except Exception:
             log.exception("%s: %s failed unexpectedly", s.peer_ip, command.verb)
             if spec.carries_data:
