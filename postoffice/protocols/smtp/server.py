@@ -53,6 +53,7 @@ from postoffice.wire.smtp import (
     R451_LOCAL_ERROR,
     R500_LINE_TOO_LONG,
     Bdat,
+    Data,
     Reply,
     SMTPSyntaxError,
     UnknownCommand,
@@ -217,7 +218,7 @@ class SMTPServer:
             raise  # the session ends: a limit, the client gone or silent
         except Exception:
             log.exception("%s: %s failed unexpectedly", s.peer_ip, command.verb)
-            if spec.carries_data:
+            if isinstance(command, Data | Bdat):
                 s.reset_transaction()  # the message is lost: nothing of it is kept
             return R451_LOCAL_ERROR
 
