@@ -81,6 +81,7 @@ class SQLiteSharedState:
         self._reader: sqlite3.Connection | None = None  # generation() reads
         self._renewer: asyncio.Task[None] | None = None
         self._failure_horizon = 0.0  # the longest failure window asked for
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path, *, lease_ttl: float = LEASE_TTL) -> SQLiteSharedState:
@@ -223,6 +224,10 @@ class SQLiteSharedState:
 
     # ---- closing ---------------------------------------------------------------------------
     async def close(self) -> None:
+        """Give back this owner's leases and close (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
