@@ -119,11 +119,16 @@ class ConnectionCounter:
             return False
         slot: Lease | bool = True
         if self.shared is not None:
-            lease = await self.shared.acquire(f"conn:{self.key}:{key}", self.max_per_ip)
-            if lease is None:
-                self.refused += 1
-                return False
-            slot = lease
+            try:
+                lease = await self.shared.acquire(f"conn:{self.key}:{key}", self.max_per_ip)
+            except Exception:
+                # The shared count is out of reach: this process's own count still holds.
+                log.exception("%s: the shared connection count failed; counting this process only", self.key)
+            else:
+                if lease is None:
+                    self.refused += 1
+                    return False
+                slot = lease
         self.per_ip[key] = self.per_ip.get(key, 0) + 1
         self.accepted += 1
         return slot
@@ -137,7 +142,10 @@ class ConnectionCounter:
             self.per_ip.pop(key, None)
         self._changed.set()
         if isinstance(slot, Lease) and self.shared is not None:
-            await self.shared.release(slot)
+            try:
+                await self.shared.release(slot)
+            except Exception:  # the lease expires on its own (store.shared)
+                log.exception("%s: giving a shared connection slot back failed", self.key)
 
     async def close_all(self) -> None:
         """Close every open connection (shutdown)."""
@@ -200,9 +208,11 @@ async def start_listener(
             log.exception("%s: session with %s failed", name, ip)
         finally:
             counts.connections.discard(conn)
-            await conn.close()
-            # shield: a cancelled session (shutdown) still gives its slot back
-            await asyncio.shield(counts.release(ip, slot))
+            try:
+                await conn.close()
+            finally:
+                # shield: a cancelled session (shutdown) still gives its slot back
+                await asyncio.shield(counts.release(ip, slot))
             log.debug("%s: %s disconnected", name, ip)
 
     server = await asyncio.start_server(

@@ -49,7 +49,7 @@ class IMAPServer:
 
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
-        return r.bye("too many connections from your address", "UNAVAILABLE")
+        return r.bye("too many connections from your address", "LIMIT")  # RFC 5530 §3
 
     async def shutdown(self) -> None:
         """Nothing to announce: the listener closes every session (RFC 9051 §7.1.5 BYE is
