@@ -116,7 +116,7 @@ async def stop_listeners(listening: Listening) -> None:
 
 
 async def ensure_first_account(s: app.Services) -> None:
-    """DESIGN: on first start with no users, postmaster@<first domain> with a random password."""
+    """On first start with no account: postmaster@<first domain> with a random password, printed once."""
     if await s.store.list_accounts():
         return
     password = secrets.token_urlsafe(12)

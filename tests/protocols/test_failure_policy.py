@@ -5,14 +5,19 @@ command. A failure inside DATA never lets the rest of the message be read as com
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import pytest
 
+from postoffice.protocols.imap.fetch import STREAM_OVER
 from postoffice.protocols.smtp import delivery
 from postoffice.testing.server import TranscriptServer
 from postoffice.testing.smtp_client import SMTPClient
+
+DEADLINE = 10.0
 
 # The untagged answers of SELECT / EXAMINE of an empty mailbox.
 SELECTED_EMPTY = "S: * FLAGS *\nS: * 0 EXISTS\nS: * 0 RECENT\n" + "S: * OK *\n" * 4
@@ -93,6 +98,39 @@ async def test_imap_mailbox_deleted_by_another_session_is_closed_there() -> None
             "1 C: a3 LIST \"\" Fruit\n"
             "1 S: a3 OK\n"
         )
+
+
+async def test_imap_failure_inside_a_literal_closes_the_connection_without_another_byte(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once ``{n}`` is out, the client reads n octets whatever comes: an error line would
+    be read as message data, so the connection is closed and the client sees a short
+    literal, never a corrupted message."""
+    size = 3 * STREAM_OVER
+    async with TranscriptServer("imap", users=["alice"], listeners=["imap"]) as srv:
+        await srv.deliver(["alice"], b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * (size // 1000))
+
+        async def broken_stream(*args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+            yield b"Subject: big\r\n"
+            raise Boom("injected by the test")
+
+        monkeypatch.setattr(srv.mail, "stream", broken_stream)
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port("imap"))
+        try:
+            await asyncio.wait_for(reader.readline(), DEADLINE)
+            writer.write(b"a1 LOGIN alice@example.test password\r\na2 SELECT INBOX\r\n")
+            while not (await asyncio.wait_for(reader.readline(), DEADLINE)).startswith(b"a2 "):
+                pass
+            with caplog.at_level(logging.ERROR):
+                writer.write(b"a3 FETCH 1 BODY.PEEK[]\r\n")
+                header = await asyncio.wait_for(reader.readuntil(b"}\r\n"), DEADLINE)
+                announced = int(header.rsplit(b"{", 1)[1][:-3])
+                rest = await asyncio.wait_for(reader.read(), DEADLINE)  # to the end of the stream
+            assert header.startswith(b"* 1 FETCH (")
+            assert rest == b"Subject: big\r\n" and len(rest) < announced
+            assert len(tracebacks(caplog)) == 1
+        finally:
+            writer.close()
 
 
 # ---- SMTP ------------------------------------------------------------------------------------
