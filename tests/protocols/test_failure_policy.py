@@ -183,6 +183,26 @@ async def test_smtp_failure_inside_data_reads_the_message_to_its_end(
             client.close()
 
 
+async def test_smtp_failure_inside_bdat_reads_the_chunk_to_its_end(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(delivery, "push", boom)
+    chunk = b"QUIT\r\n" * 20_000  # octets that must never run as commands (RFC 3030 §2)
+    async with TranscriptServer("smtp", users=["alice"], listeners=["smtp"]) as srv:
+        client = await SMTPClient.open(srv.port("smtp"), ehlo=True)
+        try:
+            with caplog.at_level(logging.ERROR):
+                assert (await client.send(b"MAIL FROM:<a@remote.test>\r\n"))[0] == 250
+                assert (await client.send(b"RCPT TO:<alice@example.test>\r\n"))[0] == 250
+                assert await client.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk) == (451, "4.3.0")
+                assert (await client.send(b"NOOP\r\n"))[0] == 250
+                assert (await client.send(b"BDAT 1 LAST\r\nx"))[0] == 503  # the transaction is over
+            assert len(tracebacks(caplog)) == 1
+            assert await srv.count_messages("alice", "INBOX") == 0
+        finally:
+            client.close()
+
+
 # ---- POP3 ------------------------------------------------------------------------------------
 
 

@@ -236,6 +236,15 @@ async def _skip_data(s: Session, reader: DataReader, wait: float) -> None:
     s.unread(reader.leftover)
 
 
+async def _skip_octets(s: Session, size: int, wait: float) -> None:
+    """Read and throw away the rest of a BDAT chunk after a failure."""
+    while size:
+        chunk = await s.read_some(min(size, delivery.CHUNK), timeout=wait)
+        if not chunk:
+            raise ConnectionClosed("connection closed during BDAT")
+        size -= len(chunk)
+
+
 async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
     tx = s.transaction
     assert tx is not None
@@ -258,7 +267,7 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
                 await delivery.push(tx, chunk)
             except Exception:
                 # RFC 3030 §2: the chunk's octets are read all the same, never as commands.
-                await server._discard(s, remaining)
+                await _skip_octets(s, remaining, limits.timeout_data_block)
                 raise
     if over:
         s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
