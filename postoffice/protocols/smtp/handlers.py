@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import TYPE_CHECKING
 
 from postoffice.errors import Kind, MailError
 from postoffice.net.connection import ConnectionClosed, LineTooLong, Timeout
@@ -72,11 +71,9 @@ from postoffice.wire.smtp import (
 )
 
 from . import delivery
+from .engine import Engine
 from .errors import SessionEnd
 from .session import Recipient, Session, State, Transaction
-
-if TYPE_CHECKING:
-    from .server import SMTPServer
 
 __all__ = [
     "ehlo", "helo", "mail", "rcpt", "data", "bdat", "rset", "noop", "quit", "vrfy", "expn", "help_", "starttls", "auth",
@@ -91,7 +88,7 @@ SASL_LINE_LIMIT = 12288  # RFC 4954 §4: a server must accept at least 12288 oct
 # ---- greeting commands ------------------------------------------------------------------------
 
 
-def extensions(server: SMTPServer, s: Session) -> list[str]:
+def extensions(server: Engine, s: Session) -> list[str]:
     """The EHLO keywords for this session (RFC 5321 §4.1.1.1), the real limits advertised."""
     limits = server.limits
     words = [
@@ -115,13 +112,13 @@ def extensions(server: SMTPServer, s: Session) -> list[str]:
     return words
 
 
-async def ehlo(server: SMTPServer, s: Session, cmd: Ehlo) -> Reply:
+async def ehlo(server: Engine, s: Session, cmd: Ehlo) -> Reply:
     s.reset_transaction()  # RFC 5321 §4.1.4: EHLO in a transaction resets it
     s.helo, s.esmtp, s.state = cmd.domain, True, State.GREETED
     return ehlo_reply(server.config.hostname, f"greets {cmd.domain}", extensions(server, s))
 
 
-async def helo(server: SMTPServer, s: Session, cmd: Helo) -> Reply:
+async def helo(server: Engine, s: Session, cmd: Helo) -> Reply:
     s.reset_transaction()
     s.helo, s.esmtp, s.state = cmd.domain, False, State.GREETED
     return ehlo_reply(server.config.hostname, f"greets {cmd.domain}", [])
@@ -130,7 +127,7 @@ async def helo(server: SMTPServer, s: Session, cmd: Helo) -> Reply:
 # ---- the transaction ----------------------------------------------------------------------------
 
 
-async def mail(server: SMTPServer, s: Session, cmd: MailFrom) -> Reply:
+async def mail(server: Engine, s: Session, cmd: MailFrom) -> Reply:
     params = cmd.params
     if params.size is not None and params.size > server.limits.max_message_size:
         return R552_TOO_BIG  # RFC 1870 §6: refused when declared
@@ -149,7 +146,7 @@ async def mail(server: SMTPServer, s: Session, cmd: MailFrom) -> Reply:
     return reply
 
 
-async def rcpt(server: SMTPServer, s: Session, cmd: RcptTo) -> Reply:
+async def rcpt(server: Engine, s: Session, cmd: RcptTo) -> Reply:
     tx = s.transaction
     assert tx is not None
     if len(tx.recipients) >= server.limits.max_recipients:
@@ -162,7 +159,7 @@ async def rcpt(server: SMTPServer, s: Session, cmd: RcptTo) -> Reply:
     return reply
 
 
-async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
+async def data(server: Engine, s: Session, cmd: Data) -> Reply:
     tx = s.transaction
     assert tx is not None
     if tx.bdat_started:
@@ -245,7 +242,7 @@ async def _skip_octets(s: Session, size: int, wait: float) -> None:
         size -= len(chunk)
 
 
-async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
+async def bdat(server: Engine, s: Session, cmd: Bdat) -> Reply:
     tx = s.transaction
     assert tx is not None
     limits = server.limits
@@ -279,20 +276,20 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
     return reply
 
 
-async def rset(server: SMTPServer, s: Session, cmd: Rset) -> Reply:
+async def rset(server: Engine, s: Session, cmd: Rset) -> Reply:
     s.reset_transaction()
     return R250_RESET
 
 
-async def noop(server: SMTPServer, s: Session, cmd: Noop) -> Reply:
+async def noop(server: Engine, s: Session, cmd: Noop) -> Reply:
     return R250_OK
 
 
-async def quit(server: SMTPServer, s: Session, cmd: Quit) -> Reply:
+async def quit(server: Engine, s: Session, cmd: Quit) -> Reply:
     raise SessionEnd(R221_BYE)
 
 
-async def vrfy(server: SMTPServer, s: Session, cmd: Vrfy) -> Reply:
+async def vrfy(server: Engine, s: Session, cmd: Vrfy) -> Reply:
     # RFC 5321 §3.5.3: off by default, 252 for every address alike (no user enumeration).
     if not server.limits.vrfy:
         return R252_CANNOT_VRFY
@@ -309,11 +306,11 @@ async def vrfy(server: SMTPServer, s: Session, cmd: Vrfy) -> Reply:
     return R250_OK.with_text(f"<{address.canonical}>")
 
 
-async def expn(server: SMTPServer, s: Session, cmd: Expn) -> Reply:
+async def expn(server: Engine, s: Session, cmd: Expn) -> Reply:
     return R502_NOT_IMPLEMENTED  # RFC 5321 §3.5.2: lists are not disclosed
 
 
-async def help_(server: SMTPServer, s: Session, cmd: Help) -> Reply:
+async def help_(server: Engine, s: Session, cmd: Help) -> Reply:
     return R214_HELP.with_text(
         "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\nSee RFC 5321"
     )
@@ -322,7 +319,7 @@ async def help_(server: SMTPServer, s: Session, cmd: Help) -> Reply:
 # ---- STARTTLS and AUTH ------------------------------------------------------------------------------
 
 
-async def starttls(server: SMTPServer, s: Session, cmd: StartTls) -> Reply | None:
+async def starttls(server: Engine, s: Session, cmd: StartTls) -> Reply | None:
     if s.tls:
         return R503_TLS_ALREADY_ACTIVE
     if server.tls is None:
@@ -354,7 +351,7 @@ def _decode(text: str) -> bytes:
         raise _AuthAbort(R501_BAD_BASE64) from None
 
 
-async def auth(server: SMTPServer, s: Session, cmd: Auth) -> Reply:
+async def auth(server: Engine, s: Session, cmd: Auth) -> Reply:
     if not server.policy.offers_auth:
         return R502_NOT_IMPLEMENTED
     if s.account is not None:
