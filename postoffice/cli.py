@@ -24,8 +24,7 @@ import asyncio
 import getpass
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -93,10 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"postoffice: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        from postoffice import app
+        from postoffice import lifecycle
 
-        rc = app.run(app.serve(config))
-        return rc if isinstance(rc, int) else 0
+        return lifecycle.run(lifecycle.serve(config))
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
     try:
         password = _read_password(args) if getattr(args, "action", None) in ("add", "passwd") and args.command == "user" else None
@@ -119,18 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _run(coro: Awaitable[int]) -> int:
-    async def wrapper() -> int:
-        # Ingestion waits mostly on fsync in threads; the default pool (cores + 4)
-        # would let only a few of the import's messages in flight wait at once.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="postoffice"))
-        return await coro
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    from postoffice import lifecycle
 
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        return asyncio.run(wrapper())
-    return uvloop.run(wrapper())  # type: ignore[no-any-return]
+    return lifecycle.run(coro)
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO | None = None) -> str:

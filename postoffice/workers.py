@@ -1,11 +1,14 @@
-"""SMTP worker processes of ``serve`` (``[server] smtp_processes`` above 1).
+"""Worker processes of ``serve`` (``[server] smtp_processes`` above 1: SMTP workers).
 
 Owns: ``WorkerPool``, the main process's side (start the workers, read their
 changes and publish them on the main's bus, restart a worker that dies, stop them
-all), and ``main``, a worker's entry point. A worker opens its own services (own
-SQLite connections and writer, own FileBlobStore on the same data dir) and serves
-ONLY the SMTP listeners, on the ports the main bound, with SO_REUSEPORT: the kernel
-spreads new connections over every process accepting on the port.
+all), and the worker's side of the pipes (:class:`WorkerChannel`, ``read_spec``,
+``die_with_parent``, ``watch_parent``). What a worker serves is not decided here:
+``postoffice.lifecycle.worker_main`` (the worker's entry point) opens its own services
+(own SQLite connections and writer, own FileBlobStore on the same data dir) and serves
+the listeners of its spec — whatever their protocol — on the ports the main bound, with
+SO_REUSEPORT: the kernel spreads new connections over every process accepting on the
+port. This module imports neither ``app`` nor ``lifecycle`` (an import-linter contract).
 
 Between the main and a worker there are two pipes and signals, nothing else:
 
@@ -51,7 +54,7 @@ from postoffice.config import Config, Listen
 from postoffice.store.api import ChangeBus
 from postoffice.store.bus import ForwardingChangeBus, decode_change, encode_change
 
-__all__ = ["WorkerPool", "WorkerSpec", "Worker", "main"]
+__all__ = ["WorkerPool", "WorkerSpec", "Worker", "WorkerChannel", "read_spec", "die_with_parent", "watch_parent"]
 
 log = logging.getLogger("postoffice.workers")
 
@@ -62,11 +65,12 @@ _STOP_SLACK = 15.0  # seconds past shutdown_grace before a stopping worker is ki
 _LINE_LIMIT = 1 << 20  # octets of one line from a worker (a Change with many UIDs)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _IMPORT_ROOT = str(Path(__file__).resolve().parents[1])  # where ``postoffice`` is importable from
+_ENTRY = "from postoffice.lifecycle import worker_main; raise SystemExit(worker_main())"
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What a worker needs: the config (listen = only the SMTP listeners, bound ports)."""
+    """What a worker needs: the config (listen = only the listeners it serves, bound ports)."""
 
     config: Config
     index: int
@@ -84,18 +88,22 @@ class Worker:
 
 
 class WorkerPool:
-    """``count`` worker processes serving ``listeners`` (name -> bound host, port)."""
+    """``count`` worker processes serving ``listeners`` (name -> bound host, port);
+    ``role`` names them in logs and in the ``ROLE worker N serving ROLE (pid P)`` line."""
 
-    def __init__(self, config: Config, listeners: dict[str, tuple[str, int]], count: int, bus: ChangeBus) -> None:
+    def __init__(
+        self, config: Config, listeners: dict[str, tuple[str, int]], count: int, bus: ChangeBus, *, role: str = "smtp"
+    ) -> None:
         self.config = dataclasses.replace(config, listen=Listen(dict(listeners)))
         self.bus = bus
+        self.role = role
         self.workers = [Worker(i + 1) for i in range(count)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
     def start(self) -> None:
         for worker in self.workers:
-            self._tasks.append(asyncio.create_task(self._supervise(worker), name=f"smtp-worker-{worker.index}"))
+            self._tasks.append(asyncio.create_task(self._supervise(worker), name=f"{self.role}-worker-{worker.index}"))
 
     async def stop(self) -> None:
         """SIGTERM every worker (each runs the SMTP shutdown) and wait for all to exit."""
@@ -105,7 +113,7 @@ class WorkerPool:
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=self.config.limits.smtp.shutdown_grace + _STOP_SLACK)
             if late:
-                log.warning("%d smtp worker(s) did not stop in time; killing them", len(late))
+                log.warning("%d %s worker(s) did not stop in time; killing them", len(late), self.role)
         await self.kill()
 
     async def kill(self) -> None:
@@ -131,7 +139,7 @@ class WorkerPool:
             try:
                 process = await self._spawn(worker)
             except Exception:
-                log.exception("smtp worker %d could not be started", worker.index)
+                log.exception("%s worker %d could not be started", self.role, worker.index)
             else:
                 worker.process = process
                 if self._stopping.is_set():  # stop() came while it was starting
@@ -139,11 +147,11 @@ class WorkerPool:
                 status = await self._pump(worker, process)
                 worker.ready.clear()
                 if self._stopping.is_set():
-                    log.info("smtp worker %d (pid %d) exited with status %s", worker.index, process.pid, status)
+                    log.info("%s worker %d (pid %d) exited with status %s", self.role, worker.index, process.pid, status)
                     return
             if loop.time() - started >= _HEALTHY:
                 delay = _RESTART_MIN
-            log.error("smtp worker %d exited with status %s; restarting it in %.1f s", worker.index, status, delay)
+            log.error("%s worker %d exited with status %s; restarting it in %.1f s", self.role, worker.index, status, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
             delay = min(delay * 2, _RESTART_MAX)
@@ -152,7 +160,7 @@ class WorkerPool:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH", "")) if p)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from postoffice.workers import main; raise SystemExit(main())",
+            sys.executable, "-c", _ENTRY,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=_LINE_LIMIT,
         )  # fmt: skip
         worker.starts += 1
@@ -171,7 +179,7 @@ class WorkerPool:
             try:
                 line = await process.stdout.readline()
             except ValueError:  # longer than _LINE_LIMIT: skipped
-                log.warning("smtp worker %d: an overlong line was skipped", worker.index)
+                log.warning("%s worker %d: an overlong line was skipped", self.role, worker.index)
                 continue
             if not line:
                 break
@@ -179,12 +187,12 @@ class WorkerPool:
                 try:
                     change = decode_change(line[7:].rstrip(b"\n"))
                 except ValueError:
-                    log.warning("smtp worker %d: bad change line %r", worker.index, line[:80])
+                    log.warning("%s worker %d: bad change line %r", self.role, worker.index, line[:80])
                     continue
                 self.bus.publish(change)
             elif line.startswith(b"ready"):
                 worker.ready.set()
-                print(f"smtp worker {worker.index:<3} serving SMTP (pid {process.pid})", flush=True)
+                print(f"{self.role} worker {worker.index:<3} serving {self.role.upper()} (pid {process.pid})", flush=True)
         return await process.wait()
 
 
@@ -197,7 +205,7 @@ def _signal(process: asyncio.subprocess.Process | None, sig: int) -> None:
 # ---- the worker process ----------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """PR_SET_PDEATHSIG: the kernel SIGKILLs this process when its parent dies (Linux)."""
     if not sys.platform.startswith("linux"):
         return
@@ -220,7 +228,8 @@ def _read_exactly(fd: int, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _read_spec(fd: int) -> WorkerSpec:
+def read_spec(fd: int) -> WorkerSpec:
+    """The spec the main wrote on the worker's stdin (``fd``)."""
     # os.read, not sys.stdin: the watchdog thread reads on, and a buffered reader's lock
     # held by a daemon thread would abort the interpreter at exit.
     (size,) = struct.unpack(">Q", _read_exactly(fd, 8))
@@ -231,8 +240,8 @@ def _read_spec(fd: int) -> WorkerSpec:
     return spec
 
 
-def _watch_parent(fd: int, stop: asyncio.Event) -> None:
-    """Set ``stop`` when stdin reaches its end (the main process is gone)."""
+def watch_parent(fd: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` when stdin (``fd``) reaches its end (the main process is gone)."""
     loop = asyncio.get_running_loop()
 
     def watch() -> None:
@@ -245,46 +254,25 @@ def _watch_parent(fd: int, stop: asyncio.Event) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-async def _serve(spec: WorkerSpec, channel: int, stdin: int) -> int:
-    from postoffice import app
+class WorkerChannel:
+    """The worker's side of its stdout pipe to the main: ``ready`` and ``change`` lines.
 
-    lock = threading.Lock()
+    Takes over fd 1: the pipe moves to a fd of its own and fd 1 (print) goes to stderr."""
 
-    def send(line: bytes) -> None:
-        with lock:  # publish may come from any thread; lines must not interleave
+    def __init__(self) -> None:
+        self.fd = os.dup(1)
+        os.dup2(2, 1)
+        self._lock = threading.Lock()
+
+    def send(self, line: bytes) -> None:
+        with self._lock:  # publish may come from any thread; lines must not interleave
             view = memoryview(line)
             while view:
-                view = view[os.write(channel, view) :]
+                view = view[os.write(self.fd, view) :]
 
-    bus = ForwardingChangeBus(lambda change: send(b"change " + encode_change(change) + b"\n"))
-    stop = app.stop_event()
-    _watch_parent(stdin, stop)
-    s = await app.open_services(spec.config, bus=bus, background=False)  # the main indexes search text
-    try:
-        names = list(spec.config.listen.addresses)
-        listening = await app.start_listeners(s, names, reuse_port=frozenset(app.SMTP_LISTENERS), announce=False)
-        send(f"ready {os.getpid()}\n".encode())
-        await stop.wait()
-        log.info("shutting down")
-        await app.stop_listeners(s, listening)
-        return 0
-    finally:
-        await s.close()
+    def bus(self) -> ForwardingChangeBus:
+        """A bus whose every Change is also sent to the main, which publishes it."""
+        return ForwardingChangeBus(lambda change: self.send(b"change " + encode_change(change) + b"\n"))
 
-
-def main() -> int:
-    """Entry point of a worker process (started by WorkerPool, never by hand)."""
-    _die_with_parent()
-    stdin = sys.stdin.fileno()
-    spec = _read_spec(stdin)
-    if os.getppid() != spec.parent_pid:  # the parent died before prctl took effect
-        return 1
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [smtp worker {spec.index}]: %(message)s"
-    )
-    channel = os.dup(1)  # the pipe to the main; fd 1 (print) now goes to stderr
-    os.dup2(2, 1)
-    from postoffice import app
-
-    rc = app.run(_serve(spec, channel, stdin))
-    return rc if isinstance(rc, int) else 0
+    def ready(self) -> None:
+        self.send(f"ready {os.getpid()}\n".encode())

@@ -16,15 +16,17 @@ Invariants:
   and SCRAM all accept the same passwords. Pure-ASCII passwords are unchanged.
 - A failed check waits its delay (``clock.sleep``) BEFORE the error is raised, and an
   unknown user costs the same delay and the same argon2 work as a wrong password.
-- The failure record is per process and per client address; it is bounded in size.
+- The failure record is per client address and shared by every process on the data
+  directory (``store.shared.SharedState``): failures in one process lengthen the delay
+  in all. Failure times are wall-clock (``clock.now``), comparable across processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -35,6 +37,7 @@ from postoffice.clock import Clock
 from postoffice.config import AuthConfig
 from postoffice.errors import Kind, MailError
 from postoffice.store.api import Account, Credentials, Store
+from postoffice.store.shared import LocalSharedState, SharedState
 from postoffice.wire.sasl import (
     MECHANISMS,
     PLAINTEXT_MECHANISMS,
@@ -60,8 +63,9 @@ __all__ = [
     "SCRAM_SALT_SIZE",
 ]
 
+log = logging.getLogger("postoffice.auth")
+
 SCRAM_SALT_SIZE = 16  # octets of a new SCRAM salt
-_MAX_TRACKED_ADDRESSES = 100_000  # failure records kept at most; the oldest go first
 
 # argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1): about 40 ms per check on
 # a small machine, so a busy IMAP server can afford a login per connection. Hashes record
@@ -129,6 +133,7 @@ class Authenticator:
         *,
         hasher: PasswordHasher | None = None,
         scram_nonce: Callable[[], str] | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.store = store
         self.config = auth_config
@@ -137,7 +142,8 @@ class Authenticator:
         self._scram_nonce = scram_nonce
         # Same salt for an unknown user on every attempt (RFC 5802 §5.1): keyed per process.
         self._unknown_user_secret = secrets.token_bytes(32)
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()  # ip -> monotonic times
+        # Failure records per client address, seen by every process (store.shared).
+        self.shared: SharedState = shared if shared is not None else LocalSharedState()
         self._dummy_hash: str | None = None
 
     # ---- plain-text policy ------------------------------------------------------------
@@ -153,27 +159,19 @@ class Authenticator:
 
     # ---- failure delay ----------------------------------------------------------------
 
-    def _recent(self, client_ip: str) -> list[float]:
-        times = self._failures.get(client_ip)
-        if not times:
-            return []
-        horizon = self.clock.monotonic() - self.config.failure_window
-        recent = [t for t in times if t > horizon]
-        if recent:
-            self._failures[client_ip] = recent
-        else:
-            del self._failures[client_ip]
-        return recent
+    def _delay(self, failures: int) -> float:
+        delay = self.config.failure_delay * (2 ** min(failures, 32))
+        return float(min(delay, self.config.failure_delay_max))
 
     async def failure_delay_for(self, client_ip: str | None) -> float:
         """The delay the next failure from ``client_ip`` will wait (seconds).
 
         failure_delay for the first failure, doubled per failure still within
-        failure_window, at most failure_delay_max.
+        failure_window (counted in every process on the data directory), at most
+        failure_delay_max.
         """
-        count = len(self._recent(client_ip or ""))
-        delay = self.config.failure_delay * (2 ** min(count, 32))
-        return float(min(delay, self.config.failure_delay_max))
+        since = self.clock.now() - self.config.failure_window
+        return self._delay(await self.shared.recent_failures(client_ip or "", since))
 
     async def record_failure(self, client_ip: str | None) -> float:
         """Count a failure from ``client_ip`` and wait its delay; returns the delay waited.
@@ -183,17 +181,14 @@ class Authenticator:
         own calls this before answering the failure).
         """
         key = client_ip or ""
-        delay = await self.failure_delay_for(key)
-        times = self._failures.setdefault(key, [])
-        times.append(self.clock.monotonic())
-        self._failures.move_to_end(key)
-        while len(self._failures) > _MAX_TRACKED_ADDRESSES:
-            self._failures.popitem(last=False)
+        earlier = await self.shared.record_failure(key, self.clock.now(), self.config.failure_window)
+        delay = self._delay(earlier)
+        log.info("failed login from %s (%d earlier within the window): waiting %.1f s", key or "-", earlier, delay)
         await self.clock.sleep(delay)
         return delay
 
-    def _record_success(self, client_ip: str | None) -> None:
-        self._failures.pop(client_ip or "", None)
+    async def _record_success(self, client_ip: str | None) -> None:
+        await self.shared.clear_failures(client_ip or "")
 
     # ---- checks -------------------------------------------------------------------------
 
@@ -226,7 +221,7 @@ class Authenticator:
         if not ok or account is None:
             await self.record_failure(client_ip)
             raise MailError(Kind.AUTH_FAILED, "authentication failed")
-        self._record_success(client_ip)
+        await self._record_success(client_ip)
         return account
 
     async def scram_credentials(self, username: str) -> Credentials | None:
@@ -294,7 +289,7 @@ class Authenticator:
                     raise MailError(Kind.AUTH_FAILED, "authentication failed")
                 account = found
                 if step.server_final is not None and not send_final:
-                    self._record_success(client_ip)
+                    await self._record_success(client_ip)
                     return AuthResult(account, name, step.server_final)
                 if step.server_final is not None:
                     # RFC 5802 §5 / RFC 4954 §4: the server-final message travels as a last
@@ -305,7 +300,7 @@ class Authenticator:
                     if answer != b"":
                         await self.record_failure(client_ip)
                         raise MailError(Kind.AUTH_FAILED, "unexpected data after server-final")
-                self._record_success(client_ip)
+                await self._record_success(client_ip)
                 return AuthResult(account, name)
             else:
                 assert isinstance(step, Failure)
@@ -315,4 +310,3 @@ class Authenticator:
 
 def _same_user(a: str, b: str) -> bool:
     return hmac.compare_digest(a.strip().lower().encode("utf-8"), b.strip().lower().encode("utf-8"))
-

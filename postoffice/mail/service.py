@@ -67,6 +67,7 @@ from postoffice.store.api import (
     NewMessage,
     Store,
 )
+from postoffice.store.shared import LocalSharedState, SharedState
 
 __all__ = ["MailService", "DeliveryResult", "GarbageCollected", "Source", "SPECIAL_USE_FOLDERS", "UnknownRecipients"]
 
@@ -87,6 +88,7 @@ SPECIAL_USE_FOLDERS: tuple[tuple[str, str], ...] = (
 # RFC 5321 §4.5.1 and RFC 2142: every domain has these, as aliases of its first user
 # unless an account or an explicit alias of that name exists.
 IMPLICIT_ROLES = ("postmaster", "abuse")
+_DIRECTORY = "directory"  # the shared generation of users, aliases, domains, mailboxes
 MAX_ALIAS_DEPTH = 8
 
 
@@ -121,17 +123,31 @@ def _section(part: Sequence[int] | str) -> str:
 class MailService:
     """Accounts, mailboxes and messages over one Store, BlobStore and ChangeBus."""
 
-    def __init__(self, config: Config, store: Store, blobs: BlobStore, bus: ChangeBus, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        blobs: BlobStore,
+        bus: ChangeBus,
+        clock: Clock | None = None,
+        *,
+        shared: SharedState | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.blobs = blobs
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
-        self.auth = Authenticator(store, config.auth, self.clock)
-        # Directory cache (``[auth] directory_cache``): found answers only, so a user or
-        # domain added by another process is never refused for long, and one removed
-        # there is still accepted for at most the TTL (its delivery then fails cleanly).
+        # State every process on the data dir sees (store.shared): login failure records,
+        # session leases, the directory generation.
+        self.shared: SharedState = shared if shared is not None else LocalSharedState()
+        self.auth = Authenticator(store, config.auth, self.clock, shared=self.shared)
+        # Directory cache (``[auth] directory_cache``): found answers only, kept at most
+        # the TTL, and dropped at once when any process on the data dir changes a user,
+        # alias, domain or mailbox (it bumps the shared "directory" generation).
         self._cache_ttl = config.auth.directory_cache
+        self._generation = self.shared.generation(_DIRECTORY)
+        self._bumps: set[asyncio.Task[int]] = set()
         self._spool_dir = config.spool_dir  # a property that builds a Path: once, not per message
         self._domains: tuple[float, frozenset[str]] | None = None
         self._recipients: dict[str, tuple[float, list[Account]]] = {}
@@ -139,13 +155,37 @@ class MailService:
 
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:
+        generation = self.shared.generation(_DIRECTORY)
+        if generation != self._generation:  # another process changed the directory
+            self._generation = generation
+            self._drop_cache()
+            return False
         return time.monotonic() - stamp < self._cache_ttl
 
-    def forget_directory(self) -> None:
-        """Drop every cached domain, recipient and mailbox (after a change made here)."""
+    def _drop_cache(self) -> None:
         self._domains = None
         self._recipients.clear()
         self._inboxes.clear()
+
+    def forget_directory(self) -> None:
+        """Drop every cached domain, recipient and mailbox (after a change made here),
+        and bump the shared directory generation so every other process drops its own
+        (:meth:`settle` waits for the bump)."""
+        self._drop_cache()
+        task = asyncio.ensure_future(self._bump_directory())
+        self._bumps.add(task)
+        task.add_done_callback(self._bumps.discard)
+
+    async def _bump_directory(self) -> int:
+        value = await self.shared.bump(_DIRECTORY)
+        if value == self._generation + 1:
+            self._generation = value  # only our own bump: what we cached since stays good
+        return value
+
+    async def settle(self) -> None:
+        """Wait until every directory change made here is visible to other processes."""
+        if self._bumps:
+            await asyncio.gather(*self._bumps)
 
     def _remember(self, cache: dict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
         if self._cache_ttl > 0:

@@ -122,9 +122,12 @@ def encode_change(change: Change) -> bytes:
 def decode_change(line: bytes) -> Change:
     """The Change of ``encode_change``; raises ValueError on anything else."""
     try:
-        account_id, mailbox_id, kind, modseq, uids = json.loads(line)
-    except (TypeError, ValueError) as exc:
+        fields = json.loads(line)
+    except ValueError as exc:
         raise ValueError(f"not an encoded change: {line[:80]!r}") from exc
+    if not isinstance(fields, list) or len(fields) != 5 or not isinstance(fields[4], list):
+        raise ValueError(f"not an encoded change: {line[:80]!r}")
+    account_id, mailbox_id, kind, modseq, uids = fields
     ints = [account_id, modseq, *uids] + ([] if mailbox_id is None else [mailbox_id])
     if kind not in _KINDS or not all(isinstance(i, int) and not isinstance(i, bool) for i in ints):
         raise ValueError(f"not an encoded change: {line[:80]!r}")

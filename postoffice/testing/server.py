@@ -31,6 +31,7 @@ from postoffice.testing.transcript import Transcript, parse_file, parse_transcri
 if TYPE_CHECKING:
     from postoffice.app import Services
     from postoffice.mail.service import MailService
+    from postoffice.net.listener import ProtocolListener
     from postoffice.store.api import Account
 
 __all__ = ["TranscriptServer", "run_transcript_file", "build_config", "DOMAIN", "PASSWORD"]
@@ -83,7 +84,7 @@ class TranscriptServer:
         self._data_dir = Path(data_dir) if data_dir else None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._wanted_listeners = list(listeners)
-        self._servers: dict[str, asyncio.Server] = {}
+        self._servers: dict[str, ProtocolListener] = {}
         self.clock = ManualClock()
         self.config: Config
         self.services: Services
@@ -113,10 +114,10 @@ class TranscriptServer:
     async def aclose(self) -> None:
         servers, self._servers = list(self._servers.values()), {}
         for server in servers:
-            server.close()
+            server.stop_accepting()
         for server in servers:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 2.0)
+                await server.close_sessions(2.0)
         if hasattr(self, "services"):
             await self.services.close()
         if self._tmp is not None:
@@ -134,12 +135,16 @@ class TranscriptServer:
             from postoffice import app
 
             self._servers[listener] = await app.start_protocol_listener(self.services, listener, "127.0.0.1", 0)
-        return int(self._servers[listener].sockets[0].getsockname()[1])
+        return self._servers[listener].bound()[1]
+
+    def listener(self, name: str) -> ProtocolListener:
+        """A started listener (its ``server`` is the protocol server, its ``counter`` the connections)."""
+        return self._servers[name]
 
     def port(self, listener: str) -> int:
         """Port of a started listener (``await start_listener`` or a run starts it)."""
         try:
-            return int(self._servers[listener].sockets[0].getsockname()[1])
+            return self._servers[listener].bound()[1]
         except KeyError:
             raise KeyError(f"listener {listener!r} is not started; await srv.start_listener({listener!r})") from None
 

@@ -158,7 +158,7 @@ async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) 
         pool.start()
         try:
             await asyncio.wait_for(pool.workers[0].ready.wait(), DEADLINE)
-            reader, writer = await asyncio.open_connection("127.0.0.1", imap.sockets[0].getsockname()[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", imap.bound()[1])
             await imap_line(reader)
             await imap_command(reader, writer, "a", "LOGIN alice@example.test secret-pw")
             await imap_command(reader, writer, "b", "SELECT INBOX")
@@ -175,7 +175,7 @@ async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) 
             writer.close()
         finally:
             await pool.stop()
-            imap.close()
+            imap.stop_accepting()
         assert all(w.process is not None and w.process.returncode == 0 for w in pool.workers)
 
 

@@ -1,7 +1,8 @@
 """The directory cache of MailService ([auth] directory_cache): found recipients,
 local domains and delivery mailboxes are reused for the TTL; misses never are; a
 change made through this MailService is seen at once, one made by another process
-(here: straight through the store, as the CLI's own MailService would) within the TTL."""
+(here: straight through the store, with no MailService to tell the others) within the TTL,
+and one made through another process's MailService at once (the shared directory generation)."""
 
 from __future__ import annotations
 
@@ -113,5 +114,25 @@ async def test_delivery_to_a_cached_mailbox_that_went_away_looks_again(tmp_path:
         result = await mail.deliver(msg, ["alice@example.test"], mailbox="Archive")
         inbox = await mail.get_mailbox(alice, "INBOX")
         assert [r.mailbox_id for r in result.records] == [inbox.id]  # fell back to INBOX
+    finally:
+        await s.close()
+
+
+async def test_a_change_made_by_another_process_drops_the_cache_at_once(tmp_path: Path, clock: Clock) -> None:
+    # The other process's MailService (the CLI's, another serve) bumps the shared
+    # directory generation: this one drops its cache at its next lookup, long before the TTL.
+    s = await open_services(tmp_path, 60.0)
+    try:
+        mail = s.mail
+        alice = await mail.add_user("alice@example.test", "pw")
+        await mail.add_alias("team@example.test", "alice@example.test")
+        assert [a.id for a in await mail.resolve_recipient("team@example.test")] == [alice.id]
+        assert await mail.is_local_domain("example.test")
+        other = await app.open_services(s.config)
+        try:
+            await other.mail.delete_alias("team@example.test")
+        finally:
+            await other.close()
+        assert await mail.resolve_recipient("team@example.test") == []
     finally:
         await s.close()

@@ -14,6 +14,7 @@ from postoffice.config import Config
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
 from postoffice.net.listener import ConnectionCounter, Handler, start_listener
 from postoffice.net.tls import client_context_insecure, server_context
+from postoffice.store.shared import LocalSharedState, SharedState
 
 DEADLINE = 10.0
 
@@ -46,8 +47,8 @@ class Served:
 async def serve() -> AsyncIterator[Callable[..., Awaitable[Served]]]:
     servers: list[Served] = []
 
-    async def start(handler: Handler, max_per_ip: int = 0, **kwargs: object) -> Served:
-        counter = ConnectionCounter(max_per_ip)
+    async def start(handler: Handler, max_per_ip: int = 0, counter_shared: SharedState | None = None, **kwargs: object) -> Served:
+        counter = ConnectionCounter(max_per_ip, shared=counter_shared, key="test")
         server = await start_listener(
             "127.0.0.1",
             0,
@@ -373,3 +374,37 @@ async def test_send_file_without_tls(serve, tmp_path: Path) -> None:  # type: ig
     data = await asyncio.wait_for(reader.read(-1), DEADLINE)
     assert data == blob.read_bytes()[1000:6000]
     writer.close()
+
+
+async def test_listeners_sharing_a_count_enforce_one_limit_per_address(serve) -> None:  # type: ignore[no-untyped-def]
+    """Two listeners with one SharedState (as two processes on one data dir): the
+    connections to the first count toward the limit of the second, and the slot comes
+    back when one ends."""
+    shared = LocalSharedState()
+    release = asyncio.Event()
+
+    async def handler(conn: Connection) -> None:
+        conn.write(b"220 hello\r\n")
+        await release.wait()
+
+    def refuse(ip: str) -> bytes:
+        return b"421 4.7.0 too many connections\r\n"
+
+    first = await serve(handler, max_per_ip=2, counter_shared=shared, refuse_message=refuse)
+    second = await serve(handler, max_per_ip=2, counter_shared=shared, refuse_message=refuse)
+    clients = [await first.connect() for _ in range(2)]
+    for reader, _ in clients:
+        assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"220 hello\r\n"
+    reader, writer = await second.connect()
+    assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"421 4.7.0 too many connections\r\n"
+    writer.close()
+    assert second.counter.refused == 1 and first.counter.active == 2
+    release.set()
+    for _, w in clients:
+        w.close()
+    await wait_until(lambda: first.counter.active == 0, "sessions to end")
+    release.clear()
+    reader, writer = await second.connect()
+    assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"220 hello\r\n"
+    writer.close()
+    release.set()

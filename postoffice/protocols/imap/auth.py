@@ -85,10 +85,8 @@ async def starttls(s: Session, cmd: c.StartTLS) -> bytes | None:
 
 
 async def _accept(s: Session, tag: str, account: Account) -> bytes:
-    limit = s.limits.max_connections_per_user
-    if limit and s.server.user_sessions.get(account.id, 0) >= limit:
+    if not await s.login(account):  # max_connections_per_user, counted over every process
         raise Refusal(r.NO_LIMIT, "too many connections for this user")
-    s.login(account)
     # RFC 9051 §6.2.2: the OK may carry the new capabilities.
     return r.OK_CAPABILITY.tagged(tag, "logged in", args=" ".join(s.capabilities()))
 

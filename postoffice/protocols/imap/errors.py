@@ -4,15 +4,24 @@ Handlers raise: :class:`MailError` (from ``mail/``), :class:`ImapSyntaxError` (f
 wire layer or from argument checks) or :class:`Refusal` (a protocol-level NO/BAD with
 a response code). :func:`failure_response` maps each of them to bytes; nothing else in
 this package turns an exception into a response. Codes, not text, are the contract.
+
+Anything else a handler raises is a bug: :func:`unexpected_response` logs it once with
+its traceback and answers ``NO [SERVERBUG]`` (RFC 5530 §3), and the session goes on.
+Cancellation (``asyncio.CancelledError``) and ``KeyboardInterrupt``/``SystemExit`` are
+``BaseException``s and are never caught here.
 """
 
 from __future__ import annotations
+
+import logging
 
 from postoffice.errors import Kind, MailError
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.errors import ImapSyntaxError
 
-__all__ = ["Refusal", "SessionEnd", "failure_response", "MAIL_ERROR_REPLIES", "PRODUCED_CODES"]
+__all__ = ["Refusal", "SessionEnd", "failure_response", "unexpected_response", "MAIL_ERROR_REPLIES", "PRODUCED_CODES"]
+
+log = logging.getLogger("postoffice.imap")
 
 
 class Refusal(Exception):
@@ -65,6 +74,12 @@ def failure_response(tag: str, exc: BaseException, *, trycreate: bool = False) -
         return MAIL_ERROR_REPLIES.get(exc.kind, r.NO_SERVERBUG).tagged(tag, exc.text)
     if isinstance(exc, ImapSyntaxError):
         return r.tagged(tag, exc.status, exc.text, exc.code)
+    return unexpected_response(tag, exc)
+
+
+def unexpected_response(tag: str, exc: BaseException, *, command: str = "") -> bytes:
+    """``tag NO [SERVERBUG]`` for a failure no handler expected; logged once with its traceback."""
+    log.error("imap: %s failed unexpectedly", command or "a command", exc_info=exc)
     return r.NO_SERVERBUG.tagged(tag, "internal server error")
 
 

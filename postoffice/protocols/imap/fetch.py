@@ -278,9 +278,11 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             else:
                 s.write(bytes(out))
                 out.clear()
+                s.literal_open = True  # until every announced octet is written
                 async for chunk in _stream(s, piece):
                     s.write(chunk)
                     await s.flush()
+                s.literal_open = False
         out += b")\r\n"
         if len(out) > _CHUNK:
             s.write(bytes(out))

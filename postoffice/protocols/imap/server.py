@@ -10,19 +10,22 @@ connections per user (checked at login), line/literal/nesting limits (in the rea
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 
 from postoffice.config import Config
-from postoffice.errors import MailError
+from postoffice.errors import Kind, MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
 from postoffice.wire.imap import response as r
+from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
 from postoffice.wire.imap.reader import CommandReady, LineReceived, Rejected
 
 from .commands import COMMANDS, CommandSpec
-from .errors import Refusal, SessionEnd, failure_response
+from .errors import Refusal, SessionEnd, failure_response, unexpected_response
 from .session import NONAUTH, SELECTED, Session
 
 __all__ = ["IMAPServer"]
@@ -38,8 +41,19 @@ class IMAPServer:
         self.config = config
         self.listener = listener
         self.tls = tls
-        self.user_sessions: dict[int, int] = {}  # account id -> open authenticated sessions
         self.sessions: set[Session] = set()
+
+    @property
+    def name(self) -> str:
+        return self.listener
+
+    def refuse_message(self, ip: str) -> bytes:
+        """The line sent to a connection over the per-address limit (net.listener)."""
+        return r.bye("too many connections from your address", "LIMIT")  # RFC 5530 §3
+
+    async def shutdown(self) -> None:
+        """Nothing to announce: the listener closes every session (RFC 9051 §7.1.5 BYE is
+        sent by a session that ends on its own)."""
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
@@ -48,9 +62,18 @@ class IMAPServer:
             await self._run(session)
         except (ConnectionClosed, ConnectionError, Timeout):
             pass
+        except Exception:
+            # Outside any command (reading a command, spooling an APPEND literal): the
+            # input framing is unknown, so the session ends with a reason.
+            log.exception("imap: session with %s failed", conn.peer_ip)
+            if not session.literal_open:
+                with contextlib.suppress(ConnectionError, Timeout, OSError):
+                    session.write(r.bye("internal server error"))
+                    await session.flush()
         finally:
-            session.close()
             self.sessions.discard(session)
+            # shield: a cancelled session (shutdown) still gives its user slot back
+            await asyncio.shield(session.close())
 
     async def _run(self, s: Session) -> None:
         s.write(r.untagged_status("OK", "postoffice IMAP ready", r.code_capability(s.capabilities())))
@@ -99,10 +122,9 @@ class IMAPServer:
             return False
         return True
 
-    async def dispatch(self, s: Session, command: object) -> bool:
+    async def dispatch(self, s: Session, command: Command) -> bool:
         """Run one parsed command; False when the connection must close."""
-        tag: str = getattr(command, "tag")  # noqa: B009
-        key: str = getattr(command, "key")  # noqa: B009
+        tag, key = command.tag, command.key
         spec: CommandSpec | None = COMMANDS.get(key)
         if not await self._count_before_auth(s):
             return False
@@ -120,9 +142,40 @@ class IMAPServer:
             keep = False
         except (MailError, Refusal, ImapSyntaxError) as exc:
             answer = failure_response(tag, exc, trycreate=spec.trycreate)
+        except (ConnectionError, Timeout):
+            raise  # the client is gone or silent: the session ends
+        except Exception as exc:
+            if s.literal_open:
+                log.error("imap: %s failed while writing a literal; closing the connection", key, exc_info=exc)
+                return False
+            answer = unexpected_response(tag, exc, command=key)
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
-            s.note_bus()
-            for line in await s.view.sync(allow_expunge=spec.sync == "full", force=spec.sync == "full" and spec.force_sync):
-                s.write(line)
+            keep = await self._sync(s, spec) and keep
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
         return keep and s.state != "logout"
+
+    async def _sync(self, s: Session, spec: CommandSpec) -> bool:
+        """The selected view's untagged updates; False when the session must end."""
+        assert s.view is not None
+        s.note_bus()
+        try:
+            lines = await s.view.sync(allow_expunge=spec.sync == "full", force=spec.sync == "full" and spec.force_sync)
+        except MailError as exc:
+            if exc.kind is not Kind.NOT_FOUND:
+                return self._sync_failed(s, exc)
+            # The selected mailbox was deleted, here or in another session: close it
+            # (RFC 9051 §7.1 CLOSED) and go on in the authenticated state.
+            s.select(None)
+            s.write(r.OK_CLOSED.untagged("the selected mailbox was deleted"))
+            return True
+        except Exception as exc:
+            return self._sync_failed(s, exc)
+        for line in lines:
+            s.write(line)
+        return True
+
+    @staticmethod
+    def _sync_failed(s: Session, exc: Exception) -> bool:
+        log.error("imap: the selected view could not be updated; ending the session", exc_info=exc)
+        s.write(r.bye("internal server error; the selected mailbox cannot be updated"))
+        return False

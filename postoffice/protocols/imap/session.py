@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
+from postoffice.config import Config
+from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection
 from postoffice.store.api import Account, ChangeSubscription
+from postoffice.store.shared import Lease
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.reader import (
     CommandReader,
@@ -34,10 +38,7 @@ from postoffice.wire.imap.reader import (
 
 from .view import MailboxView
 
-if TYPE_CHECKING:
-    from .server import IMAPServer
-
-__all__ = ["Session", "NONAUTH", "AUTHENTICATED", "SELECTED", "LOGOUT", "STATES"]
+__all__ = ["Session", "SessionHost", "NONAUTH", "AUTHENTICATED", "SELECTED", "LOGOUT", "STATES"]
 
 NONAUTH = "nonauth"
 AUTHENTICATED = "authenticated"
@@ -48,10 +49,19 @@ STATES = (NONAUTH, AUTHENTICATED, SELECTED)
 STREAM_THRESHOLD = 64 * 1024  # APPEND literals at least this big go to a spool file
 
 
+class SessionHost(Protocol):
+    """What a session needs of the server that runs it (``server.IMAPServer``); the
+    server imports the session, never the other way round."""
+
+    mail: MailService
+    config: Config
+    tls: ssl.SSLContext | None  # STARTTLS offered when set
+
+
 class Session:
     """State and I/O of one connection (handlers receive it as ``s``)."""
 
-    def __init__(self, server: IMAPServer, conn: Connection) -> None:
+    def __init__(self, server: SessionHost, conn: Connection) -> None:
         self.server = server
         self.mail = server.mail
         self.config = server.config
@@ -66,6 +76,10 @@ class Session:
         self.condstore = False  # RFC 7162 §3.1: CONDSTORE enabled by ENABLE or first use
         self.commands_before_auth = 0
         self.auth_failures = 0
+        self.user_lease: Lease | None = None  # this session's slot of max_connections_per_user
+        # An unexpected failure while a literal is being written leaves the client
+        # counting octets that will never come: then the session cannot go on.
+        self.literal_open = False
         self.spools: dict[int, Path] = {}
         self._spool_file: BinaryIO | None = None
         self._spool_index = -1
@@ -185,12 +199,18 @@ class Session:
         self.reader.authenticated = authenticated
 
     # ---- state changes -------------------------------------------------------------------
-    def login(self, account: Account) -> None:
+    async def login(self, account: Account) -> bool:
+        """Enter the authenticated state; False (nothing changed) when the account has
+        ``max_connections_per_user`` sessions already, in any process."""
+        lease = await self.mail.shared.acquire(f"imap-user:{account.id}", self.limits.max_connections_per_user)
+        if lease is None:
+            return False
+        self.user_lease = lease
         self.account = account
         self.state = AUTHENTICATED
         self.reader.authenticated = True
         self.subscription = self.mail.subscribe(account)
-        self.server.user_sessions[account.id] = self.server.user_sessions.get(account.id, 0) + 1
+        return True
 
     def select(self, view: MailboxView | None) -> None:
         self.view = view
@@ -206,15 +226,12 @@ class Session:
             if any(c.mailbox_id == box for c in changes):
                 self.view.dirty = True
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.discard_spools()
         if self.subscription is not None:
             self.subscription.close()
             self.subscription = None
-        if self.account is not None:
-            left = self.server.user_sessions.get(self.account.id, 1) - 1
-            if left > 0:
-                self.server.user_sessions[self.account.id] = left
-            else:
-                self.server.user_sessions.pop(self.account.id, None)
         self.state = LOGOUT
+        lease, self.user_lease = self.user_lease, None
+        if lease is not None:
+            await self.mail.shared.release(lease)

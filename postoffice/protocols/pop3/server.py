@@ -14,6 +14,11 @@ Invariants:
   shared failure delay). An overlong line counts as a failed command.
 - Pipelined commands (RFC 2449 §6.6) are answered in order; the write buffer is
   drained whenever no further command is already buffered.
+- Failure policy (the same in every protocol): an exception no handler expected is
+  logged once with its traceback and answered ``-ERR [SYS/TEMP]`` (RFC 3206 §4); the
+  session goes on. Once a multi-line answer has begun, a failure ends the session
+  instead (``transaction._send_stream``): no "-ERR" can be told from message lines.
+  Cancellation is never caught.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong,
 from postoffice.wire.pop3 import (
     ERR_BAD_STATE,
     ERR_LINE_TOO_LONG,
+    ERR_SYS_TEMP,
     ERR_TOO_MANY_ERRORS,
     OK_GREETING,
     POP3SyntaxError,
@@ -56,6 +62,17 @@ class POP3Server:
         self.listener = listener
         self.tls = tls
         self.limits = config.limits.pop3
+
+    @property
+    def name(self) -> str:
+        return self.listener
+
+    def refuse_message(self, ip: str) -> bytes:
+        """The line sent to a connection over the per-address limit (net.listener)."""
+        return ERR_SYS_TEMP.with_text("Too many connections from your address").to_bytes()  # RFC 3206 §4
+
+    async def shutdown(self) -> None:
+        """Nothing to announce: the listener closes every session, which releases its lock."""
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)

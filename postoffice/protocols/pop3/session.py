@@ -20,8 +20,11 @@ from __future__ import annotations
 import enum
 import os
 import secrets
-from typing import TYPE_CHECKING
+import ssl
+from typing import Protocol
 
+from postoffice.config import Config
+from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, LineTooLong, Timeout
 from postoffice.store.api import Account
 from postoffice.wire.pop3 import ERR_IN_USE, ERR_TIMEOUT, Response
@@ -29,10 +32,17 @@ from postoffice.wire.pop3 import ERR_IN_USE, ERR_TIMEOUT, Response
 from .errors import Refusal, SessionEnd
 from .maildrop import Maildrop
 
-if TYPE_CHECKING:
-    from .server import POP3Server
+__all__ = ["State", "Session", "SessionHost", "LineTooLong"]
 
-__all__ = ["State", "Session", "LineTooLong"]
+
+class SessionHost(Protocol):
+    """What a session needs of the server that runs it (``server.POP3Server``); the
+    server imports the session, never the other way round."""
+
+    mail: MailService
+    config: Config
+    tls: ssl.SSLContext | None  # STLS offered when set
+    clock_poll: float  # seconds between idle-time checks on mail.clock
 
 
 class State(enum.Enum):
@@ -42,7 +52,7 @@ class State(enum.Enum):
 
 
 class Session:
-    def __init__(self, server: POP3Server, conn: Connection) -> None:
+    def __init__(self, server: SessionHost, conn: Connection) -> None:
         self.server = server
         self.conn = conn
         self.mail = server.mail

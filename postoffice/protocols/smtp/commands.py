@@ -18,11 +18,12 @@ from typing import Any
 from postoffice.wire.smtp import R503_BAD_SEQUENCE, Reply
 
 from . import handlers as h
+from .engine import Engine
 from .session import Session, State
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY_STATE"]
 
-Handler = Callable[[Any, Session, Any], Awaitable[Reply | None]]
+Handler = Callable[[Engine, Session, Any], Awaitable[Reply | None]]
 
 ANY_STATE = frozenset(State)
 OUTSIDE_TRANSACTION = frozenset({State.CONNECTED, State.GREETED})

@@ -37,7 +37,7 @@ from postoffice.wire.smtp import R250_QUEUED, R450_MAILBOX_UNAVAILABLE, R451_LOC
 from .errors import reply_for
 
 if TYPE_CHECKING:
-    from .server import SMTPServer
+    from .engine import Engine
     from .session import Session, Transaction
 
 __all__ = ["CHUNK", "start", "push", "finish", "deliver_now", "envelope_of"]
@@ -83,7 +83,7 @@ def envelope_of(session: Session, tx: Transaction, received: float) -> NewDelive
     )
 
 
-async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
+async def _deliver(server: Engine, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
     mail = server.mail
     now = mail.clock.now()
     prepend = server.policy.trace_headers(session, tx, server.config.hostname, now)
@@ -114,14 +114,14 @@ async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source
     return R250_QUEUED
 
 
-def start(server: SMTPServer, session: Session, tx: Transaction) -> None:
+def start(server: Engine, session: Session, tx: Transaction) -> None:
     """Begin the delivery of ``tx``: later :func:`push` calls feed it."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_CHUNKS)
     tx.feed = queue
     tx.delivery = asyncio.create_task(_deliver(server, session, tx, _source(queue)))
 
 
-async def deliver_now(server: SMTPServer, session: Session, tx: Transaction, data: bytes) -> Reply:
+async def deliver_now(server: Engine, session: Session, tx: Transaction, data: bytes) -> Reply:
     """Deliver a whole (small) message at once, in the calling task: same reply as
     :func:`start` + :func:`finish`; cancelling the caller cancels the ingestion."""
     return await _deliver(server, session, tx, _once(data))

@@ -11,10 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import TYPE_CHECKING
 
 from postoffice.errors import Kind, MailError
-from postoffice.net.connection import ConnectionClosed, LineTooLong
+from postoffice.net.connection import ConnectionClosed, LineTooLong, Timeout
 from postoffice.wire.sasl import MECHANISMS
 from postoffice.wire.smtp import (
     R214_HELP,
@@ -26,6 +25,7 @@ from postoffice.wire.smtp import (
     R250_RESET,
     R252_CANNOT_VRFY,
     R354_START_INPUT,
+    R451_LOCAL_ERROR,
     R452_TOO_MANY_RECIPIENTS,
     R454_TLS_NOT_AVAILABLE,
     R500_AUTH_LINE_TOO_LONG,
@@ -71,11 +71,9 @@ from postoffice.wire.smtp import (
 )
 
 from . import delivery
+from .engine import Engine
 from .errors import SessionEnd
 from .session import Recipient, Session, State, Transaction
-
-if TYPE_CHECKING:
-    from .server import SMTPServer
 
 __all__ = [
     "ehlo", "helo", "mail", "rcpt", "data", "bdat", "rset", "noop", "quit", "vrfy", "expn", "help_", "starttls", "auth",
@@ -90,7 +88,7 @@ SASL_LINE_LIMIT = 12288  # RFC 4954 §4: a server must accept at least 12288 oct
 # ---- greeting commands ------------------------------------------------------------------------
 
 
-def extensions(server: SMTPServer, s: Session) -> list[str]:
+def extensions(server: Engine, s: Session) -> list[str]:
     """The EHLO keywords for this session (RFC 5321 §4.1.1.1), the real limits advertised."""
     limits = server.limits
     words = [
@@ -114,13 +112,13 @@ def extensions(server: SMTPServer, s: Session) -> list[str]:
     return words
 
 
-async def ehlo(server: SMTPServer, s: Session, cmd: Ehlo) -> Reply:
+async def ehlo(server: Engine, s: Session, cmd: Ehlo) -> Reply:
     s.reset_transaction()  # RFC 5321 §4.1.4: EHLO in a transaction resets it
     s.helo, s.esmtp, s.state = cmd.domain, True, State.GREETED
     return ehlo_reply(server.config.hostname, f"greets {cmd.domain}", extensions(server, s))
 
 
-async def helo(server: SMTPServer, s: Session, cmd: Helo) -> Reply:
+async def helo(server: Engine, s: Session, cmd: Helo) -> Reply:
     s.reset_transaction()
     s.helo, s.esmtp, s.state = cmd.domain, False, State.GREETED
     return ehlo_reply(server.config.hostname, f"greets {cmd.domain}", [])
@@ -129,7 +127,7 @@ async def helo(server: SMTPServer, s: Session, cmd: Helo) -> Reply:
 # ---- the transaction ----------------------------------------------------------------------------
 
 
-async def mail(server: SMTPServer, s: Session, cmd: MailFrom) -> Reply:
+async def mail(server: Engine, s: Session, cmd: MailFrom) -> Reply:
     params = cmd.params
     if params.size is not None and params.size > server.limits.max_message_size:
         return R552_TOO_BIG  # RFC 1870 §6: refused when declared
@@ -148,7 +146,7 @@ async def mail(server: SMTPServer, s: Session, cmd: MailFrom) -> Reply:
     return reply
 
 
-async def rcpt(server: SMTPServer, s: Session, cmd: RcptTo) -> Reply:
+async def rcpt(server: Engine, s: Session, cmd: RcptTo) -> Reply:
     tx = s.transaction
     assert tx is not None
     if len(tx.recipients) >= server.limits.max_recipients:
@@ -161,7 +159,7 @@ async def rcpt(server: SMTPServer, s: Session, cmd: RcptTo) -> Reply:
     return reply
 
 
-async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
+async def data(server: Engine, s: Session, cmd: Data) -> Reply:
     tx = s.transaction
     assert tx is not None
     if tx.bdat_started:
@@ -178,28 +176,34 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     held = b""
     keep = True
     wait = limits.timeout_data_init  # the first octets after 354, then each data block
-    while not reader.done:
-        chunk = await s.read_some(delivery.CHUNK, timeout=wait)
-        wait = limits.timeout_data_block
-        if not chunk:
-            raise ConnectionClosed("connection closed during DATA")
-        out = reader.feed(chunk)
-        if keep and (reader.too_big or reader.refused):
-            keep = False  # RFC 1870 §6: read to the end, keep nothing
-            held = b""
-            if tx.delivery is not None:
-                tx.delivery.cancel()
-        if keep and out:
-            if tx.delivery is not None:
-                await delivery.push(tx, out)
-            elif len(held) + len(out) <= delivery.CHUNK:
-                held = held + out if held else out
-            else:
-                delivery.start(server, s, tx)
-                if held:
-                    await delivery.push(tx, held)
-                    held = b""
-                await delivery.push(tx, out)
+    try:
+        while not reader.done:
+            chunk = await s.read_some(delivery.CHUNK, timeout=wait)
+            wait = limits.timeout_data_block
+            if not chunk:
+                raise ConnectionClosed("connection closed during DATA")
+            out = reader.feed(chunk)
+            if keep and (reader.too_big or reader.refused):
+                keep = False  # RFC 1870 §6: read to the end, keep nothing
+                held = b""
+                if tx.delivery is not None:
+                    tx.delivery.cancel()
+            if keep and out:
+                if tx.delivery is not None:
+                    await delivery.push(tx, out)
+                elif len(held) + len(out) <= delivery.CHUNK:
+                    held = held + out if held else out
+                else:
+                    delivery.start(server, s, tx)
+                    if held:
+                        await delivery.push(tx, held)
+                        held = b""
+                    await delivery.push(tx, out)
+    except (ConnectionClosed, Timeout):
+        raise
+    except Exception:
+        await _skip_data(s, reader, wait)
+        raise
     s.unread(reader.leftover)  # pipelined commands after the end (RFC 2920)
     refusal = reader.error_reply()
     if refusal is not None:
@@ -212,7 +216,33 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     return reply
 
 
-async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
+async def _skip_data(s: Session, reader: DataReader, wait: float) -> None:
+    """After a failure inside DATA: read to the end of the message, keeping nothing, so
+    that none of its lines is read as a command; SessionEnd(451) if that is impossible."""
+    try:
+        while not reader.done:
+            chunk = await s.read_some(delivery.CHUNK, timeout=wait)
+            if not chunk:
+                raise ConnectionClosed("connection closed during DATA")
+            reader.feed(chunk)
+    except (ConnectionClosed, Timeout):
+        raise
+    except Exception:
+        log.exception("%s: the end of the message cannot be found; ending the session", s.peer_ip)
+        raise SessionEnd(R451_LOCAL_ERROR) from None
+    s.unread(reader.leftover)
+
+
+async def _skip_octets(s: Session, size: int, wait: float) -> None:
+    """Read and throw away the rest of a BDAT chunk after a failure."""
+    while size:
+        chunk = await s.read_some(min(size, delivery.CHUNK), timeout=wait)
+        if not chunk:
+            raise ConnectionClosed("connection closed during BDAT")
+        size -= len(chunk)
+
+
+async def bdat(server: Engine, s: Session, cmd: Bdat) -> Reply:
     tx = s.transaction
     assert tx is not None
     limits = server.limits
@@ -230,7 +260,12 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
             raise ConnectionClosed("connection closed during BDAT")
         remaining -= len(chunk)
         if not over:
-            await delivery.push(tx, chunk)
+            try:
+                await delivery.push(tx, chunk)
+            except Exception:
+                # RFC 3030 §2: the chunk's octets are read all the same, never as commands.
+                await _skip_octets(s, remaining, limits.timeout_data_block)
+                raise
     if over:
         s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
         return R552_TOO_BIG
@@ -241,20 +276,20 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
     return reply
 
 
-async def rset(server: SMTPServer, s: Session, cmd: Rset) -> Reply:
+async def rset(server: Engine, s: Session, cmd: Rset) -> Reply:
     s.reset_transaction()
     return R250_RESET
 
 
-async def noop(server: SMTPServer, s: Session, cmd: Noop) -> Reply:
+async def noop(server: Engine, s: Session, cmd: Noop) -> Reply:
     return R250_OK
 
 
-async def quit(server: SMTPServer, s: Session, cmd: Quit) -> Reply:
+async def quit(server: Engine, s: Session, cmd: Quit) -> Reply:
     raise SessionEnd(R221_BYE)
 
 
-async def vrfy(server: SMTPServer, s: Session, cmd: Vrfy) -> Reply:
+async def vrfy(server: Engine, s: Session, cmd: Vrfy) -> Reply:
     # RFC 5321 §3.5.3: off by default, 252 for every address alike (no user enumeration).
     if not server.limits.vrfy:
         return R252_CANNOT_VRFY
@@ -271,11 +306,11 @@ async def vrfy(server: SMTPServer, s: Session, cmd: Vrfy) -> Reply:
     return R250_OK.with_text(f"<{address.canonical}>")
 
 
-async def expn(server: SMTPServer, s: Session, cmd: Expn) -> Reply:
+async def expn(server: Engine, s: Session, cmd: Expn) -> Reply:
     return R502_NOT_IMPLEMENTED  # RFC 5321 §3.5.2: lists are not disclosed
 
 
-async def help_(server: SMTPServer, s: Session, cmd: Help) -> Reply:
+async def help_(server: Engine, s: Session, cmd: Help) -> Reply:
     return R214_HELP.with_text(
         "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\nSee RFC 5321"
     )
@@ -284,7 +319,7 @@ async def help_(server: SMTPServer, s: Session, cmd: Help) -> Reply:
 # ---- STARTTLS and AUTH ------------------------------------------------------------------------------
 
 
-async def starttls(server: SMTPServer, s: Session, cmd: StartTls) -> Reply | None:
+async def starttls(server: Engine, s: Session, cmd: StartTls) -> Reply | None:
     if s.tls:
         return R503_TLS_ALREADY_ACTIVE
     if server.tls is None:
@@ -316,7 +351,7 @@ def _decode(text: str) -> bytes:
         raise _AuthAbort(R501_BAD_BASE64) from None
 
 
-async def auth(server: SMTPServer, s: Session, cmd: Auth) -> Reply:
+async def auth(server: Engine, s: Session, cmd: Auth) -> Reply:
     if not server.policy.offers_auth:
         return R502_NOT_IMPLEMENTED
     if s.account is not None:

@@ -24,6 +24,12 @@ Invariants:
   durable, as always) and then gets 421 4.3.2; past the grace it gets 421 4.3.2 and
   nothing of its unfinished message is kept. So nothing acknowledged is ever lost, and
   the client of an unfinished message retries it (a 4xx reply).
+- Failure policy (the same in every protocol): an exception no handler expected is logged
+  once with its traceback and answered 451 4.3.0 (RFC 3463 §3.4: a local temporary
+  error); the session goes on. A DATA or BDAT handler that fails reads the rest of the
+  message first (keeping nothing), so its octets are never read as commands; if even the
+  end of the message cannot be found, the session ends after the 451. Cancellation is
+  never caught here (shutdown handles it in :meth:`SMTPServer.handle`).
 """
 
 from __future__ import annotations
@@ -44,8 +50,10 @@ from postoffice.wire.smtp import (
     R421_TOO_MANY_COMMANDS,
     R421_TOO_MANY_CONNECTIONS,
     R421_TOO_MANY_ERRORS,
+    R451_LOCAL_ERROR,
     R500_LINE_TOO_LONG,
     Bdat,
+    Data,
     Reply,
     SMTPSyntaxError,
     UnknownCommand,
@@ -85,6 +93,10 @@ class SMTPServer:
         self.sessions: set[Session] = set()
         self.stopping = False
         self._greeting = R220_READY.with_text(f"{config.hostname} ESMTP postoffice")
+
+    @property
+    def name(self) -> str:
+        return self.listener
 
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
@@ -202,6 +214,13 @@ class SMTPServer:
         except MailError as error:
             log.info("%s: %s refused: %r", s.peer_ip, command.verb, error)
             return reply_for(error)
+        except (SessionEnd, ConnectionError, Timeout):
+            raise  # the session ends: a limit, the client gone or silent
+        except Exception:
+            log.exception("%s: %s failed unexpectedly", s.peer_ip, command.verb)
+            if isinstance(command, Data | Bdat):
+                s.reset_transaction()  # the message is lost: nothing of it is kept
+            return R451_LOCAL_ERROR
 
     async def _discard(self, s: Session, size: int) -> None:
         """Read and throw away the octets of a refused BDAT chunk."""

@@ -38,8 +38,7 @@ async def srv() -> AsyncIterator[TranscriptServer]:
 
 
 def smtp_server(srv: TranscriptServer) -> SMTPServer:
-    [hook] = srv.services.shutdown_hooks
-    server = getattr(hook, "__self__", None)
+    server = srv.listener("smtp").server
     assert isinstance(server, SMTPServer)
     return server
 

@@ -1,0 +1,198 @@
+"""Running a server process: start, signals, the first account, worker processes, stop.
+
+Owns ``serve`` (the main process of ``postoffice serve``), ``worker_main`` (a worker
+process's entry point, started by ``workers.WorkerPool``), :class:`Listening` (the
+listeners one process serves, started from the composition in ``app``), the order of
+a stop, and ``run``, the one event-loop runner of every command (uvloop when installed).
+
+Invariants:
+- A stop goes: stop accepting on every listener; every listener's shutdown at once
+  (SMTP: 421 4.3.2, the grace for a message in DATA), the workers' at the same time;
+  close what is still open and wait for each session's cleanup (POP3 unlock, spool
+  removal, shared leases); only then the store closes.
+- SIGINT and SIGTERM stop the process that way; a second signal changes nothing.
+- On first start with no account, ``postmaster@<first domain>`` is created with a
+  random password, printed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from postoffice import app
+from postoffice.config import Config
+from postoffice.net.listener import Listener
+from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
+
+__all__ = ["Listening", "run", "serve", "start_listeners", "stop_event", "stop_listeners", "worker_main"]
+
+log = logging.getLogger("postoffice")
+T = TypeVar("T")
+
+_EXECUTOR_THREADS = 64  # blocking work waits mostly on fsync: more threads than cores
+_CLOSE_TIMEOUT = 10.0  # seconds a stop waits for sessions' cleanup
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on uvloop when installed, with a thread pool sized for fsync waits."""
+
+    async def main() -> T:
+        # Ingestion waits mostly on fsync in threads; the default pool (cores + 4)
+        # would let only a few messages in flight wait at once.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=_EXECUTOR_THREADS, thread_name_prefix="postoffice")
+        )
+        return await coro
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(main())
+    return uvloop.run(main())
+
+
+def stop_event() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@dataclass
+class Listening:
+    """The listeners one process serves, by name."""
+
+    listeners: dict[str, Listener] = field(default_factory=dict)
+
+    def bound(self, name: str) -> tuple[str, int]:
+        """(host, port) a listener is bound to (the port a config's port 0 became)."""
+        return self.listeners[name].bound()
+
+
+async def start_listeners(
+    s: app.Services, names: list[str], *, reuse_port: frozenset[str] = frozenset(), announce: bool = True
+) -> Listening:
+    """Start the listeners ``names`` (keys of ``s.config.listen``) that are built."""
+    listening = Listening()
+    try:
+        for name in names:
+            host, port = s.config.listen.addresses[name]
+            if name not in app.LISTENERS:
+                log.warning("listener %s: the web server is not built yet; not listening", name)
+                continue
+            listening.listeners[name] = await app.start_protocol_listener(
+                s, name, host, port, reuse_port=name in reuse_port
+            )
+            if announce:
+                print(f"{name:<12} listening on {host}:{port}", flush=True)
+    except BaseException:
+        await stop_listeners(listening)
+        raise
+    return listening
+
+
+async def stop_listeners(listening: Listening) -> None:
+    """Stop accepting, run every listener's shutdown, close sessions and wait for them."""
+    listeners = list(listening.listeners.values())
+    for listener in listeners:
+        listener.stop_accepting()
+    for result in await asyncio.gather(*(li.shutdown() for li in listeners), return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("a listener's shutdown failed", exc_info=result)
+    await asyncio.gather(*(li.close_sessions(_CLOSE_TIMEOUT) for li in listeners))
+
+
+async def ensure_first_account(s: app.Services) -> None:
+    """On first start with no account: postmaster@<first domain> with a random password, printed once."""
+    if await s.store.list_accounts():
+        return
+    password = secrets.token_urlsafe(12)
+    account = await s.mail.add_user(f"postmaster@{s.config.domains[0]}", password)
+    print(f"First account created: {account.address}  password: {password}", flush=True)
+    print("(shown once; change it with: postoffice user passwd " + account.address + ")", flush=True)
+
+
+async def serve(config: Config) -> int:
+    """Run every configured listener until SIGINT or SIGTERM.
+
+    With ``[server] smtp_processes`` above 1, worker processes (``workers``) also accept
+    on the SMTP listeners' ports; this process supervises them, publishes their changes
+    on its bus, and stops them before it exits."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = await app.open_services(config)
+    pool: WorkerPool | None = None
+    try:
+        await ensure_first_account(s)
+        processes = config.server.smtp_process_count()
+        shared = frozenset(app.SMTP_LISTENERS) if processes > 1 else frozenset()
+        stop = stop_event()
+        listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
+        smtp = {name: listening.bound(name) for name in app.SMTP_LISTENERS if name in listening.listeners}
+        if processes > 1 and smtp:
+            pool = WorkerPool(config, smtp, processes - 1, s.bus, role="smtp")
+            pool.start()
+        print(f"Webmail URL: {config.webmail_url()} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
+        print(f"Data directory: {config.data_dir.resolve()}", flush=True)
+        collector = asyncio.create_task(s.mail.run_garbage_collector(), name="garbage-collector")
+        await stop.wait()
+        log.info("shutting down")
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector
+        # The workers run their own shutdown at the same time as this process.
+        workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
+        await stop_listeners(listening)
+        if workers_stopped is not None:
+            await workers_stopped
+        return 0
+    finally:
+        if pool is not None:
+            await pool.kill()
+        await s.close()
+
+
+# ---- a worker process ------------------------------------------------------------------------
+
+
+async def _serve_worker(spec: WorkerSpec, channel: WorkerChannel, stdin: int) -> int:
+    stop = stop_event()
+    watch_parent(stdin, stop)
+    # The main process runs the store's background work (search indexing).
+    s = await app.open_services(spec.config, bus=channel.bus(), background=False)
+    try:
+        names = list(spec.config.listen.addresses)
+        listening = await start_listeners(s, names, reuse_port=frozenset(names), announce=False)
+        channel.ready()
+        await stop.wait()
+        log.info("shutting down")
+        await stop_listeners(listening)
+        return 0
+    finally:
+        await s.close()
+
+
+def worker_main() -> int:
+    """Entry point of a worker process (started by ``workers.WorkerPool``, never by hand)."""
+    die_with_parent()
+    stdin = sys.stdin.fileno()
+    spec = read_spec(stdin)
+    if os.getppid() != spec.parent_pid:  # the parent died before prctl took effect
+        return 1
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [worker {spec.index}]: %(message)s"
+    )
+    channel = WorkerChannel()  # the pipe to the main; print now goes to stderr
+    return run(_serve_worker(spec, channel, stdin))
