@@ -130,7 +130,7 @@ def _run(coro: Awaitable[int]) -> int:
         import uvloop
     except ImportError:  # pragma: no cover
         return asyncio.run(wrapper())
-    return uvloop.run(wrapper())  # type: ignore[no-any-return]
+    return uvloop.run(wrapper())
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO | None = None) -> str:

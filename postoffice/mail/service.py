@@ -481,7 +481,7 @@ class MailService:
         key = (account.id, name)
         cached = self._inboxes.get(key)
         if cached is not None and self._fresh(cached[0]):
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         box = await self.store.get_mailbox(account.id, name)
         if box is None:
             box = await self.store.get_mailbox(account.id, "INBOX")

@@ -221,7 +221,7 @@ class _Shared(Protocol):  # a blob store that worker processes write too (FileBl
 def _blob_batch(mail: MailService) -> BlobStore | None:
     """A batch view of the blob store when it has one (FileBlobStore), else None."""
     make = getattr(mail.blobs, "batch", None)
-    return make() if make is not None else None  # type: ignore[no-any-return]
+    return make() if make is not None else None
 
 
 # ---- worker processes --------------------------------------------------------------------
