@@ -141,7 +141,6 @@ class ForwardingChangeBus:
     def __init__(self, forward: Callable[[Change], None], local: InProcessChangeBus | None = None) -> None:
         self.local = local if local is not None else InProcessChangeBus()
         self._forward = forward
-        self.forwarded = 0
         self.failed = 0
 
     def subscribe(self, account_id: int) -> InProcessSubscription:
@@ -156,5 +155,3 @@ class ForwardingChangeBus:
             # until its next command, so never fail the operation for it.
             self.failed += 1
             log.warning("could not forward a change to the main process", exc_info=True)
-        else:
-            self.forwarded += 1

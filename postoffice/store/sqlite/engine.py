@@ -121,7 +121,6 @@ class Database:
     ) -> None:
         self.path = Path(path)
         self.commit_count = 0  # transactions committed by the writer (tests observe batching)
-        self.background_commits = 0  # transactions of background work
         self.background_paused = False  # tests set it to observe the work still to do
         self.checkpoints = 0  # checkpoints run by the checkpointer thread
         self._checkpointer: threading.Thread | None = None
@@ -305,7 +304,6 @@ class Database:
                 conn.execute("COMMIT")
                 if conn.total_changes != changes:  # else nothing was written
                     self._committed.set()
-                    self.background_commits += 1
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
