@@ -42,6 +42,7 @@ from postoffice.mail import maildir
 from postoffice.mail.ingest import ingest_bytes
 from postoffice.mail.mbox import is_mbox, read_mbox
 from postoffice.mail.service import MailService
+from postoffice.message.lineends import to_crlf
 from postoffice.store.api import Account, BlobStore, Mailbox, MessageRecord, NewContent
 
 __all__ = ["ImportResult", "ExportResult", "Progress", "import_path", "export_account"]
@@ -107,7 +108,8 @@ class _Target:
 
 
 def _prepare(load: Callable[[], bytes]) -> tuple[bytes, str]:
-    data = maildir.to_crlf(load())
+    # The pipeline's own normaliser, so this digest is the stored content's sha256.
+    data = to_crlf(load())
     return data, hashlib.sha256(data).hexdigest()
 
 
@@ -398,13 +400,6 @@ async def _prepare_batch(
             result.errors.append(f"{item.label}: {content}")
             progress.advance()
             continue
-        if content.sha256 != outcome.sha:
-            # The pipeline normalised differently from to_crlf: dedupe on its digest too.
-            if content.sha256 in target.shas:
-                result.skipped += 1
-                progress.advance()
-                continue
-            target.shas.add(content.sha256)
         uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
         if uid is not None:
             target.used_uids.add(uid)

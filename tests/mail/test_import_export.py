@@ -19,6 +19,7 @@ import pytest
 from postoffice.cli import main
 from postoffice.mail import maildir
 from postoffice.mail.mbox import parse_from_line, read_mbox
+from postoffice.message.lineends import to_crlf
 
 # ---- formats (no store) -----------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ def snapshot(config_file: Path, address: str) -> dict[str, list[tuple[bytes, fro
 
 
 def crlf(data: bytes) -> bytes:
-    return maildir.to_crlf(data)
+    return to_crlf(data)
 
 
 def test_import_maildir_keeps_flags_keywords_uids_and_is_idempotent(cli, config_file: Path, tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ import pytest
 
 from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
-from postoffice.mail.ingest import LineEndNormaliser, ingest
+from postoffice.mail.ingest import ingest
 from postoffice.mail.parts import StoredMessage
+from postoffice.message.lineends import LineEndNormaliser
 from postoffice.store.blobs import FileBlobStore
 
 LIMITS = MessageLimits()

@@ -13,7 +13,6 @@ from postoffice.wire.smtp import (
     R552_TOO_BIG,
     BdatReader,
     DataReader,
-    LineEndNormaliser,
     split_command_lines,
 )
 
@@ -197,22 +196,6 @@ def test_bdat_reader_exact_octets() -> None:
     assert reader.feed(b"c\r\n.\r\nBDAT 0 LAST\r\n") == b"c\r\n"
     assert reader.done and reader.leftover == b".\r\nBDAT 0 LAST\r\n"
     assert BdatReader(0).done
-
-
-@given(data=st.binary(max_size=100), cuts=chunkings)
-def test_line_end_normaliser_chunking(data: bytes, cuts: list[int]) -> None:
-    whole = LineEndNormaliser()
-    expected = whole.feed(data) + whole.finish()
-    assert expected == re.sub(rb"\r\n|\r|\n", b"\r\n", data)
-    split = LineEndNormaliser()
-    out, pos, index = bytearray(), 0, 0
-    while pos < len(data):
-        step = cuts[index % len(cuts)]
-        out += split.feed(data[pos : pos + step])
-        pos, index = pos + step, index + 1
-    out += split.finish()
-    assert bytes(out) == expected
-    assert split.bare_line_end_seen == whole.bare_line_end_seen
 
 
 def test_split_command_lines() -> None:
