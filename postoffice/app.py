@@ -1,6 +1,6 @@
 """Composition root: reads config, builds the store, blob store, bus and listeners.
 
-The ONLY module that names concrete backends (DESIGN.md §2, rule 4).
+The ONLY module that names concrete backends (docs/architecture.md §2, rule 4).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The one ingestion pipeline (DESIGN.md §4): bytes in, part-store blobs and NewContent out.
+"""The one ingestion pipeline (docs/architecture.md §5): bytes in, part-store blobs and NewContent out.
 
 ``ingest()`` streams the source (``prepend`` first) through a line-end normaliser
-(every bare LF and bare CR becomes CRLF, also across chunk boundaries; DESIGN.md §5)
+(every bare LF and bare CR becomes CRLF, also across chunk boundaries; ``message.lineends``, docs/architecture.md §5)
 into a spool — unless the caller passes ``normalise_line_ends=False``, which only SMTP
 does, for a message received with BODY=BINARYMIME (RFC 3030 §3) — feeding the streaming MIME parser and SHA-256 on the way, in
 constant memory: the spool stays in memory up to ``SPOOL_IN_MEMORY`` octets and
@@ -218,7 +218,7 @@ async def ingest(
     ``normalise_line_ends=False`` stores the octets exactly as received. Decision (lead):
     only a message received with BODY=BINARYMIME (RFC 3030 §3) takes it — its CR and LF
     octets are data, not line ends, and RFC 3030 requires the content be delivered
-    unchanged; every other route normalises (DESIGN.md §5). ``prepend`` (trace headers)
+    unchanged; every other route normalises (docs/architecture.md §5). ``prepend`` (trace headers)
     is written by us and is CRLF already.
 
     ``fsync`` is accepted for callers written when the spool was synced; it is unused."""

@@ -12,7 +12,7 @@ Layouts read (``find_folders``):
 
 Invariants of what is written (``write_message``): files are delivered through
 ``tmp/`` and renamed into ``cur/``; their bytes use LF line ends (the Maildir
-convention; the store keeps CRLF and import converts back, DESIGN.md §5);
+convention; the store keeps CRLF and import converts back, docs/architecture.md §5);
 ``S=`` is the size of the file on disk and ``W=`` the stored (CRLF) size, as Dovecot
 spells them; the file's mtime is the message's internal date.
 """

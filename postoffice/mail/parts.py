@@ -1,4 +1,4 @@
-"""The part store (DESIGN.md §3): a message as a skeleton blob plus decoded large parts.
+"""The part store (docs/architecture.md §4): a message as a skeleton blob plus decoded large parts.
 
 A stored message is a *layout* (``NewContent.layout``, JSON) and blobs. The layout::
 

@@ -1,6 +1,6 @@
 """Import of Maildir / Maildir++ trees and mbox files, and export to Maildir++.
 
-``import_path`` puts every message through the one ingestion pipeline (DESIGN.md §4)
+``import_path`` puts every message through the one ingestion pipeline (docs/architecture.md §5)
 in batches of ``BATCH`` messages: a batch is ingested with several messages in flight
 and its blobs written unsynced (``FileBlobStore.batch()``); then ONE sync makes every
 blob of the batch durable, and only then are its rows inserted, concurrently, so the
@@ -417,7 +417,7 @@ async def _commit(
     result: ImportResult,
     progress: Progress,
 ) -> None:
-    """Make the batch's blobs durable, THEN insert its rows (DESIGN.md §3)."""
+    """Make the batch's blobs durable, THEN insert its rows (docs/architecture.md §6)."""
     if prepared and pool.processes:
         # Written by the workers: one syncfs covers them (and this process's big ones).
         await asyncio.to_thread(cast(_Shared, mail.blobs).sync_filesystem)

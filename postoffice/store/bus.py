@@ -3,7 +3,7 @@
 Owns: ``InProcessChangeBus`` (one process, many sessions: IMAP IDLE, POP3, webmail);
 ``ForwardingChangeBus`` (a worker process of ``serve``: publishes locally and hands
 every change to a callable that sends it to the main process, where it is published
-on the main's bus: DESIGN.md §3, "a small local hub"); ``encode_change`` /
+on the main's bus: docs/architecture.md §7); ``encode_change`` /
 ``decode_change``, the one-line wire form of a Change between processes.
 
 Invariants: ``publish`` is called only after the change committed; every live

@@ -1,7 +1,7 @@
 """What differs between IMAP, SMTP and POP3 when a transcript runs: how one response
 is read off the wire, how a block of ``S:`` lines is matched, and how the runner logs in.
 
-Matching rules per protocol (TESTING.md, decided details):
+Matching rules per protocol (the details of docs/architecture.md §10.2):
 
 IMAP
 - A response is one line plus any literals it carries (``{n}`` CRLF n octets, read

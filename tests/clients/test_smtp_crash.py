@@ -1,6 +1,6 @@
 """SIGKILL the SMTP server at random points while 200 messages are sent: every message that
 got its 250 is in the mailbox exactly once afterwards, and no message is there twice
-(DESIGN.md §3: nothing acknowledged is lost, nothing is duplicated).
+(docs/architecture.md §6: nothing acknowledged is lost, nothing is duplicated).
 
 The server runs as ``postoffice --config X serve`` (only the ``smtp`` listener) in a
 subprocess; a killer task kills and restarts it at seeded random moments while the
