@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postoffice.testing.chunks import pieces
 from postoffice.wire.smtp import (
     R550_BARE_LINE_END,
     R552_TOO_BIG,
@@ -168,12 +169,10 @@ def test_fuzz_chunking_never_matters_and_matches_oracle(data: bytes, cuts: list[
     whole_out = whole.feed(data)
     split = DataReader()
     split_out = bytearray()
-    pos, index = 0, 0
-    while pos < len(data) and not split.done:
-        step = cuts[index % len(cuts)]
-        split_out += split.feed(data[pos : pos + step])
-        pos += step
-        index += 1
+    for piece in pieces(data, cuts):
+        if split.done:
+            break
+        split_out += split.feed(piece)
     assert split.done == whole.done
     assert bytes(split_out) == whole_out
     assert split.bare_line_end_seen == whole.bare_line_end_seen
