@@ -45,7 +45,14 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
 
 
 def test_the_pattern_catches_what_it_should() -> None:
-    for cited in ("(DESIGN.md §3)", "STYLE.md habit 3", "see TESTING.md", "# DESIGN §7", "../shared/x", "/work/shared/DESIGN.md"):
+    for cited in (
+        "(DESIGN.md §3)",
+        "STYLE.md habit 3",
+        "see TESTING.md",
+        "# DESIGN §7",
+        "../shared/x",
+        "/work/shared/DESIGN.md",
+    ):
         assert OUTSIDE.search(cited), cited
     for fine in ("docs/architecture.md §6", "DESIGNATED", "shared_by_all", "RFC 9051 §6.3.4"):
         assert not OUTSIDE.search(fine), fine
@@ -62,3 +69,20 @@ def test_rfc_status_names_only_paths_that_exist() -> None:
     assert len(names) > 10  # the table is there and read
     missing = [n for n in names if not (ROOT / "postoffice" / n).exists() and not (ROOT / n).exists()]
     assert not missing, f"docs/rfc-status.md names paths that do not exist: {missing}"
+
+
+def test_every_cited_section_of_the_architecture_exists() -> None:
+    headings = re.findall(
+        r"^#{2,3} (\d+(?:\.\d+)?)\.? ", (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"), re.M
+    )
+    sections = set(headings)
+    assert {"1", "2", "10.2"} <= sections  # the headings are read
+    cite = re.compile(r"architecture\.md\s*§\s*(\d+(?:\.\d+)?)")
+    wrong = []
+    for path in _files():
+        try:
+            text = (ROOT / path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        wrong += [f"{path}: §{n}" for n in cite.findall(text) if n not in sections]
+    assert not wrong, f"citations of sections docs/architecture.md does not have: {wrong}"
