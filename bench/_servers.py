@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from postoffice.testing.serve import free_port
+
 __all__ = [
     "ROOT",
     "VENV_BIN",
@@ -41,12 +43,6 @@ if not VENV_BIN.exists():  # running from another interpreter: use this one's bi
 
 class Unavailable(Exception):
     """A reference server could not be installed or started (the reason is the message)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, deadline: float = 60.0) -> None:

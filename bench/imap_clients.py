@@ -21,7 +21,7 @@ is skipped with the reason. Loopback only; every figure is printed, never assert
 
 Fairness notes: postoffice checks an argon2id hash at LOGIN (its only stored form);
 Dovecot's passwd-file holds {PLAIN} passwords; pymap uses its default hash (PBKDF2).
-Dovecot keeps its default fsync settings, postoffice fsyncs every change (DESIGN §3).
+Dovecot keeps its default fsync settings, postoffice fsyncs every change (docs/architecture.md §6).
 """
 
 from __future__ import annotations

@@ -14,15 +14,14 @@ import os
 import re
 import signal
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from postoffice import app
 from postoffice.config import load_config, parse_size
+from postoffice.testing.serve import POSTOFFICE
 
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
 CHUNK = 1024 * 1024
 
 

@@ -6,7 +6,8 @@ server factory, implicit TLS); ``make_protocol_server`` and ``start_protocol_lis
 which build a protocol's server and put it on a socket. Running a process — signals,
 the first account, worker processes, the order of a stop — is ``postoffice.lifecycle``.
 
-The ONLY module that names concrete backends (``store.sqlite``, ``store.blobs``).
+The ONLY module that names concrete backends (``store.sqlite``, ``store.blobs``;
+docs/architecture.md §2, rule 4).
 It imports neither ``lifecycle`` nor ``workers`` (an import-linter contract keeps it so).
 """
 

@@ -1,4 +1,4 @@
-"""The ``postoffice`` command line (DESIGN.md §7 is the contract).
+"""The ``postoffice`` command line (docs/architecture.md §9 is the contract).
 
 ::
 
@@ -132,7 +132,7 @@ def _read_password(args: argparse.Namespace, stdin: TextIO | None = None) -> str
         password = first
     else:
         line = stdin.readline()
-        # The line end (LF or CRLF) is not part of the password (DESIGN.md §7).
+        # The line end (LF or CRLF) is not part of the password (docs/architecture.md §9).
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
     if not password:

@@ -1,4 +1,4 @@
-"""Injectable time (STYLE.md habit 10): tests replace the clock to skip delays."""
+"""Injectable time (docs/architecture.md §11): tests replace the clock to skip delays."""
 
 from __future__ import annotations
 

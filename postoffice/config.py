@@ -31,7 +31,6 @@ __all__ = [
     "SMTPLimits",
     "IMAPLimits",
     "POP3Limits",
-    "HTTPLimits",
     "MessageLimits",
     "load_config",
     "parse_size",
@@ -240,18 +239,10 @@ class POP3Limits:
 
 
 @dataclass(frozen=True)
-class HTTPLimits:
-    max_upload_size: int = _size(2 * 1024**3)
-    max_connections_per_ip: int = _count(100)
-    session_lifetime: float = _duration(7 * 86400.0)
-
-
-@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
     pop3: POP3Limits = field(default_factory=POP3Limits)
-    http: HTTPLimits = field(default_factory=HTTPLimits)
     message: MessageLimits = field(default_factory=MessageLimits)
 
 
@@ -359,7 +350,7 @@ def _convert(section: str, cls: type[Any], raw: Mapping[str, Any], source: str) 
     return cls(**values)
 
 
-def load_config(path: Path | str | None = None, *, must_exist: bool = True) -> Config:
+def load_config(path: Path | str | None = None) -> Config:
     """Load a TOML file; ``None`` means ``./postoffice.toml`` if present, else defaults."""
     if path is None:
         candidate = Path("postoffice.toml")
@@ -463,7 +454,7 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["auth"] = auth
     if "limits" in raw:
         table = _table(raw, "limits", source)
-        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "http": HTTPLimits, "message": MessageLimits}
+        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "message": MessageLimits}
         limit_kwargs: dict[str, Any] = {}
         for name, sub in table.items():
             if name not in sections:

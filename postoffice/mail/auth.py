@@ -6,7 +6,7 @@ This module owns:
   hash (argon2-cffi defaults unless a cheaper hasher is injected for tests) plus the
   SCRAM-SHA-256 salt, iteration count, StoredKey and ServerKey (RFC 5802 §3);
 - checking a password (:class:`Authenticator`), with the failure delay that grows per
-  client address, and the rule on plain-text passwords without TLS (DESIGN.md §7);
+  client address, and the rule on plain-text passwords without TLS (docs/architecture.md §9);
 - running a whole SASL exchange for a protocol (:meth:`Authenticator.authenticate`).
 
 Invariants:
@@ -149,7 +149,7 @@ class Authenticator:
     # ---- plain-text policy ------------------------------------------------------------
 
     def plaintext_allowed(self, client_ip: str | None, tls: bool) -> bool:
-        """Plain-text passwords need TLS, or a client in ``trusted_networks`` (DESIGN.md §7)."""
+        """Plain-text passwords need TLS, or a client in ``trusted_networks`` (docs/architecture.md §9)."""
         return tls or self.config.is_trusted(client_ip)
 
     def mechanisms(self, client_ip: str | None, tls: bool) -> list[str]:

@@ -1,7 +1,7 @@
-"""The one ingestion pipeline (docs/architecture.md): bytes in, part-store blobs and NewContent out.
+"""The one ingestion pipeline (docs/architecture.md §5): bytes in, part-store blobs and NewContent out.
 
 ``ingest()`` streams the source (``prepend`` first) through a line-end normaliser
-(every bare LF and bare CR becomes CRLF, also across chunk boundaries)
+(every bare LF and bare CR becomes CRLF, also across chunk boundaries; ``message.lineends``, docs/architecture.md §5)
 into a spool — unless the caller passes ``normalise_line_ends=False``, which only SMTP
 does, for a message received with BODY=BINARYMIME (RFC 3030 §3) — feeding the streaming MIME parser and SHA-256 on the way, in
 constant memory: the spool stays in memory up to ``SPOOL_IN_MEMORY`` octets and
@@ -38,48 +38,19 @@ from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
 from postoffice.mail.codec import encode_bodystructure, encode_envelope, encode_layout
 from postoffice.mail.parts import build_part_store
+from postoffice.message.lineends import LineEndNormaliser
 from postoffice.message.parser import MimeParser, Part
 from postoffice.message.structure import BodyStructure, Envelope, bodystructure_of, envelope_of, header_date
 from postoffice.message.text import extract_text, make_preview, search_fields
 from postoffice.store.api import BlobStore, NewContent, SearchText
 
-__all__ = ["ingest", "ingest_bytes", "Ingested", "LineEndNormaliser", "Source", "SPOOL_IN_MEMORY"]
+__all__ = ["ingest", "ingest_bytes", "Ingested", "Source", "SPOOL_IN_MEMORY"]
 
 Source = bytes | AsyncIterable[bytes] | Path
 _BATCH = 256 * 1024  # octets handed to a worker thread at a time
 _READ = 256 * 1024
 ON_LOOP = 16 * 1024  # octets: a message this small is ingested on the event loop (pure CPU)
 SPOOL_IN_MEMORY = 1024 * 1024  # octets: a message up to this size is spooled in memory
-
-
-class LineEndNormaliser:
-    """Stateful CRLF normaliser: CRLF stays, bare LF and bare CR become CRLF."""
-
-    def __init__(self) -> None:
-        self._cr = False  # the previous chunk ended with CR
-
-    def feed(self, data: bytes) -> bytes:
-        if not data:
-            return b""
-        prefix = b""
-        if self._cr:
-            prefix = b"\r\n"
-            if data[:1] == b"\n":
-                data = data[1:]
-            self._cr = False
-        if data.endswith(b"\r"):
-            self._cr = True
-            data = data[:-1]
-        crlf = data.count(b"\r\n")
-        if crlf == data.count(b"\n") == data.count(b"\r"):  # already CRLF: no copies
-            return prefix + data if prefix else data
-        return prefix + data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
-
-    def flush(self) -> bytes:
-        if self._cr:
-            self._cr = False
-            return b"\r\n"
-        return b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +221,7 @@ async def ingest(
     ``normalise_line_ends=False`` stores the octets exactly as received. Decision (lead):
     only a message received with BODY=BINARYMIME (RFC 3030 §3) takes it — its CR and LF
     octets are data, not line ends, and RFC 3030 requires the content be delivered
-    unchanged; every other route normalises (docs/architecture.md). ``prepend`` (trace headers)
+    unchanged; every other route normalises (docs/architecture.md §5). ``prepend`` (trace headers)
     is written by us and is CRLF already.
 
     ``fsync`` is accepted for callers written when the spool was synced; it is unused."""

@@ -12,7 +12,7 @@ Layouts read (``find_folders``):
 
 Invariants of what is written (``write_message``): files are delivered through
 ``tmp/`` and renamed into ``cur/``; their bytes use LF line ends (the Maildir
-convention; the store keeps CRLF and import converts back, DESIGN.md §5);
+convention; the store keeps CRLF and import converts back, docs/architecture.md §5);
 ``S=`` is the size of the file on disk and ``W=`` the stored (CRLF) size, as Dovecot
 spells them; the file's mtime is the message's internal date.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,6 @@ __all__ = [
     "ensure_maildir",
     "write_message",
     "to_lf",
-    "to_crlf",
 ]
 
 # Maildir info flags (https://cr.yp.to/proto/maildir.html) <-> IMAP system flags.
@@ -89,14 +87,6 @@ class UidList:
 
 
 # ---- line ends ------------------------------------------------------------------------
-
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-
-
-def to_crlf(data: bytes) -> bytes:
-    """Every bare LF becomes CRLF (RFC 5322 §2.3); existing CRLF is kept."""
-    return _BARE_LF.sub(b"\r\n", data)
-
 
 def to_lf(data: bytes) -> bytes:
     """CRLF becomes LF, the Maildir convention on disk."""

@@ -1,4 +1,4 @@
-"""The part store (docs/architecture.md): a message as a skeleton blob plus decoded large parts.
+"""The part store (docs/architecture.md §4): a message as a skeleton blob plus decoded large parts.
 
 A stored message is a :class:`Layout` and blobs; ``postoffice.mail.codec`` keeps the
 layout in the store (``NewContent.layout``), nothing else reads that stored form. A

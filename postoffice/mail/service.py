@@ -440,22 +440,6 @@ class MailService:
         )
         return ingested.content
 
-    async def store_content(
-        self, source: Source, *, max_size: int | None = None, blobs: BlobStore | None = None
-    ) -> NewContent:
-        """Ingest one message (DESIGN.md §4) without inserting it anywhere (import).
-
-        ``blobs`` may be a batch view of the blob store (``FileBlobStore.batch()``):
-        then the content's blobs are durable only after that batch's ``sync()``, and
-        the caller must not pass the content to ``import_message`` before. Default
-        ``max_size``: the IMAP literal limit. MailError(TOO_BIG) over it."""
-        limit = self.config.limits.imap.max_literal_size if max_size is None else max_size
-        ingested = await ingest(
-            source, blobs if blobs is not None else self.blobs, self.config.limits.message, self.config.spool_dir,
-            max_size=limit,
-        )
-        return ingested.content
-
     async def import_message(
         self,
         content: NewContent,
@@ -547,7 +531,7 @@ class MailService:
         key = (account.id, name)
         cached = self._inboxes.get(key)
         if cached is not None and self._fresh(cached[0]):
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         box = await self.store.get_mailbox(account.id, name)
         if box is None:
             box = await self.store.get_mailbox(account.id, "INBOX")

@@ -1,6 +1,6 @@
 """Import of Maildir / Maildir++ trees and mbox files, and export to Maildir++.
 
-``import_path`` puts every message through the one ingestion pipeline (DESIGN.md §4)
+``import_path`` puts every message through the one ingestion pipeline (docs/architecture.md §5)
 in batches of ``BATCH`` messages: a batch is ingested with several messages in flight
 and its blobs written unsynced (``FileBlobStore.batch()``); then ONE sync makes every
 blob of the batch durable, and only then are its rows inserted, concurrently, so the
@@ -42,6 +42,7 @@ from postoffice.mail import maildir
 from postoffice.mail.ingest import ingest_bytes
 from postoffice.mail.mbox import is_mbox, read_mbox
 from postoffice.mail.service import MailService
+from postoffice.message.lineends import to_crlf
 from postoffice.store.api import Account, BlobStore, Mailbox, MessageRecord, NewContent
 
 __all__ = ["ImportResult", "ExportResult", "Progress", "import_path", "export_account"]
@@ -107,7 +108,8 @@ class _Target:
 
 
 def _prepare(load: Callable[[], bytes]) -> tuple[bytes, str]:
-    data = maildir.to_crlf(load())
+    # The pipeline's own normaliser, so this digest is the stored content's sha256.
+    data = to_crlf(load())
     return data, hashlib.sha256(data).hexdigest()
 
 
@@ -221,7 +223,7 @@ class _Shared(Protocol):  # a blob store that worker processes write too (FileBl
 def _blob_batch(mail: MailService) -> BlobStore | None:
     """A batch view of the blob store when it has one (FileBlobStore), else None."""
     make = getattr(mail.blobs, "batch", None)
-    return make() if make is not None else None  # type: ignore[no-any-return]
+    return make() if make is not None else None
 
 
 # ---- worker processes --------------------------------------------------------------------
@@ -398,13 +400,6 @@ async def _prepare_batch(
             result.errors.append(f"{item.label}: {content}")
             progress.advance()
             continue
-        if content.sha256 != outcome.sha:
-            # The pipeline normalised differently from to_crlf: dedupe on its digest too.
-            if content.sha256 in target.shas:
-                result.skipped += 1
-                progress.advance()
-                continue
-            target.shas.add(content.sha256)
         uid = item.uid if target.keep_uids and item.uid is not None and item.uid not in target.used_uids else None
         if uid is not None:
             target.used_uids.add(uid)
@@ -422,7 +417,7 @@ async def _commit(
     result: ImportResult,
     progress: Progress,
 ) -> None:
-    """Make the batch's blobs durable, THEN insert its rows (DESIGN.md §3)."""
+    """Make the batch's blobs durable, THEN insert its rows (docs/architecture.md §6)."""
     if prepared and pool.processes:
         # Written by the workers: one syncfs covers them (and this process's big ones).
         await asyncio.to_thread(cast(_Shared, mail.blobs).sync_filesystem)

@@ -90,10 +90,6 @@ class Part:
     _nl_at_body: int = 0
 
     @property
-    def is_multipart(self) -> bool:
-        return self.type == "multipart" and bool(self.children or self.params.get("boundary"))
-
-    @property
     def content_type(self) -> str:
         return f"{self.type}/{self.subtype}"
 
@@ -358,7 +354,7 @@ def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
         value = _str(raw)
         if key == "content-type":
             main, params = parse_params(value)
-            main_raw, rparams = raw_params(value)
+            _, rparams = raw_params(value)
             typ, slash, sub = main.partition("/")
             typ, sub = typ.strip(), sub.strip()
             if slash and typ and sub and all(c.isascii() and c.isprintable() and c not in ' ()<>@,;:\\"[]?=' for c in typ + sub):

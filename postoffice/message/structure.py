@@ -119,10 +119,6 @@ class BodyPart(NamedTuple):
     message: EmbeddedMessage | None = None
 
     @property
-    def is_multipart(self) -> bool:
-        return self.type == "multipart"
-
-    @property
     def is_leaf(self) -> bool:
         """A part with a body of its own: neither multipart nor an encapsulated message."""
         return self.type != "multipart" and self.message is None

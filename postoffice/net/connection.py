@@ -76,8 +76,6 @@ class Connection:
         peer = writer.get_extra_info("peername")
         self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
-        sock = writer.get_extra_info("sockname")
-        self.local_port: int = int(sock[1]) if isinstance(sock, tuple) and len(sock) > 1 else 0
 
     # ---- facts --------------------------------------------------------------------------
 
@@ -99,11 +97,6 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._closed
-
-    @property
-    def at_eof(self) -> bool:
-        """True when the client closed its side and every byte has been read."""
-        return self._eof and not self._buf
 
     # ---- reading ------------------------------------------------------------------------
 

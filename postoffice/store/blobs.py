@@ -12,7 +12,7 @@ whole. A blob is durable (file data, its name, its directories) before the call
 that made it reports success:
 
 - ``writer()``/``put()``: ``finish`` fsyncs the file, renames it and fsyncs the
-  directory (DESIGN.md §3) before it returns.
+  directory (docs/architecture.md §6) before it returns.
 - ``opener()`` + ``sync_filesystem()``: other processes (import workers) write
   batches through their own ``FileBlobStore`` of the same root; the owner makes all
   of it durable with one ``syncfs(2)`` before it inserts rows pointing at them.
@@ -70,7 +70,7 @@ def _load_syncfs() -> Callable[[int], int] | None:
         return None
     fn.argtypes = [ctypes.c_int]
     fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 _SYNCFS = _load_syncfs()

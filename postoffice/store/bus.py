@@ -3,7 +3,7 @@
 Owns: ``InProcessChangeBus`` (one process, many sessions: IMAP IDLE, POP3, webmail);
 ``ForwardingChangeBus`` (a worker process of ``serve``: publishes locally and hands
 every change to a callable that sends it to the main process, where it is published
-on the main's bus: DESIGN.md §3, "a small local hub"); ``encode_change`` /
+on the main's bus: docs/architecture.md §7); ``encode_change`` /
 ``decode_change``, the one-line wire form of a Change between processes.
 
 Invariants: ``publish`` is called only after the change committed; every live
@@ -144,7 +144,6 @@ class ForwardingChangeBus:
     def __init__(self, forward: Callable[[Change], None], local: InProcessChangeBus | None = None) -> None:
         self.local = local if local is not None else InProcessChangeBus()
         self._forward = forward
-        self.forwarded = 0
         self.failed = 0
 
     def subscribe(self, account_id: int) -> InProcessSubscription:
@@ -159,5 +158,3 @@ class ForwardingChangeBus:
             # until its next command, so never fail the operation for it.
             self.failed += 1
             log.warning("could not forward a change to the main process", exc_info=True)
-        else:
-            self.forwarded += 1

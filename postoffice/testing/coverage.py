@@ -1,6 +1,6 @@
 """Which commands (per session state) and which reply constants no transcript exercises.
 
-Owns the meta-test support of TESTING.md. It reads the ``.t`` files statically, without
+Owns the meta-test support (docs/architecture.md §10.2). It reads the ``.t`` files statically, without
 running a server: the state each command is sent in is derived from the transcript
 itself (its header ``state:`` and the answers it asserts), which for a passing
 transcript is the state the server was in.

@@ -1,7 +1,7 @@
 """What differs between IMAP, SMTP and POP3 when a transcript runs: how one response
 is read off the wire, how a block of ``S:`` lines is matched, and how the runner logs in.
 
-Matching rules per protocol (TESTING.md, decided details):
+Matching rules per protocol (the details of docs/architecture.md §10.2):
 
 IMAP
 - A response is one line plus any literals it carries (``{n}`` CRLF n octets, read
@@ -162,7 +162,6 @@ class ImapDialect:
                 if self.is_tagged_text(response.text):
                     break
                 received.append(response)
-            runner.block_responses = [*received, response]
             if not self.match_bytes(tagged.pattern, response, runner.captures):
                 runner.fail(tagged, f"expected the tagged answer {tagged.text!r}, got {response.text!r}", conn)
             runner.match_untagged(self, conn, untagged, received, ordered=block.ordered, allow_extra=block.allow_extra, tagged=tagged)
@@ -268,7 +267,6 @@ class SmtpDialect:
         for reply in replies:
             response = await runner.next_response(conn, reply[0])
             received.append(response)
-            runner.block_responses = received
             if not self.match_reply([line.text for line in reply], response, runner.captures):
                 want = " / ".join(line.text for line in reply)
                 runner.fail(reply[0], f"expected the reply {want!r}, got {' / '.join(response.body)!r}", conn)
@@ -379,7 +377,6 @@ class Pop3Dialect:
         for group in groups:
             response = await runner.next_response(conn, group[0])
             received.append(response)
-            runner.block_responses = received
             patterns = [line.text for line in group]
             if block.allow_extra and len(group) > 1:
                 patterns.insert(-1, "...")

@@ -1,6 +1,6 @@
 """Token matching of one expected ``S:`` line against one server response.
 
-Owns the matching rules of TESTING.md that do not depend on the session:
+Owns the matching rules of transcripts (docs/architecture.md §10.2) that do not depend on the session:
 tokenizing, ``$name`` captures, ``$_``, the ``*`` wildcard, and the IMAP lists whose
 order carries no meaning.
 

@@ -127,7 +127,6 @@ class Runner:
         self.dialect: Dialect = DIALECTS[self.header.protocol]()
         self.captures: dict[str, str] = {}
         self.connections: dict[int, Connection] = {}
-        self.block_responses: list[Response] = []
         self.current_line = 0
 
     # ---- running ---------------------------------------------------------------------
@@ -228,7 +227,6 @@ class Runner:
         if conn.greeting_pending:
             conn.greeting_pending = False
             conn.pushback.extendleft(reversed(conn.greeting))
-        self.block_responses = []
         await self.dialect.run_block(self, conn, block)
 
     async def setup_command(self, conn: Connection, text: str, expect: str) -> None:
@@ -291,7 +289,6 @@ class Runner:
         while remaining:
             response = await self.next_response(conn, remaining[0])
             received.append(response)
-            self.block_responses = received
             for pattern in remaining[:1] if ordered else remaining:
                 if dialect.match_bytes(pattern.pattern, response, self.captures):
                     remaining.remove(pattern)

@@ -1,4 +1,4 @@
-"""Parsing of ``.t`` protocol transcripts (format: /work/shared/TESTING.md).
+"""Parsing of ``.t`` protocol transcripts (format: docs/architecture.md §10.2).
 
 Owns the file format; running it is ``runner.py``. A parsed :class:`Transcript` is
 a header plus a list of steps: :class:`Send` (one ``C:`` command, literals joined in),
@@ -6,7 +6,7 @@ a header plus a list of steps: :class:`Send` (one ``C:`` command, literals joine
 :class:`Action` (an ``@`` line). Parse errors raise :class:`TranscriptSyntaxError`
 naming the file and line.
 
-Format, beyond TESTING.md:
+Format, in full detail:
 
 Header lines (before the first step; ``# comment`` allowed after the value):
     protocol: imap|smtp|pop3     default: the folder name (tests/transcripts/imap/)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from postoffice.cli import main
+from postoffice.testing.serve import free_port
 
 
 @dataclass
@@ -19,12 +19,6 @@ class Result:
     code: int
     out: str
     err: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:

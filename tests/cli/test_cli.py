@@ -1,4 +1,4 @@
-"""The command line contract (DESIGN.md §7): accounts, aliases, domains, config errors, status."""
+"""The command line contract (docs/architecture.md §9): accounts, aliases, domains, config errors, status."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ async def test_imaplib_folders_append_copy_move_search(server: tuple[TranscriptS
         typ, data = m.list('""', "Projects*")
         out["list"] = sorted(d.decode() for d in data if d)
         for i in range(3):
-            typ, resp = m.append("INBOX", r"(\Seen)" if i == 0 else None, None, message(f"note {i}", f"body {i} kiwi"))
+            typ, _ = m.append("INBOX", r"(\Seen)" if i == 0 else None, None, message(f"note {i}", f"body {i} kiwi"))
             assert typ == "OK"
         typ, data = m.select("INBOX")
         out["exists"] = int(data[0])

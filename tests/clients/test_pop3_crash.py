@@ -10,38 +10,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from postoffice import app
 from postoffice.config import load_config
+from postoffice.testing.serve import POSTOFFICE, free_port, start_serve
 
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
 MESSAGES = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_listening(port: int, process: asyncio.subprocess.Process, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        assert process.returncode is None, "the server exited"
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        return
-    raise AssertionError("the server did not start listening")
 
 
 @pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv")
@@ -57,12 +34,8 @@ async def test_sigkill_during_update_is_all_or_none(tmp_path: Path, delay: float
         await s.mail.add_user("alice@example.test", "password")
         for i in range(MESSAGES):
             await s.mail.deliver(f"Subject: m{i}\r\n\r\nbody {i}\r\n".encode(), ["alice@example.test"])
-    process = await asyncio.create_subprocess_exec(
-        str(POSTOFFICE), "--config", str(config_file), "serve",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    process = await start_serve(config_file, port)
     try:
-        await wait_listening(port, process)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         await reader.readline()
         commands = b"USER alice@example.test\r\nPASS password\r\n" + b"".join(

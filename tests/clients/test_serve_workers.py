@@ -17,7 +17,6 @@ import re
 import signal
 import smtplib
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,9 +25,9 @@ import pytest
 
 from postoffice import app
 from postoffice.config import Config, load_config
+from postoffice.testing.serve import POSTOFFICE, free_port
 from postoffice.workers import WorkerPool
 
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
 DEADLINE = 30.0
 
 pytestmark = [
@@ -36,12 +35,6 @@ pytestmark = [
     pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv"),
     pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="SO_REUSEPORT is needed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp_path: Path, processes: int, extra: str = "") -> tuple[Path, int, int]:

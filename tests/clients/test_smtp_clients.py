@@ -334,7 +334,7 @@ async def test_binarymime_bare_cr_lf_read_back_over_imap_and_pop3() -> None:
 
 
 async def test_bare_lf_and_cr_normalised_unless_binarymime(srv: TranscriptServer) -> None:
-    """DESIGN.md §5: only BODY=BINARYMIME keeps bare CR / LF; an 8BITMIME message, by DATA
+    """docs/architecture.md §5: only BODY=BINARYMIME keeps bare CR / LF; an 8BITMIME message, by DATA
     or by BDAT, is stored with every line end as CRLF."""
     sent = "Subject: lf\nX-Note: bare LF\r\n\nGrüße\nsecond\rthird\r\n".encode()
     normalised = "Subject: lf\r\nX-Note: bare LF\r\n\r\nGrüße\r\nsecond\r\nthird\r\n".encode()

@@ -1,6 +1,6 @@
 """SIGKILL the SMTP server at random points while 200 messages are sent: every message that
 got its 250 is in the mailbox exactly once afterwards, and no message is there twice
-(DESIGN.md §3: nothing acknowledged is lost, nothing is duplicated).
+(docs/architecture.md §6: nothing acknowledged is lost, nothing is duplicated).
 
 The server runs as ``postoffice --config X serve`` (only the ``smtp`` listener) in a
 subprocess; a killer task kills and restarts it at seeded random moments while the
@@ -15,9 +15,6 @@ import os
 import random
 import re
 import signal
-import socket
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,8 +22,8 @@ import pytest
 
 from postoffice import app
 from postoffice.config import load_config
+from postoffice.testing.serve import POSTOFFICE, free_port, start_serve
 
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
 MESSAGES = 200
 KILLS = 6
 
@@ -34,30 +31,6 @@ pytestmark = [
     pytest.mark.timeout(90),
     pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start(config_file: Path, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        str(POSTOFFICE), "--config", str(config_file), "serve",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        assert process.returncode is None, "the server exited"
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        return process
-    raise AssertionError("the server did not start listening")
 
 
 class Broken(Exception):
@@ -84,7 +57,7 @@ async def test_acknowledged_messages_survive_sigkill_exactly_once(tmp_path: Path
     async with app.services(config) as s:
         await s.mail.add_user("alice@example.test", "password")
 
-    process = await start(config_file, port)
+    process = await start_serve(config_file, port)
     acked: list[int] = []
     done = asyncio.Event()
 
@@ -96,7 +69,7 @@ async def test_acknowledged_messages_survive_sigkill_exactly_once(tmp_path: Path
                 return
             os.kill(process.pid, signal.SIGKILL)
             await process.wait()
-            process = await start(config_file, port)
+            process = await start_serve(config_file, port)
 
     async def sender() -> None:
         n = 0

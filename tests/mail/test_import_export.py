@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,8 @@ import pytest
 from postoffice.cli import main
 from postoffice.mail import maildir
 from postoffice.mail.mbox import parse_from_line, read_mbox
+from postoffice.message.lineends import to_crlf
+from postoffice.testing.serve import free_port
 
 # ---- formats (no store) -----------------------------------------------------------------------
 
@@ -77,18 +78,12 @@ def test_mbox_mboxrd_unquoting_and_dates() -> None:
 # ---- end to end through the command line ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "postoffice.toml"
     path.write_text(
         f'hostname = "mail.example.test"\ndata_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
-        f'[listen]\nimap = "127.0.0.1:{_free_port()}"\n'
+        f'[listen]\nimap = "127.0.0.1:{free_port()}"\n'
     )
     return path
 
@@ -170,7 +165,7 @@ def snapshot(config_file: Path, address: str) -> dict[str, list[tuple[bytes, fro
 
 
 def crlf(data: bytes) -> bytes:
-    return maildir.to_crlf(data)
+    return to_crlf(data)
 
 
 def test_import_maildir_keeps_flags_keywords_uids_and_is_idempotent(cli, config_file: Path, tmp_path: Path) -> None:

@@ -17,10 +17,11 @@ import pytest
 from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
 from postoffice.mail.codec import decode_bodystructure, decode_envelope, decode_layout
-from postoffice.mail.ingest import LineEndNormaliser, ingest
+from postoffice.mail.ingest import ingest
 from postoffice.mail.parts import StoredMessage
 from postoffice.message.address import Address
 from postoffice.store.blobs import FileBlobStore
+from postoffice.testing.chunks import pieces
 
 LIMITS = MessageLimits()
 TMPFS = "/dev/shm" if Path("/dev/shm").is_dir() else None
@@ -46,21 +47,8 @@ def spool(tmp_path: Path) -> Path:
 
 
 async def chunks(data: bytes, sizes: list[int]) -> AsyncIterator[bytes]:
-    pos, i = 0, 0
-    while pos < len(data):
-        n = sizes[i % len(sizes)]
-        yield data[pos : pos + n]
-        pos += n
-        i += 1
-
-
-def test_normaliser_across_chunk_boundaries() -> None:
-    data = b"a\r\nb\nc\rd\r\r\ne\n\rf\r"
-    want = b"a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nf\r\n"
-    for size in range(1, len(data) + 1):
-        n = LineEndNormaliser()
-        out = b"".join(n.feed(data[i : i + size]) for i in range(0, len(data), size)) + n.flush()
-        assert out == want, size
+    for piece in pieces(data, sizes):
+        yield piece
 
 
 async def test_byte_at_a_time_source(blobs: FileBlobStore, spool: Path) -> None:

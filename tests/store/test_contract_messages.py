@@ -34,8 +34,8 @@ async def test_insert_uids_modseqs_and_counters(store: Store) -> None:
 
 
 async def test_insert_into_many_mailboxes_shares_content(store: Store) -> None:
-    a_id, a_inbox = await account_with_inbox(store, "a@example.test")
-    b_id, b_inbox = await account_with_inbox(store, "b@example.test")
+    _, a_inbox = await account_with_inbox(store, "a@example.test")
+    _, b_inbox = await account_with_inbox(store, "b@example.test")
     content = make_content(1, subject="hello", blob_ids=("ab" * 32, "cd" * 32))
     recs = await store.insert_messages(content, [NewMessage(a_inbox), NewMessage(b_inbox, frozenset({"\\Seen"}))])
     assert [r.mailbox_id for r in recs] == [a_inbox, b_inbox]

@@ -19,7 +19,7 @@ from postoffice.wire.imap.parser import SASLCancelled, parse_sasl_response
 from postoffice.wire.imap.reader import LineReceived, Rejected
 
 from .errors import Refusal, SessionEnd, failure_response
-from .session import NONAUTH, Session
+from .session import Session
 
 __all__ = ["capability", "noop", "check", "logout", "id_", "enable", "starttls", "login", "authenticate"]
 
@@ -142,5 +142,3 @@ async def authenticate(s: Session, cmd: c.Authenticate) -> bytes | None:
         return await _failed(s, cmd.tag, exc)
     return await _accept(s, cmd.tag, result.account)
 
-
-NONAUTH_ONLY = frozenset({NONAUTH})

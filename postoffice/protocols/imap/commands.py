@@ -1,6 +1,6 @@
 """The IMAP command table: command key -> handler, allowed states, flags.
 
-One declarative table (STYLE.md habit 3). The server dispatches on ``Command.key``
+One declarative table (docs/architecture.md §8). The server dispatches on ``Command.key``
 (``"UID FETCH"`` for UID forms); the transcript coverage meta-test reads
 :data:`COMMANDS` and checks that every (command, state) pair is exercised.
 

@@ -82,7 +82,6 @@ class Session:
         self.literal_open = False
         self.spools: dict[int, Path] = {}
         self._spool_file: BinaryIO | None = None
-        self._spool_index = -1
 
     def _new_reader(self) -> CommandReader:
         return CommandReader(ReaderLimits.from_config(self.server.config.limits.imap), stream_threshold=STREAM_THRESHOLD)
@@ -174,7 +173,6 @@ class Session:
         await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="imap-append-", dir=spool_dir)
         self._spool_file = os.fdopen(fd, "wb")
-        self._spool_index = index
         self.spools[index] = Path(name)
 
     async def _spool_end(self) -> None:

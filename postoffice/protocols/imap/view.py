@@ -64,9 +64,6 @@ class MailboxView:
         i = bisect.bisect_left(self.uids, uid)
         return i + 1 if i < len(self.uids) and self.uids[i] == uid else None
 
-    def uid_at(self, seq: int) -> int:
-        return self.uids[seq - 1]
-
     @property
     def largest_uid(self) -> int:
         return self.uids[-1] if self.uids else 0

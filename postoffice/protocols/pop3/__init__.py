@@ -1,7 +1,7 @@
 """POP3 server (RFC 1939 with RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH, RFC 6856 UTF8).
 
 Serves each account's INBOX, the same messages IMAP and webmail see, through
-``mail.MailService`` only (DESIGN.md §2).
+``mail.MailService`` only (docs/architecture.md §2).
 
 Modules: ``server`` (POP3Server: the connection loop, limits, dispatch), ``commands``
 (the command table: keyword -> handler, states), ``session`` (state, maildrop lock,

@@ -8,7 +8,7 @@ Invariants:
   ``auth.trusted_networks`` with ``-ERR [AUTH]`` (RFC 3206 §4), and not advertised there.
 - A failed login waits the shared failure delay (``mail.auth``) before its answer;
   the ``max_auth_failures``-th failure ends the session.
-- APOP is parsed and refused (DESIGN.md §7: it needs the clear password).
+- APOP is parsed and refused (docs/architecture.md §9: it needs the clear password).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The POP3 command table: keyword -> handler and the states it is valid in.
 
-One declarative table (STYLE.md habit 3); the server checks the state against it before
+One declarative table (docs/architecture.md §8); the server checks the state against it before
 a handler runs, and the transcript meta-test reads it (every (command, state) pair must
 appear in some transcript). States follow RFC 1939 §3; no command runs in UPDATE (it
 is entered by QUIT and ends the session). RFC 2449 §5: CAPA is valid in both states.
@@ -36,7 +36,7 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec("USER", auth.user, _AUTHORIZATION),  # RFC 1939 §7
         CommandSpec("PASS", auth.pass_, _AUTHORIZATION),  # RFC 1939 §7
-        CommandSpec("APOP", auth.apop, _AUTHORIZATION),  # refused: DESIGN.md §7
+        CommandSpec("APOP", auth.apop, _AUTHORIZATION),  # refused: docs/architecture.md §9
         CommandSpec("AUTH", auth.auth, _AUTHORIZATION),  # RFC 5034 §4
         CommandSpec("STLS", auth.stls, _AUTHORIZATION),  # RFC 2595 §4
         CommandSpec("UTF8", auth.utf8, _AUTHORIZATION),  # RFC 6856 §2

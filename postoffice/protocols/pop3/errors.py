@@ -3,7 +3,7 @@
 Owns :class:`Refusal` (a handler's protocol-level ``-ERR``), :class:`SessionEnd` (end
 the connection after an optional last line) and :func:`failure_response`, the only
 mapping from :class:`~postoffice.errors.MailError` kinds (and from unexpected
-exceptions) to POP3 responses (DESIGN.md §5: errors are mapped in one place).
+exceptions) to POP3 responses (docs/architecture.md §8: errors are mapped in one place).
 
 Invariants:
 - Every ``-ERR`` a handler causes comes from :func:`failure_response`; handlers raise.

@@ -10,7 +10,7 @@ Invariants:
   session that ends without QUIT throws them away (RFC 1939 §6).
 - UIDL is ``"<uidvalidity>.<uid>"`` in decimal: 3 to 21 characters in 0x21-0x7E (RFC 1939
   §7: 1-70), unique in the maildrop, stable across sessions and restarts, never reused
-  (UIDs are never reused within one UIDVALIDITY; DESIGN.md §5).
+  (UIDs are never reused within one UIDVALIDITY, RFC 9051 §2.3.1.1).
 """
 
 from __future__ import annotations

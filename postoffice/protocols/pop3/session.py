@@ -73,7 +73,7 @@ class Session:
 
     # ---- facts ------------------------------------------------------------------------
     def plaintext_allowed(self) -> bool:
-        """USER/PASS, PLAIN and LOGIN need TLS or a trusted network (DESIGN.md §7)."""
+        """USER/PASS, PLAIN and LOGIN need TLS or a trusted network (docs/architecture.md §9)."""
         return self.mail.auth.plaintext_allowed(self.conn.peer_ip, self.conn.is_tls)
 
     def require_maildrop(self) -> Maildrop:

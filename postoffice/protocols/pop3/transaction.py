@@ -6,7 +6,7 @@ Invariants:
   exact octet count RETR sends before dot-stuffing (RFC 1939 §5 LIST).
 - RETR and TOP stream from the store through a DotStuffer, draining between chunks:
   constant memory. TOP reads the header, the blank line and n body lines (in small
-  chunks), not the message (DESIGN.md §5).
+  chunks), not the message (docs/architecture.md §4, ranged reads).
 - UPDATE removes every marked message in ONE store call (one transaction: all or
   none) and publishes the expunge, so IMAP sessions see it; it happens only on QUIT
   in TRANSACTION.

@@ -1,4 +1,4 @@
-"""The SMTP command table (STYLE.md habit 3): verb -> handler, allowed states, flags.
+"""The SMTP command table (docs/architecture.md §8): verb -> handler, allowed states, flags.
 
 The server parses a line whole (``wire.smtp.parse_command``), looks its verb up here,
 checks the session state, then runs the handler — or answers the entry's ``refuse``

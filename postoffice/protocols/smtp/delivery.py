@@ -9,7 +9,7 @@ bytes arrive, so a message of any size — and a BDAT message spread over many c
 
 Invariants:
 - The reply of the task is R250_QUEUED only once ``deliver`` has returned, that is once
-  the message and its index rows are on disk (DESIGN.md §3); otherwise a 4xx/5xx.
+  the message and its index rows are on disk (docs/architecture.md §6); otherwise a 4xx/5xx.
 - At most ``_QUEUE_CHUNKS`` chunks of at most ``CHUNK`` octets wait in the queue.
 - A BODY=BINARYMIME message is delivered unchanged (RFC 3030 §3); any other is
   normalised to CRLF by the ingestion pipeline.
@@ -97,7 +97,7 @@ async def _deliver(server: Engine, session: Session, tx: Transaction, source: As
             envelope=envelope_of(session, tx, now),
             # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
             # byte — its CR and LF octets are data, not line ends. Every other body type is
-            # normalised to CRLF (DESIGN.md §5). BINARYMIME arrives only by BDAT (DATA is
+            # normalised to CRLF (docs/architecture.md §5). BINARYMIME arrives only by BDAT (DATA is
             # refused), so no dot-stuffing or end-of-data question arises.
             normalise_line_ends=tx.body != "BINARYMIME",
         )

@@ -1,4 +1,4 @@
-"""The one place where SMTP failures become replies (DESIGN.md §5, STYLE.md habit 5).
+"""The one place where SMTP failures become replies (docs/architecture.md §8).
 
 Owns :func:`reply_for` (a protocol-neutral :class:`MailError` -> an SMTP reply) and
 :class:`SessionEnd` (a handler asks the server to answer, then close the connection).

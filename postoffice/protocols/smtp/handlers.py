@@ -386,7 +386,7 @@ async def auth(server: Engine, s: Session, cmd: Auth) -> Reply:
         if error.kind is Kind.ENCRYPTION_REQUIRED:
             return R538_ENCRYPTION_REQUIRED
         return R535_AUTH_FAILED
-    s.account, s.auth_mechanism = result.account, result.mechanism
+    s.account = result.account
     return R235_AUTH_OK
 
 

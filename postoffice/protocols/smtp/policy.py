@@ -1,4 +1,4 @@
-"""The two SMTP policies over one engine (STYLE.md habit 8): MX and submission.
+"""The two SMTP policies over one engine (docs/architecture.md §8): MX and submission.
 
 Owns :class:`Policy`, whose typed hooks have defaults, and its two subclasses:
 

@@ -84,12 +84,10 @@ class Session:
         self.helo: str | None = None
         self.esmtp = False
         self.account: Account | None = None
-        self.auth_mechanism: str | None = None
         self.transaction: Transaction | None = None
         self.errors = 0
         self.junk = 0
         self.commands_since_mail = 0
-        self.closing = False
         # Shutdown (RFC 5321 §3.8): the task serving this session, whether it is waiting
         # for a command line (then it may be interrupted at once), and whether the server
         # asked it to end.

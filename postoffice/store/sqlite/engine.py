@@ -121,7 +121,6 @@ class Database:
     ) -> None:
         self.path = Path(path)
         self.commit_count = 0  # transactions committed by the writer (tests observe batching)
-        self.background_commits = 0  # transactions of background work
         self.background_paused = False  # tests set it to observe the work still to do
         self.checkpoints = 0  # checkpoints run by the checkpointer thread
         self._checkpointer: threading.Thread | None = None
@@ -178,7 +177,7 @@ class Database:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # DESIGN.md §3: fsync at every commit
+        conn.execute("PRAGMA synchronous = FULL")  # docs/architecture.md §6: fsync at every commit
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_SAFETY_PAGES}")
@@ -305,11 +304,10 @@ class Database:
                 conn.execute("COMMIT")
                 if conn.total_changes != changes:  # else nothing was written
                     self._committed.set()
-                    self.background_commits += 1
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                conn.execute("PRAGMA synchronous = FULL")  # DESIGN.md §3, for every write
+                conn.execute("PRAGMA synchronous = FULL")  # docs/architecture.md §6, for every write
             return left
         except Exception:
             # Nothing is lost (the work stays listed); try again after the next batch.

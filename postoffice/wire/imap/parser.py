@@ -603,7 +603,6 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "UID MOVE": _copy_move(Move, True),
     "UID EXPUNGE": _uid_expunge,
 }
-COMMAND_NAMES = frozenset(_COMMANDS)
 
 
 def parse_command(framed: FramedCommand, *, utf8_names: bool = False, max_nesting: int = 32) -> Command:

@@ -224,7 +224,6 @@ class CommandReader:
         self._name = ""
         self._size = 0
         self._remaining = 0
-        self._literal_binary = False
         self._discarding = False
         self._pending_literal = bytearray()
 

@@ -15,7 +15,7 @@ Commands (``commands.py``)
     ``Retr(msg)``, ``Dele(msg)``, ``Noop()``, ``Rset()``, ``Top(msg, lines)``,
     ``Uidl(msg | None)``, ``Capa()``, ``Stls()``, ``Auth(mechanism | None,
     initial_response | None)``, ``Utf8()``, ``Apop(name, digest)`` (parsed only to be
-    refused: DESIGN §7). ``MAX_ARGUMENT_LENGTH`` = 40 (RFC 2449 §4).
+    refused: docs/architecture.md §9). ``MAX_ARGUMENT_LENGTH`` = 40 (RFC 2449 §4).
 
 Responses (``responses.py``)
     ``Response(ok, code, text)`` — ``to_bytes()`` / ``bytes(response)``, ``with_text()``;

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from postoffice.wire.transparency import SAFE_RUN, clean_until
+
 __all__ = [
     "Response",
     "DotStuffer",
@@ -122,7 +124,7 @@ ERR_LOGIN_DELAY = Response(False, "LOGIN-DELAY", "Too soon since the last login"
 ERR_SYS_TEMP = Response(False, "SYS/TEMP", "Temporary system problem")  # RFC 3206 §3
 ERR_SYS_PERM = Response(False, "SYS/PERM", "Permanent system problem")  # RFC 3206 §3
 ERR_UTF8 = Response(False, "UTF8", "This maildrop needs UTF8 mode")  # RFC 6856 §2
-ERR_APOP_NOT_SUPPORTED = Response(False, None, "APOP is not supported")  # DESIGN §7
+ERR_APOP_NOT_SUPPORTED = Response(False, None, "APOP is not supported")  # docs/architecture.md §9
 ERR_TLS_ACTIVE = Response(False, None, "TLS already active")  # RFC 2595 §4
 ERR_TLS_UNAVAILABLE = Response(False, "SYS/TEMP", "TLS not available")
 ERR_TOO_MANY_ERRORS = Response(False, None, "Too many errors, closing connection")
@@ -135,23 +137,7 @@ ALL_RESPONSES: dict[str, Response] = {
 }
 """Every constant by name, for the transcript meta-test."""
 
-# Bytes that pass through unchanged: anything but CR/LF, and CRLF pairs not followed by ".".
-_SAFE_RUN = re.compile(rb"(?:[^\r\n]++|\r\n(?!\.))*+")
 _CR, _LF, _DOT = 13, 10, 46
-
-
-def _clean_until(chunk: bytes, i: int, n: int) -> tuple[int, int]:
-    """(end, stretch end): ``end`` is where the stretch from ``i`` to the next CRLF "." stops if
-    it holds only paired CRLFs, else ``i``. A failed stretch is not tried again (linear time)."""
-    stop = chunk.find(b"\r\n.", i)
-    end = n if stop < 0 else stop
-    if end == n and chunk[n - 1] == _CR:
-        end -= 1
-    if end > i:
-        pairs = chunk.count(b"\r\n", i, end)
-        if chunk.count(b"\r", i, end) == pairs == chunk.count(b"\n", i, end):
-            return end, end
-    return i, end
 
 
 class DotStuffer:
@@ -184,13 +170,13 @@ class DotStuffer:
                 self._line_start = False
             end = i
             if i >= dirty_until:
-                end, dirty_until = _clean_until(chunk, i, n)
+                end, dirty_until = clean_until(chunk, i, n)
             if end > i:  # C-speed path: only paired CRLFs up to the next CRLF "."
                 out.append(chunk[i:end])
                 self._line_start = chunk[end - 1] == _LF
                 i = end
                 continue
-            k = _SAFE_RUN.match(chunk, i).end()  # type: ignore[union-attr]  # always matches
+            k = SAFE_RUN.match(chunk, i).end()  # type: ignore[union-attr]  # always matches
             if k > i:  # a run that needs no change: copy it
                 out.append(chunk[i:k])
                 self._line_start = chunk[k - 1] == _LF

@@ -38,8 +38,8 @@ Data (``data.py``)
     ``done``, ``leftover``, ``size``, ``octets_received``, ``too_big``,
     ``bare_line_end_seen``, ``refused``, ``error_reply()``. Smuggling-safe: only CRLF.CRLF
     ends the data. ``BdatReader(size)``: ``feed``, ``done``, ``leftover``, ``remaining``.
-    ``LineEndNormaliser`` (streaming bare CR/LF → CRLF). ``split_command_lines(buffer) ->
-    (lines, rest)``.
+    ``split_command_lines(buffer) -> (lines, rest)``. (A BDAT body is normalised by the
+    ingestion pipeline, ``message.lineends``.)
 
 A server loop, in outline::
 
@@ -94,7 +94,7 @@ from postoffice.wire.smtp.commands import (
     encode_xtext,
     parse_command,
 )
-from postoffice.wire.smtp.data import BareLineEndMode, BdatReader, DataReader, LineEndNormaliser, split_command_lines
+from postoffice.wire.smtp.data import BareLineEndMode, BdatReader, DataReader, split_command_lines
 from postoffice.wire.smtp.replies import *  # noqa: F403  (the reply constants, by name)
 from postoffice.wire.smtp.replies import __all__ as _reply_names
 
@@ -135,7 +135,6 @@ __all__ = [
     "BareLineEndMode",
     "BdatReader",
     "DataReader",
-    "LineEndNormaliser",
     "split_command_lines",
     *_reply_names,
 ]

@@ -126,11 +126,6 @@ class Address:
         return self.local.isascii() and self.domain.isascii()
 
     @property
-    def ascii_domain(self) -> str:
-        """The domain lowercased, ASCII only (an A-label form needs the idna codec)."""
-        return self.domain.lower()
-
-    @property
     def literal_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         if self.literal is None:
             return None

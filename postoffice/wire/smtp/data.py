@@ -1,7 +1,6 @@
 """Message data readers: DATA (dot-terminated, smuggling-safe), BDAT chunks, and command lines.
 
-Owns: :class:`DataReader`, :class:`BdatReader`, :class:`LineEndNormaliser` and
-:func:`split_command_lines`. All are sans-I/O: the server feeds bytes as they arrive and
+Owns: :class:`DataReader`, :class:`BdatReader` and :func:`split_command_lines`. All are sans-I/O: the server feeds bytes as they arrive and
 writes what comes out to the spool.
 
 Invariants of :class:`DataReader` (the SMTP smuggling defence, CVE-2023-51764/51765/51766):
@@ -24,16 +23,15 @@ Invariants of :class:`DataReader` (the SMTP smuggling defence, CVE-2023-51764/51
 from __future__ import annotations
 
 import enum
-import re
 from typing import Literal
 
 from postoffice.wire.smtp.replies import R550_BARE_LINE_END, R552_TOO_BIG, Reply
+from postoffice.wire.transparency import SAFE_RUN, clean_until
 
 __all__ = [
     "BareLineEndMode",
     "BdatReader",
     "DataReader",
-    "LineEndNormaliser",
     "split_command_lines",
 ]
 
@@ -41,23 +39,6 @@ BareLineEndMode = Literal["normalise", "refuse"]
 
 _CR, _LF, _DOT = 13, 10, 46
 _CRLF = b"\r\n"
-_LINE_BREAK = re.compile(rb"[\r\n]")
-# Content that passes through unchanged: bytes other than CR/LF, and CRLF pairs not followed by ".".
-_SAFE_RUN = re.compile(rb"(?:[^\r\n]++|\r\n(?!\.))*+")
-
-
-def _clean_until(chunk: bytes, i: int, n: int) -> tuple[int, int]:
-    """(end, stretch end): ``end`` is where the stretch from ``i`` to the next CRLF "." stops if
-    it holds only paired CRLFs, else ``i``. A failed stretch is not tried again (linear time)."""
-    stop = chunk.find(b"\r\n.", i)
-    end = n if stop < 0 else stop
-    if end == n and chunk[n - 1] == _CR:
-        end -= 1
-    if end > i:
-        pairs = chunk.count(b"\r\n", i, end)
-        if chunk.count(b"\r", i, end) == pairs == chunk.count(b"\n", i, end):
-            return end, end
-    return i, end
 
 
 class _State(enum.Enum):
@@ -118,7 +99,7 @@ class DataReader:
                 # every CR and LF in them pairs as CRLF (a final CR waits for the next chunk).
                 end = i
                 if i >= dirty_until:
-                    end, dirty_until = _clean_until(chunk, i, n)
+                    end, dirty_until = clean_until(chunk, i, n)
                 if end > i:
                     out.append(chunk[i:end])
                     if chunk[end - 1] == _LF:
@@ -126,7 +107,7 @@ class DataReader:
                     i = end
                     continue
                 # Fast path: copy the longest run that needs no change (no bare CR/LF, no CRLF ".").
-                k = _SAFE_RUN.match(chunk, i).end()  # type: ignore[union-attr]  # always matches
+                k = SAFE_RUN.match(chunk, i).end()  # type: ignore[union-attr]  # always matches
                 if k > i:
                     out.append(chunk[i:k])
                     if chunk[k - 1] == _LF:  # the run ended with a CRLF pair
@@ -203,55 +184,6 @@ class BdatReader:
         if self.remaining == 0:
             self.leftover = data[len(taken) :]
         return taken
-
-
-class LineEndNormaliser:
-    """Streaming bare CR / bare LF → CRLF (DESIGN §5: line ends are normalised on entry).
-
-    For BDAT bodies that are not BINARYMIME; chunk boundaries do not matter. Call
-    :meth:`finish` at the end (a trailing CR is already emitted as CRLF, so it returns b"").
-    ``bare_line_end_seen`` records whether anything was changed.
-    """
-
-    def __init__(self) -> None:
-        self._after_cr = False
-        self.bare_line_end_seen = False
-
-    def feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
-        i, n = 0, len(data)
-        if self._after_cr and n:
-            self._after_cr = False
-            if data[0] == _LF:
-                i = 1
-            else:
-                self.bare_line_end_seen = True
-        while i < n:
-            match = _LINE_BREAK.search(data, i)
-            if match is None:
-                out.append(data[i:])
-                break
-            j = match.start()
-            out.append(data[i:j])
-            out.append(_CRLF)
-            if data[j] == _CR:
-                if j + 1 < n:
-                    if data[j + 1] == _LF:
-                        j += 1
-                    else:
-                        self.bare_line_end_seen = True
-                else:
-                    self._after_cr = True
-            else:
-                self.bare_line_end_seen = True
-            i = j + 1
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        if self._after_cr:
-            self.bare_line_end_seen = True
-            self._after_cr = False
-        return b""
 
 
 def split_command_lines(buffer: bytes) -> tuple[list[bytes], bytes]:

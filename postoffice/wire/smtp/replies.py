@@ -136,19 +136,6 @@ class Reply:
         """The text's lines, CR and other line breaks removed."""
         return [line.replace("\r", "") for line in self.text.split("\n")]
 
-    @property
-    def is_positive(self) -> bool:
-        return self.code < 400
-
-    @property
-    def is_transient(self) -> bool:
-        """4xx: the client may try again later (RFC 5321 §4.2.1)."""
-        return 400 <= self.code < 500
-
-    @property
-    def is_permanent(self) -> bool:
-        return self.code >= 500
-
     def with_text(self, text: str) -> Reply:
         """The same codes with other text (for instance naming the address refused)."""
         return replace(self, text=text)

@@ -1,4 +1,4 @@
-"""Meta-test (TESTING.md): every (command, state) pair of the IMAP command table and every
+"""Meta-test (docs/architecture.md §10.2): every (command, state) pair of the IMAP command table and every
 response code the server can produce appears in some transcript."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The transcript meta-test (TESTING.md): every (command, state) pair of the POP3 command
+"""The transcript meta-test (docs/architecture.md §10.2): every (command, state) pair of the POP3 command
 table and every POP3 response code is exercised by some transcript."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Meta-test (TESTING.md): every (command, state) pair of the SMTP command table — in every
+"""Meta-test (docs/architecture.md §10.2): every (command, state) pair of the SMTP command table — in every
 state, the refusals included — and every reply constant the server can produce appears in
 some transcript. Constants that cannot occur are listed with the reason."""
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Self
@@ -23,11 +20,11 @@ from postoffice import app
 from postoffice.config import load_config
 from postoffice.protocols.smtp import SMTPServer
 from postoffice.testing import TranscriptServer
+from postoffice.testing.serve import POSTOFFICE, free_port, start_serve
 from postoffice.testing.smtp_client import DEADLINE, SMTPClient
 
 pytestmark = pytest.mark.timeout(60)
 
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
 MESSAGE = b"Subject: shutdown\r\n\r\nhello\r\n"
 
 
@@ -108,12 +105,6 @@ async def test_unfinished_message_past_the_grace_gets_421_and_is_not_kept(srv: T
     assert not list(srv.config.spool_dir.glob("*"))  # no spool file left behind
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv")
 async def test_serve_sigterm_sends_421_to_connected_clients(tmp_path: Path) -> None:
     port = free_port()
@@ -123,19 +114,9 @@ async def test_serve_sigterm_sends_421_to_connected_clients(tmp_path: Path) -> N
     )
     async with app.services(load_config(config_file)) as s:
         await s.mail.add_user("alice@example.test", "password")
-    process = await asyncio.create_subprocess_exec(
-        str(POSTOFFICE), "--config", str(config_file), "serve",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    process = await start_serve(config_file, port, deadline=DEADLINE)
     try:
-        end = time.monotonic() + DEADLINE
-        client: Client | None = None
-        while client is None:
-            assert process.returncode is None and time.monotonic() < end, "the server did not start listening"
-            try:
-                client = await Client.open(port)
-            except OSError:
-                await asyncio.sleep(0.05)
+        client = await Client.open(port)
         process.send_signal(signal.SIGTERM)
         assert await client.reply() == (421, "4.3.2")
         assert await client.closed()

@@ -1,4 +1,4 @@
-# APOP is not offered (DESIGN.md §7): refused, the session goes on.
+# APOP is not offered (docs/architecture.md §9): refused, the session goes on.
 state: nonauth
 S: +OK
 C: APOP alice c4c9334bac560ecc979e58001b3e22fb

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postoffice.testing.chunks import pieces
 from postoffice.wire.pop3 import (
     ALL_RESPONSES,
     COMMANDS,
@@ -207,13 +208,8 @@ def _unstuff(wire: bytes) -> bytes:
 def test_fuzz_dot_stuffer(body: bytes, cuts: list[int]) -> None:
     whole = dot_stuff(body)
     stuffer = DotStuffer()
-    out, pos, index = bytearray(), 0, 0
-    while pos < len(body):
-        step = cuts[index % len(cuts)]
-        out += stuffer.feed(body[pos : pos + step])
-        pos, index = pos + step, index + 1
-    out += stuffer.finish()
-    assert bytes(out) == whole
+    out = b"".join(stuffer.feed(piece) for piece in pieces(body, cuts)) + stuffer.finish()
+    assert out == whole
     normalised = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if normalised and not normalised.endswith(b"\r\n"):
         normalised += b"\r\n"

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postoffice.testing.chunks import pieces
 from postoffice.wire.smtp import (
     R550_BARE_LINE_END,
     R552_TOO_BIG,
     BdatReader,
     DataReader,
-    LineEndNormaliser,
     split_command_lines,
 )
 
@@ -169,12 +169,10 @@ def test_fuzz_chunking_never_matters_and_matches_oracle(data: bytes, cuts: list[
     whole_out = whole.feed(data)
     split = DataReader()
     split_out = bytearray()
-    pos, index = 0, 0
-    while pos < len(data) and not split.done:
-        step = cuts[index % len(cuts)]
-        split_out += split.feed(data[pos : pos + step])
-        pos += step
-        index += 1
+    for piece in pieces(data, cuts):
+        if split.done:
+            break
+        split_out += split.feed(piece)
     assert split.done == whole.done
     assert bytes(split_out) == whole_out
     assert split.bare_line_end_seen == whole.bare_line_end_seen
@@ -197,22 +195,6 @@ def test_bdat_reader_exact_octets() -> None:
     assert reader.feed(b"c\r\n.\r\nBDAT 0 LAST\r\n") == b"c\r\n"
     assert reader.done and reader.leftover == b".\r\nBDAT 0 LAST\r\n"
     assert BdatReader(0).done
-
-
-@given(data=st.binary(max_size=100), cuts=chunkings)
-def test_line_end_normaliser_chunking(data: bytes, cuts: list[int]) -> None:
-    whole = LineEndNormaliser()
-    expected = whole.feed(data) + whole.finish()
-    assert expected == re.sub(rb"\r\n|\r|\n", b"\r\n", data)
-    split = LineEndNormaliser()
-    out, pos, index = bytearray(), 0, 0
-    while pos < len(data):
-        step = cuts[index % len(cuts)]
-        out += split.feed(data[pos : pos + step])
-        pos, index = pos + step, index + 1
-    out += split.finish()
-    assert bytes(out) == expected
-    assert split.bare_line_end_seen == whole.bare_line_end_seen
 
 
 def test_split_command_lines() -> None:
