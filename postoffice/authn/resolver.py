@@ -1,0 +1,68 @@
+"""DNS for sender authentication: one asyncio resolver built from ``[dns]``.
+
+Owns :func:`make_resolver` (dnspython's asyncio resolver on the configured nameservers,
+or the system's) and :class:`TxtLookup`, the TXT lookups SPF, DKIM and DMARC make, with
+their outcome told apart as RFC 7208 §5 / RFC 6376 §6.1.2 / RFC 7489 §6.6.3 need it:
+records, no records (NXDOMAIN or no TXT: a "none" result), or a temporary failure.
+"""
+
+from __future__ import annotations
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+import dns.rdatatype
+
+from postoffice.config import DnsConfig
+
+__all__ = ["make_resolver", "make_sync_resolver", "TxtLookup", "DnsTempError"]
+
+
+class DnsTempError(Exception):
+    """The lookup failed for now (timeout, SERVFAIL): a temperror result."""
+
+
+def _nameservers(config: DnsConfig) -> list[dns.nameserver.Nameserver]:
+    return [dns.nameserver.Do53Nameserver(ip, port) for ip, port in config.addresses()]
+
+
+def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
+    """The asyncio resolver for ``config`` (the system's when no nameserver is named)."""
+    if config.nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = _nameservers(config)  # type: ignore[assignment]
+    else:
+        resolver = dns.asyncresolver.Resolver()
+    resolver.lifetime = config.timeout
+    return resolver
+
+
+def make_sync_resolver(config: DnsConfig) -> dns.resolver.Resolver:
+    """The blocking twin (for library code that runs in a worker thread)."""
+    if config.nameservers:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = _nameservers(config)  # type: ignore[assignment]
+    else:
+        resolver = dns.resolver.Resolver()
+    resolver.lifetime = config.timeout
+    return resolver
+
+
+class TxtLookup:
+    """TXT records of a name, each record's strings joined (RFC 7208 §3.3, RFC 6376 §3.6.2.2)."""
+
+    def __init__(self, resolver: dns.asyncresolver.Resolver) -> None:
+        self.resolver = resolver
+
+    async def txt(self, name: str) -> list[bytes]:
+        """The TXT records at ``name``; [] when there are none; DnsTempError otherwise."""
+        try:
+            answer = await self.resolver.resolve(name, dns.rdatatype.TXT, search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
+            raise DnsTempError(f"{name}: {exc}") from None
+        except dns.exception.DNSException as exc:
+            raise DnsTempError(f"{name}: {exc}") from None
+        return [b"".join(rdata.strings) for rdata in answer]  # type: ignore[attr-defined]
