@@ -34,6 +34,7 @@ __all__ = [
     "HTTPLimits",
     "MessageLimits",
     "DnsConfig",
+    "AuthnConfig",
     "load_config",
     "parse_size",
     "parse_duration",
@@ -264,6 +265,17 @@ class DnsConfig:
 
 
 @dataclass(frozen=True)
+class AuthnConfig:
+    # MX listener: SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) checked on every
+    # message, the result written in an Authentication-Results field (RFC 8601) and the
+    # DMARC policy applied (reject: 550 5.7.1; quarantine: the Junk folder). Off: none of it.
+    inbound_checks: bool = True
+    # Outbound: every message from a local domain is DKIM-signed (RSA-SHA256 and
+    # Ed25519-SHA256) with keys made on first need in data_dir/dkim.
+    dkim_sign: bool = True
+
+
+@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
@@ -284,6 +296,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     server: ServerConfig = field(default_factory=ServerConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
+    authn: AuthnConfig = field(default_factory=AuthnConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -407,7 +420,7 @@ def load_config(path: Path | str | None = None, *, must_exist: bool = True) -> C
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns", "authn"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -520,6 +533,8 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
                         raise ConfigError(f"{source}: key 'dns.nameservers': {n!r} is not IP or IP:PORT") from None
             dns_config = dataclasses.replace(dns_config, nameservers=tuple(servers))
         kwargs["dns"] = dns_config
+    if "authn" in raw:
+        kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
     return Config(**kwargs)
 
 

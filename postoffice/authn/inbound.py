@@ -12,9 +12,14 @@ beyond that limit nothing is verified (dkim=permerror) and the message passes un
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import os
 import random
+import tempfile
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from postoffice.config import DnsConfig
 from postoffice.message.address import parse_address_list
@@ -27,7 +32,9 @@ from .results import authentication_results, strip_forged
 from .spf import SpfResult, check_spf
 from .verify import DkimResult, DkimVerifier
 
-__all__ = ["InboundChecker", "InboundMessage", "Verdict", "from_domain"]
+__all__ = ["InboundChecker", "InboundMessage", "Verdict", "Collected", "collect", "from_domain"]
+
+IN_MEMORY = 1024 * 1024  # octets of a checked message held in memory; beyond, a spool file
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,72 @@ class InboundMessage:
             dkim = await self._verifier.finish(checker.lookup)
         dmarc = await evaluate(checker.lookup, from_domain(self.header), spf, dkim, rng=checker.rng)
         return Verdict(authentication_results(checker.authserv_id, spf, dkim, dmarc), spf, tuple(dkim), dmarc)
+
+
+class Collected:
+    """A checked message, rewritten (forged Authentication-Results removed): in memory, or
+    in a spool file past ``IN_MEMORY`` octets. :meth:`remove` deletes the file."""
+
+    def __init__(self, spool_dir: Path) -> None:
+        self.spool_dir = spool_dir
+        self._memory = bytearray()
+        self.path: Path | None = None
+        self._fd = -1
+
+    def _write(self, data: bytes) -> None:
+        """Blocking: append ``data``."""
+        if self.path is None and len(self._memory) + len(data) <= IN_MEMORY:
+            self._memory += data
+            return
+        if self.path is None:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="authn-", suffix=".eml")
+            self.path = Path(name)
+            self._fd = fd
+            os.write(fd, bytes(self._memory))
+            self._memory = bytearray()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    @property
+    def source(self) -> bytes | Path:
+        return self.path if self.path is not None else bytes(self._memory)
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+async def collect(message: InboundMessage, source: bytes | AsyncIterable[bytes], spool_dir: Path) -> Collected:
+    """Read ``source`` whole through ``message`` into a :class:`Collected` (constant
+    memory: hashing and file writes of big chunks run in a worker thread)."""
+    out = Collected(spool_dir)
+
+    def step(data: bytes) -> None:
+        out._write(message.feed(data))
+
+    try:
+        if isinstance(source, (bytes, bytearray)):
+            step(bytes(source))
+        else:
+            async for chunk in source:
+                if len(chunk) > 64 * 1024 or out.path is not None:
+                    await asyncio.to_thread(step, chunk)
+                else:
+                    step(chunk)
+        out._write(message.close())
+    except BaseException:
+        out._close()
+        out.remove()
+        raise
+    out._close()
+    return out
 
 
 def _plain_ip(ip: str) -> str:

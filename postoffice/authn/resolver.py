@@ -11,8 +11,8 @@ from __future__ import annotations
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
-import dns.resolver
 import dns.rdatatype
+import dns.resolver
 
 from postoffice.config import DnsConfig
 

@@ -51,10 +51,16 @@ class DkimVerifier:
 
     def __init__(self, header: bytes, *, now: float | None = None) -> None:
         self.header = header if header.endswith(b"\n\r\n") or header.endswith(b"\n\n") else header + b"\r\n"
-        self._dkim = dkim.DKIM(self.header, logger=_quiet, minkey=1024)
         self.sigs: list[_Sig] = []
         self.early: list[DkimResult] = []
         self._hashers: dict[tuple[str, int | None], BodyHasher] = {}
+        self._digests: dict[int, bytes] = {}
+        try:
+            self._dkim = dkim.DKIM(self.header, logger=_quiet, minkey=1024)
+        except dkim.DKIMException as exc:  # a header block dkimpy cannot read
+            if b"dkim-signature" in self.header.lower():
+                self.early.append(DkimResult("permerror", "", "", "", "", f"unreadable header: {exc}"))
+            return
         raw = [v for n, v in self._dkim.headers if n.lower() == b"dkim-signature"]
         for index, value in enumerate(raw[:MAX_SIGNATURES]):
             try:
@@ -72,7 +78,6 @@ class DkimVerifier:
                 if hasher is None:
                     hasher = self._hashers[key] = BodyHasher(body_canon, length=key[1])
             self.sigs.append(_Sig(index, fields, hasher))
-        self._digests: dict[int, bytes] = {}
 
     def update(self, body: bytes) -> None:
         for hasher in self._hashers.values():

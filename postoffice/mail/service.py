@@ -472,6 +472,18 @@ class MailService:
             records = await self._insert(content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes)
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
+    # ---- submission rate ([limits.smtp] max_messages_per_hour) ---------------------------
+    SUBMISSION_WINDOW = 3600.0  # seconds: "per hour" is the last 3600 s, a sliding window
+
+    async def submissions_last_hour(self, account: Account) -> int:
+        """Messages ``account`` submitted in the last hour (every process counted)."""
+        return await self.store.count_submissions(account.id, self.clock.now() - self.SUBMISSION_WINDOW)
+
+    async def record_submission(self, account: Account) -> None:
+        """Count one message submitted by ``account`` now."""
+        now = self.clock.now()
+        await self.store.record_submission(account.id, now, now - self.SUBMISSION_WINDOW)
+
     async def _delivery_mailboxes(self, accounts: Iterable[Account], name: str) -> list[Mailbox]:
         return [box for account in accounts if (box := await self._delivery_mailbox(account, name)) is not None]
 

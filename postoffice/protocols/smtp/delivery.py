@@ -83,11 +83,18 @@ async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source
     mail = server.mail
     prepend = server.policy.trace_headers(session, tx, server.config.hostname, mail.clock.now())
     limit = server.limits.max_message_size
+    screened = None
     try:
+        # The policy sees the whole message first (MX: SPF, DKIM, DMARC; policy.py).
+        screened = await server.policy.screen(session, tx, source)
+        if screened.refusal is not None:
+            return screened.refusal
+        prepend = screened.header + prepend
         await mail.deliver(
-            source,
+            screened.source,
             [r.address for r in tx.recipients],
             prepend=prepend,
+            mailbox=screened.mailbox,
             max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
             envelope=envelope_of(session, tx),
             # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
@@ -102,6 +109,10 @@ async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source
     except Exception:
         log.exception("%s: delivery failed", session.peer_ip)
         return R451_LOCAL_ERROR
+    finally:
+        if screened is not None and screened.cleanup is not None:
+            await screened.cleanup()
+    await server.policy.delivered(session, tx)
     return R250_QUEUED
 
 

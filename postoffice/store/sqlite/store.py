@@ -643,6 +643,23 @@ class SQLiteStore:
         )
 
 
+    # ---- submission rate ---------------------------------------------------------------------
+    async def count_submissions(self, account_id: int, since: float) -> int:
+        return await self.db.read(
+            lambda c: int(
+                c.execute("SELECT COUNT(*) FROM submissions WHERE account_id = ? AND at >= ?", (account_id, since))
+                .fetchone()[0]
+            )
+        )
+
+    async def record_submission(self, account_id: int, at: float, forget_before: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM submissions WHERE account_id = ? AND at < ?", (account_id, forget_before))
+            conn.execute("INSERT INTO submissions (account_id, at) VALUES (?, ?)", (account_id, at))
+
+        await self.db.write(op)
+
+
 def _put_credentials(conn: sqlite3.Connection, account_id: int, c: Credentials) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO credentials"
