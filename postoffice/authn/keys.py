@@ -11,8 +11,8 @@ Invariants: keys are written to a temporary file, synced and renamed before ``cu
 names them; the first ``current`` is created with ``link`` so that two processes racing
 on first need agree on one pair (the loser's keys are left unused); ``rotate`` replaces
 ``current`` atomically and keeps the old keys, whose DNS records must stay published
-until mail signed with them has been delivered. ``current`` is re-read when its mtime
-changes, so ``postoffice dkim rotate`` takes effect in a running server.
+until mail signed with them has been delivered. ``current`` is re-read when it
+changes (inode or mtime), so ``postoffice dkim rotate`` takes effect in a running server.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class DkimKeys:
     def __init__(self, directory: Path, *, now: float | None = None) -> None:
         self.directory = directory
         self._now = now
-        self._cache: dict[str, tuple[float, tuple[DkimKey, ...]]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], tuple[DkimKey, ...]]] = {}
 
     def _domain_dir(self, domain: str) -> Path:
         domain = domain.lower().rstrip(".")
@@ -122,15 +122,16 @@ class DkimKeys:
         folder = self._domain_dir(domain)
         current = folder / "current"
         try:
-            mtime = current.stat().st_mtime_ns
+            st = current.stat()
         except FileNotFoundError:
             self._create(folder)
-            mtime = current.stat().st_mtime_ns
+            st = current.stat()
+        version = (st.st_ino, st.st_mtime_ns)  # rotate replaces the file: a new inode
         cached = self._cache.get(domain)
-        if cached is not None and cached[0] == mtime:
+        if cached is not None and cached[0] == version:
             return cached[1]
         keys = self._load(domain, folder)
-        self._cache[domain] = (mtime, keys)
+        self._cache[domain] = (version, keys)
         return keys
 
     def _create(self, folder: Path) -> None:

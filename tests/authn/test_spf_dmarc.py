@@ -131,3 +131,16 @@ def test_authentication_results_field_and_forgery_removal() -> None:
         b"Subject: x\r\nAuthentication-Results: other.test; spf=fail\r\n\r\n"
     )
     assert authserv_id_of(b" example.org 1; none") == "example.org"
+
+
+def test_config_dns_and_submission_limits() -> None:
+    from postoffice.config import ConfigError, config_from_dict
+
+    config = config_from_dict({"dns": {"nameservers": ["127.0.0.1:5353", "::1", "[::1]:53"], "timeout": "3s"}})
+    assert config.dns.addresses() == [("127.0.0.1", 5353), ("::1", 53), ("::1", 53)]
+    assert config.dns.timeout == 3.0
+    with pytest.raises(ConfigError, match="dns.nameservers"):
+        config_from_dict({"dns": {"nameservers": ["resolver.example:53"]}})
+    limits = config_from_dict({"limits": {"smtp": {"max_messages_per_hour": 5, "max_recipients_per_message": 10}}})
+    assert (limits.limits.smtp.max_messages_per_hour, limits.limits.smtp.max_recipients_per_message) == (5, 10)
+    assert config_from_dict({"authn": {"inbound_checks": False}}).authn.inbound_checks is False
