@@ -30,6 +30,7 @@ import dkim.crypto
 import nacl.encoding
 import nacl.signing
 
+from postoffice.config import Config
 from postoffice.message.address import parse_address_list
 from postoffice.message.headers import header_text, split_header_block
 
@@ -123,12 +124,25 @@ def signing_domain(header: bytes, mail_from: str, local_domains: Iterable[str]) 
 class DkimSigner:
     """The signing hook of the outbound path (submission -> queue -> relay).
 
-    Call :meth:`signature` with the message exactly as it will be sent; prepend the
-    bytes it returns (b"" when no local domain signs). Keys are made on first need."""
+    Build it once (``DkimSigner.from_config(config)``); for each message about to be
+    relayed, call :meth:`signature` with the message exactly as it will be sent (after
+    any 8BITMIME / BINARYMIME conversion, since RFC 6376 signs the bytes on the wire),
+    ``mail_from`` its envelope sender and ``local_domains`` the local domains
+    (``MailService.local_domains()``); put the bytes it returns before the message (b""
+    when no local domain signs). Keys are made on first need. Signing a stored message
+    again on each retry is cheap (one streamed read) and keeps t= honest; or sign once
+    at enqueue time and store the fields with the entry."""
 
-    def __init__(self, keys: DkimKeys, *, max_header: int = 1024 * 1024) -> None:
+    def __init__(self, keys: DkimKeys, *, max_header: int = 1024 * 1024, enabled: bool = True) -> None:
         self.keys = keys
         self.max_header = max_header
+        self.enabled = enabled
+
+    @classmethod
+    def from_config(cls, config: Config) -> DkimSigner:
+        """The signer for ``config``: keys in ``data_dir/dkim``, ``[authn] dkim_sign``."""
+        return cls(DkimKeys(config.dkim_dir), max_header=config.limits.message.max_header_size,
+                   enabled=config.authn.dkim_sign)
 
     async def signature(
         self,
@@ -139,7 +153,11 @@ class DkimSigner:
         now: float | None = None,
     ) -> bytes:
         """DKIM-Signature fields (RSA-SHA256, then Ed25519-SHA256) for the message in
-        ``source``, read in constant memory; key and file work run in threads."""
+        ``source``, read in constant memory; key and file work run in threads. b"" when
+        signing is off or no local domain is the author's (From) or the sender's.
+        ValueError for a message that cannot be signed (no From field, header too big)."""
+        if not self.enabled:
+            return b""
         splitter = HeaderSplitter(self.max_header)
         signer: MessageSigner | None = None
         pending: list[bytes] = []
@@ -158,7 +176,10 @@ class DkimSigner:
 
         async for chunk in _chunks(source):
             if signer is not None:
-                await asyncio.to_thread(signer.update, chunk) if len(chunk) > 64 * 1024 else signer.update(chunk)
+                if len(chunk) > 64 * 1024:
+                    await asyncio.to_thread(signer.update, chunk)  # hashing a big chunk: off the loop
+                else:
+                    signer.update(chunk)
                 continue
             pending.append(chunk)
             splitter.feed(chunk)

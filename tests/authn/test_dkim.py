@@ -182,3 +182,14 @@ async def test_independent_verifier_mail_dkim(keys: DkimKeys, dns_server: TestDN
 
     assert (await results(signed))["rsa-sha256"] == "pass"
     assert (await results(signed.replace(b"a line", b"A line")))["rsa-sha256"] == "fail"
+
+
+async def test_signer_from_config_and_switch(tmp_path: Path) -> None:
+    from postoffice.config import config_from_dict
+
+    config = config_from_dict({"data_dir": str(tmp_path / "data"), "domains": ["a.test"]})
+    signed = await DkimSigner.from_config(config).signature(MESSAGE, mail_from="alice@a.test", local_domains=["a.test"])
+    assert signed.count(b"DKIM-Signature:") == 2
+    assert (tmp_path / "data" / "dkim" / "a.test" / "current").exists()  # keys made on first need
+    off = config_from_dict({"data_dir": str(tmp_path / "data"), "domains": ["a.test"], "authn": {"dkim_sign": False}})
+    assert await DkimSigner.from_config(off).signature(MESSAGE, mail_from="alice@a.test", local_domains=["a.test"]) == b""
