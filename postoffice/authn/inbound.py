@@ -17,7 +17,7 @@ import ipaddress
 import os
 import random
 import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from .results import authentication_results, strip_forged
 from .spf import SpfResult, check_spf
 from .verify import DkimResult, DkimVerifier
 
-__all__ = ["InboundChecker", "InboundMessage", "Verdict", "Collected", "collect", "from_domain"]
+__all__ = ["InboundChecker", "InboundMessage", "Verdict", "Collected", "collect", "from_domain", "without_forged_results"]
 
 IN_MEMORY = 1024 * 1024  # octets of a checked message held in memory; beyond, a spool file
 
@@ -193,6 +193,38 @@ async def collect(message: InboundMessage, source: bytes | AsyncIterable[bytes],
         raise
     out._close()
     return out
+
+
+def without_forged_results(
+    source: bytes | AsyncIterable[bytes], authserv_id: str, max_header: int
+) -> bytes | AsyncIterable[bytes]:
+    """``source`` with the Authentication-Results fields that claim ``authserv_id``
+    removed (RFC 8601 §5), for routes that check nothing (submission); streamed, only
+    the header block is held."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        split = HeaderSplitter(max_header)
+        body = split.feed(data)
+        split.close()
+        if split.overflow or split.header is None:
+            return data
+        return strip_forged(split.header, authserv_id) + body
+
+    async def rewritten() -> AsyncIterator[bytes]:
+        split = HeaderSplitter(max_header)
+        async for chunk in source:
+            if split.header is not None:
+                yield chunk
+                continue
+            body = split.feed(chunk)
+            if split.header is not None:
+                header = split.header if split.overflow else strip_forged(split.header, authserv_id)
+                yield header + body
+        if split.header is None:
+            split.close()
+            yield strip_forged(split.header or b"", authserv_id)
+
+    return rewritten()
 
 
 def _plain_ip(ip: str) -> str:

@@ -28,13 +28,15 @@ def _nameservers(config: DnsConfig) -> list[dns.nameserver.Nameserver]:
 
 
 def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
-    """The asyncio resolver for ``config`` (the system's when no nameserver is named)."""
+    """The asyncio resolver for ``config`` (the system's when no nameserver is named),
+    with a cache that keeps answers for their TTL (RFC 1035 §3.2.1)."""
     if config.nameservers:
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = _nameservers(config)  # type: ignore[assignment]
     else:
         resolver = dns.asyncresolver.Resolver()
     resolver.lifetime = config.timeout
+    resolver.cache = dns.resolver.Cache()
     return resolver
 
 
@@ -46,6 +48,7 @@ def make_sync_resolver(config: DnsConfig) -> dns.resolver.Resolver:
     else:
         resolver = dns.resolver.Resolver()
     resolver.lifetime = config.timeout
+    resolver.cache = dns.resolver.Cache()  # thread-safe
     return resolver
 
 

@@ -2,7 +2,8 @@
 
 Owns :class:`TestDNSServer`: zones given as a dict ``{name: {type: [rdata text, ...]}}``
 (names without the trailing dot; TXT values as plain strings, split into 255-octet
-strings here), changeable while it runs with :meth:`TestDNSServer.set`. It answers
+strings here), changeable while it runs with :meth:`TestDNSServer.set` (answers carry
+TTL 0 by default, so no resolver cache hides a change). It answers
 from the dict: the records, NOERROR with no answer when the name exists without that
 type, NXDOMAIN otherwise; a CNAME is followed within the dict. UDP answers larger than
 the client's EDNS size (512 without EDNS) come back truncated (TC), as RFC 1035 §4.2.1
@@ -45,7 +46,8 @@ class TestDNSServer:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, zones: Zones | None = None, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, zones: Zones | None = None, *, host: str = "127.0.0.1", ttl: int = 0) -> None:
+        self.ttl = ttl  # 0 (default): answers are not cached, so a test may change records
         self._lock = threading.Lock()
         self._zones: dict[str, dict[str, list[str]]] = {}
         for name, types in (zones or {}).items():
@@ -116,11 +118,11 @@ class TestDNSServer:
                         response.set_rcode(dns.rcode.NXDOMAIN)
                     break
                 if qtype in types:
-                    response.answer.append(dns.rrset.from_text_list(name + ".", 300, "IN", qtype, types[qtype]))
+                    response.answer.append(dns.rrset.from_text_list(name + ".", self.ttl, "IN", qtype, types[qtype]))
                     break
                 if "CNAME" in types and qtype != "CNAME":
                     target = types["CNAME"][0]
-                    response.answer.append(dns.rrset.from_text_list(name + ".", 300, "IN", "CNAME", [target]))
+                    response.answer.append(dns.rrset.from_text_list(name + ".", self.ttl, "IN", "CNAME", [target]))
                     name = target.lower().rstrip(".")
                     continue
                 break

@@ -12,7 +12,7 @@ p=none.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ def message(subject: str, body: bytes = b"Hello Bob.\r\n", extra: bytes = b"") -
 
 
 @pytest.fixture
-def dns() -> TestDNSServer:
+def dns() -> Iterator[TestDNSServer]:
     with TestDNSServer({"a.test": {"MX": ["10 mx.a.test."]}, "mx.a.test": {"A": ["127.0.0.1"]}}) as server:
         yield server
 
@@ -140,3 +140,38 @@ async def test_mail_without_dmarc_record_is_delivered_with_results(mx: Transcrip
     [data] = await stored(mx, "INBOX")
     [ours] = results(data)
     assert "spf=none" in ours and "dkim=none" in ours and "dmarc=none" in ours
+
+
+async def test_dns_failure_delivers_with_temperror(tmp_path: Path) -> None:
+    """No DNS answer at all: the message is not lost nor refused; the results say temperror."""
+    overrides = {"authn.inbound_checks": True, "dns.nameservers": ["127.0.0.1:9"], "dns.timeout": 0.5}
+    async with TranscriptServer("smtp", users=["bob"], listeners=["smtp"], domain="b.test",
+                                config_overrides=overrides) as server:
+        assert await send(server, message("no-dns")) == (250, "2.0.0")
+        [data] = await stored(server, "INBOX")
+        [ours] = results(data)
+        assert "spf=temperror" in ours and "dmarc=temperror" in ours
+
+
+async def test_submission_removes_forged_results(tmp_path: Path) -> None:
+    """A user cannot slip an Authentication-Results field claiming this server past
+    submission either (RFC 8601 §5); one naming another server stays."""
+    import base64
+
+    async with TranscriptServer("smtp", users=["alice", "bob"], listeners=["submission"], domain="b.test") as server:
+        client = await SMTPClient.open(server.port("submission"), ehlo=True)
+        token = base64.b64encode(b"\0alice@b.test\0" + server.password.encode()).decode()
+        assert (await client.send(f"AUTH PLAIN {token}\r\n".encode()))[0] == 235
+        assert (await client.send(b"MAIL FROM:<alice@b.test>\r\n"))[0] == 250
+        assert (await client.send(b"RCPT TO:<bob@b.test>\r\n"))[0] == 250
+        assert (await client.send(b"DATA\r\n"))[0] == 354
+        data = (
+            b"Authentication-Results: mail.b.test; dmarc=pass header.from=bank.test\r\n"
+            b"Authentication-Results: other.test; spf=pass\r\n"
+            b"From: alice@b.test\r\nSubject: hi\r\n\r\nhello\r\n"
+        )
+        assert await client.send(data + b".\r\n") == (250, "2.0.0")
+        client.close()
+        [stored_message] = await stored(server, "INBOX")
+        assert b"bank.test" not in stored_message
+        assert b"Authentication-Results: other.test; spf=pass\r\n" in stored_message

@@ -3,6 +3,8 @@ the Authentication-Results field (RFC 8601)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 import pytest
 
 from postoffice.authn.dmarc import evaluate, organizational_domain, parse_record
@@ -27,7 +29,7 @@ ZONES = {
 
 
 @pytest.fixture
-def dns() -> TestDNSServer:
+def dns() -> Iterator[TestDNSServer]:
     with TestDNSServer(ZONES) as server:
         yield server
 
@@ -144,3 +146,22 @@ def test_config_dns_and_submission_limits() -> None:
     limits = config_from_dict({"limits": {"smtp": {"max_messages_per_hour": 5, "max_recipients_per_message": 10}}})
     assert (limits.limits.smtp.max_messages_per_hour, limits.limits.smtp.max_recipients_per_message) == (5, 10)
     assert config_from_dict({"authn": {"inbound_checks": False}}).authn.inbound_checks is False
+
+
+async def test_forged_results_removed_from_a_stream_fed_byte_at_a_time() -> None:
+    from postoffice.authn.inbound import without_forged_results
+
+    message = (
+        b"Authentication-Results: mx.b.test;\r\n\tdkim=pass\r\nSubject: x\r\n\r\n"
+        b"Authentication-Results: mx.b.test; in the body, kept\r\n"
+    )
+    expected = b"Subject: x\r\n\r\nAuthentication-Results: mx.b.test; in the body, kept\r\n"
+    assert without_forged_results(message, "mx.b.test", 4096) == expected
+
+    async def one_by_one() -> AsyncIterator[bytes]:
+        for i in range(len(message)):
+            yield message[i : i + 1]
+
+    stream = without_forged_results(one_by_one(), "mx.b.test", 4096)
+    assert not isinstance(stream, bytes)
+    assert b"".join([chunk async for chunk in stream]) == expected

@@ -20,9 +20,10 @@ policy checks SPF, DKIM and DMARC there (``postoffice.authn``, ``[authn]
 inbound_checks``): an Authentication-Results field is added (RFC 8601), one that claims
 our authserv-id (the hostname) is removed, and a DMARC failure under p=reject is
 refused with 550 5.7.1 at the end of data, under p=quarantine delivered to Junk.
-The submission policy enforces ``[limits.smtp] max_messages_per_hour`` (450 4.7.0 at
-MAIL; counted in the store after each accepted message, :meth:`Policy.delivered`) and
-``max_recipients_per_message`` (452 4.5.3 at RCPT, RFC 5321 §4.5.3.1.10).
+The submission policy removes such forged fields too, and enforces ``[limits.smtp]
+max_messages_per_hour`` (450 4.7.0 at MAIL; counted in the store after each accepted
+message, :meth:`Policy.delivered`) and ``max_recipients_per_message`` (452 4.5.3 at
+RCPT, RFC 5321 §4.5.3.1.10).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING
 
-from postoffice.authn.inbound import InboundChecker, collect
+from postoffice.authn.inbound import InboundChecker, collect, without_forged_results
 from postoffice.errors import MailError
 from postoffice.wire.smtp import (
     R250_RECIPIENT_OK,
@@ -224,6 +225,14 @@ class SubmissionPolicy(Policy):
             # RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another transaction.
             return R452_TOO_MANY_RECIPIENTS.with_text(f"Too many recipients: at most {limit} per message"), None
         return await super().check_recipient(session, path)
+
+    async def screen(self, session: Session, tx: Transaction, source: MessageSource) -> Screened:
+        # RFC 8601 §5: a submitted message's Authentication-Results fields that claim our
+        # authserv-id are forged too; they are removed on this route as well.
+        if isinstance(source, FilePath):
+            return Screened(source)
+        config = self.mail.config
+        return Screened(without_forged_results(source, config.hostname, config.limits.message.max_header_size))
 
     async def delivered(self, session: Session, tx: Transaction) -> None:
         if session.account is not None and self.mail.config.limits.smtp.max_messages_per_hour:
