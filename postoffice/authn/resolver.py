@@ -8,6 +8,8 @@ records, no records (NXDOMAIN or no TXT: a "none" result), or a temporary failur
 
 from __future__ import annotations
 
+import logging
+
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
@@ -18,6 +20,8 @@ from postoffice.config import DnsConfig
 
 __all__ = ["make_resolver", "make_sync_resolver", "TxtLookup", "DnsTempError"]
 
+log = logging.getLogger("postoffice.authn")
+
 
 class DnsTempError(Exception):
     """The lookup failed for now (timeout, SERVFAIL): a temperror result."""
@@ -27,6 +31,11 @@ def _nameservers(config: DnsConfig) -> list[dns.nameserver.Nameserver]:
     return [dns.nameserver.Do53Nameserver(ip, port) for ip, port in config.addresses()]
 
 
+def _unconfigured() -> list[dns.nameserver.Nameserver]:
+    log.warning("no /etc/resolv.conf and no [dns] nameservers: asking 127.0.0.1:53")
+    return [dns.nameserver.Do53Nameserver("127.0.0.1", 53)]
+
+
 def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
     """The asyncio resolver for ``config`` (the system's when no nameserver is named),
     with a cache that keeps answers for their TTL (RFC 1035 §3.2.1)."""
@@ -34,7 +43,11 @@ def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = _nameservers(config)  # type: ignore[assignment]
     else:
-        resolver = dns.asyncresolver.Resolver()
+        try:
+            resolver = dns.asyncresolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = _unconfigured()  # type: ignore[assignment]
     resolver.lifetime = config.timeout
     resolver.cache = dns.resolver.Cache()
     return resolver
@@ -46,7 +59,11 @@ def make_sync_resolver(config: DnsConfig) -> dns.resolver.Resolver:
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = _nameservers(config)  # type: ignore[assignment]
     else:
-        resolver = dns.resolver.Resolver()
+        try:
+            resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers = _unconfigured()  # type: ignore[assignment]
     resolver.lifetime = config.timeout
     resolver.cache = dns.resolver.Cache()  # thread-safe
     return resolver

@@ -20,6 +20,10 @@ policy checks SPF, DKIM and DMARC there (``postoffice.authn``, ``[authn]
 inbound_checks``): an Authentication-Results field is added (RFC 8601), one that claims
 our authserv-id (the hostname) is removed, and a DMARC failure under p=reject is
 refused with 550 5.7.1 at the end of data, under p=quarantine delivered to Junk.
+The decision needs the whole message, so the MX policy holds it while checking (in
+memory up to 1 MiB, beyond in a spool file that ingestion then reads: a big message is
+written twice, in constant memory); on any failure of the checks themselves the message
+is delivered without a verdict rather than lost.
 The submission policy removes such forged fields too, and enforces ``[limits.smtp]
 max_messages_per_hour`` (450 4.7.0 at MAIL; counted in the store after each accepted
 message, :meth:`Policy.delivered`) and ``max_recipients_per_message`` (452 4.5.3 at
