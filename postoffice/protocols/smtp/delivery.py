@@ -112,7 +112,10 @@ async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source
     finally:
         if screened is not None and screened.cleanup is not None:
             await screened.cleanup()
-    await server.policy.delivered(session, tx)
+    try:
+        await server.policy.delivered(session, tx)  # the message is durable: 250 whatever happens here
+    except Exception:
+        log.exception("%s: after-delivery hook failed", session.peer_ip)
     return R250_QUEUED
 
 
