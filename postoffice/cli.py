@@ -9,6 +9,7 @@
     postoffice [--config FILE] domain add DOMAIN | domain list
     postoffice [--config FILE] import PATH --user ADDRESS | export --user ADDRESS DIR
     postoffice [--config FILE] status
+    postoffice [--config FILE] dkim rotate DOMAIN | dns DOMAIN
 
 Invariants: exit status 0 on success, 1 for a refused operation (MailError: unknown
 domain, duplicate, malformed address, not found) with one line on stderr, 2 for a bad
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
 
     commands.add_parser("status", parents=[common], help="data dir, counts, listeners")
+
+    dkim = commands.add_parser("dkim", parents=[common], help="DKIM keys").add_subparsers(dest="action", required=True)
+    p = dkim.add_parser("rotate", parents=[common], help="sign with new keys under new selectors; print their records")
+    p.add_argument("domain")
+    p = commands.add_parser("dns", parents=[common], help="print the DNS records a local domain needs")
+    p.add_argument("domain")
     return parser
 
 
@@ -294,6 +301,39 @@ async def _listening(host: str, port: int) -> bool:
     return True
 
 
+async def _local_domain(s: Any, domain: str) -> str:
+    from postoffice.errors import Kind
+
+    domain = domain.lower().rstrip(".")
+    if not await s.mail.is_local_domain(domain):
+        raise MailError(Kind.NOT_FOUND, f"{domain} is not a local domain")
+    return domain
+
+
+async def _dkim_rotate(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.authn import DkimKeys
+
+    domain = await _local_domain(s, args.domain)
+    keys = await asyncio.to_thread(DkimKeys(s.config.dkim_dir).rotate, domain)
+    print(f"; {domain} now signs with these keys; publish them, and keep the old selectors'")
+    print("; records for a few days, until mail signed with the old keys has been delivered.")
+    from postoffice.authn.records import txt_strings
+
+    for key in keys:
+        print(f"{key.selector}._domainkey.{domain}.\t3600\tIN\tTXT\t{txt_strings(key.public_record())}")
+    return 0
+
+
+async def _dns(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.authn import DkimKeys
+    from postoffice.authn.records import domain_records
+
+    domain = await _local_domain(s, args.domain)
+    keys = await asyncio.to_thread(DkimKeys(s.config.dkim_dir).keys, domain)  # made on first need
+    print("\n".join(domain_records(domain, s.config.hostname, keys)))
+    return 0
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("user", "add"): _user_add,
     ("user", "list"): _user_list,
@@ -307,4 +347,6 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("import", None): _import,
     ("export", None): _export,
     ("status", None): _status,
+    ("dkim", "rotate"): _dkim_rotate,
+    ("dns", None): _dns,
 }

@@ -32,6 +32,8 @@ __all__ = [
     "IMAPLimits",
     "POP3Limits",
     "MessageLimits",
+    "DnsConfig",
+    "AuthnConfig",
     "load_config",
     "parse_size",
     "parse_duration",
@@ -210,6 +212,10 @@ class SMTPLimits:
     timeout_data_block: float = _duration(180.0)  # for each further read of DATA / BDAT octets (cf. §4.5.3.2.5)
     shutdown_grace: float = _duration(5.0)  # at shutdown, for a message in DATA / BDAT to finish
     vrfy: bool = False  # off: 252 for every address alike
+    # Submission (listeners submission, submissions), per authenticated user, counted in
+    # the store so every process sees the same count. 0: no limit.
+    max_messages_per_hour: int = _count(1000)  # messages accepted in the last 3600 s; then 450 4.7.0 at MAIL
+    max_recipients_per_message: int = _count(100)  # RCPT per submitted message; then 452 4.5.3 (RFC 5321 §4.5.3.1.10)
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,35 @@ class POP3Limits:
 
 
 @dataclass(frozen=True)
+class DnsConfig:
+    # Resolvers asked for SPF, DKIM and DMARC records (and MX routing), as "HOST:PORT" or
+    # "HOST" (port 53); empty: the system's resolver (/etc/resolv.conf).
+    nameservers: tuple[str, ...] = ()
+    timeout: float = _duration(10.0)  # seconds for one lookup, retries included
+
+    def addresses(self) -> list[tuple[str, int]]:
+        """The nameservers as (ip, port)."""
+        out = []
+        for item in self.nameservers:
+            try:
+                out.append(_parse_hostport(item))
+            except ValueError:
+                out.append((item.strip("[]"), 53))
+        return out
+
+
+@dataclass(frozen=True)
+class AuthnConfig:
+    # MX listener: SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) checked on every
+    # message, the result written in an Authentication-Results field (RFC 8601) and the
+    # DMARC policy applied (reject: 550 5.7.1; quarantine: the Junk folder). Off: none of it.
+    inbound_checks: bool = True
+    # Outbound: every message from a local domain is DKIM-signed (RSA-SHA256 and
+    # Ed25519-SHA256) with keys made on first need in data_dir/dkim.
+    dkim_sign: bool = True
+
+
+@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
@@ -257,6 +292,8 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: Limits = field(default_factory=Limits)
     server: ServerConfig = field(default_factory=ServerConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    authn: AuthnConfig = field(default_factory=AuthnConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -270,6 +307,10 @@ class Config:
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def dkim_dir(self) -> Path:
+        return self.data_dir / "dkim"
 
     def webmail_url(self) -> str:
         if self.public_url:
@@ -376,7 +417,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns", "authn"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -473,6 +514,26 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         if server.gc_interval < 1:
             raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server
+    if "dns" in raw:
+        table = dict(_table(raw, "dns", source))
+        servers = table.pop("nameservers", None)
+        dns_config = _convert("dns", DnsConfig, table, source)
+        if servers is not None:
+            if not isinstance(servers, list) or not all(isinstance(n, str) for n in servers):
+                raise ConfigError(f"{source}: key 'dns.nameservers': expected a list such as [\"127.0.0.1:5353\"]")
+            for n in servers:
+                try:
+                    ipaddress.ip_address(n.strip("[]"))
+                except ValueError:
+                    try:
+                        host, _ = _parse_hostport(n)
+                        ipaddress.ip_address(host)
+                    except ValueError:
+                        raise ConfigError(f"{source}: key 'dns.nameservers': {n!r} is not IP or IP:PORT") from None
+            dns_config = dataclasses.replace(dns_config, nameservers=tuple(servers))
+        kwargs["dns"] = dns_config
+    if "authn" in raw:
+        kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
     return Config(**kwargs)
 
 

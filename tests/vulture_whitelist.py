@@ -68,3 +68,7 @@ _.R452_TOO_MANY
 _._roles
 _._blob_stores
 _._blob_store
+
+# pyspf looks its DNS queries up through the module attribute ``spf.DNSLookup``, which
+# postoffice.authn.spf points at our resolver.
+_.DNSLookup

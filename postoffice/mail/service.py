@@ -525,6 +525,18 @@ class MailService:
             raise UnknownRecipients(unknown, every=not boxes)
         return list(boxes.values())
 
+    # ---- submission rate ([limits.smtp] max_messages_per_hour) ---------------------------
+    SUBMISSION_WINDOW = 3600.0  # seconds: "per hour" is the last 3600 s, a sliding window
+
+    async def submissions_last_hour(self, account: Account) -> int:
+        """Messages ``account`` submitted in the last hour (every process counted)."""
+        return await self.store.count_submissions(account.id, self.clock.now() - self.SUBMISSION_WINDOW)
+
+    async def record_submission(self, account: Account) -> None:
+        """Count one message submitted by ``account`` now."""
+        now = self.clock.now()
+        await self.store.record_submission(account.id, now, now - self.SUBMISSION_WINDOW)
+
     async def _delivery_mailbox(self, account: Account, name: str) -> Mailbox | None:
         """The mailbox a delivery goes to (``name``, else INBOX); only its id and owner
         are used, so a cached record is fine (a deleted one fails the insert cleanly)."""

@@ -394,6 +394,11 @@ class LockStore(Protocol):
     async def acquire_lock(self, name: str, holder: str, ttl: float) -> bool: ...
     async def release_lock(self, name: str, holder: str) -> None: ...
 
+    # submission rate ([limits.smtp] max_messages_per_hour), counted for every process
+    async def count_submissions(self, account_id: int, since: float) -> int: ...  # messages at or after ``since``
+    async def record_submission(self, account_id: int, at: float, forget_before: float) -> None: ...
+    # ^ one message accepted at ``at``; the account's records before ``forget_before`` are dropped
+
 
 @runtime_checkable
 class Store(DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Protocol):

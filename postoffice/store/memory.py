@@ -169,6 +169,7 @@ class MemoryStore:
         self._by_sha: dict[str, int] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._deliveries: dict[int, Delivery] = {}
+        self._submissions: dict[int, list[float]] = {}
         self._last_uidvalidity = 0
 
     async def close(self) -> None:
@@ -218,6 +219,7 @@ class MemoryStore:
             raise MailError(Kind.NOT_FOUND, "no such account")
         self._credentials.pop(account_id, None)
         self._subscriptions.pop(account_id, None)
+        self._submissions.pop(account_id, None)
         for box_id in [b for b, box in self._boxes.items() if box.mailbox.account_id == account_id]:
             del self._boxes[box_id]
         for did, d in list(self._deliveries.items()):
@@ -550,6 +552,13 @@ class MemoryStore:
         if held is not None and held[0] == holder:
             del self._locks[name]
 
+    # ---- submission rate -----------------------------------------------------------------------
+    async def count_submissions(self, account_id: int, since: float) -> int:
+        return sum(1 for at in self._submissions.get(account_id, ()) if at >= since)
+
+    async def record_submission(self, account_id: int, at: float, forget_before: float) -> None:
+        kept = [t for t in self._submissions.get(account_id, ()) if t >= forget_before]
+        self._submissions[account_id] = [*kept, at]
 
 if TYPE_CHECKING:  # mypy proves that the backend plays every role (static conformance)
     from postoffice.store.api import (

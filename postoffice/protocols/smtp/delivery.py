@@ -88,11 +88,18 @@ async def _deliver(server: Engine, session: Session, tx: Transaction, source: As
     now = mail.clock.now()
     prepend = server.policy.trace_headers(session, tx, server.config.hostname, now)
     limit = server.limits.max_message_size
+    screened = None
     try:
+        # The policy sees the whole message first (MX: SPF, DKIM, DMARC; policy.py).
+        screened = await server.policy.screen(session, tx, source)
+        if screened.refusal is not None:
+            return screened.refusal
+        prepend = screened.header + prepend
         await mail.deliver(
-            source,
+            screened.source,
             [r.address for r in tx.recipients],
             prepend=prepend,
+            mailbox=screened.mailbox,
             max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
             envelope=envelope_of(session, tx, now),
             # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
@@ -111,6 +118,13 @@ async def _deliver(server: Engine, session: Session, tx: Transaction, source: As
     except Exception:
         log.exception("%s: delivery failed", session.peer_ip)
         return R451_LOCAL_ERROR
+    finally:
+        if screened is not None and screened.cleanup is not None:
+            await screened.cleanup()
+    try:
+        await server.policy.delivered(session, tx)  # the message is durable: 250 whatever happens here
+    except Exception:
+        log.exception("%s: after-delivery hook failed", session.peer_ip)
     return R250_QUEUED
 
 

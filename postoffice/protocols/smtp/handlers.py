@@ -107,7 +107,7 @@ def extensions(server: Engine, s: Session) -> list[str]:
         mechanisms = server.mail.auth.mechanisms(s.peer_ip, s.tls)
         if mechanisms:
             words.append("AUTH " + " ".join(mechanisms))  # RFC 4954
-    words.append(f"LIMITS RCPTMAX={limits.max_recipients}")  # RFC 9422
+    words.append(f"LIMITS RCPTMAX={server.policy.max_recipients()}")  # RFC 9422
     words.append("HELP")
     return words
 

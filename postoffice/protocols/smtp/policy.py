@@ -14,20 +14,42 @@ Owns :class:`Policy`, whose typed hooks have defaults, and its two subclasses:
 
 Both add Return-Path (RFC 5321 §4.4: at final delivery) and Received (RFC 5321 §4.4,
 with the RFC 3848 / RFC 6531 §4.3 protocol type) through ``deliver(prepend=...)``.
+
+Message hooks: :meth:`Policy.screen` sees the whole message before it is stored. The MX
+policy checks SPF, DKIM and DMARC there (``postoffice.authn``, ``[authn]
+inbound_checks``): an Authentication-Results field is added (RFC 8601), one that claims
+our authserv-id (the hostname) is removed, and a DMARC failure under p=reject is
+refused with 550 5.7.1 at the end of data, under p=quarantine delivered to Junk.
+The decision needs the whole message, so the MX policy holds it while checking (in
+memory up to 1 MiB, beyond in a spool file that ingestion then reads: a big message is
+written twice, in constant memory); on any failure of the checks themselves the message
+is delivered without a verdict rather than lost.
+The submission policy removes such forged fields too, and enforces ``[limits.smtp]
+max_messages_per_hour`` (450 4.7.0 at MAIL; counted in the store after each accepted
+message, :meth:`Policy.delivered`) and ``max_recipients_per_message`` (452 4.5.3 at
+RCPT, RFC 5321 §4.5.3.1.10).
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import secrets
+from collections.abc import AsyncIterable, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path as FilePath
 from typing import TYPE_CHECKING
 
+from postoffice.authn.inbound import InboundChecker, collect, without_forged_results
 from postoffice.errors import MailError
 from postoffice.wire.smtp import (
     R250_RECIPIENT_OK,
     R250_SENDER_OK,
+    R450_RATE_LIMITED,
     R451_REMOTE_NOT_YET,
+    R452_TOO_MANY_RECIPIENTS,
     R530_AUTH_REQUIRED,
+    R550_DMARC_REJECT,
     R550_NO_SUCH_USER,
     R553_SENDER_NOT_OWNED,
     R554_RELAY_DENIED,
@@ -40,7 +62,22 @@ if TYPE_CHECKING:
 
     from .session import Session, Transaction
 
-__all__ = ["Policy", "MXPolicy", "SubmissionPolicy", "policy_for"]
+__all__ = ["Policy", "MXPolicy", "SubmissionPolicy", "policy_for", "Screened"]
+
+log = logging.getLogger("postoffice.smtp")
+
+MessageSource = bytes | AsyncIterable[bytes] | FilePath
+
+
+@dataclass
+class Screened:
+    """What :meth:`Policy.screen` decided about a message."""
+
+    source: MessageSource  # the bytes to store (maybe rewritten)
+    header: bytes = b""  # fields to put above the trace fields (Authentication-Results)
+    mailbox: str = "INBOX"  # where it is delivered (Junk for a DMARC quarantine)
+    refusal: Reply | None = None  # refuse instead of delivering
+    cleanup: Callable[[], Awaitable[None]] | None = None  # called once the delivery ended
 
 
 class Policy:
@@ -81,6 +118,17 @@ class Policy:
         """A recipient outside the local domains."""
         return R554_RELAY_DENIED.with_text(f"Relay access denied: {path}"), None
 
+    def max_recipients(self) -> int:
+        """RCPT accepted per transaction (advertised as LIMITS RCPTMAX, RFC 9422)."""
+        return self.mail.config.limits.smtp.max_recipients
+
+    async def screen(self, session: Session, tx: Transaction, source: MessageSource) -> Screened:
+        """Look at the whole message before it is stored; by default, store it as is."""
+        return Screened(source)
+
+    async def delivered(self, session: Session, tx: Transaction) -> None:
+        """Called once a message of ``tx`` is durable (after the 250 is decided)."""
+
     def protocol_type(self, session: Session, tx: Transaction) -> str:
         """RFC 3848 / RFC 6531 §4.3 "with" keyword of the Received header."""
         if not session.esmtp:
@@ -108,6 +156,45 @@ class Policy:
 class MXPolicy(Policy):
     name = "mx"
 
+    def __init__(self, mail: MailService) -> None:
+        super().__init__(mail)
+        config = mail.config
+        self.checker: InboundChecker | None = None
+        if config.authn.inbound_checks:
+            # RFC 8601 §2.5: the authserv-id names this server: its hostname.
+            self.checker = InboundChecker(config.dns, config.hostname, max_header=config.limits.message.max_header_size)
+
+    async def screen(self, session: Session, tx: Transaction, source: MessageSource) -> Screened:
+        checker = self.checker
+        if checker is None or isinstance(source, FilePath):
+            return Screened(source)
+        message = checker.message()
+        collected = await collect(message, source, self.mail.config.spool_dir)
+
+        async def cleanup() -> None:
+            collected.remove()
+
+        try:
+            verdict = await message.verdict(ip=session.peer_ip, helo=session.helo or "", mail_from=tx.sender)
+        except Exception:
+            # A bug in the checks must not lose mail: deliver without a verdict.
+            log.exception("%s: sender authentication checks failed", session.peer_ip)
+            return Screened(collected.source, cleanup=cleanup)
+        except BaseException:
+            collected.remove()
+            raise
+        screened = Screened(collected.source, verdict.header, cleanup=cleanup)
+        disposition = verdict.disposition
+        if disposition == "reject":
+            # RFC 7489 §6.6.4 / §10.3: refuse at the end of DATA, 550 5.7.1.
+            log.info("%s: DMARC reject for %s", session.peer_ip, verdict.dmarc.from_domain)
+            screened.refusal = R550_DMARC_REJECT.with_text(
+                f"Refused: {verdict.dmarc.from_domain} publishes DMARC p=reject and this message fails DMARC"
+            )
+        elif disposition == "quarantine":
+            screened.mailbox = "Junk"  # RFC 7489 §6.3 p=quarantine: "suspicious", kept apart
+        return screened
+
 
 class SubmissionPolicy(Policy):
     name = "submission"
@@ -122,7 +209,38 @@ class SubmissionPolicy(Policy):
         owned = {a.lower() for a in await self.mail.addresses_of(session.account)}
         if path.address is None or path.relay_tricks() or path.address.canonical.lower() not in owned:
             return R553_SENDER_NOT_OWNED
+        limit = self.mail.config.limits.smtp.max_messages_per_hour
+        if limit and await self.mail.submissions_last_hour(session.account) >= limit:
+            return R450_RATE_LIMITED.with_text(
+                f"{session.account.address} sent {limit} messages in the last hour, the most allowed; try again later"
+            )
         return R250_SENDER_OK
+
+    def max_recipients(self) -> int:
+        limits = self.mail.config.limits.smtp
+        if limits.max_recipients_per_message:
+            return min(limits.max_recipients, limits.max_recipients_per_message)
+        return limits.max_recipients
+
+    async def check_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:
+        tx = session.transaction
+        limit = self.mail.config.limits.smtp.max_recipients_per_message
+        if limit and tx is not None and len(tx.recipients) >= limit:
+            # RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another transaction.
+            return R452_TOO_MANY_RECIPIENTS.with_text(f"Too many recipients: at most {limit} per message"), None
+        return await super().check_recipient(session, path)
+
+    async def screen(self, session: Session, tx: Transaction, source: MessageSource) -> Screened:
+        # RFC 8601 §5: a submitted message's Authentication-Results fields that claim our
+        # authserv-id are forged too; they are removed on this route as well.
+        if isinstance(source, FilePath):
+            return Screened(source)
+        config = self.mail.config
+        return Screened(without_forged_results(source, config.hostname, config.limits.message.max_header_size))
+
+    async def delivered(self, session: Session, tx: Transaction) -> None:
+        if session.account is not None and self.mail.config.limits.smtp.max_messages_per_hour:
+            await self.mail.record_submission(session.account)
 
     async def remote_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:
         # No outbound queue yet (a later issue): refuse clearly, temporarily, never drop.

@@ -716,6 +716,23 @@ class SQLiteStore:
         )
 
 
+    # ---- submission rate ---------------------------------------------------------------------
+    async def count_submissions(self, account_id: int, since: float) -> int:
+        return await self.db.read(
+            lambda c: int(
+                c.execute("SELECT COUNT(*) FROM submissions WHERE account_id = ? AND at >= ?", (account_id, since))
+                .fetchone()[0]
+            )
+        )
+
+    async def record_submission(self, account_id: int, at: float, forget_before: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM submissions WHERE account_id = ? AND at < ?", (account_id, forget_before))
+            conn.execute("INSERT INTO submissions (account_id, at) VALUES (?, ?)", (account_id, at))
+
+        await self.db.write(op)
+
+
 def _copy(
     conn: sqlite3.Connection, src_mailbox_id: int, records: Sequence[MessageRecord], dest_mailbox_id: int, move: bool
 ) -> list[tuple[int, int]]:

@@ -51,6 +51,7 @@ __all__ = [
     "R421_TOO_MANY_COMMANDS",
     "R432_PASSWORD_TRANSITION",
     "R450_MAILBOX_UNAVAILABLE",
+    "R450_RATE_LIMITED",
     "R451_LOCAL_ERROR",
     "R451_REMOTE_NOT_YET",
     "R451_TEMP_LOOKUP_FAILURE",
@@ -92,6 +93,7 @@ __all__ = [
     "R550_NO_SUCH_USER",
     "R550_MAILBOX_UNAVAILABLE",
     "R550_POLICY",
+    "R550_DMARC_REJECT",
     "R550_BARE_LINE_END",
     "R550_BAD_SENDER",
     "R551_USER_NOT_LOCAL",
@@ -204,6 +206,9 @@ R421_TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections from your 
 R421_TOO_MANY_COMMANDS = Reply(421, "4.7.0", "Too many commands without a transaction")
 R432_PASSWORD_TRANSITION = Reply(432, "4.7.12", "A password transition is needed")  # RFC 4954 §6
 R450_MAILBOX_UNAVAILABLE = Reply(450, "4.2.1", "Mailbox temporarily unavailable")
+# RFC 5321 §4.2.2 450: "temporarily blocked for policy reasons"; RFC 3463 §3.8 X.7.0: a
+# security or policy status (the registry has no code for a sender's own rate).
+R450_RATE_LIMITED = Reply(450, "4.7.0", "Too many messages in the last hour, try again later")
 R451_LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing, try again later")
 R451_REMOTE_NOT_YET = Reply(451, "4.3.0", "Temporary failure, try again later")
 R451_TEMP_LOOKUP_FAILURE = Reply(451, "4.4.3", "Temporary lookup failure")
@@ -245,6 +250,7 @@ R538_ENCRYPTION_REQUIRED = Reply(538, "5.7.11", "Encryption required for request
 R550_NO_SUCH_USER = Reply(550, "5.1.1", "No such user here")
 R550_MAILBOX_UNAVAILABLE = Reply(550, "5.2.1", "Mailbox unavailable")
 R550_POLICY = Reply(550, "5.7.1", "Refused by local policy")
+R550_DMARC_REJECT = Reply(550, "5.7.1", "Refused: the sender's DMARC policy says reject")  # RFC 7489 §6.6.4, §10.3
 R550_BARE_LINE_END = Reply(550, "5.6.11", "Message contains bare CR or LF; use CRLF")  # smuggling defence
 R550_BAD_SENDER = Reply(550, "5.1.8", "Bad sender's system address")
 R551_USER_NOT_LOCAL = Reply(551, "5.1.6", "User not local")

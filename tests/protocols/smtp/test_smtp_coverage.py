@@ -39,6 +39,7 @@ NOT_PRODUCED: dict[str, str] = {
 # Reply constants the server sends that a transcript cannot provoke, and the test that does.
 TESTED_ELSEWHERE: dict[str, str] = {
     "R421_SHUTTING_DOWN": "a transcript cannot stop the server: tests/protocols/smtp/test_smtp_shutdown.py",
+    "R550_DMARC_REJECT": "needs DNS records served by a test DNS server: tests/authn/test_mx_checks.py",
 }
 
 
