@@ -65,6 +65,12 @@ async def open_services(
     blobs = FileBlobStore(config.blob_dir)
     bus = bus if bus is not None else InProcessChangeBus()
     mail = MailService(config, store, blobs, bus, clock or SystemClock())
+    # The outbound queue lives in the same database (its queue role).
+    from postoffice.mail.outbound import Outbound
+    from postoffice.store.sqlite.queue import SQLiteQueueStore
+
+    if config.relay.enabled:
+        mail.outbound = Outbound(mail, SQLiteQueueStore.of(store))
     return Services(config, store, blobs, bus, mail)
 
 
@@ -252,6 +258,9 @@ async def serve(config: Config) -> int:
         shared = frozenset(SMTP_LISTENERS) if processes > 1 else frozenset()
         stop = stop_event()
         listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
+        from postoffice.queue import start_runner
+
+        queue_runner = start_runner(s.mail, config) if s.mail.outbound is not None else None  # stopped below
         smtp = {name: listening.bound(name) for name in SMTP_LISTENERS if name in listening.servers}
         if processes > 1 and smtp:
             pool = WorkerPool(config, smtp, processes - 1, s.bus)
@@ -264,6 +273,8 @@ async def serve(config: Config) -> int:
         # The workers run their own SMTP shutdown at the same time as this process.
         workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_listeners(s, listening)
+        if queue_runner is not None:
+            await queue_runner.stop()
         if workers_stopped is not None:
             await workers_stopped
         return 0

@@ -281,6 +281,8 @@ class Limits:
 class RelayConfig:
     """Where outbound mail goes (``[relay]``): static routes, else a smarthost, else MX."""
 
+    enabled: bool = True  # false: no outbound queue; submission to other domains gets 451 4.3.0
+
     # "host:port" every non-routed message goes to instead of the MX hosts (RFC 6409 relay).
     smarthost: tuple[str, int] | None = None
     smarthost_user: str = ""  # AUTH PLAIN to the smarthost (RFC 4954), only over TLS
@@ -563,9 +565,9 @@ def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected a string")
             values[key] = value
-        elif key == "require_tls":
+        elif key in ("require_tls", "enabled"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{source}: key 'relay.require_tls': expected true or false")
+                raise ConfigError(f"{source}: key 'relay.{key}': expected true or false")
             values[key] = value
         else:
             raise ConfigError(f"{source}: unknown key 'relay.{key}'")

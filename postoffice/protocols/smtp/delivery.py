@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from postoffice.errors import MailError
+from postoffice.store.queue import NewQueueRecipient
 from postoffice.wire.smtp import R250_QUEUED, R451_LOCAL_ERROR, Reply
 
 from .errors import reply_for
@@ -79,11 +80,41 @@ def envelope_of(session: Session, tx: Transaction) -> dict[str, Any]:
     }
 
 
+async def _split(server: SMTPServer, tx: Transaction) -> tuple[list[str], list[NewQueueRecipient]]:
+    """(local addresses, remote recipients to queue with their RFC 3461 parameters)."""
+    local: list[str] = []
+    remote: list[NewQueueRecipient] = []
+    for r in tx.recipients:
+        if await server.mail.is_local_domain(r.address.rsplit("@", 1)[-1]):
+            local.append(r.address)
+        else:
+            notify = ",".join(r.params.notify) if r.params.notify else None
+            orcpt = f"{r.params.orcpt[0]};{r.params.orcpt[1]}" if r.params.orcpt else None
+            remote.append(NewQueueRecipient(r.address, notify, orcpt))
+    return local, remote
+
+
 async def _deliver(server: SMTPServer, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
     mail = server.mail
     prepend = server.policy.trace_headers(session, tx, server.config.hostname, mail.clock.now())
     limit = server.limits.max_message_size
+    outbound = mail.outbound
     try:
+        if outbound is not None and session.account is not None:
+            local, remote = await _split(server, tx)
+            if remote:
+                # Relay (authenticated submission only): one ingestion, queued durably before the 250.
+                await outbound.submit(
+                    source,
+                    sender=tx.sender,
+                    local=local,
+                    remote=remote,
+                    prepend=prepend,
+                    max_size=limit + len(prepend),
+                    envelope=envelope_of(session, tx),
+                    normalise_line_ends=tx.body != "BINARYMIME",
+                )
+                return R250_QUEUED
         await mail.deliver(
             source,
             [r.address for r in tx.recipients],
