@@ -40,9 +40,9 @@ from postoffice.message.headers import header_text, split_header_block
 from postoffice.smtpclient import (
     Envelope,
     RecipientSpec,
+    ServerReply,
     SMTPClientError,
     SMTPConnection,
-    ServerReply,
     synthetic,
 )
 from postoffice.store.api import Content

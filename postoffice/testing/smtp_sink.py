@@ -36,6 +36,7 @@ class SMTPSink:
     misbehave: str = ""  # "", "stall-greeting", "stall-data", "endless-line", "garbage", "close-after-mail", "421"
     messages: list[Captured] = field(default_factory=list)
     connections: int = 0
+    data_started: int = 0  # transactions that got their 354
     received: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
 
@@ -118,6 +119,7 @@ class SMTPSink:
                     continue
                 send(b"354 Go ahead")
                 await writer.drain()
+                self.data_started += 1
                 if self.misbehave == "stall-data":
                     await asyncio.sleep(3600)
                 wire = bytearray(b"\r\n")

@@ -99,7 +99,7 @@ async def test_two_instances_send_and_reply() -> None:
             assert reply["Subject"] == "Re: Hello Bob"
             # Both queues are empty once delivered.
             async with asyncio.timeout(DEADLINE):
-                while await a.mail.outbound.queue.list_entries() or await b.mail.outbound.queue.list_entries():  # type: ignore[union-attr]
+                while await a.mail.outbound.queue.list_entries() or await b.mail.outbound.queue.list_entries():  # type: ignore[union-attr]  # noqa: ASYNC110 (store polled)
                     await asyncio.sleep(0.05)
         finally:
             await runner_a.stop()

@@ -147,7 +147,7 @@ async def test_size_refused_before_sending() -> None:
     assert result.recipients[0].reply.code == 552 and result.recipients[0].reply.enhanced == "5.3.4"
     assert result2.recipients[0].delivered
     assert [m.message for m in sink.messages] == [ok]
-    assert "SIZE=%d" % len(ok) in sink.messages[0].mail_params
+    assert f"SIZE={len(ok)}" in sink.messages[0].mail_params
 
 
 async def test_smtputf8_needed_but_not_offered_is_5_6_7() -> None:
