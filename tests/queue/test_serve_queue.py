@@ -160,7 +160,7 @@ async def test_queue_commands_while_serve_runs(tmp_path: Path) -> None:
 
 
 async def test_sigkill_in_the_middle_of_a_relay_loses_nothing(tmp_path: Path) -> None:
-    sink = SMTPSink(misbehave="stall-data")
+    sink = SMTPSink(misbehave="stall-data", extensions=("PIPELINING", "8BITMIME"))  # DATA, not BDAT
     sink_port = await sink.start()
     ports = {"submission": free_port()}
     config = write_config(tmp_path, sink_port, ports, "first_retry = 1\n")
