@@ -9,8 +9,8 @@ implicit-MX rule depends on). Built on dnspython's message classes; test-only.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dns.flags
 import dns.message
