@@ -118,8 +118,9 @@ class QueueRunner:
                 log.exception("queue pass failed")
                 following = None
             wait = self.limits.poll_interval
-            if following is not None:
+            if following is not None and following > self.clock.now():
                 wait = max(0.05, min(wait, following - self.clock.now()))
+            # (something due now is in flight: its end wakes this loop)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -175,6 +176,7 @@ class QueueRunner:
         finally:
             for job in jobs:
                 self._inflight.discard((job.entry.id, job.domain))
+            self._wake.set()  # what is due next may have changed
 
     async def _connect(self, route: Route) -> tuple[SMTPConnection, str]:
         """A connection to the first hop that answers, and that hop's name (Remote-MTA)."""
@@ -347,7 +349,12 @@ class QueueRunner:
         except MailError as exc:
             log.warning("queue %d: report to <%s> undeliverable (%s); to the postmaster", entry.id, entry.sender, exc)
             original = self.mail.stream(content) if full else b""
-            await self.outbound.deliver_to_postmaster(chain(head, original, tail))
+            try:
+                await self.outbound.deliver_to_postmaster(chain(head, original, tail))
+            except MailError as again:
+                # Nobody can take it: logged, and not retried forever (RFC 5321 §6.1 asks
+                # for every effort, not for a report about a report).
+                log.error("queue %d: report undeliverable to the postmaster too: %s", entry.id, again)
 
 
 def _notify(r: QueueRecipient, kind: str) -> bool:

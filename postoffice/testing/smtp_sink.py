@@ -37,6 +37,8 @@ class SMTPSink:
     messages: list[Captured] = field(default_factory=list)
     connections: int = 0
     data_started: int = 0  # transactions that got their 354
+    active: int = 0  # connections open now
+    max_active: int = 0  # the most open at once
     received: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
 
@@ -58,11 +60,14 @@ class SMTPSink:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
         try:
             await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self.active -= 1
             writer.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

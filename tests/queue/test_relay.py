@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from collections.abc import AsyncIterator
 from email.message import EmailMessage, Message
 
 import aiosmtplib
@@ -258,3 +259,52 @@ async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
             assert r.status == "queued" and r.attempts == 1 and r.last_reply.startswith("451 4.")
     finally:
         await sink.stop()
+
+
+async def test_connections_per_destination_limit() -> None:
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer(
+            "smtp", users=["alice"], domain="a.test",
+            config_overrides={"limits.relay.messages_per_connection": 1, "limits.relay.connections_per_destination": 2},
+        ) as a:  # fmt: skip
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            for n in range(6):
+                await runner.outbound.submit(
+                    b"Subject: %d\r\n\r\nbody\r\n" % n, sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6, envelope={},
+                )  # fmt: skip
+            await runner.run_until_idle()
+            assert len(sink.messages) == 6 and sink.connections == 6
+            assert sink.max_active <= 2
+    finally:
+        await sink.stop()
+
+
+async def test_client_auth_and_starttls_to_a_submission_server() -> None:
+    """The smarthost path: STARTTLS, then AUTH PLAIN, then a message, to our own submission listener."""
+    from postoffice.smtpclient import Envelope, RecipientSpec, SMTPClientError, SMTPConnection
+
+    async with TranscriptServer("smtp", users=["alice", "bob"], domain="b.test") as b:
+        port = await b.start_listener("submission")
+        limits = b.config.limits.relay
+        conn = await SMTPConnection.open(
+            "127.0.0.1", port, limits, helo="a.test", tls="opportunistic", auth=("alice@b.test", TranscriptServer.password)
+        )
+        assert conn.tls
+        message = b"From: alice@b.test\r\nSubject: via smarthost\r\n\r\nhi\r\n"
+        result = await conn.send(Envelope("alice@b.test", (RecipientSpec("bob@b.test"),), len(message)), _chunks(message))
+        await conn.quit()
+        assert result.recipients[0].delivered
+        [got] = await inbox(b, "bob")
+        assert got["Subject"] == "via smarthost"
+        with pytest.raises(SMTPClientError) as info:
+            await SMTPConnection.open("127.0.0.1", port, limits, helo="a.test", tls="opportunistic", auth=("alice@b.test", "wrong"))
+        assert info.value.reply.code == 535
+        with pytest.raises(SMTPClientError):  # never a password in clear
+            await SMTPConnection.open("127.0.0.1", port, limits, helo="a.test", tls="none", auth=("alice@b.test", "x"))
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
