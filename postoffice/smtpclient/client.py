@@ -179,7 +179,8 @@ class SMTPConnection:
                 reader, writer = await asyncio.open_connection(
                     host,
                     port,
-                    limit=limits.max_reply_line,
+                    # a line of at most max_reply_line octets with its CRLF (asyncio allows limit + 1)
+                    limit=max(1, limits.max_reply_line - 1),
                     ssl=implicit if tls == "implicit" else None,
                     server_hostname=name if tls == "implicit" else None,
                 )

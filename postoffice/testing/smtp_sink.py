@@ -33,6 +33,7 @@ class SMTPSink:
     ehlo: bool = True  # False: EHLO is answered 500 (HELO only)
     rcpt_replies: dict[str, bytes] = field(default_factory=dict)  # address -> reply line
     data_reply: bytes = b"250 2.0.0 Ok"
+    greeting: bytes = b"220 sink.test ESMTP"  # the greeting line (without CRLF)
     misbehave: str = ""  # "", "stall-greeting", "stall-data", "endless-line", "garbage", "close-after-mail", "421"
     messages: list[Captured] = field(default_factory=list)
     connections: int = 0
@@ -88,7 +89,7 @@ class SMTPSink:
             send(b"421 4.3.2 Go away")
             await writer.drain()
             return
-        send(b"220 sink.test ESMTP")
+        send(self.greeting)
         tx: Captured | None = None
         while True:
             await writer.drain()

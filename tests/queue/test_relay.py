@@ -308,3 +308,24 @@ async def test_client_auth_and_starttls_to_a_submission_server() -> None:
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def test_received_limit_at_its_edge() -> None:
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            limit = a.config.limits.relay.max_received_headers
+            for count, to in ((limit, "ok@b.test"), (limit + 1, "loop@b.test")):
+                received = b"".join(b"Received: from h%d by h%d; Mon, 1 Jan 2024 00:00:00 +0000\r\n" % (i, i) for i in range(count))
+                await runner.outbound.submit(
+                    received + b"Subject: hops\r\n\r\nx\r\n", sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(to)], max_size=10**6, envelope={},
+                )  # fmt: skip
+            await runner.run_until_idle()
+            assert [m.recipients for m in sink.messages] == [["ok@b.test"]]
+            [bounce] = await inbox(a, "alice")
+            assert delivery_status(bounce)[1]["final-recipient"] == "rfc822; loop@b.test"
+    finally:
+        await sink.stop()

@@ -263,3 +263,36 @@ def test_reply_parser_limits() -> None:
         p.feed_line(b"251 b")
     reply = ReplyParser().feed_line(b"550 5.1.1 nobody")
     assert reply is not None and reply.code == 550 and reply.enhanced == "5.1.1"
+
+
+@pytest.mark.parametrize("extra, accepted", [(0, True), (1, False)])
+async def test_reply_line_limit_at_its_edge(extra: int, accepted: bool) -> None:
+    limits = dataclasses.replace(LIMITS, max_reply_line=100)
+    greeting = b"220 " + b"x" * (100 - 4 - 2 + extra)  # with its CRLF: 100 (+ extra) octets
+    sink, port = await open_sink(greeting=greeting)
+    try:
+        if accepted:
+            conn = await connect(port, limits)
+            await conn.quit()
+        else:
+            with pytest.raises(SMTPClientError) as info:
+                await connect(port, limits)
+            assert info.value.reply.enhanced == "4.5.0"
+    finally:
+        await sink.stop()
+
+
+@pytest.mark.parametrize("lines, accepted", [(10, True), (11, False)])
+async def test_reply_lines_limit_at_its_edge(lines: int, accepted: bool) -> None:
+    limits = dataclasses.replace(LIMITS, max_reply_lines=10)
+    sink, port = await open_sink(extensions=[f"X-EXT{n}" for n in range(lines - 1)])  # + the first line
+    try:
+        if accepted:
+            conn = await connect(port, limits)
+            assert "X-EXT8" in conn.extensions
+            await conn.quit()
+        else:
+            with pytest.raises(SMTPClientError):
+                await connect(port, limits)
+    finally:
+        await sink.stop()
