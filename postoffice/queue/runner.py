@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -87,7 +88,8 @@ class QueueRunner:
         self.helo = config.relay.helo_name or config.hostname
         self._wake = asyncio.Event()
         self._inflight: set[tuple[int, str]] = set()
-        self._per_route: dict[str, asyncio.Semaphore] = {}
+        self._pending: dict[str, collections.deque[Job]] = {}  # route key -> jobs waiting for a connection
+        self._workers: dict[str, int] = {}  # route key -> worker tasks (connections) running
         self._total = asyncio.Semaphore(max(1, self.limits.max_deliveries))
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -127,11 +129,11 @@ class QueueRunner:
 
     # ---- passes ------------------------------------------------------------------------
     async def run_pass(self) -> list[asyncio.Task[None]]:
-        """Start a delivery for every due recipient not already being delivered; the tasks."""
+        """Hand every due recipient not already being delivered to its route's workers;
+        the worker tasks started (each delivers until its route has nothing left)."""
         now = self.clock.now()
-        started: list[asyncio.Task[None]] = []
         entries = await self.queue.due_entries(now, 1000)
-        by_route: dict[str, tuple[Route, list[Job]]] = {}
+        touched: dict[str, Route] = {}
         for entry in entries:
             if await self._expired_or_looping(entry, now):
                 continue
@@ -146,14 +148,17 @@ class QueueRunner:
                 except RouteError as exc:
                     await self._record(job, {r.address: exc.reply for r in recipients}, "")
                     continue
-                by_route.setdefault(route.key, (route, []))[1].append(job)
-        for route, jobs in by_route.values():
-            size = max(1, self.limits.messages_per_connection)
-            for i in range(0, len(jobs), size):
-                batch = jobs[i : i + size]
-                for job in batch:
-                    self._inflight.add((job.entry.id, job.domain))
-                task = asyncio.create_task(self._deliver_batch(route, batch))
+                self._inflight.add((entry.id, domain))
+                self._pending.setdefault(route.key, collections.deque()).append(job)
+                touched[route.key] = route
+        started: list[asyncio.Task[None]] = []
+        per_connection = max(1, self.limits.messages_per_connection)
+        for key, route in touched.items():
+            # More connections only for a backlog: one per messages_per_connection waiting.
+            wanted = min(self.limits.connections_per_destination or 1, -(-len(self._pending[key]) // per_connection))
+            for _ in range(wanted - self._workers.get(key, 0)):
+                self._workers[key] = self._workers.get(key, 0) + 1
+                task = asyncio.create_task(self._route_worker(route))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
@@ -166,17 +171,57 @@ class QueueRunner:
             await asyncio.gather(*tasks)
 
     # ---- delivery ----------------------------------------------------------------------
-    async def _deliver_batch(self, route: Route, jobs: list[Job]) -> None:
-        semaphore = self._per_route.setdefault(route.key, asyncio.Semaphore(max(1, self.limits.connections_per_destination)))
+    async def _route_worker(self, route: Route) -> None:
+        """Connections to one route, one after another, until its pending jobs are done."""
+        pending = self._pending[route.key]
         try:
-            async with semaphore, self._total:
-                await self._send_batch(route, jobs)
+            while pending:
+                async with self._total:
+                    await self._connection(route, pending)
         except Exception:
             log.exception("delivery to %s failed", route.key)
         finally:
-            for job in jobs:
-                self._inflight.discard((job.entry.id, job.domain))
+            self._workers[route.key] -= 1
             self._wake.set()  # what is due next may have changed
+
+    def _done(self, job: Job) -> None:
+        self._inflight.discard((job.entry.id, job.domain))
+
+    async def _connection(self, route: Route, pending: collections.deque[Job]) -> None:
+        """One connection: up to messages_per_connection jobs from ``pending``."""
+        try:
+            conn, remote = await self._connect(route)
+        except SMTPClientError as exc:
+            # The destination cannot be reached: every job waiting for it is deferred alike.
+            while pending:
+                job = pending.popleft()
+                try:
+                    await self._record(job, {r.address: exc.reply for r in job.recipients}, "")
+                finally:
+                    self._done(job)
+            return
+        broken = False
+        try:
+            for _ in range(max(1, self.limits.messages_per_connection)):
+                if not pending:
+                    break
+                job = pending.popleft()
+                try:
+                    try:
+                        content = await self.mail.get_content(job.entry.content_id)
+                        result = await conn.send(self._envelope(job, content), self.mail.stream(content))
+                    except SMTPClientError as exc:
+                        broken = True
+                        await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
+                        break
+                    await self._record(job, {r.address: r.reply for r in result.recipients}, remote)
+                finally:
+                    self._done(job)
+        finally:
+            if broken:
+                conn.close()
+            else:
+                await conn.quit()
 
     async def _connect(self, route: Route) -> tuple[SMTPConnection, str]:
         """A connection to the first hop that answers, and that hop's name (Remote-MTA)."""
@@ -193,33 +238,6 @@ class QueueRunner:
                 if exc.reply.is_permanent and hop.auth is not None:
                     break
         raise SMTPClientError(last or synthetic(451, "4.4.1", f"no host to try for {route.key}"))
-
-    async def _send_batch(self, route: Route, jobs: list[Job]) -> None:
-        try:
-            conn, remote = await self._connect(route)
-        except SMTPClientError as exc:
-            for job in jobs:
-                await self._record(job, {r.address: exc.reply for r in job.recipients}, "")
-            return
-        broken: ServerReply | None = None
-        try:
-            for job in jobs:
-                if broken is not None:
-                    await self._record(job, {r.address: broken for r in job.recipients}, remote)
-                    continue
-                try:
-                    content = await self.mail.get_content(job.entry.content_id)
-                    result = await conn.send(self._envelope(job, content), self.mail.stream(content))
-                except SMTPClientError as exc:
-                    broken = exc.reply
-                    await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
-                    continue
-                await self._record(job, {r.address: r.reply for r in result.recipients}, remote)
-        finally:
-            if broken is None:
-                await conn.quit()
-            else:
-                conn.close()
 
     def _envelope(self, job: Job, content: Content) -> Envelope:
         info: dict[str, Any] = json.loads(job.entry.envelope or "{}")
