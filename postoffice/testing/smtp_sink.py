@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["SMTPSink", "Captured"]
 
@@ -25,6 +27,9 @@ class Captured:
     wire: bytes = b""  # octets as sent after 354 (with the final dot) or the BDAT payloads
     message: bytes = b""  # the message as the sender meant it
     via: str = "DATA"
+    size: int = 0  # octets of the message (also when discarded)
+    sha256: str = ""
+    digest: Any = field(default_factory=hashlib.sha256)
 
 
 @dataclass
@@ -34,6 +39,7 @@ class SMTPSink:
     rcpt_replies: dict[str, bytes] = field(default_factory=dict)  # address -> reply line
     data_reply: bytes = b"250 2.0.0 Ok"
     greeting: bytes = b"220 sink.test ESMTP"  # the greeting line (without CRLF)
+    discard: bool = False  # keep only the size and SHA-256 of each message (big-message tests)
     misbehave: str = ""  # "", "stall-greeting", "stall-data", "endless-line", "garbage", "close-after-mail", "421"
     messages: list[Captured] = field(default_factory=list)
     connections: int = 0
@@ -149,8 +155,11 @@ class SMTPSink:
                     send(b"503 5.5.1 No MAIL")
                     continue
                 tx.via = "BDAT"
-                tx.wire += data
-                tx.message += data
+                tx.size += len(data)
+                tx.digest.update(data)
+                if not self.discard:
+                    tx.wire += data
+                    tx.message += data
                 if len(parts) > 1 and parts[1].upper() == "LAST":
                     self._finish(tx, send)
                     tx = None
@@ -170,6 +179,11 @@ class SMTPSink:
 
     def _finish(self, tx: Captured, send: object) -> None:
         assert callable(send)
+        if tx.via == "BDAT":
+            tx.sha256 = tx.digest.hexdigest()
+        else:
+            tx.size = len(tx.message)
+            tx.sha256 = hashlib.sha256(tx.message).hexdigest()
         send(self.data_reply)
         if self.data_reply.startswith(b"2"):
             self.messages.append(tx)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import hashlib
+import tracemalloc
 from collections.abc import AsyncIterator
 from email.message import EmailMessage, Message
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -327,5 +330,41 @@ async def test_received_limit_at_its_edge() -> None:
             assert [m.recipients for m in sink.messages] == [["ok@b.test"]]
             [bounce] = await inbox(a, "alice")
             assert delivery_status(bounce)[1]["final-recipient"] == "rfc822; loop@b.test"
+    finally:
+        await sink.stop()
+
+
+@pytest.mark.slow
+async def test_big_message_is_relayed_in_constant_memory(tmp_path: Path) -> None:
+    """64 MiB through submit, queue and BDAT: Python allocations stay far below the size."""
+    line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n"
+    size = 64 * 1024 * 1024
+    path = tmp_path / "big.eml"
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        head = b"Subject: big\r\n\r\n"
+        f.write(head)
+        digest.update(head)
+        block = line * (1024 * 1024 // len(line))
+        for _ in range(size // len(block)):
+            f.write(block)
+            digest.update(block)
+    sink = SMTPSink(discard=True)
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            await runner.outbound.submit(
+                path, sender="alice@a.test", local=[], remote=[NewQueueRecipient("bob@b.test")], max_size=10**9, envelope={}
+            )
+            tracemalloc.start()
+            try:
+                await runner.run_until_idle()
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            [got] = sink.messages
+            assert got.sha256 == digest.hexdigest() and got.size == path.stat().st_size
+            assert peak < 16 * 1024 * 1024, peak
     finally:
         await sink.stop()
