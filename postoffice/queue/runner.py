@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -214,7 +215,7 @@ class QueueRunner:
                         broken = True
                         await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
                         break
-                    await self._record(job, {r.address: r.reply for r in result.recipients}, remote)
+                    await self._record(job, {r.address: r.reply for r in result.recipients}, remote, peer_dsn=result.dsn)
                 finally:
                     self._done(job)
         finally:
@@ -261,15 +262,21 @@ class QueueRunner:
         """Seconds before the next attempt after ``attempts`` failed ones."""
         return float(min(self.limits.first_retry * 2 ** max(0, attempts - 1), self.limits.max_retry))
 
-    async def _record(self, job: Job, replies: dict[str, ServerReply], remote_mta: str) -> None:
+    async def _record(
+        self, job: Job, replies: dict[str, ServerReply], remote_mta: str, *, peer_dsn: bool = False
+    ) -> None:
         now = self.clock.now()
         entry = job.entry
         updates = []
+        relayed: list[QueueRecipient] = []
         for r in job.recipients:
             reply = replies.get(r.address) or synthetic(451, "4.4.0", "no reply for this recipient")
             text = str(reply)
             if reply.is_positive:
                 updates.append(RecipientUpdate(r.address, "delivered", text, now, now))
+                if _notify(r, "SUCCESS") and not peer_dsn:
+                    # RFC 3461 §6.2.3.1: the peer cannot carry the request on: "relayed".
+                    relayed.append(dataclasses.replace(r, last_reply=text, last_attempt=now))
             elif reply.is_permanent:
                 updates.append(RecipientUpdate(r.address, "failed", text, now, now))
             elif now - entry.created >= self.limits.lifetime:
@@ -278,6 +285,12 @@ class QueueRunner:
                 updates.append(RecipientUpdate(r.address, "queued", text, now + self.backoff(r.attempts + 1), now))
             log.info("queue %d <%s>: %s", entry.id, r.address, text)
         await self.queue.update_recipients(entry.id, updates)
+        if relayed and entry.sender:
+            info: dict[str, Any] = json.loads(entry.envelope or "{}")
+            try:
+                await self._send_dsn(entry, info, [_report_of(r, "relayed", remote_mta) for r in relayed])
+            except Exception:
+                log.exception("queue %d: success notice not sent", entry.id)  # at most once, never blocks the queue
         await self._report(entry.id, remote_mta)
 
     async def _expired_or_looping(self, entry: QueueEntry, now: float) -> bool:
@@ -385,7 +398,7 @@ def _notify(r: QueueRecipient, kind: str) -> bool:
 
 def _report_of(r: QueueRecipient, action: str, remote_mta: str, until: float | None = None) -> RecipientReport:
     reply = r.last_reply
-    status = "5.0.0" if action == "failed" else "4.0.0"
+    status = {"failed": "5.0.0", "delayed": "4.0.0"}.get(action, "2.0.0")
     parts = reply.split()
     if len(parts) > 1 and parts[1][:1] in "245" and parts[1].count(".") == 2:
         status = parts[1]

@@ -22,7 +22,7 @@ import base64
 import contextlib
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from postoffice.config import RelayLimits
@@ -92,7 +92,7 @@ class RecipientResult:
 class TransactionResult:
     recipients: tuple[RecipientResult, ...]
     converted: bool = False  # the body was re-encoded for this peer
-    extra: dict[str, str] = field(default_factory=dict)
+    dsn: bool = False  # the peer offered DSN: NOTIFY/RET/ENVID/ORCPT were passed on (RFC 3461)
 
     def reply_for(self, address: str) -> ServerReply:
         for r in self.recipients:
@@ -381,7 +381,7 @@ class SMTPConnection:
         results = tuple(
             RecipientResult(r.address, final if rep.is_positive else rep) for r, rep in zip(everyone, rcpt_replies, strict=True)
         )
-        return TransactionResult(results, converted=convert_8bit or convert_binary)
+        return TransactionResult(results, converted=convert_8bit or convert_binary, dsn=dsn)
 
     async def _finish_empty_data(self) -> None:
         # RFC 2920 §3.1: DATA accepted though no recipient was: send an empty message's end.

@@ -368,3 +368,34 @@ async def test_big_message_is_relayed_in_constant_memory(tmp_path: Path) -> None
             assert peak < 16 * 1024 * 1024, peak
     finally:
         await sink.stop()
+
+
+@pytest.mark.parametrize("peer_dsn", [False, True])
+async def test_notify_success(peer_dsn: bool) -> None:
+    """NOTIFY=SUCCESS to a peer without DSN: a "relayed" report (RFC 3461 §6.2.3.1);
+    to a peer with DSN the parameters go on (RFC 3461 §4) and the peer reports."""
+    extensions = ("PIPELINING", "8BITMIME", "DSN") if peer_dsn else ("PIPELINING", "8BITMIME")
+    sink = SMTPSink(extensions=extensions)
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            await runner.outbound.submit(
+                b"Subject: tell me\r\n\r\nx\r\n", sender="alice@a.test", local=[],
+                remote=[NewQueueRecipient("bob@b.test", notify="SUCCESS,FAILURE", orcpt="rfc822;Bob@b.test")],
+                max_size=10**6, envelope={"envid": "E1", "ret": "HDRS"},
+            )  # fmt: skip
+            await runner.run_until_idle()
+            [got] = sink.messages
+            reports = await inbox(a, "alice")
+            if peer_dsn:
+                assert "RET=HDRS" in got.mail_params and "ENVID=E1" in got.mail_params
+                assert reports == []
+            else:
+                assert "RET=" not in got.mail_params
+                [report] = reports
+                groups = delivery_status(report)
+                assert groups[1]["action"] == "relayed" and groups[1]["status"].startswith("2.")
+                assert groups[1]["original-recipient"] == "rfc822;Bob@b.test"
+    finally:
+        await sink.stop()
