@@ -296,3 +296,35 @@ async def test_reply_lines_limit_at_its_edge(lines: int, accepted: bool) -> None
                 await connect(port, limits)
     finally:
         await sink.stop()
+
+
+async def test_starttls_refused_falls_back_to_plain_unless_verification_is_required() -> None:
+    # The sink offers STARTTLS but cannot do it (502): opportunistic TLS tries again in clear
+    # (RFC 7435 §3); required TLS gives up with 4.7.x.
+    sink, port = await open_sink(extensions=("STARTTLS", "PIPELINING", "8BITMIME"))
+    try:
+        conn = await connect(port)
+        assert not conn.tls and sink.connections == 2
+        message = b"Subject: x\r\n\r\nhi\r\n"
+        assert (await conn.send(envelope(message), chunks(message))).recipients[0].delivered
+        await conn.quit()
+        with pytest.raises(SMTPClientError) as info:
+            await SMTPConnection.open("127.0.0.1", port, LIMITS, helo="a.test", tls="verify")
+        assert info.value.reply.is_transient and (info.value.reply.enhanced or "").startswith("4.7.")
+    finally:
+        await sink.stop()
+
+
+async def test_verified_tls_refuses_an_unverifiable_certificate() -> None:
+    """Against our own MX listener (self-signed certificate): opportunistic TLS works,
+    verified TLS refuses it."""
+    from postoffice.testing.server import TranscriptServer
+
+    async with TranscriptServer("smtp", users=["bob"], domain="b.test") as b:
+        port = await b.start_listener("smtp")
+        conn = await SMTPConnection.open("127.0.0.1", port, LIMITS, helo="a.test", tls="opportunistic")
+        assert conn.tls
+        await conn.quit()
+        with pytest.raises(SMTPClientError) as info:
+            await SMTPConnection.open("127.0.0.1", port, LIMITS, helo="a.test", tls="verify")
+        assert (info.value.reply.enhanced or "").startswith("4.7.")
