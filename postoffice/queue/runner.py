@@ -114,6 +114,7 @@ class QueueRunner:
 
     async def _run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before the pass: a wake-up during it makes another pass
             try:
                 await self.run_pass()
                 following = await self.queue.next_attempt()
@@ -124,7 +125,6 @@ class QueueRunner:
             if following is not None and following > self.clock.now():
                 wait = max(0.05, min(wait, following - self.clock.now()))
             # (something due now is in flight: its end wakes this loop)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
@@ -218,11 +218,13 @@ class QueueRunner:
                     await self._record(job, {r.address: r.reply for r in result.recipients}, remote, peer_dsn=result.dsn)
                 finally:
                     self._done(job)
-        finally:
-            if broken:
-                conn.close()
-            else:
-                await conn.quit()
+        except BaseException:  # cancelled (shutdown) or a bug: no polite QUIT to wait for
+            conn.close()
+            raise
+        if broken:
+            conn.close()
+        else:
+            await conn.quit()
 
     async def _connect(self, route: Route) -> tuple[SMTPConnection, str]:
         """A connection to the first hop that answers, and that hop's name (Remote-MTA)."""

@@ -399,3 +399,34 @@ async def test_notify_success(peer_dsn: bool) -> None:
                 assert groups[1]["original-recipient"] == "rfc822;Bob@b.test"
     finally:
         await sink.stop()
+
+
+async def test_a_stalled_destination_does_not_hold_the_others() -> None:
+    stalled, fine = SMTPSink(misbehave="stall-data", extensions=("8BITMIME",)), SMTPSink()
+    stalled_port, fine_port = await stalled.start(), await fine.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", stalled_port), "c.test": ("127.0.0.1", fine_port)})
+            runner.start()
+            try:
+                for to in ("bob@b.test", "carol@c.test"):
+                    await runner.outbound.submit(
+                        b"Subject: x\r\n\r\nbody\r\n", sender="alice@a.test", local=[],
+                        remote=[NewQueueRecipient(to)], max_size=10**6, envelope={},
+                    )  # fmt: skip
+                await fine.wait_for(1)
+                async with asyncio.timeout(DEADLINE):
+                    while stalled.data_started < 1:  # noqa: ASYNC110 (a counter of the sink)
+                        await asyncio.sleep(0.01)
+                assert stalled.messages == [] and len(fine.messages) == 1  # one stuck in DATA, the other delivered
+                async with asyncio.timeout(DEADLINE):
+                    while len(await runner.queue.list_entries()) > 1:  # noqa: ASYNC110 (the store, polled)
+                        await asyncio.sleep(0.01)  # c.test's delivery is being recorded
+            finally:
+                await runner.stop()
+            # Stopped in the middle: the stalled message is still queued, never lost.
+            [entry] = await runner.queue.list_entries()
+            assert [(r.address, r.status) for r in entry.recipients] == [("bob@b.test", "queued")]
+    finally:
+        await stalled.stop()
+        await fine.stop()
