@@ -36,10 +36,19 @@ DEADLINE = 60.0
 BODY = b"Line one\r\n.\r\n..two dots\r\n.leading dot\r\n" + b"x" * 900 + b"\r\nend\r\n"
 
 
+def relay_to(conf: Path, domain: str, port: int) -> None:
+    """Make the private Postfix relay ``domain`` to 127.0.0.1:port, and reload it."""
+    for setting in (f"relay_domains = {domain}", f"transport_maps = inline:{{{domain}=smtp:[127.0.0.1]:{port}}}"):
+        done = subprocess.run([POSTCONF, "-c", str(conf), "-e", setting], capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    done = subprocess.run([POSTFIX, "-c", str(conf), "reload"], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 async def test_relay_to_postfix_and_from_postfix() -> None:
     # Under /var: Postfix's maillog_file must match maillog_file_prefixes (/var by default).
     work = Path(tempfile.mkdtemp(prefix="postoffice-postfix-", dir="/var/tmp"))
-    work.chmod(0o755)  # Postfix's own user walks into its data directory below
+    os.chmod(work, 0o755)  # Postfix's own user walks into its data directory below
     try:
         pf = await asyncio.to_thread(start_postfix, work / "postfix")
     except Unavailable as exc:
@@ -69,11 +78,7 @@ async def test_relay_to_postfix_and_from_postfix() -> None:
             assert raw.split(b"\n\n", 1)[1] == BODY.replace(b"\r\n", b"\n")
 
             # Postfix relays a.test to postoffice's MX listener.
-            for setting in ("relay_domains = a.test", f"transport_maps = inline:{{a.test=smtp:[127.0.0.1]:{mx}}}"):
-                done = subprocess.run([POSTCONF, "-c", str(pf.conf), "-e", setting], capture_output=True, timeout=60)
-                assert done.returncode == 0, done.stderr
-            done = subprocess.run([POSTFIX, "-c", str(pf.conf), "reload"], capture_output=True, timeout=60)
-            assert done.returncode == 0, done.stderr
+            await asyncio.to_thread(relay_to, pf.conf, "a.test", mx)
             message = EmailMessage()
             message["From"] = "someone@remote.test"
             message["To"] = "alice@a.test"
