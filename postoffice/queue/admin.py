@@ -83,7 +83,7 @@ async def bounce_entry(mail: MailService, config: Config, entry_id: int) -> int:
         entry_id, [RecipientUpdate(r.address, "failed", reason, now, now, counts_attempt=False) for r in pending]
     )
     runner = QueueRunner(mail, outbound.queue, outbound, config)
-    await runner._report(entry_id, "")
+    await runner.report(entry_id)
     return len(pending)
 
 

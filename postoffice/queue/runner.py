@@ -293,7 +293,7 @@ class QueueRunner:
                 await self._send_dsn(entry, info, [_report_of(r, "relayed", remote_mta) for r in relayed])
             except Exception:
                 log.exception("queue %d: success notice not sent", entry.id)  # at most once, never blocks the queue
-        await self._report(entry.id, remote_mta)
+        await self.report(entry.id, remote_mta)
 
     async def _expired_or_looping(self, entry: QueueEntry, now: float) -> bool:
         """Fail an entry past its lifetime with nothing in flight, or one that loops."""
@@ -315,7 +315,7 @@ class QueueRunner:
             text = reason or f"{r.last_reply or '451 4.4.7'} (gave up: delivery time expired)"  # RFC 3463 X.4.7
             updates.append(RecipientUpdate(r.address, "failed", text, now, now, counts_attempt=False))
         await self.queue.update_recipients(entry.id, updates)
-        await self._report(entry.id, "")
+        await self.report(entry.id, "")
         return True
 
     async def _header_block(self, content: Content) -> bytes:
@@ -334,7 +334,7 @@ class QueueRunner:
                 return bytes(block[: end + 2])
         return bytes(block)
 
-    async def _report(self, entry_id: int, remote_mta: str) -> None:
+    async def report(self, entry_id: int, remote_mta: str = "") -> None:
         """DSNs for what this entry's last outcomes call for; then drop it if finished."""
         entry = await self.queue.get_entry(entry_id)
         if entry is None:
