@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian programs the tests run as real clients.
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix
 
 .PHONY: serve test check lint bench install test-deps clean

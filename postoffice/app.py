@@ -84,6 +84,12 @@ async def open_services(
     blobs = FileBlobStore(config.blob_dir)
     bus = bus if bus is not None else InProcessChangeBus()
     mail = MailService(config, store, blobs, bus, clock or SystemClock(), shared=shared)
+    # The outbound queue lives in the same database (its queue role).
+    from postoffice.mail.outbound import Outbound
+    from postoffice.store.sqlite.queue import SQLiteQueueStore
+
+    if config.relay.enabled:
+        mail.outbound = Outbound(mail, SQLiteQueueStore.of(store))
     return Services(config, store, blobs, bus, mail, shared)
 
 

@@ -10,6 +10,8 @@
     postoffice [--config FILE] import PATH --user ADDRESS | export --user ADDRESS DIR
     postoffice [--config FILE] status
     postoffice [--config FILE] dkim rotate DOMAIN | dns DOMAIN
+    postoffice [--config FILE] queue list [--json] | queue show ID | queue retry ID|--all
+                               | queue delete ID | queue bounce ID
 
 Invariants: exit status 0 on success, 1 for a refused operation (MailError: unknown
 domain, duplicate, malformed address, not found) with one line on stderr, 2 for a bad
@@ -87,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("domain")
     p = commands.add_parser("dns", parents=[common], help="print the DNS records a local domain needs")
     p.add_argument("domain")
+    queue = commands.add_parser("queue", parents=[common], help="the outbound queue").add_subparsers(dest="action", required=True)
+    p = queue.add_parser("list", parents=[common], help="one entry per line: ID, created, sender, size, queued recipients")
+    p.add_argument("--json", action="store_true", help="every entry and recipient as JSON")
+    p = queue.add_parser("show", parents=[common], help="an entry and each recipient's status and last reply")
+    p.add_argument("id", type=int)
+    p = queue.add_parser("retry", parents=[common], help="make an entry (or --all) due now")
+    p.add_argument("id", type=int, nargs="?")
+    p.add_argument("--all", action="store_true")
+    p = queue.add_parser("delete", parents=[common], help="remove an entry without any report")
+    p.add_argument("id", type=int)
+    p = queue.add_parser("bounce", parents=[common], help="fail an entry now and report it to its sender")
+    p.add_argument("id", type=int)
     return parser
 
 
@@ -334,7 +348,72 @@ async def _dns(s: Any, args: argparse.Namespace, password: str | None) -> int:
     return 0
 
 
+async def _sizes(s: Any, entries: list[Any]) -> dict[int, int]:
+    contents = await s.mail.get_contents([e.content_id for e in entries])
+    return {cid: c.size for cid, c in contents.items()}
+
+
+async def _queue_list(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.queue import admin
+
+    entries = await admin.queue_of(s.mail).list_entries()
+    sizes = await _sizes(s, entries)
+    if args.json:
+        print(admin.dumps([admin.entry_json(e, sizes.get(e.content_id)) for e in entries]))
+    else:
+        for e in entries:
+            print(admin.format_entry(e, sizes.get(e.content_id)))
+    return 0
+
+
+async def _queue_show(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.queue import admin
+
+    entry = await admin.queue_of(s.mail).get_entry(args.id)
+    if entry is None:
+        raise _not_found(args.id)
+    sizes = await _sizes(s, [entry])
+    print(admin.format_entry(entry, sizes.get(entry.content_id), detail=True))
+    return 0
+
+
+def _not_found(entry_id: int) -> MailError:
+    from postoffice.errors import Kind
+
+    return MailError(Kind.NOT_FOUND, f"no queue entry {entry_id}")
+
+
+async def _queue_retry(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.queue import admin
+
+    if (args.id is None) == (not args.all):
+        raise _UsageError("queue retry needs an ID or --all (not both)")
+    count = await admin.queue_of(s.mail).retry(None if args.all else args.id, s.mail.clock.now())
+    print(f"{count} recipients due now")
+    return 0
+
+
+async def _queue_delete(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.queue import admin
+
+    await admin.queue_of(s.mail).delete_entry(args.id)
+    return 0
+
+
+async def _queue_bounce(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    from postoffice.queue import admin
+
+    count = await admin.bounce_entry(s.mail, s.config, args.id)
+    print(f"{count} recipients returned to the sender")
+    return 0
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("queue", "list"): _queue_list,
+    ("queue", "show"): _queue_show,
+    ("queue", "retry"): _queue_retry,
+    ("queue", "delete"): _queue_delete,
+    ("queue", "bounce"): _queue_bounce,
     ("user", "add"): _user_add,
     ("user", "list"): _user_list,
     ("user", "del"): _user_del,

@@ -32,8 +32,10 @@ __all__ = [
     "IMAPLimits",
     "POP3Limits",
     "MessageLimits",
-    "DnsConfig",
     "AuthnConfig",
+    "RelayLimits",
+    "RelayConfig",
+    "DNSConfig",
     "load_config",
     "parse_size",
     "parse_duration",
@@ -245,24 +247,6 @@ class POP3Limits:
 
 
 @dataclass(frozen=True)
-class DnsConfig:
-    # Resolvers asked for SPF, DKIM and DMARC records (and MX routing), as "HOST:PORT" or
-    # "HOST" (port 53); empty: the system's resolver (/etc/resolv.conf).
-    nameservers: tuple[str, ...] = ()
-    timeout: float = _duration(10.0)  # seconds for one lookup, retries included
-
-    def addresses(self) -> list[tuple[str, int]]:
-        """The nameservers as (ip, port)."""
-        out = []
-        for item in self.nameservers:
-            try:
-                out.append(_parse_hostport(item))
-            except ValueError:
-                out.append((item.strip("[]"), 53))
-        return out
-
-
-@dataclass(frozen=True)
 class AuthnConfig:
     # MX listener: SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) checked on every
     # message, the result written in an Authentication-Results field (RFC 8601) and the
@@ -274,11 +258,66 @@ class AuthnConfig:
 
 
 @dataclass(frozen=True)
+class RelayLimits:
+    """The outbound queue and its SMTP client (``[limits.relay]``)."""
+
+    first_retry: float = _duration(300.0)  # delay before the first retry of a deferred recipient
+    max_retry: float = _duration(3600.0)  # the delay doubles per attempt up to this
+    delay_notice: float = _duration(4 * 3600.0)  # a delay DSN after this long in the queue (RFC 3464)
+    lifetime: float = _duration(5 * 86400.0)  # then the recipient bounces (RFC 5321 §4.5.4.1: 4-5 days)
+    connections_per_destination: int = _count(2)  # simultaneous connections to one destination
+    messages_per_connection: int = _count(50)  # transactions sent on one connection before QUIT
+    max_deliveries: int = _count(20)  # simultaneous connections over all destinations
+    max_reply_line: int = _size(2048)  # octets of one reply line (RFC 5321 §4.5.3.1.5: 512)
+    max_reply_lines: int = _count(100)  # lines of one multi-line reply (EHLO)
+    max_received_headers: int = _count(50)  # more: a mail loop, bounced (RFC 5321 §6.3)
+    timeout_connect: float = _duration(30.0)
+    # RFC 5321 §4.5.3.2: the client's waits on the server.
+    timeout_greeting: float = _duration(300.0)  # §4.5.3.2.1: 5 minutes
+    timeout_command: float = _duration(300.0)  # §4.5.3.2.2-3: MAIL and RCPT, 5 minutes
+    timeout_data_init: float = _duration(120.0)  # §4.5.3.2.4: 2 minutes
+    timeout_data_block: float = _duration(180.0)  # §4.5.3.2.5: 3 minutes per write
+    timeout_data_end: float = _duration(600.0)  # §4.5.3.2.6: 10 minutes
+    poll_interval: float = _duration(30.0)  # the scheduler reads the queue at least this often
+
+
+@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
     pop3: POP3Limits = field(default_factory=POP3Limits)
     message: MessageLimits = field(default_factory=MessageLimits)
+    relay: RelayLimits = field(default_factory=RelayLimits)
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """Where outbound mail goes (``[relay]``): static routes, else a smarthost, else MX."""
+
+    enabled: bool = True  # false: no outbound queue; submission to other domains gets 451 4.3.0
+
+    # "host:port" every non-routed message goes to instead of the MX hosts (RFC 6409 relay).
+    smarthost: tuple[str, int] | None = None
+    smarthost_user: str = ""  # AUTH PLAIN to the smarthost (RFC 4954), only over TLS
+    smarthost_password: str = ""
+    smarthost_tls: str = "starttls"  # "starttls" (required and verified), "implicit" (RFC 8314), "none"
+    mx_port: int = 25  # port of the MX hosts (tests use an unprivileged one)
+    # destination domain (lower case) -> (host, port), no DNS (``[relay.routes]``).
+    routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    require_tls: bool = False  # refuse to send without verified TLS (else STARTTLS is opportunistic)
+    helo_name: str = ""  # EHLO argument; default: the hostname
+
+
+@dataclass(frozen=True)
+class DNSConfig:
+    # Resolvers asked for MX routing and for SPF, DKIM and DMARC records, as (ip, port);
+    # written "IP:PORT" or "IP" (port 53) in the file. (): the system's resolver.
+    nameservers: tuple[tuple[str, int], ...] = ()
+    timeout: float = 10.0  # seconds for one lookup, retries included
+
+    def addresses(self) -> list[tuple[str, int]]:
+        """The nameservers as (ip, port)."""
+        return list(self.nameservers)
 
 
 @dataclass(frozen=True)
@@ -292,7 +331,8 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: Limits = field(default_factory=Limits)
     server: ServerConfig = field(default_factory=ServerConfig)
-    dns: DnsConfig = field(default_factory=DnsConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    dns: DNSConfig = field(default_factory=DNSConfig)
     authn: AuthnConfig = field(default_factory=AuthnConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
@@ -417,7 +457,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns", "authn"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -495,7 +535,7 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["auth"] = auth
     if "limits" in raw:
         table = _table(raw, "limits", source)
-        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "message": MessageLimits}
+        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "message": MessageLimits, "relay": RelayLimits}
         limit_kwargs: dict[str, Any] = {}
         for name, sub in table.items():
             if name not in sections:
@@ -514,27 +554,80 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         if server.gc_interval < 1:
             raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server
+    if "relay" in raw:
+        kwargs["relay"] = _relay(_table(raw, "relay", source), source)
     if "dns" in raw:
-        table = dict(_table(raw, "dns", source))
-        servers = table.pop("nameservers", None)
-        dns_config = _convert("dns", DnsConfig, table, source)
-        if servers is not None:
-            if not isinstance(servers, list) or not all(isinstance(n, str) for n in servers):
-                raise ConfigError(f"{source}: key 'dns.nameservers': expected a list such as [\"127.0.0.1:5353\"]")
-            for n in servers:
-                try:
-                    ipaddress.ip_address(n.strip("[]"))
-                except ValueError:
-                    try:
-                        host, _ = _parse_hostport(n)
-                        ipaddress.ip_address(host)
-                    except ValueError:
-                        raise ConfigError(f"{source}: key 'dns.nameservers': {n!r} is not IP or IP:PORT") from None
-            dns_config = dataclasses.replace(dns_config, nameservers=tuple(servers))
-        kwargs["dns"] = dns_config
+        kwargs["dns"] = _dns(_table(raw, "dns", source), source)
     if "authn" in raw:
         kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
     return Config(**kwargs)
+
+
+def _hostport(value: object, key: str, source: str) -> tuple[str, int]:
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: key '{key}': expected \"HOST:PORT\", got {value!r}")
+    try:
+        return _parse_hostport(value)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: key '{key}': {exc}") from None
+
+
+def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "smarthost":
+            values[key] = _hostport(value, "relay.smarthost", source)
+        elif key == "routes":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: key 'relay.routes': expected a table of \"domain\" = \"HOST:PORT\"")
+            values[key] = {d.lower().rstrip("."): _hostport(v, f"relay.routes.{d}", source) for d in value for v in [value[d]]}
+        elif key == "mx_port":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+                raise ConfigError(f"{source}: key 'relay.mx_port': expected a port 1-65535, got {value!r}")
+            values[key] = value
+        elif key == "smarthost_tls":
+            if value not in ("starttls", "implicit", "none"):
+                raise ConfigError(f"{source}: key 'relay.smarthost_tls': expected \"starttls\", \"implicit\" or \"none\"")
+            values[key] = value
+        elif key in ("smarthost_user", "smarthost_password", "helo_name"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: key 'relay.{key}': expected a string")
+            values[key] = value
+        elif key in ("require_tls", "enabled"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: key 'relay.{key}': expected true or false")
+            values[key] = value
+        else:
+            raise ConfigError(f"{source}: unknown key 'relay.{key}'")
+    return RelayConfig(**values)
+
+
+def _dns(table: Mapping[str, Any], source: str) -> DNSConfig:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "nameservers":
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: key 'dns.nameservers': expected a list of \"IP\" or \"IP:PORT\"")
+            servers = []
+            for item in value:
+                if isinstance(item, str) and (":" not in item or item.count(":") > 1 and not item.startswith("[")):
+                    servers.append((item, 53))
+                else:
+                    servers.append(_hostport(item, "dns.nameservers", source))
+            for host, _port in servers:
+                try:
+                    ipaddress.ip_address(host)
+                except ValueError:
+                    raise ConfigError(f"{source}: key 'dns.nameservers': {host!r} is not an IP address") from None
+            values[key] = tuple(servers)
+        elif key == "timeout":
+            try:
+                values[key] = parse_duration(value)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: key 'dns.timeout': {exc}") from None
+        else:
+            raise ConfigError(f"{source}: unknown key 'dns.{key}'")
+    return DNSConfig(**values)
 
 
 def _table(raw: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:

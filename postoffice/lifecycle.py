@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from postoffice import app
 from postoffice.config import Config
 from postoffice.net.listener import Listener
+from postoffice.queue import start_runner
 from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
 
 __all__ = ["Listening", "run", "serve", "start_listeners", "stop_event", "stop_listeners", "worker_main"]
@@ -147,6 +148,7 @@ async def serve(config: Config) -> int:
         print(f"Webmail URL: {config.webmail_url()} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
         collector = asyncio.create_task(s.mail.run_garbage_collector(), name="garbage-collector")
+        queue_runner = start_runner(s.mail, config) if s.mail.outbound is not None else None  # stopped below
         await stop.wait()
         log.info("shutting down")
         collector.cancel()
@@ -155,6 +157,8 @@ async def serve(config: Config) -> int:
         # The workers run their own shutdown at the same time as this process.
         workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_listeners(listening)
+        if queue_runner is not None:
+            await queue_runner.stop()
         if workers_stopped is not None:
             await workers_stopped
         return 0

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from postoffice.config import DnsConfig
+from postoffice.config import DNSConfig
 from postoffice.message.address import parse_address_list
 from postoffice.message.headers import header_text, split_header_block
 
@@ -66,7 +66,7 @@ def from_domain(header: bytes) -> str | None:
 class InboundChecker:
     """The MX side's sender authentication, shared by every session of a server."""
 
-    def __init__(self, dns: DnsConfig, authserv_id: str, *, max_header: int = 1024 * 1024,
+    def __init__(self, dns: DNSConfig, authserv_id: str, *, max_header: int = 1024 * 1024,
                  rng: random.Random | None = None) -> None:
         self.lookup = TxtLookup(make_resolver(dns))
         self.sync_resolver = make_sync_resolver(dns)

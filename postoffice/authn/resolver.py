@@ -16,7 +16,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
-from postoffice.config import DnsConfig
+from postoffice.config import DNSConfig
 
 __all__ = ["make_resolver", "make_sync_resolver", "TxtLookup", "DnsTempError"]
 
@@ -27,7 +27,7 @@ class DnsTempError(Exception):
     """The lookup failed for now (timeout, SERVFAIL): a temperror result."""
 
 
-def _nameservers(config: DnsConfig) -> list[dns.nameserver.Nameserver]:
+def _nameservers(config: DNSConfig) -> list[dns.nameserver.Nameserver]:
     return [dns.nameserver.Do53Nameserver(ip, port) for ip, port in config.addresses()]
 
 
@@ -36,7 +36,7 @@ def _unconfigured() -> list[dns.nameserver.Nameserver]:
     return [dns.nameserver.Do53Nameserver("127.0.0.1", 53)]
 
 
-def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
+def make_resolver(config: DNSConfig) -> dns.asyncresolver.Resolver:
     """The asyncio resolver for ``config`` (the system's when no nameserver is named),
     with a cache that keeps answers for their TTL (RFC 1035 §3.2.1)."""
     if config.nameservers:
@@ -53,7 +53,7 @@ def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
     return resolver
 
 
-def make_sync_resolver(config: DnsConfig) -> dns.resolver.Resolver:
+def make_sync_resolver(config: DNSConfig) -> dns.resolver.Resolver:
     """The blocking twin (for library code that runs in a worker thread)."""
     if config.nameservers:
         resolver = dns.resolver.Resolver(configure=False)

@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
@@ -68,6 +68,9 @@ from postoffice.store.api import (
     Store,
 )
 from postoffice.store.shared import LocalSharedState, SharedState
+
+if TYPE_CHECKING:
+    from postoffice.mail.outbound import Outbound
 
 __all__ = ["MailService", "DeliveryResult", "GarbageCollected", "Source", "SPECIAL_USE_FOLDERS", "UnknownRecipients"]
 
@@ -152,6 +155,8 @@ class MailService:
         self._domains: tuple[float, frozenset[str]] | None = None
         self._recipients: dict[str, tuple[float, list[Account]]] = {}
         self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
+        # Mail for other servers (the outbound queue), set by the composition root; None: no relay.
+        self.outbound: Outbound | None = None
 
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from postoffice.authn import DkimKeys, DkimSigner, sign_message, signing_domain
 from postoffice.authn.resolver import TxtLookup, make_resolver
 from postoffice.authn.verify import DkimVerifier
-from postoffice.config import DnsConfig
+from postoffice.config import DNSConfig
 from postoffice.testing.dns import TestDNSServer
 
 from .conftest import publish_keys
@@ -56,7 +56,7 @@ foreach my $sig ($v->signatures) { print $sig->algorithm, " ", $sig->result, "\n
 
 
 def lookup(dns: TestDNSServer) -> TxtLookup:
-    return TxtLookup(make_resolver(DnsConfig(nameservers=(dns.address,), timeout=5)))
+    return TxtLookup(make_resolver(DNSConfig(nameservers=((dns.host, dns.port),), timeout=5)))
 
 
 async def verify(dns: TestDNSServer, message: bytes) -> list[tuple[str, str, str]]:

@@ -12,7 +12,7 @@ from postoffice.authn.resolver import TxtLookup, make_resolver, make_sync_resolv
 from postoffice.authn.results import authentication_results, authserv_id_of, strip_forged
 from postoffice.authn.spf import SpfResult, check_spf
 from postoffice.authn.verify import DkimResult
-from postoffice.config import DnsConfig
+from postoffice.config import DNSConfig
 from postoffice.testing.dns import TestDNSServer
 
 ZONES = {
@@ -35,7 +35,7 @@ def dns() -> Iterator[TestDNSServer]:
 
 
 async def spf(dns: TestDNSServer, ip: str, mail_from: str, helo: str = "client.test") -> str:
-    resolver = make_sync_resolver(DnsConfig(nameservers=(dns.address,), timeout=5))
+    resolver = make_sync_resolver(DNSConfig(nameservers=((dns.host, dns.port),), timeout=5))
     result = await check_spf(resolver, ip=ip, mail_from=mail_from, helo=helo, receiver="mx.b.test")
     return result.result
 
@@ -66,7 +66,7 @@ async def test_spf_null_sender_checks_helo(dns: TestDNSServer) -> None:
 
 async def test_spf_temperror_when_dns_does_not_answer() -> None:
     # A UDP port nobody answers on: the lookup times out -> temperror (RFC 7208 §2.6.6).
-    resolver = make_sync_resolver(DnsConfig(nameservers=("127.0.0.1:9",), timeout=0.5))
+    resolver = make_sync_resolver(DNSConfig(nameservers=(("127.0.0.1", 9),), timeout=0.5))
     result = await check_spf(resolver, ip="127.0.0.1", mail_from="a@a.test", helo="x", receiver="mx")
     assert result.result == "temperror"
 
@@ -94,7 +94,7 @@ SPF_NONE = SpfResult("none", "elsewhere.test", "mailfrom")
 
 
 async def test_dmarc_alignment_and_policies(dns: TestDNSServer) -> None:
-    lookup = TxtLookup(make_resolver(DnsConfig(nameservers=(dns.address,), timeout=5)))
+    lookup = TxtLookup(make_resolver(DNSConfig(nameservers=((dns.host, dns.port),), timeout=5)))
     dns.set("_dmarc.a.test", "TXT", ["v=DMARC1; p=reject; sp=quarantine"])
     # Aligned DKIM (relaxed: a subdomain's signature aligns with the organisational domain).
     assert (await evaluate(lookup, "a.test", SPF_NONE, [dkim_pass("mail.a.test")])).result == "pass"

@@ -124,12 +124,14 @@ async def test_smtplib_submission_starttls_login(srv: TranscriptServer) -> None:
             client.login("alice@example.test", "password")
             for message in sent:
                 client.sendmail("alice@example.test", ["alice@example.test"], message, mail_options=["BODY=8BITMIME"])
-            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-                client.sendmail("alice@example.test", ["friend@remote.test"], b"Subject: x\r\n\r\nx\r\n")
-            assert refused.value.recipients["friend@remote.test"][0] == 451
+            # Another domain: accepted for relay, into the outbound queue.
+            assert client.sendmail("alice@example.test", ["friend@remote.test"], b"Subject: x\r\n\r\nx\r\n") == {}
 
     await asyncio.to_thread(send)
     await assert_received(srv, "alice", sent)
+    assert srv.mail.outbound is not None
+    [queued] = await srv.mail.outbound.queue.list_entries()
+    assert [r.address for r in queued.recipients] == ["friend@remote.test"]
 
 
 # ---- aiosmtplib ------------------------------------------------------------------------------

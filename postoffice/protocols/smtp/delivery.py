@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from postoffice.errors import MailError
 from postoffice.mail.service import UnknownRecipients
 from postoffice.store.api import DeliveryRecipient, NewDelivery
+from postoffice.store.queue import NewQueueRecipient
 from postoffice.wire.smtp import R250_QUEUED, R450_MAILBOX_UNAVAILABLE, R451_LOCAL_ERROR, R550_NO_SUCH_USER, Reply
 
 from .errors import reply_for
@@ -83,6 +84,20 @@ def envelope_of(session: Session, tx: Transaction, received: float) -> NewDelive
     )
 
 
+async def _split(server: Engine, tx: Transaction) -> tuple[list[str], list[NewQueueRecipient]]:
+    """(local addresses, remote recipients to queue with their RFC 3461 parameters)."""
+    local: list[str] = []
+    remote: list[NewQueueRecipient] = []
+    for r in tx.recipients:
+        if await server.mail.is_local_domain(r.address.rsplit("@", 1)[-1]):
+            local.append(r.address)
+        else:
+            notify = ",".join(r.params.notify) if r.params.notify else None
+            orcpt = f"{r.params.orcpt[0]};{r.params.orcpt[1]}" if r.params.orcpt else None
+            remote.append(NewQueueRecipient(r.address, notify, orcpt))
+    return local, remote
+
+
 async def _deliver(server: Engine, session: Session, tx: Transaction, source: AsyncIterator[bytes]) -> Reply:
     mail = server.mail
     now = mail.clock.now()
@@ -95,19 +110,36 @@ async def _deliver(server: Engine, session: Session, tx: Transaction, source: As
         if screened.refusal is not None:
             return screened.refusal
         prepend = screened.header + prepend
-        await mail.deliver(
-            screened.source,
-            [r.address for r in tx.recipients],
-            prepend=prepend,
-            mailbox=screened.mailbox,
-            max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
-            envelope=envelope_of(session, tx, now),
-            # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
-            # byte — its CR and LF octets are data, not line ends. Every other body type is
-            # normalised to CRLF (docs/architecture.md §5). BINARYMIME arrives only by BDAT (DATA is
-            # refused), so no dot-stuffing or end-of-data question arises.
-            normalise_line_ends=tx.body != "BINARYMIME",
-        )
+        outbound = mail.outbound
+        remote: list[NewQueueRecipient] = []
+        if outbound is not None and session.account is not None:
+            local, remote = await _split(server, tx)
+        if outbound is not None and remote:
+            # Relay (authenticated submission only): one ingestion, queued durably before the 250.
+            await outbound.submit(
+                screened.source,
+                sender=tx.sender,
+                local=local,
+                remote=remote,
+                prepend=prepend,
+                max_size=limit + len(prepend),
+                envelope=envelope_of(session, tx, now),
+                normalise_line_ends=tx.body != "BINARYMIME",
+            )
+        else:
+            await mail.deliver(
+                screened.source,
+                [r.address for r in tx.recipients],
+                prepend=prepend,
+                mailbox=screened.mailbox,
+                max_size=limit + len(prepend),  # the SMTP handlers enforce the limit on the message itself
+                envelope=envelope_of(session, tx, now),
+                # RFC 3030 §3 (lead's decision): a BODY=BINARYMIME message is stored byte for
+                # byte — its CR and LF octets are data, not line ends. Every other body type is
+                # normalised to CRLF (docs/architecture.md §5). BINARYMIME arrives only by BDAT (DATA is
+                # refused), so no dot-stuffing or end-of-data question arises.
+                normalise_line_ends=tx.body != "BINARYMIME",
+            )
     except UnknownRecipients as error:
         # Accepted at RCPT, gone now: nothing was stored for anyone (see the invariants).
         log.info("%s: delivery refused: %r", session.peer_ip, error)

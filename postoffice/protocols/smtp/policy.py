@@ -10,7 +10,9 @@ Owns :class:`Policy`, whose typed hooks have defaults, and its two subclasses:
 - :class:`SubmissionPolicy` (``submission``, ``submissions``; RFC 6409): AUTH is
   required before MAIL (530 5.7.0, RFC 4954 §6); the envelope sender must be one of the
   user's addresses (553 5.7.1); local recipients are delivered at once; remote ones are
-  refused at RCPT with 451 4.3.0 until the outbound queue exists (never dropped).
+  accepted and queued for relay (``mail.outbound``; durable before the 250), or refused
+  at RCPT with 451 4.3.0 when this server has no outbound queue (never dropped).
+  Only an authenticated submission relays: the MX policy never does.
 
 Both add Return-Path (RFC 5321 §4.4: at final delivery) and Received (RFC 5321 §4.4,
 with the RFC 3848 / RFC 6531 §4.3 protocol type) through ``deliver(prepend=...)``.
@@ -243,9 +245,13 @@ class SubmissionPolicy(Policy):
             await self.mail.record_submission(session.account)
 
     async def remote_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:
-        # No outbound queue yet (a later issue): refuse clearly, temporarily, never drop.
-        text = f"Cannot relay to {path} yet: this server has no outbound queue; try again later"
-        return R451_REMOTE_NOT_YET.with_text(text), None
+        if self.mail.outbound is None:
+            # No outbound queue in this process: refuse clearly, temporarily, never drop.
+            text = f"Cannot relay to {path}: this server has no outbound queue; try again later"
+            return R451_REMOTE_NOT_YET.with_text(text), None
+        assert path.address is not None and session.account is not None  # check_sender required AUTH
+        # RFC 6409 §4.3 / RFC 5321 §3.6: an authenticated user's message is relayed onward.
+        return R250_RECIPIENT_OK, path.address.canonical
 
 
 def policy_for(listener: str, mail: MailService) -> Policy:

@@ -544,12 +544,14 @@ class SQLiteStore:
                 marks = ",".join("?" * len(chunk))
                 conn.execute(f"DELETE FROM gc_contents WHERE content_id IN ({marks})", chunk)
                 # Re-checked here, in the writer's transaction: a message inserted since
-                # the trigger listed the content keeps it.
+                # the trigger listed the content keeps it, and so does an outbound queue
+                # entry (migration 0007) that still has to send it.
                 gone = [
                     int(r[0])
                     for r in conn.execute(
                         f"SELECT id FROM contents WHERE id IN ({marks})"
-                        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_id = contents.id)",
+                        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_id = contents.id)"
+                        " AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.content_id = contents.id)",
                         chunk,
                     )
                 ]

@@ -48,7 +48,7 @@ S: 250 2.1.0
 C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABwYXNzd29yZA==
 S: 503 5.5.1
 C: RCPT TO:<friend@remote.test>
-S: 451 4.3.0
+S: 250 2.1.5
 C: RCPT TO:<nobody@example.test>
 S: 550 5.1.1
 C: RCPT TO:<bob@example.test>
