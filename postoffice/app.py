@@ -10,11 +10,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.store.api import BlobStore, ChangeBus, Store
+
+if TYPE_CHECKING:
+    from postoffice.web import WebListener
 
 __all__ = [
     "SMTP_LISTENERS",
@@ -25,6 +29,8 @@ __all__ = [
     "services",
     "start_listeners",
     "start_protocol_listener",
+    "start_web_listener",
+    "webmail_url",
     "stop_event",
     "stop_listeners",
 ]
@@ -195,8 +201,43 @@ async def start_listeners(
             if announce:
                 print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
         else:
-            log.warning("listener %s: the web server is not built yet; not listening", listener)
+            web = await start_web_listener(s, listener, *address)
+            listening.servers[listener] = web.server
+            s.shutdown_hooks.append(web.shutdown)
+            if announce:
+                print(f"{listener:<12} listening on {address[0]}:{address[1]}", flush=True)
     return listening
+
+
+async def start_web_listener(s: Services, listener: str, host: str, port: int) -> WebListener:
+    """The webmail on ``host:port`` ("https": implicit TLS with the mail listeners' certificate),
+    its session and paging roles on the same backend as ``s.store``."""
+    from postoffice.net.tls import server_context
+    from postoffice.store.memory import MemoryStore
+    from postoffice.store.memory_web import MemoryWebStore
+    from postoffice.store.sqlite import SQLiteStore
+    from postoffice.store.sqlite.web import SQLiteWebStore
+    from postoffice.web import start_web_listener as start_web
+
+    roles: SQLiteWebStore | MemoryWebStore
+    if isinstance(s.store, SQLiteStore):
+        roles = SQLiteWebStore(s.store.db)
+    else:
+        assert isinstance(s.store, MemoryStore)
+        roles = MemoryWebStore(s.store)
+    tls = server_context(s.config) if listener in IMPLICIT_TLS else None
+    return await start_web(s.mail, roles, roles, listener, host, port, tls)
+
+
+def webmail_url(config: Config, listening: Listening) -> str:
+    """``public_url``, else the address the http (or https) listener is bound to."""
+    if config.public_url:
+        return config.public_url
+    for name, scheme in (("http", "http"), ("https", "https")):
+        if name in listening.servers:
+            host, port = listening.bound(name)
+            return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+    return ""
 
 
 async def stop_listeners(s: Services, listening: Listening) -> None:
@@ -256,8 +297,10 @@ async def serve(config: Config) -> int:
         if processes > 1 and smtp:
             pool = WorkerPool(config, smtp, processes - 1, s.bus)
             pool.start()
-        url = config.webmail_url()
-        print(f"Webmail URL: {url} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
+        if "http" in listening.servers or "https" in listening.servers:
+            print(f"Webmail URL: {webmail_url(config, listening)}", flush=True)
+        else:
+            print("Webmail: no http or https listener configured", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
         await stop.wait()
         log.info("shutting down")
