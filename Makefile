@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian programs the tests run as real clients.
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time
+# Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven by Playwright).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time chromium
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix
 
 .PHONY: serve test check lint bench install test-deps clean

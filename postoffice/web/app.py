@@ -21,11 +21,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -158,7 +159,7 @@ class WebApp:
         )
         self.templates.filters["size"] = _size
         self.templates.filters["date"] = _date
-        self.templates.filters["linkify"] = lambda text: jinja2.utils.markupsafe.Markup(linkify(text))
+        self.templates.filters["linkify"] = lambda text: markupsafe.Markup(linkify(text))
         self.templates.globals["urlencode"] = lambda **kw: urlencode(kw)
         self.templates.globals["quote"] = lambda s: quote(s, safe="/")
         routes = [
@@ -590,9 +591,10 @@ class WebApp:
         form = await self._form(request, user)
         fields = {k: _text(form, k) for k in ("to", "cc", "bcc", "subject", "in_reply_to", "references")}
         body = _text(form, "body")
-        forward = None
-        if _int(_text(form, "forward_uid")) is not None:
-            forward = {"folder": _text(form, "forward_folder"), "uid": _int(_text(form, "forward_uid")), "attachments": []}
+        forward: dict[str, Any] | None = None
+        forward_uid = _int(_text(form, "forward_uid"))
+        if forward_uid is not None:
+            forward = {"folder": _text(form, "forward_folder") or "INBOX", "uid": forward_uid, "attachments": []}
 
         def again(error: str, status: int) -> Response:
             draft = {**fields, "body": body, "reply_folder": _text(form, "reply_folder"), "reply_uid": _text(form, "reply_uid")}
@@ -619,8 +621,8 @@ class WebApp:
                 if total > limit:
                     raise MailError(Kind.TOO_BIG, "the attachments are larger than this server accepts")
                 uploads.append(compose.Upload(item.filename, item.content_type or "application/octet-stream", data))
-        if forward is not None:
-            _, _, original = await self._record(user, forward["folder"], forward["uid"])
+        if forward is not None and forward_uid is not None:
+            _, _, original = await self._record(user, str(forward["folder"]), forward_uid)
             for attachment in (await reading.read_message(self.mail, original)).attachments:
                 try:
                     data = await self.mail.read_part(original, attachment.section)

@@ -16,7 +16,7 @@ from typing import Any
 
 from postoffice.mail.service import MailService
 from postoffice.message.address import Address, format_addresses, parse_address_list
-from postoffice.message.headers import decode_bytes, header_text, split_header_block, unfold, decode_header_bytes
+from postoffice.message.headers import decode_bytes, decode_header_bytes, header_text, split_header_block, unfold
 from postoffice.store.api import Content
 
 __all__ = ["Attachment", "Reading", "read_message", "find_part", "Header", "MAX_SHOWN_TEXT"]
@@ -54,6 +54,7 @@ class Reading:
     plain: str | None = None  # text/plain body to show (decoded)
     html: str | None = None  # text/html body (decoded, NOT yet sanitised)
     truncated: bool = False
+    plain_is_alternative: bool = False  # ``plain`` is the html body's text alternative (for replies)
     attachments: list[Attachment] = field(default_factory=list)
 
 
@@ -135,7 +136,8 @@ def _alternative_plain(node: dict[str, Any]) -> dict[str, Any] | None:
     """The text/plain sibling of a shown html part, for replies."""
     if node["type"] != "multipart":
         return None
-    for child in node.get("children") or []:
+    children: list[dict[str, Any]] = node.get("children") or []
+    for child in children:
         if child["type"] == "text" and child["subtype"] == "plain" and not _is_attachment(child):
             return child
         inner = _alternative_plain(child)
@@ -149,7 +151,8 @@ def find_part(content: Content, section: str) -> dict[str, Any] | None:
     root = json.loads(content.bodystructure)["root"]
     for leaf in _leaves(root):
         if leaf["section"] == section:
-            return leaf
+            found: dict[str, Any] = leaf
+            return found
     return None
 
 
@@ -176,7 +179,7 @@ async def read_message(mail: MailService, content: Content) -> Reading:
         alternative = _alternative_plain(root)
         if alternative is not None:
             reading.plain, _ = await decoded_text(mail, content, alternative)
-            reading.plain_is_alternative = True  # type: ignore[attr-defined]
+            reading.plain_is_alternative = True
     shown_sections = {n["section"] for n in shown}
     for leaf in _leaves(root):
         if leaf["section"] in shown_sections or not leaf["section"]:
