@@ -758,7 +758,7 @@ class _SecurityHeaders:
                 extra = {
                     b"content-security-policy": PAGE_CSP.encode(),
                     b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"no-referrer",
+                    b"referrer-policy": b"same-origin",  # "no-referrer" would make Chrome send Origin: null on our own forms
                     b"x-frame-options": b"DENY",
                 }
                 if b"content-security-policy" in names:

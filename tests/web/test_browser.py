@@ -1,0 +1,270 @@
+"""The webmail in Debian's headless chromium (Playwright), against ``postoffice serve``
+started by the test on loopback, with mail arriving over SMTP and checked over IMAP.
+
+- sign in; read a plain and an HTML message (the HTML one in its sandboxed frame);
+- send to another local user, who sees it; move a message and see it moved over IMAP;
+- a message delivered by SMTP shows in the open list without a reload (live updates);
+- the same reading and sending with JavaScript turned off;
+- the interface in Chinese for a browser that asks for zh-CN.
+
+The browser is never downloaded: Playwright's driver launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+POSTOFFICE = Path(sys.executable).parent / "postoffice"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEADLINE = 30.0
+PASSWORD = "browser-secret"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test-deps)"),
+    pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    smtp: int
+    imap: int
+    process: subprocess.Popen[str]
+
+    def send(self, to: str, data: bytes) -> None:
+        with smtplib.SMTP("127.0.0.1", self.smtp, timeout=DEADLINE) as c:
+            c.sendmail("someone@remote.test", [to], data)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("webmail")
+    http, smtp, imap = free_port(), free_port(), free_port()
+    config = root / "postoffice.toml"
+    config.write_text(
+        f'data_dir = "{root / "data"}"\ndomains = ["example.test"]\nhostname = "mail.example.test"\n'
+        f'[listen]\nhttp = "127.0.0.1:{http}"\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for user in ("alice", "bob"):
+        subprocess.run(
+            [str(POSTOFFICE), "--config", str(config), "user", "add", f"{user}@example.test", "--password-stdin"],
+            input=PASSWORD + "\n", text=True, check=True, env=env, capture_output=True,
+        )
+    process = subprocess.Popen(
+        [str(POSTOFFICE), "--config", str(config), "serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    url = ""
+    deadline = time.monotonic() + DEADLINE
+    assert process.stdout is not None
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("Webmail URL: "):
+            url = line.split(": ", 1)[1].strip()
+            break
+    assert url == f"http://127.0.0.1:{http}/", "".join(seen)
+    # Keep reading the server's output so it never blocks on a full pipe.
+    drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
+    try:
+        yield Server(url.rstrip("/"), smtp, imap, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=DEADLINE)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            drain.wait(timeout=DEADLINE)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def sign_in(context: object, server: Server, user: str) -> object:
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(server.url + "/login")
+    page.get_by_label("Address").fill(f"{user}@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX")
+    return page
+
+
+def block_remote(context: object, server: Server) -> list[str]:
+    """Record (and abort) every request that would leave for a host other than the server.
+
+    A request refused by a Content-Security-Policy never reaches the route handler."""
+    remote: list[str] = []
+
+    def handle(route: object) -> None:
+        remote.append(route.request.url)  # type: ignore[attr-defined]
+        route.abort()  # type: ignore[attr-defined]
+
+    context.route(lambda url: not url.startswith(server.url), handle)  # type: ignore[attr-defined]
+    return remote
+
+
+def mail(subject: str, body: str = "Hello.", *, html: str | None = None) -> bytes:
+    head = f"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+    if html is None:
+        return (head + f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+    return (
+        head + "Content-Type: multipart/alternative; boundary=alt\r\n\r\n"
+        f"--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        f"--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--alt--\r\n"
+    ).encode()
+
+
+def imap_subjects(server: Server, user: str, mailbox: str) -> list[str]:
+    with imaplib.IMAP4("127.0.0.1", server.imap, timeout=DEADLINE) as c:
+        c.login(f"{user}@example.test", PASSWORD)
+        c.select(mailbox, readonly=True)
+        _, data = c.uid("SEARCH", "ALL")
+        uids = data[0].split()
+        subjects = []
+        for uid in uids:
+            _, fetched = c.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            raw = fetched[0][1] if isinstance(fetched[0], tuple) else b""
+            subjects.append(raw.decode().split(":", 1)[1].strip() if b":" in raw else "")
+        return subjects
+
+
+def test_sign_in_read_plain_and_html(server: Server, browser: object) -> None:
+    server.send("alice@example.test", mail("Plain one", "Visit https://example.org/docs now."))
+    server.send(
+        "alice@example.test",
+        mail("Html one", "text version", html='<p>Rich <b id="b">bold</b></p><img src="http://remote.test/t.png">'
+             "<script>parent.document.title='pwned'</script>"),
+    )
+    context = browser.new_context()  # type: ignore[attr-defined]
+    remote = block_remote(context, server)
+    page = sign_in(context, server, "alice")
+    page.get_by_role("link", name="Plain one").click()
+    link = page.get_by_role("link", name="https://example.org/docs")
+    assert link.get_attribute("href") == "https://example.org/docs"
+    page.goto(server.url + "/folder/INBOX")
+    page.get_by_role("link", name="Html one").click()
+    frame = page.frame_locator("iframe.htmlbody")
+    assert frame.locator("b").inner_text() == "bold"
+    assert page.title() != "pwned"
+    assert remote == []  # the remote image was blocked by the frame's CSP before any request left
+    context.close()
+
+
+def test_send_to_local_user_who_sees_it(server: Server, browser: object) -> None:
+    alice_context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(alice_context, server, "alice")
+    page.get_by_role("link", name="Write").click()
+    page.get_by_label("To", exact=True).fill("bob@example.test")
+    page.get_by_label("Subject").fill("From the browser")
+    page.get_by_label("Message").fill("Sent with JavaScript on.")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    bob_context = browser.new_context()  # type: ignore[attr-defined]
+    bob = sign_in(bob_context, server, "bob")
+    bob.get_by_role("link", name="From the browser").click()
+    assert "Sent with JavaScript on." in bob.locator("pre.plainbody").inner_text()
+    assert "From the browser" in imap_subjects(server, "alice", "Sent")
+    alice_context.close()
+    bob_context.close()
+
+
+def test_move_shows_over_imap(server: Server, browser: object) -> None:
+    server.send("alice@example.test", mail("Move me"))
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.get_by_role("checkbox", name="Select Move me").check()
+    page.get_by_label("Move to").select_option("Archive")
+    page.get_by_role("button", name="Move", exact=True).click()
+    page.wait_for_url(f"{server.url}/folder/INBOX")
+    assert page.get_by_role("link", name="Move me").count() == 0
+    assert "Move me" in imap_subjects(server, "alice", "Archive")
+    assert "Move me" not in imap_subjects(server, "alice", "INBOX")
+    context.close()
+
+
+def test_new_mail_appears_without_reload(server: Server, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.wait_for_function("document.body.dataset.live === '1'")
+    page.evaluate("window.__sameDocument = true")
+    server.send("alice@example.test", mail("Arrived live"))
+    page.get_by_role("link", name="Arrived live").wait_for(timeout=DEADLINE * 1000)
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    context.close()
+
+
+def test_read_and_send_without_javascript(server: Server, browser: object) -> None:
+    server.send("alice@example.test", mail("No script plain", "Plain words."))
+    server.send("alice@example.test", mail("No script html", "alt", html="<p>Shown <i>without</i> JS</p>"))
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.get_by_role("link", name="No script plain").click()
+    assert "Plain words." in page.locator("pre.plainbody").inner_text()
+    page.goto(server.url + "/folder/INBOX")
+    page.get_by_role("link", name="No script html").click()
+    assert page.frame_locator("iframe.htmlbody").locator("i").inner_text() == "without"
+    page.get_by_role("link", name="Reply", exact=True).click()
+    assert page.get_by_label("To", exact=True).input_value() == "carol@remote.test"
+    page.get_by_label("To", exact=True).fill("bob@example.test")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    assert "Re: No script html" in imap_subjects(server, "bob", "INBOX")
+    context.close()
+
+
+def test_chinese_interface(server: Server, browser: object) -> None:
+    context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    assert page.get_by_role("button", name="登录").count() == 1
+    page.get_by_label("邮箱地址").fill("alice@example.test")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX")
+    assert page.locator("h1").inner_text().startswith("收件箱")
+    context.close()
+
