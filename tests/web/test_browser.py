@@ -268,3 +268,46 @@ def test_chinese_interface(server: Server, browser: object) -> None:
     assert page.locator("h1").inner_text().startswith("收件箱")
     context.close()
 
+
+
+def test_xss_corpus_runs_no_script_and_calls_no_remote_host(server: Server, browser: object) -> None:
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from xss_corpus import CORPUS
+
+    for n, body in enumerate(CORPUS):
+        server.send("alice@example.test", mail(f"XSS {n:02d}", "text", html=body))
+    context = browser.new_context()  # type: ignore[attr-defined]
+    remote = block_remote(context, server)
+    dialogs: list[str] = []
+    page = sign_in(context, server, "alice")
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with imaplib.IMAP4("127.0.0.1", server.imap, timeout=DEADLINE) as c:
+        c.login("alice@example.test", PASSWORD)
+        c.select("INBOX", readonly=True)
+        uids: dict[int, bytes] = {}
+        for n in range(len(CORPUS)):
+            _, found = c.uid("SEARCH", "SUBJECT", f'"XSS {n:02d}"')
+            uids[n] = found[0].split()[-1]
+    for n in range(len(CORPUS)):
+        page.goto(f"{server.url}/message/{uids[n].decode()}?folder=INBOX")
+        frame_element = page.locator("iframe.htmlbody")
+        frame_element.wait_for()
+        frame = frame_element.element_handle().content_frame()
+        assert frame is not None
+        frame.wait_for_load_state()
+        marked = frame.evaluate("document.documentElement.getAttribute('data-xss')")
+        assert marked is None, f"script ran for corpus entry {n}"
+        dangerous = frame.evaluate(
+            """() => Array.from(document.body.querySelectorAll('*')).filter(e =>
+                 ['SCRIPT','IFRAME','OBJECT','EMBED','FORM','META','BASE','LINK','STYLE','SVG','MATH'].includes(e.tagName.toUpperCase())
+                 || Array.from(e.attributes).some(a => a.name.startsWith('on')
+                      || /^\\s*(javascript|data):/i.test(a.value) && a.name !== 'src')).map(e => e.outerHTML)"""
+        )
+        assert dangerous == [], f"corpus entry {n}: {dangerous}"
+        assert frame.evaluate("document.head.children.length") == 2  # our charset and viewport only
+    assert page.evaluate("document.documentElement.getAttribute('data-xss')") is None
+    assert dialogs == []
+    assert remote == [], remote
+    context.close()
