@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from postoffice.errors import Kind, MailError
 from postoffice.mail.service import SPECIAL_USE_FOLDERS, MailService
 from postoffice.mail.web import SignedIn, WebMail
+from postoffice.message.address import parse_address_list
 from postoffice.store.api import Change, Content, FlagUpdate, Mailbox, MessageRecord
 from postoffice.web import compose, reading
 from postoffice.web.i18n import LANGUAGES, choose_language, translator
@@ -545,15 +546,29 @@ class WebApp:
         )
 
     # ---- writing ------------------------------------------------------------------------
+    async def _addresses(self, user: SignedIn) -> list[str]:
+        """Past correspondents, for completion: recipients of sent mail, then senders."""
+        seen: dict[str, None] = {}
+        for use, attribute in (("\\Sent", "to"), (None, "from_")):
+            box = await self._special(user, use) if use else await self.mail.get_mailbox(user.account, "INBOX")
+            if box is None:
+                continue
+            records = await self.web.page(box, None, 200)
+            for content in (await self.mail.get_contents([r.content_id for r in records])).values():
+                for address in parse_address_list(getattr(content, attribute)):
+                    if address.mailbox and address.host and not address.group:
+                        seen.setdefault(address.address.lower(), None)
+        return sorted(seen)[:500]
+
     async def compose_page(self, request: Request) -> Response:
         user = await self._signed_in(request)
         mode = request.query_params.get("mode", "new")
         draft = {
             "to": request.query_params.get("to", ""), "cc": "", "bcc": "", "subject": "", "body": "",
-            "in_reply_to": "", "references": "", "reply_folder": "", "reply_uid": "",
+            "in_reply_to": "", "references": "", "reply_folder": "", "reply_uid": "", "draft_uid": "",
         }
         forward: dict[str, Any] | None = None
-        if mode in ("reply", "replyall", "forward"):
+        if mode in ("reply", "replyall", "forward", "draft"):
             folder = request.query_params.get("folder", "INBOX")
             uid = _int(request.query_params.get("uid"))
             if uid is None:
@@ -562,7 +577,14 @@ class WebApp:
             original = await reading.read_message(self.mail, content)
             header = original.header
             text = original.plain or ""
-            if mode == "forward":
+            if mode == "draft":
+                draft.update(
+                    to=header.to, cc=header.cc, bcc=header.bcc, subject=header.subject, body=text,
+                    in_reply_to=header.in_reply_to, references=header.references, draft_uid=str(record.uid),
+                )
+                if original.attachments:
+                    forward = {"folder": mailbox.name, "uid": record.uid, "attachments": original.attachments}
+            elif mode == "forward":
                 draft["subject"] = compose.forward_subject(header.subject)
                 draft["body"] = (
                     "\n\n---------- Forwarded message ----------\n"
@@ -583,12 +605,27 @@ class WebApp:
                 draft["reply_folder"], draft["reply_uid"] = mailbox.name, str(record.uid)
         return self.render(
             request, "compose.html", user=user, folders=await self._folders(user), draft=draft, forward=forward,
-            error="", query="", search_folder="",
+            error="", query="", search_folder="", addresses=await self._addresses(user),
+            notice=request.query_params.get("notice", ""),
         )
 
+    async def _drop_draft(self, user: SignedIn, form: FormData) -> None:
+        """Expunge the saved version of the draft being written (it was resent or resaved)."""
+        uid = _int(_text(form, "draft_uid"))
+        drafts = await self._special(user, "\\Drafts")
+        if uid is not None and drafts is not None:
+            await self.mail.update_flags(drafts, [uid], FlagUpdate("add", frozenset({"\\Deleted"})))
+            await self.mail.expunge(drafts, [uid])
+
     async def send(self, request: Request) -> Response:
+        """Send the compose form, or (``action=draft``) save it to Drafts.
+
+        Sending takes the road of SMTP submission: local recipients at once through
+        ``MailService.deliver`` (Return-Path and Received prepended), a copy in Sent."""
         user = await self._signed_in(request)
         form = await self._form(request, user)
+        saving = _text(form, "action") == "draft"
+        fetched = request.headers.get("x-requested-with") == "fetch"
         fields = {k: _text(form, k) for k in ("to", "cc", "bcc", "subject", "in_reply_to", "references")}
         body = _text(form, "body")
         forward: dict[str, Any] | None = None
@@ -596,21 +633,26 @@ class WebApp:
         if forward_uid is not None:
             forward = {"folder": _text(form, "forward_folder") or "INBOX", "uid": forward_uid, "attachments": []}
 
-        def again(error: str, status: int) -> Response:
-            draft = {**fields, "body": body, "reply_folder": _text(form, "reply_folder"), "reply_uid": _text(form, "reply_uid")}
+        async def again(error: str, status: int) -> Response:
+            draft = {
+                **fields, "body": body, "reply_folder": _text(form, "reply_folder"), "reply_uid": _text(form, "reply_uid"),
+                "draft_uid": _text(form, "draft_uid"),
+            }
+            if fetched:
+                return JSONResponse({"error": translator(self._language(request))(error)}, status_code=status)
             return self.render(
-                request, "compose.html", status, user=user, folders=[], draft=draft, forward=forward, error=error,
-                query="", search_folder="",
+                request, "compose.html", status, user=user, folders=await self._folders(user), draft=draft,
+                forward=forward, error=error, query="", search_folder="", addresses=await self._addresses(user), notice="",
             )
 
         if any(compose.has_line_break(v) for v in fields.values()):
-            return again("A line break is not allowed in this field.", 400)
+            return await again("A line break is not allowed in this field.", 400)
         try:
             recipients = [a for k in ("to", "cc", "bcc") for a in compose.parse_recipients(fields[k])]
         except MailError as exc:
-            return again(exc.text, 400)
-        if not recipients:
-            return again("No recipient.", 400)
+            return await again(exc.text, 400)
+        if not recipients and not saving:
+            return await again("No recipient.", 400)
         uploads: list[compose.Upload] = []
         total = 0
         limit = self.mail.config.limits.http.max_upload_size
@@ -622,6 +664,7 @@ class WebApp:
                     raise MailError(Kind.TOO_BIG, "the attachments are larger than this server accepts")
                 uploads.append(compose.Upload(item.filename, item.content_type or "application/octet-stream", data))
         if forward is not None and forward_uid is not None:
+            # The original's attachments go along from the store, not uploaded again.
             _, _, original = await self._record(user, str(forward["folder"]), forward_uid)
             for attachment in (await reading.read_message(self.mail, original)).attachments:
                 try:
@@ -631,25 +674,38 @@ class WebApp:
                 uploads.append(compose.Upload(attachment.filename, attachment.content_type, data))
         draft = compose.Draft(user.account.address, body=body, attachments=uploads, **fields)
         try:
-            message = compose.build_message(draft, hostname=self.mail.config.hostname, now=self.mail.clock.now())
+            message = compose.build_message(
+                draft, hostname=self.mail.config.hostname, now=self.mail.clock.now(), keep_bcc=saving
+            )
         except MailError as exc:
-            return again(exc.text, 400)
+            return await again(exc.text, 400)
+        if saving:
+            drafts = await self._special(user, "\\Drafts")
+            if drafts is None:
+                raise MailError(Kind.NOT_FOUND, "no Drafts folder")
+            saved = await self.mail.append(user.account, drafts.name, message, flags=frozenset({"\\Draft", "\\Seen"}))
+            await self._drop_draft(user, form)
+            if fetched:
+                return JSONResponse({"draft_uid": saved.uid, "folder": drafts.name})
+            target = "/compose?" + urlencode({"mode": "draft", "folder": drafts.name, "uid": saved.uid, "notice": "Draft saved."})
+            return RedirectResponse(target, status_code=303)
         local: list[str] = []
         remote: list[str] = []
         for address in recipients:
             (local if await self.mail.is_local_domain(address.rsplit("@", 1)[1]) else remote).append(address)
         if remote:
             # The same answer as SMTP submission gives until the outbound queue exists.
-            return again(f"Cannot send to {', '.join(remote)} yet: this server has no outbound queue.", 400)
+            return await again(f"Cannot send to {', '.join(remote)} yet: this server has no outbound queue.", 400)
         known = [a for a in local if await self.mail.resolve_recipient(a)]
         unknown = [a for a in local if a not in known]
         if unknown:
-            return again(f"No such user: {', '.join(unknown)}", 400)
+            return await again(f"No such user: {', '.join(unknown)}", 400)
         received = _received(user.account.address, self.mail.config.hostname, self.mail.clock.now())
         await self.mail.deliver(message, known, prepend=f"Return-Path: <{user.account.address}>\r\n".encode() + received)
         sent = await self._special(user, "\\Sent")
         if sent is not None:
             await self.mail.append(user.account, sent.name, message, flags=frozenset({"\\Seen"}))
+        await self._drop_draft(user, form)
         reply_uid = _int(_text(form, "reply_uid"))
         if reply_uid is not None:
             # RFC 9051 §2.3.2: \Answered on the message replied to.

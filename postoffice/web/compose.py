@@ -79,8 +79,9 @@ def _display(field_value: str) -> list[EmailAddress]:
     return out
 
 
-def build_message(draft: Draft, *, hostname: str, now: float) -> bytes:
-    """The RFC 5322 bytes (CRLF) of a draft. Bcc is not written into the message."""
+def build_message(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = False) -> bytes:
+    """The RFC 5322 bytes (CRLF) of a draft. Bcc is written only into a saved draft
+    (``keep_bcc``), never into a message that is sent (RFC 5322 §3.6.3)."""
     for value in (draft.from_address, draft.to, draft.cc, draft.bcc, draft.subject, draft.in_reply_to, draft.references):
         if has_line_break(value):
             raise MailError(Kind.INVALID, "line break in a header field")
@@ -93,6 +94,8 @@ def build_message(draft: Draft, *, hostname: str, now: float) -> bytes:
         message["To"] = _display(draft.to)
     if draft.cc.strip():
         message["Cc"] = _display(draft.cc)
+    if keep_bcc and draft.bcc.strip():
+        message["Bcc"] = _display(draft.bcc)
     message["Subject"] = draft.subject
     message["Date"] = email.utils.formatdate(now, localtime=False)
     message["Message-ID"] = email.utils.make_msgid(domain=hostname)

@@ -88,6 +88,9 @@ ZH_CN: dict[str, str] = {
     "Create": "创建",
     "Skip to the messages": "跳到邮件列表",
     "Live updates on": "实时更新已开启",
+    "Save draft": "保存草稿",
+    "Draft saved.": "草稿已保存。",
+    "Edit draft": "编辑草稿",
 }
 
 

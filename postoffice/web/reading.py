@@ -38,9 +38,11 @@ class Header:
     from_: str
     to: str
     cc: str
+    bcc: str
     reply_to: str
     date: float | None
     message_id: str
+    in_reply_to: str
     references: str
     from_addresses: tuple[str, ...]
     to_addresses: tuple[str, ...]
@@ -77,15 +79,17 @@ async def _header(mail: MailService, content: Content, root: dict[str, Any]) -> 
         raw = fields.get(name)
         return _addresses(unfold(decode_header_bytes(raw))) if raw is not None else []
 
-    from_, to, cc, reply_to = (addresses(n) for n in ("from", "to", "cc", "reply-to"))
+    from_, to, cc, bcc, reply_to = (addresses(n) for n in ("from", "to", "cc", "bcc", "reply-to"))
     return Header(
         subject=text("subject"),
         from_=format_addresses(from_),
         to=format_addresses(to),
         cc=format_addresses(cc),
+        bcc=format_addresses(bcc),
         reply_to=format_addresses(reply_to),
         date=content.date,
         message_id=text("message-id"),
+        in_reply_to=text("in-reply-to"),
         references=text("references"),
         from_addresses=tuple(a.address for a in from_),
         to_addresses=tuple(a.address for a in to),

@@ -203,3 +203,51 @@ async def test_chinese_by_accept_language(alice: httpx.AsyncClient) -> None:
     assert "收件箱" in page.text and 'lang="zh-CN"' in page.text
     english = await alice.get("/folder/INBOX", headers={"Accept-Language": "en-US"})
     assert "收件箱" not in english.text
+
+
+async def test_draft_saved_resumed_and_dropped_when_sent(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    _, services = webmail
+    csrf = await csrf_of(alice, "/compose")
+    form = {"csrf": csrf, "action": "draft", "to": f"bob@{DOMAIN}", "bcc": "carol@example.test", "subject": "Half done", "body": "So far."}
+    saved = await alice.post("/send", data=form, files={"attachment": ("notes.txt", b"kept", "text/plain")})
+    assert saved.status_code == 303 and "mode=draft" in saved.headers["location"]
+    account = await services.mail.get_account(f"alice@{DOMAIN}")
+    assert account is not None
+    drafts = await services.mail.get_mailbox(account, "Drafts")
+    [record] = await services.mail.list_messages(drafts)
+    assert "\\Draft" in record.flags
+    resumed = await alice.get(saved.headers["location"])
+    assert hidden(resumed.text, "draft_uid") == str(record.uid)
+    assert 'value="Half done"' in resumed.text and "So far." in resumed.text and "notes.txt" in resumed.text
+    assert hidden(resumed.text, "bcc") == "carol@example.test"
+    form = {
+        "csrf": csrf, "action": "send", "to": f"bob@{DOMAIN}", "subject": "Half done", "body": "Done.",
+        "draft_uid": str(record.uid), "forward_folder": "Drafts", "forward_uid": str(record.uid),
+    }
+    sent = await alice.post("/send", data=form)
+    assert sent.status_code == 303, sent.text
+    assert await services.mail.list_messages(drafts) == []
+    bob = await services.mail.get_account(f"bob@{DOMAIN}")
+    assert bob is not None
+    [delivered] = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
+    data = await services.mail.read(await services.mail.get_content(delivered.content_id))
+    assert b"notes.txt" in data and b"Bcc" not in data
+
+
+async def test_autosave_answers_json(alice: httpx.AsyncClient) -> None:
+    csrf = await csrf_of(alice, "/compose")
+    response = await alice.post(
+        "/send", data={"csrf": csrf, "action": "draft", "subject": "auto"}, headers={"X-Requested-With": "fetch"}
+    )
+    assert response.status_code == 200 and response.json()["folder"] == "Drafts"
+    bad = await alice.post(
+        "/send", data={"csrf": csrf, "action": "draft", "subject": "a\nb"}, headers={"X-Requested-With": "fetch"}
+    )
+    assert bad.status_code == 400 and "error" in bad.json()
+
+
+async def test_addresses_completed_from_past_correspondents(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    _, services = webmail
+    await services.mail.deliver(PLAIN, [f"alice@{DOMAIN}"])
+    page = await alice.get("/compose")
+    assert '<datalist id="addresses">' in page.text and '<option value="bob@example.test">' in page.text

@@ -45,7 +45,7 @@ CORPUS: list[str] = [
     f'<a href="{R}/page" ping="{R}/ping">a link with ping</a>',
     f"<template><script>{RUN}</script></template>",
     f'<object type="text/html" data="{R}/obj.html"></object>',
-    f'<img src=x onerror=&#x61;&#x6c;&#x65;&#x72;&#x74;(1)>',
+    '<img src=x onerror=&#x61;&#x6c;&#x65;&#x72;&#x74;(1)>',
     f'<![CDATA[<script>{RUN}</script>]]>',
     f"<!--<script>{RUN}</script>-->",
     f'<div><p>unclosed <b>tags <i>and <a href="{R}">links',

@@ -81,4 +81,42 @@ if (composeForm && fileInput) {
     fileInput.files = files.files;
   });
 }
+// Drafts: the compose form is saved to Drafts a few seconds after the user stops typing.
+if (composeForm) {
+  const status = document.getElementById("draft-status");
+  let timer = null;
+  let saving = false;
+  const save = async () => {
+    if (saving) { timer = setTimeout(save, 1000); return; }
+    saving = true;
+    try {
+      const data = new FormData(composeForm);
+      data.set("action", "draft");
+      const response = await fetch("/send", { method: "POST", body: data, headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+      const answer = await response.json();
+      if (!response.ok) { if (status) { status.hidden = false; status.textContent = answer.error || ""; } return; }
+      composeForm.elements.namedItem("draft_uid").value = String(answer.draft_uid);
+      // The saved draft now holds every attachment (forwarded and uploaded): later saves
+      // and the send take them from it, so nothing is uploaded twice.
+      let forwardUid = composeForm.elements.namedItem("forward_uid");
+      let forwardFolder = composeForm.elements.namedItem("forward_folder");
+      const hadFiles = fileInput && fileInput.files.length > 0;
+      if (forwardUid || hadFiles) {
+        if (!forwardUid) {
+          forwardUid = Object.assign(document.createElement("input"), { type: "hidden", name: "forward_uid" });
+          forwardFolder = Object.assign(document.createElement("input"), { type: "hidden", name: "forward_folder" });
+          composeForm.append(forwardUid, forwardFolder);
+        }
+        forwardUid.value = String(answer.draft_uid);
+        forwardFolder.value = answer.folder;
+        if (fileInput) fileInput.value = "";
+      }
+      composeForm.dataset.savedDraft = String(answer.draft_uid);
+      if (status) { status.hidden = false; status.textContent = status.dataset.saved || "✓"; }
+    } finally {
+      saving = false;
+    }
+  };
+  composeForm.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 2000); });
+}
 export {};
