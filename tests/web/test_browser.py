@@ -311,3 +311,108 @@ def test_xss_corpus_runs_no_script_and_calls_no_remote_host(server: Server, brow
     assert dialogs == []
     assert remote == [], remote
     context.close()
+
+
+def with_attachment(subject: str, sender: str = "bob@example.test") -> bytes:
+    return (
+        f"From: Bob <{sender}>\r\nTo: alice@example.test\r\nSubject: {subject}\r\nMessage-ID: <{subject.replace(' ', '.')}@example.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=mix\r\n\r\n"
+        "--mix\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe numbers are attached.\r\n"
+        "--mix\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcTl8uXrCg==\r\n--mix--\r\n"
+    ).encode()
+
+
+def test_reply_forward_search_delete(server: Server, browser: object) -> None:
+    server.send("alice@example.test", with_attachment("Quarterly numbers"))
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.get_by_role("link", name="Quarterly numbers").click()
+    assert page.get_by_role("link", name="report.pdf").count() == 1
+    # Reply
+    page.get_by_role("link", name="Reply", exact=True).click()
+    assert page.get_by_label("To", exact=True).input_value() == "bob@example.test"
+    assert page.get_by_label("Subject").input_value() == "Re: Quarterly numbers"
+    page.get_by_label("Message").press("Control+Home")
+    page.get_by_label("Message").type("Thanks!")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    # Forward, with the original's attachment, to bob
+    page.get_by_role("link", name="Quarterly numbers").click()
+    page.get_by_role("link", name="Forward").click()
+    page.get_by_label("To", exact=True).fill("bob@example.test")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    bob_context = browser.new_context()  # type: ignore[attr-defined]
+    bob = sign_in(bob_context, server, "bob")
+    assert bob.get_by_role("link", name="Re: Quarterly numbers").count() == 1
+    bob.get_by_role("link", name="Fwd: Quarterly numbers").click()
+    assert bob.get_by_role("link", name="report.pdf").count() == 1
+    with bob.expect_download() as download:
+        bob.get_by_role("link", name="report.pdf").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-1.4")
+    bob_context.close()
+    # Search
+    page.get_by_role("searchbox", name="Search").fill("Quarterly")
+    page.get_by_role("button", name="Search", exact=True).first.click()
+    assert page.get_by_role("link", name="Quarterly numbers").count() == 1
+    # Delete: to Trash
+    page.get_by_role("link", name="Quarterly numbers").click()
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX")
+    assert page.get_by_role("link", name="Quarterly numbers").count() == 0
+    assert "Quarterly numbers" in imap_subjects(server, "alice", "Trash")
+    context.close()
+
+
+def test_draft_saved_as_the_user_writes_and_resumed(server: Server, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.get_by_role("link", name="Write").click()
+    page.get_by_label("Subject").fill("Unfinished thoughts")
+    page.get_by_label("Message").fill("First line")
+    page.locator("#draft-status").wait_for(state="visible", timeout=DEADLINE * 1000)
+    assert "Unfinished thoughts" in imap_subjects(server, "alice", "Drafts")
+    page.goto(server.url + "/folder/Drafts")
+    page.get_by_role("link", name="Unfinished thoughts").click()
+    page.get_by_role("link", name="Edit draft").click()
+    assert page.get_by_label("Subject").input_value() == "Unfinished thoughts"
+    assert "First line" in page.get_by_label("Message").input_value()
+    page.get_by_label("To", exact=True).fill("bob@example.test")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    assert "Unfinished thoughts" not in imap_subjects(server, "alice", "Drafts")
+    assert "Unfinished thoughts" in imap_subjects(server, "bob", "INBOX")
+    # bob is now a past correspondent: offered when an address is typed
+    page.goto(server.url + "/compose")
+    options = page.locator("datalist#addresses option").evaluate_all("os => os.map(o => o.value)")
+    assert "bob@example.test" in options
+    context.close()
+
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_accessibility_and_screenshots(server: Server, browser: object, size: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    server.send("alice@example.test", with_attachment("Screenshot sample"))
+    context = browser.new_context(viewport=SIZES[size])  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    axe = Axe()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    views = {
+        "list": lambda: page.goto(server.url + "/folder/INBOX"),
+        "reading": lambda: (page.goto(server.url + "/folder/INBOX"), page.get_by_role("link", name="Screenshot sample").first.click()),
+        "compose": lambda: page.goto(server.url + "/compose"),
+    }
+    for name, show in views.items():
+        show()
+        page.wait_for_load_state()
+        results = axe.run(page)
+        bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{name} at {size}: " + "; ".join(f"{v['id']}: {v['help']}" for v in bad)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"))
+    context.close()
