@@ -447,12 +447,36 @@ class WebApp:
             content_type = "application/octet-stream"
         inline = request.query_params.get("inline") == "1" and content_type in _INLINE_IMAGES
         filename = node.get("filename") or f"part-{section}"
+        headers = download_headers(filename, inline=inline)
         try:
-            data = await self.mail.read_part(content, section)
+            size = await self.mail.part_size(content, section)
         except KeyError:
+            # Not a leaf of the part store (an attached message): its stored octets, whole.
             offset, length = node["body"]
             data = await self.mail.read(content, int(offset), int(length))
-        return Response(data, media_type=content_type, headers=download_headers(filename, inline=inline))
+            return Response(data, media_type=content_type, headers=headers)
+        headers["Accept-Ranges"] = "bytes"
+        start, end, status = 0, size, 200
+        wanted = _byte_range(request.headers.get("range"), size)
+        if wanted == "unsatisfiable":
+            return Response(b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        if wanted is not None:
+            start, end, status = wanted[0], wanted[1], 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["Content-Length"] = str(end - start)
+        mail = self.mail
+
+        async def body() -> AsyncIterator[bytes]:
+            # Only the bytes sent are read from the part store (RFC 9110 §14 ranges).
+            position = start
+            while position < end:
+                data = await mail.read_part(content, section, position, min(256 * 1024, end - position))
+                if not data:
+                    break
+                position += len(data)
+                yield data
+
+        return StreamingResponse(body(), status_code=status, media_type=content_type, headers=headers)
 
     # ---- acting on messages -----------------------------------------------------------
     async def actions(self, request: Request) -> Response:
@@ -504,11 +528,14 @@ class WebApp:
         action, name = _text(form, "action"), _text(form, "name").strip()
         if compose.has_line_break(name):
             raise MailError(Kind.INVALID, "A line break is not allowed in this field.")
+        new = _text(form, "new").strip()
+        if compose.has_line_break(new):
+            raise MailError(Kind.INVALID, "A line break is not allowed in this field.")
         if action == "create":
             await self.mail.create_mailbox(user.account, name)
-        elif action == "rename":
-            await self.mail.rename_mailbox(user.account, name, _text(form, "new").strip())
-            name = _text(form, "new").strip()
+        elif action == "rename":  # a new parent in the name moves the folder (and its children)
+            await self.mail.rename_mailbox(user.account, name, new)
+            name = new
         elif action == "delete":
             await self.mail.delete_mailbox(user.account, name)
             name = "INBOX"
@@ -518,19 +545,28 @@ class WebApp:
 
     # ---- search -------------------------------------------------------------------------
     async def search(self, request: Request) -> Response:
+        """Search one folder or all, by text field (the store's search, as IMAP SEARCH uses)
+        and by date range (Date header, else arrival; ``since`` inclusive, ``before``
+        exclusive, RFC 9051 §6.4.4 SENTSINCE/SENTBEFORE). Newest 200 matches."""
         user = await self._signed_in(request)
         query = request.query_params.get("q", "").strip()
         field = request.query_params.get("field", "text")
         folder = request.query_params.get("folder", "")
+        since, before = _day(request.query_params.get("since")), _day(request.query_params.get("before"))
         boxes = await self._folders(user)
         if folder:
             boxes = [await self.mail.get_mailbox(user.account, folder)]
         results: list[dict[str, Any]] = []
-        if query:
+        if query or since is not None or before is not None:
             for box in boxes:
-                uids = sorted(await self.mail.search_text(box, query, field), reverse=True)[:200]
-                records = sorted(await self.mail.get_messages(box, uids), key=lambda r: -r.uid)
+                if query:
+                    uids = sorted(await self.mail.search_text(box, query, field), reverse=True)[:2000]
+                    records = sorted(await self.mail.get_messages(box, uids), key=lambda r: -r.uid)
+                else:
+                    records = await self.web.page(box, None, 2000)
                 for row in await self._rows(records):
+                    if since is not None and row["date"] < since or before is not None and row["date"] >= before + 86400:
+                        continue
                     row["folder"] = box.name
                     results.append(row)
             results.sort(key=lambda r: -(r["date"] or 0))
@@ -543,6 +579,9 @@ class WebApp:
             query=query,
             field=field,
             search_folder=folder,
+            since=request.query_params.get("since", "") if since is not None else "",
+            before=request.query_params.get("before", "") if before is not None else "",
+            searched=bool(query or since is not None or before is not None),
         )
 
     # ---- writing ------------------------------------------------------------------------
@@ -788,6 +827,34 @@ def _received(address: str, hostname: str, now: float) -> bytes:
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=`` range of RFC 9110 §14.1.2 as [start, end), "unsatisfiable", or None
+    (no Range, a malformed one or several ranges: the whole part is sent, §14.2)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, dash, last = header[6:].strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:  # suffix: the last N bytes
+        n = int(last)
+        return (max(0, size - n), size) if n > 0 and size > 0 else "unsatisfiable"
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = min(size, int(last) + 1) if last else size
+    return None if end <= start else (start, end)
+
+
+def _day(value: str | None) -> float | None:
+    """Epoch seconds of a YYYY-MM-DD day (UTC midnight), None if absent or malformed."""
+    if not value:
+        return None
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=datetime.UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _int(value: str | None) -> int | None:

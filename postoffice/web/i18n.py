@@ -89,6 +89,12 @@ ZH_CN: dict[str, str] = {
     "Skip to the messages": "跳到邮件列表",
     "Live updates on": "实时更新已开启",
     "Save draft": "保存草稿",
+    "Folder": "文件夹",
+    "Rename or move to": "重命名或移动到",
+    "Rename": "重命名",
+    "Delete folder": "删除文件夹",
+    "Since": "起始日期",
+    "Before": "截止日期",
     "Draft saved.": "草稿已保存。",
     "Edit draft": "编辑草稿",
 }

@@ -251,3 +251,71 @@ async def test_addresses_completed_from_past_correspondents(alice: httpx.AsyncCl
     await services.mail.deliver(PLAIN, [f"alice@{DOMAIN}"])
     page = await alice.get("/compose")
     assert '<datalist id="addresses">' in page.text and '<option value="bob@example.test">' in page.text
+
+
+async def test_search_by_text_and_date_range_in_one_or_all_folders(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]
+) -> None:
+    _, services = webmail
+    def dated(subject: str, date: str) -> bytes:
+        return f"From: bob@example.test\r\nSubject: {subject}\r\nDate: {date}\r\n\r\nbody of {subject}\r\n".encode()
+
+    await services.mail.deliver(dated("apples early", "Mon, 02 Jan 2023 10:00:00 +0000"), [f"alice@{DOMAIN}"])
+    await services.mail.deliver(dated("apples late", "Fri, 01 Dec 2023 10:00:00 +0000"), [f"alice@{DOMAIN}"])
+    account = await services.mail.get_account(f"alice@{DOMAIN}")
+    assert account is not None
+    await services.mail.append(account, "Archive", dated("archived apples", "Sat, 02 Dec 2023 10:00:00 +0000"))
+    everywhere = (await alice.get("/search", params={"q": "apples"})).text
+    assert "apples early" in everywhere and "apples late" in everywhere and "archived apples" in everywhere
+    inbox_only = (await alice.get("/search", params={"q": "apples", "folder": "INBOX"})).text
+    assert "archived apples" not in inbox_only and "apples late" in inbox_only
+    ranged = (await alice.get("/search", params={"q": "apples", "since": "2023-06-01", "before": "2023-12-01"})).text
+    assert "apples late" in ranged and "apples early" not in ranged and "archived apples" not in ranged
+    by_subject = (await alice.get("/search", params={"q": "body of apples early", "field": "body"})).text
+    assert "apples early" in by_subject and "apples late" not in by_subject
+
+
+async def test_folder_create_rename_into_a_parent_and_delete(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    _, services = webmail
+    csrf = await csrf_of(alice)
+    assert (await alice.post("/folders", data={"csrf": csrf, "action": "create", "name": "Projects"})).status_code == 303
+    assert (await alice.post("/folders", data={"csrf": csrf, "action": "create", "name": "Old"})).status_code == 303
+    moved = await alice.post("/folders", data={"csrf": csrf, "action": "rename", "name": "Projects", "new": "Old/Projects"})
+    assert moved.status_code == 303 and moved.headers["location"] == "/folder/Old/Projects"
+    account = await services.mail.get_account(f"alice@{DOMAIN}")
+    assert account is not None
+    names = {m.name for m in await services.mail.list_mailboxes(account)}
+    assert "Old/Projects" in names and "Projects" not in names
+    refused = await alice.post("/folders", data={"csrf": csrf, "action": "delete", "name": "Old"})
+    assert refused.status_code == 409  # it has a child
+    assert (await alice.post("/folders", data={"csrf": csrf, "action": "delete", "name": "Old/Projects"})).status_code == 303
+    assert (await alice.post("/folders", data={"csrf": csrf, "action": "delete", "name": "INBOX"})).status_code == 403
+
+
+async def test_attachment_byte_ranges(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    import base64
+
+    _, services = webmail
+    payload = bytes(range(256)) * 400  # 100 KiB: a part of its own in the part store
+    encoded = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    message = (
+        b"From: bob@example.test\r\nSubject: ranged\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+        b"--m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--m\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=data.bin\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--m--\r\n"
+    )
+    uid = (await services.mail.deliver(message, [f"alice@{DOMAIN}"])).records[0].uid
+    url = f"/message/{uid}/part/2?folder=INBOX"
+    whole = await alice.get(url)
+    assert whole.status_code == 200 and whole.content == payload and whole.headers["accept-ranges"] == "bytes"
+    before = services.blobs.bytes_read
+    part = await alice.get(url, headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == payload[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(payload)}"
+    assert services.blobs.bytes_read - before <= 1000  # only the range was read
+    tail = await alice.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == payload[-10:]
+    beyond = await alice.get(url, headers={"Range": f"bytes={len(payload)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(payload)}"
+    several = await alice.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and several.content == payload
