@@ -458,7 +458,7 @@ class WebApp:
         headers["Accept-Ranges"] = "bytes"
         start, end, status = 0, size, 200
         wanted = _byte_range(request.headers.get("range"), size)
-        if wanted == "unsatisfiable":
+        if isinstance(wanted, str):
             return Response(b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
         if wanted is not None:
             start, end, status = wanted[0], wanted[1], 206
