@@ -134,6 +134,43 @@ def _has_attachment(content: Content) -> bool:
     return False
 
 
+def _in_reply_to(content: Content) -> str:
+    """The first message id of In-Reply-To (ENVELOPE item 9, RFC 9051 §7.5.2)."""
+    try:
+        value = json.loads(content.envelope)[8]
+    except (ValueError, IndexError, TypeError):
+        return ""
+    if not isinstance(value, str):
+        return ""
+    match = re.search(r"<[^<>\s]+>", value)
+    return match.group(0) if match else ""
+
+
+def group_threads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of one page grouped into conversations by In-Reply-To (RFC 5322 §3.6.4):
+    the conversation with the newest message first, each in date order, replies
+    indented one step. Only the messages on the page are grouped."""
+    by_id = {row["message_id"]: row for row in rows if row["message_id"]}
+
+    def root(row: dict[str, Any]) -> dict[str, Any]:
+        seen = {id(row)}
+        while row["in_reply_to"] in by_id and id(by_id[row["in_reply_to"]]) not in seen:
+            row = by_id[row["in_reply_to"]]
+            seen.add(id(row))
+        return row
+
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(id(root(row)), []).append(row)
+    ordered = sorted(groups.values(), key=lambda g: -max(r["date"] or 0 for r in g))
+    out: list[dict[str, Any]] = []
+    for group in ordered:
+        group.sort(key=lambda r: (r["date"] or 0, r["uid"]))
+        for n, row in enumerate(group):
+            out.append({**row, "depth": 0 if n == 0 else 1})
+    return out
+
+
 def folder_order(boxes: list[Mailbox]) -> list[Mailbox]:
     """INBOX, then the special-use folders in their usual order, then the rest by name."""
 
@@ -358,6 +395,9 @@ class WebApp:
                     "flagged": "\\Flagged" in record.flags,
                     "attachment": _has_attachment(content),
                     "preview": content.preview,
+                    "message_id": content.message_id.strip(),
+                    "in_reply_to": _in_reply_to(content),
+                    "depth": 0,
                 }
             )
         return rows
@@ -370,9 +410,13 @@ class WebApp:
         records = await self.web.page(mailbox, before, PAGE_SIZE + 1)
         older = records[PAGE_SIZE - 1].uid if len(records) > PAGE_SIZE else None
         rows = await self._rows(records[:PAGE_SIZE])
+        threads = request.query_params.get("threads") == "1"
+        if threads:
+            rows = group_threads(rows)
         return self.render(
             request,
             "folder.html",
+            threads=threads,
             user=user,
             folders=await self._folders(user),
             mailbox=mailbox,

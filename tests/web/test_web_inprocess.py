@@ -319,3 +319,23 @@ async def test_attachment_byte_ranges(alice: httpx.AsyncClient, webmail: tuple[W
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(payload)}"
     several = await alice.get(url, headers={"Range": "bytes=0-1,5-6"})
     assert several.status_code == 200 and several.content == payload
+
+
+async def test_conversations_grouped_by_in_reply_to(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    _, services = webmail
+
+    def msg(subject: str, mid: str, parent: str = "", day: int = 1) -> bytes:
+        extra = f"In-Reply-To: <{parent}>\r\n" if parent else ""
+        return (
+            f"From: bob@example.test\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n{extra}"
+            f"Date: {day:02d} Mar 2024 10:00:00 +0000\r\n\r\nx\r\n"
+        ).encode()
+
+    for data in (msg("topic A", "a@x", day=1), msg("topic B", "b@x", day=2), msg("Re: topic A", "a2@x", "a@x", day=3)):
+        await services.mail.deliver(data, [f"alice@{DOMAIN}"])
+    flat = (await alice.get("/folder/INBOX")).text
+    assert flat.index("Re: topic A") < flat.index("topic B") < flat.index(">topic A<")
+    grouped = (await alice.get("/folder/INBOX?threads=1")).text
+    # topic A's conversation has the newest message, so it comes first, in date order.
+    assert grouped.index(">topic A<") < grouped.index("Re: topic A") < grouped.index("topic B")
+    assert grouped.count(' reply"') == 1  # the reply is indented under its thread
