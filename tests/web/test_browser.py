@@ -416,3 +416,45 @@ def test_accessibility_and_screenshots(server: Server, browser: object, size: st
         assert bad == [], f"{name} at {size}: " + "; ".join(f"{v['id']}: {v['help']}" for v in bad)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"))
     context.close()
+
+
+def test_keyboard_shortcuts(server: Server, browser: object) -> None:
+    server.send("alice@example.test", mail("Shortcut target"))
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url(f"{server.url}/message/*")
+    page.keyboard.press("r")
+    page.wait_for_url(f"{server.url}/compose?mode=reply*")
+    page.keyboard.press("c")  # typing in a field is not a shortcut
+    assert "mode=reply" in page.url
+    page.locator("h1").click()
+    page.keyboard.press("c")
+    page.wait_for_url(f"{server.url}/compose")
+    context.close()
+
+
+def test_flag_change_over_imap_shows_without_reload(server: Server, browser: object) -> None:
+    server.send("alice@example.test", mail("Seen elsewhere"))
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.wait_for_function("document.body.dataset.live === '1'")
+    row = page.locator("tr", has=page.get_by_role("link", name="Seen elsewhere"))
+    assert "unread" in (row.get_attribute("class") or "")
+    page.evaluate("window.__sameDocument = true")
+    with imaplib.IMAP4("127.0.0.1", server.imap, timeout=DEADLINE) as c:
+        c.login("alice@example.test", PASSWORD)
+        c.select("INBOX")
+        _, found = c.uid("SEARCH", "SUBJECT", '"Seen elsewhere"')
+        c.uid("STORE", found[0].split()[-1], "+FLAGS", "(\\Seen)")
+    page.wait_for_function(
+        """() => { const link = Array.from(document.querySelectorAll('tr a')).find(a => a.textContent.trim() === 'Seen elsewhere');
+                   return link && !link.closest('tr').classList.contains('unread'); }""",
+        timeout=DEADLINE * 1000,
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    context.close()
