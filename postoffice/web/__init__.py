@@ -44,6 +44,39 @@ class WebListener:
         await self.uvicorn.shutdown()
 
 
+def _per_client_limit(base: type[asyncio.Protocol], limit: int) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with ``[limits.http] max_connections_per_ip``: a connection
+    beyond the limit from one address is closed at once, as on the mail listeners."""
+    open_per_ip: dict[str, int] = {}
+
+    class Limited(base):  # type: ignore[valid-type,misc]
+        _po_ip: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            peer = transport.get_extra_info("peername")
+            ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            if open_per_ip.get(ip, 0) >= limit:
+                transport.close()
+                return
+            open_per_ip[ip] = open_per_ip.get(ip, 0) + 1
+            self._po_ip = ip
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            ip = self._po_ip
+            if ip is None:
+                return  # refused above: uvicorn never saw it
+            self._po_ip = None
+            left = open_per_ip.get(ip, 1) - 1
+            if left > 0:
+                open_per_ip[ip] = left
+            else:
+                open_per_ip.pop(ip, None)
+            super().connection_lost(exc)
+
+    return Limited
+
+
 async def start_web_listener(
     mail: MailService,
     sessions: WebSessionStore,
@@ -78,6 +111,7 @@ async def start_web_listener(
         h11_max_incomplete_event_size=64 * 1024,
     )
     config.load()
+    config.http_protocol_class = _per_client_limit(config.http_protocol_class, mail.config.limits.http.max_connections_per_ip)
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     if tls_context is not None:

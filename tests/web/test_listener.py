@@ -57,3 +57,42 @@ async def test_http_and_https_listeners_serve_and_stop(tmp_path: Path) -> None:
         assert refused
     finally:
         await s.close()
+
+
+async def test_connections_per_client_address_are_limited(tmp_path: Path) -> None:
+    config = build_config(
+        tmp_path / "data", {"listen": {"http": "127.0.0.1:0"}, "limits.http.max_connections_per_ip": 2}
+    )
+    s = await app.open_services(config, clock=ManualClock())
+    try:
+        listening = await app.start_listeners(s, ["http"], announce=False)
+        host, port = listening.bound("http")
+        request = b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n"
+        held = []
+        for _ in range(2):  # up to the limit: served, and kept open (keep-alive)
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            assert (await asyncio.wait_for(reader.readline(), 10)).startswith(b"HTTP/1.1 200")
+            held.append((reader, writer))
+        reader, writer = await asyncio.open_connection(host, port)  # one more: closed at once
+        writer.write(request)
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+        held[0][1].close()
+        await held[0][1].wait_closed()
+
+        async def served() -> bool:
+            r, w = await asyncio.open_connection(host, port)
+            w.write(request)
+            line = await asyncio.wait_for(r.readline(), 10)
+            w.close()
+            return line.startswith(b"HTTP/1.1 200")
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await served():  # the closed one frees its place once the server has seen it go
+            assert asyncio.get_running_loop().time() < deadline
+        for _, w in held[1:]:
+            w.close()
+        await asyncio.wait_for(app.stop_listeners(s, listening), timeout=30)
+    finally:
+        await s.close()
