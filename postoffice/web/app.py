@@ -689,8 +689,13 @@ class WebApp:
         return self.render(
             request, "compose.html", user=user, folders=await self._folders(user), draft=draft, forward=forward,
             error="", query="", search_folder="", addresses=await self._addresses(user),
-            notice=request.query_params.get("notice", ""),
+            notice=request.query_params.get("notice", ""), senders=await self._senders(user), sender="",
         )
+
+    async def _senders(self, user: SignedIn) -> list[str]:
+        """The addresses this account may send as: its own first, then its aliases."""
+        others = sorted(await self.mail.addresses_of(user.account) - {user.account.address})
+        return [user.account.address, *others]
 
     async def _drop_draft(self, user: SignedIn, form: FormData) -> None:
         """Expunge the saved version of the draft being written (it was resent or resaved)."""
@@ -726,10 +731,15 @@ class WebApp:
             return self.render(
                 request, "compose.html", status, user=user, folders=await self._folders(user), draft=draft,
                 forward=forward, error=error, query="", search_folder="", addresses=await self._addresses(user), notice="",
+                senders=await self._senders(user), sender=_text(form, "from"),
             )
 
-        if any(compose.has_line_break(v) for v in fields.values()):
+        if any(compose.has_line_break(v) for v in (*fields.values(), _text(form, "from"))):
             return await again("A line break is not allowed in this field.", 400)
+        sender = _text(form, "from") or user.account.address
+        if sender.lower() not in {a.lower() for a in await self._senders(user)}:
+            # The same rule as SMTP submission (553 5.7.1): only the user's own addresses.
+            return await again("You cannot send as this address.", 403)
         try:
             recipients = [a for k in ("to", "cc", "bcc") for a in compose.parse_recipients(fields[k])]
         except MailError as exc:
@@ -755,7 +765,7 @@ class WebApp:
                 except KeyError:
                     continue
                 uploads.append(compose.Upload(attachment.filename, attachment.content_type, data))
-        draft = compose.Draft(user.account.address, body=body, attachments=uploads, **fields)
+        draft = compose.Draft(sender, body=body, attachments=uploads, **fields)
         try:
             message = compose.build_message(
                 draft, hostname=self.mail.config.hostname, now=self.mail.clock.now(), keep_bcc=saving
@@ -784,7 +794,7 @@ class WebApp:
         if unknown:
             return await again(f"No such user: {', '.join(unknown)}", 400)
         received = _received(user.account.address, self.mail.config.hostname, self.mail.clock.now())
-        await self.mail.deliver(message, known, prepend=f"Return-Path: <{user.account.address}>\r\n".encode() + received)
+        await self.mail.deliver(message, known, prepend=f"Return-Path: <{sender}>\r\n".encode() + received)
         sent = await self._special(user, "\\Sent")
         if sent is not None:
             await self.mail.append(user.account, sent.name, message, flags=frozenset({"\\Seen"}))

@@ -89,6 +89,7 @@ ZH_CN: dict[str, str] = {
     "Skip to the messages": "跳到邮件列表",
     "Live updates on": "实时更新已开启",
     "Save draft": "保存草稿",
+    "You cannot send as this address.": "您不能以此地址发送邮件。",
     "Group conversations": "按会话分组",
     "One line per message": "每封邮件一行",
     "Folder": "文件夹",

@@ -339,3 +339,20 @@ async def test_conversations_grouped_by_in_reply_to(alice: httpx.AsyncClient, we
     # topic A's conversation has the newest message, so it comes first, in date order.
     assert grouped.index(">topic A<") < grouped.index("Re: topic A") < grouped.index("topic B")
     assert grouped.count(' reply"') == 1  # the reply is indented under its thread
+
+
+async def test_sender_is_the_user_or_one_of_their_aliases(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
+    _, services = webmail
+    await services.mail.add_alias(f"sales@{DOMAIN}", f"alice@{DOMAIN}")
+    page = await alice.get("/compose")
+    assert '<option value="sales@example.test">' in page.text
+    csrf = hidden(page.text, "csrf")
+    form = {"csrf": csrf, "to": f"bob@{DOMAIN}", "subject": "as sales", "body": "x", "from": f"sales@{DOMAIN}"}
+    assert (await alice.post("/send", data=form)).status_code == 303
+    forged = {**form, "from": f"bob@{DOMAIN}", "subject": "as bob"}
+    assert (await alice.post("/send", data=forged)).status_code == 403
+    bob = await services.mail.get_account(f"bob@{DOMAIN}")
+    assert bob is not None
+    [only] = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
+    data = await services.mail.read(await services.mail.get_content(only.content_id))
+    assert b"From: sales@example.test" in data and b"Return-Path: <sales@example.test>" in data
