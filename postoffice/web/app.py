@@ -253,7 +253,23 @@ class WebApp:
             path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
         )
-        return HTMLResponse(page, status_code=status, headers={"Cache-Control": "private, no-store", "Vary": "Accept-Language, Cookie"})
+        response = HTMLResponse(
+            page, status_code=status, headers={"Cache-Control": "private, no-store", "Vary": "Accept-Language, Cookie"}
+        )
+        if user is not None:
+            self._session_cookie(request, response, user)  # its Max-Age slides with the session
+        return response
+
+    def _session_cookie(self, request: Request, response: Response, user: SignedIn) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            user.token,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+            path="/",
+            max_age=int(self.web.lifetime),
+        )
 
     def _error_page(self, request: Request, status: int, text: str) -> HTMLResponse:
         return self.render(request, "error.html", status, message=translator(self._language(request))(text))
@@ -354,15 +370,7 @@ class WebApp:
                 return await self.login_page(request, error="Wrong address or password.", status=401)
             raise
         response = RedirectResponse(safe_next(_text(form, "next")), status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            user.token,
-            httponly=True,
-            samesite="lax",
-            secure=self._secure(request),
-            path="/",
-            max_age=int(self.web.lifetime),
-        )
+        self._session_cookie(request, response, user)
         response.delete_cookie(LOGIN_COOKIE, path="/login")
         return response
 
@@ -855,8 +863,8 @@ class WebApp:
                     stopper.cancel()
                     if getter not in done:
                         getter.cancel()
-                        if stopping.is_set():
-                            return
+                        if stopping.is_set() or await self.web.resolve(user.token) is None:
+                            return  # server stopping, or the session was ended (signed out elsewhere)
                         yield b": keep-alive\n\n"
                         continue
                     changes: list[Change] = [getter.result(), *subscription.pending()]

@@ -458,3 +458,28 @@ def test_flag_change_over_imap_shows_without_reload(server: Server, browser: obj
     )
     assert page.evaluate("window.__sameDocument") is True
     context.close()
+
+
+def test_attachment_by_drag_and_drop(server: Server, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = sign_in(context, server, "alice")
+    page.goto(server.url + "/compose")
+    page.get_by_label("To", exact=True).fill("bob@example.test")
+    page.get_by_label("Subject").fill("Dropped file")
+    page.evaluate(
+        """() => {
+            const files = new DataTransfer();
+            files.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
+            const form = document.querySelector("form.compose");
+            form.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+        }"""
+    )
+    assert page.evaluate("document.getElementById('attachment').files[0].name") == "dropped.txt"
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{server.url}/folder/INBOX*")
+    bob_context = browser.new_context()  # type: ignore[attr-defined]
+    bob = sign_in(bob_context, server, "bob")
+    bob.get_by_role("link", name="Dropped file").click()
+    assert bob.get_by_role("link", name="dropped.txt").count() == 1
+    bob_context.close()
+    context.close()

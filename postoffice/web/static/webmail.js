@@ -118,5 +118,6 @@ if (composeForm) {
     }
   };
   composeForm.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 2000); });
+  composeForm.addEventListener("submit", () => clearTimeout(timer));
 }
 export {};
