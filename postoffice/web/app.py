@@ -117,35 +117,6 @@ def linkify(text: str) -> str:
     return "".join(out)
 
 
-def _has_attachment(content: Content) -> bool:
-    try:
-        root = json.loads(content.bodystructure)["root"]
-    except (ValueError, KeyError):
-        return False
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        disposition = node.get("disposition")
-        if disposition and str(disposition[0]).lower() == "attachment":
-            return True
-        if node.get("filename") and node["type"] != "multipart":
-            return True
-        stack.extend(node.get("children") or [])
-    return False
-
-
-def _in_reply_to(content: Content) -> str:
-    """The first message id of In-Reply-To (ENVELOPE item 9, RFC 9051 §7.5.2)."""
-    try:
-        value = json.loads(content.envelope)[8]
-    except (ValueError, IndexError, TypeError):
-        return ""
-    if not isinstance(value, str):
-        return ""
-    match = re.search(r"<[^<>\s]+>", value)
-    return match.group(0) if match else ""
-
-
 def group_threads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of one page grouped into conversations by In-Reply-To (RFC 5322 §3.6.4):
     the conversation with the newest message first, each in date order, replies
@@ -401,10 +372,10 @@ class WebApp:
                     "size": record.size,
                     "seen": "\\Seen" in record.flags,
                     "flagged": "\\Flagged" in record.flags,
-                    "attachment": _has_attachment(content),
+                    "attachment": reading.has_attachment(content),
                     "preview": content.preview,
                     "message_id": content.message_id.strip(),
-                    "in_reply_to": _in_reply_to(content),
+                    "in_reply_to": reading.in_reply_to(content),
                     "depth": 0,
                 }
             )
