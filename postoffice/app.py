@@ -28,6 +28,8 @@ from postoffice.net.tls import server_context
 from postoffice.protocols import imap, pop3, smtp
 from postoffice.store.api import BlobStore, ChangeBus, Store
 from postoffice.store.shared import SharedState
+from postoffice.web import WebListener
+from postoffice.web import start_web_listener as start_web
 
 __all__ = [
     "LISTENERS",
@@ -39,6 +41,7 @@ __all__ = [
     "open_services",
     "services",
     "start_protocol_listener",
+    "start_web_listener",
 ]
 
 SHARED_DB = "shared.db"  # in data_dir: the SharedState of every process (store.sqlite.shared)
@@ -165,3 +168,16 @@ async def start_protocol_listener(
         shared=s.shared,
         reuse_port=reuse_port,
     )
+
+
+async def start_web_listener(s: Services, listener: str, host: str, port: int) -> WebListener:
+    """The webmail on ``host:port`` ("https": implicit TLS with the mail listeners'
+    certificate), its session and paging roles on the same database as ``s.store``."""
+    from postoffice.store.sqlite import SQLiteStore
+    from postoffice.store.sqlite.web import SQLiteWebStore
+
+    if not isinstance(s.store, SQLiteStore):
+        raise TypeError("the webmail is served on the embedded SQLite store")
+    roles = SQLiteWebStore(s.store.db)
+    tls = server_context(s.config) if listener == "https" else None
+    return await start_web(s.mail, roles, roles, listener, host, port, tls)

@@ -33,6 +33,7 @@ __all__ = [
     "POP3Limits",
     "MessageLimits",
     "AuthnConfig",
+    "HTTPLimits",
     "RelayLimits",
     "RelayConfig",
     "DNSConfig",
@@ -282,10 +283,18 @@ class RelayLimits:
 
 
 @dataclass(frozen=True)
+class HTTPLimits:
+    max_upload_size: int = _size(2 * 1024**3)  # one compose form with its attachments
+    max_connections_per_ip: int = _count(100)
+    session_lifetime: float = _duration(7 * 86400.0)  # a webmail sign-in lasts this long
+
+
+@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
     pop3: POP3Limits = field(default_factory=POP3Limits)
+    http: HTTPLimits = field(default_factory=HTTPLimits)
     message: MessageLimits = field(default_factory=MessageLimits)
     relay: RelayLimits = field(default_factory=RelayLimits)
 
@@ -535,7 +544,7 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["auth"] = auth
     if "limits" in raw:
         table = _table(raw, "limits", source)
-        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "message": MessageLimits, "relay": RelayLimits}
+        sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "http": HTTPLimits, "message": MessageLimits, "relay": RelayLimits}
         limit_kwargs: dict[str, Any] = {}
         for name, sub in table.items():
             if name not in sections:

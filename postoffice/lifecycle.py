@@ -91,12 +91,12 @@ async def start_listeners(
     try:
         for name in names:
             host, port = s.config.listen.addresses[name]
-            if name not in app.LISTENERS:
-                log.warning("listener %s: the web server is not built yet; not listening", name)
-                continue
-            listening.listeners[name] = await app.start_protocol_listener(
-                s, name, host, port, reuse_port=name in reuse_port
-            )
+            if name in app.LISTENERS:
+                listening.listeners[name] = await app.start_protocol_listener(
+                    s, name, host, port, reuse_port=name in reuse_port
+                )
+            else:  # "http", "https": the webmail
+                listening.listeners[name] = await app.start_web_listener(s, name, host, port)
             if announce:
                 print(f"{name:<12} listening on {host}:{port}", flush=True)
     except BaseException:
@@ -114,6 +114,15 @@ async def stop_listeners(listening: Listening) -> None:
         if isinstance(result, Exception):
             log.error("a listener's shutdown failed", exc_info=result)
     await asyncio.gather(*(li.close_sessions(_CLOSE_TIMEOUT) for li in listeners))
+
+
+def webmail_url(config: Config, listening: Listening, name: str) -> str:
+    """``public_url``, else the address the ``name`` web listener is bound to."""
+    if config.public_url:
+        return config.public_url
+    host, port = listening.bound(name)
+    scheme = "https" if name == "https" else "http"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
 async def ensure_first_account(s: app.Services) -> None:
@@ -145,7 +154,11 @@ async def serve(config: Config) -> int:
         if processes > 1 and smtp:
             pool = WorkerPool(config, smtp, processes - 1, s.bus, role="smtp")
             pool.start()
-        print(f"Webmail URL: {config.webmail_url()} (the web interface is not built yet; use IMAP/POP3/SMTP)", flush=True)
+        web = [name for name in ("http", "https") if name in listening.listeners]
+        if web:
+            print(f"Webmail URL: {webmail_url(config, listening, web[0])}", flush=True)
+        else:
+            print("Webmail: no http or https listener configured", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
         collector = asyncio.create_task(s.mail.run_garbage_collector(), name="garbage-collector")
         queue_runner = start_runner(s.mail, config) if s.mail.outbound is not None else None  # stopped below

@@ -72,3 +72,7 @@ _._blob_store
 # pyspf looks its DNS queries up through the module attribute ``spf.DNSLookup``, which
 # postoffice.authn.spf points at our resolver.
 _.DNSLookup
+
+# uvicorn.Server reads its ``lifespan`` attribute in startup()/shutdown(); web/ sets it
+# because it starts the server on its own socket instead of through Server.serve().
+_.lifespan

@@ -1,0 +1,103 @@
+"""The webmail roles (``store.web``) on the SQLite database of a SQLiteStore.
+
+Sessions live in ``web_sessions`` (its migration); message pages read ``messages``
+through its primary key (mailbox_id, uid), so a page costs the same on a folder of
+ten messages and of a million: no OFFSET, no count.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from postoffice.store.api import MessageRecord
+from postoffice.store.sqlite.engine import Database
+from postoffice.store.sqlite.store import _MESSAGE_COLS, _get_mailbox, _message
+from postoffice.store.web import WebSession
+
+__all__ = ["SQLiteWebStore"]
+
+_SESSION_COLS = "token_hash, account_id, csrf, created, last_seen, expires, client_ip, user_agent"
+
+
+def _session(row: Any) -> WebSession:
+    return WebSession(*row)
+
+
+class SQLiteWebStore:
+    """WebSessionStore and MessagePages over one ``Database`` (shared with the SQLiteStore)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create_web_session(self, session: WebSession) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO web_sessions ({_SESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session.token_hash,
+                    session.account_id,
+                    session.csrf,
+                    session.created,
+                    session.last_seen,
+                    session.expires,
+                    session.client_ip,
+                    session.user_agent,
+                ),
+            )
+
+        await self.db.write(op)
+
+    async def get_web_session(self, token_hash: str) -> WebSession | None:
+        def op(conn: sqlite3.Connection) -> WebSession | None:
+            row = conn.execute(f"SELECT {_SESSION_COLS} FROM web_sessions WHERE token_hash = ?", (token_hash,)).fetchone()
+            return None if row is None else _session(row)
+
+        return await self.db.read(op)
+
+    async def touch_web_session(self, token_hash: str, last_seen: float, expires: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE web_sessions SET last_seen = ?, expires = ? WHERE token_hash = ?", (last_seen, expires, token_hash)
+            )
+
+        await self.db.write(op)
+
+    async def delete_web_session(self, token_hash: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+        await self.db.write(op)
+
+    async def list_web_sessions(self, account_id: int) -> list[WebSession]:
+        def op(conn: sqlite3.Connection) -> list[WebSession]:
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLS} FROM web_sessions WHERE account_id = ? ORDER BY created DESC", (account_id,)
+            )
+            return [_session(r) for r in rows]
+
+        return await self.db.read(op)
+
+    async def delete_web_sessions(self, account_id: int) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM web_sessions WHERE account_id = ?", (account_id,)).rowcount
+
+        return await self.db.write(op)
+
+    async def delete_expired_web_sessions(self, now: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM web_sessions WHERE expires <= ?", (now,)).rowcount
+
+        return await self.db.write(op)
+
+    async def page_messages(self, mailbox_id: int, before_uid: int | None, limit: int) -> list[MessageRecord]:
+        def op(conn: sqlite3.Connection) -> list[MessageRecord]:
+            _get_mailbox(conn, mailbox_id)
+            cache: dict[str, frozenset[str]] = {}
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? AND uid < ? ORDER BY uid DESC LIMIT ?",
+                (mailbox_id, before_uid if before_uid is not None else 2**63 - 1, max(0, limit)),
+            )
+            return [_message(r, cache) for r in rows]
+
+        return await self.db.read(op)

@@ -1,0 +1,51 @@
+"""Storage roles the webmail needs besides the Store: web sessions and message pages.
+
+Narrow ``typing.Protocol`` roles (split from ``store.api``'s Store by role): a backend
+implements them next to its Store (``store.sqlite.web``, ``store.memory_web``) and
+``app.py`` hands them to ``mail.web`` only. Invariants: a session is found by the
+SHA-256 of its cookie token, never by the token itself; every write is durable when
+its await returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from postoffice.store.api import MessageRecord
+
+__all__ = ["WebSession", "WebSessionStore", "MessagePages"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    token_hash: str  # SHA-256 hex of the cookie's token
+    account_id: int
+    csrf: str  # the token every form of this session carries back
+    created: float  # epoch seconds
+    last_seen: float
+    expires: float
+    client_ip: str = ""
+    user_agent: str = ""
+
+
+@runtime_checkable
+class WebSessionStore(Protocol):
+    """Server-side webmail sessions, revocable one by one or all at once."""
+
+    async def create_web_session(self, session: WebSession) -> None: ...
+    async def get_web_session(self, token_hash: str) -> WebSession | None: ...
+    async def touch_web_session(self, token_hash: str, last_seen: float, expires: float) -> None: ...
+    async def delete_web_session(self, token_hash: str) -> None: ...  # absent: no error
+    async def list_web_sessions(self, account_id: int) -> list[WebSession]: ...  # newest first
+    async def delete_web_sessions(self, account_id: int) -> int: ...  # how many went
+    async def delete_expired_web_sessions(self, now: float) -> int: ...
+
+
+@runtime_checkable
+class MessagePages(Protocol):
+    """Keyset paging over one mailbox, newest (highest UID) first."""
+
+    async def page_messages(self, mailbox_id: int, before_uid: int | None, limit: int) -> list[MessageRecord]: ...
+    # ^ at most ``limit`` records with uid < before_uid (None: from the newest), by UID
+    #   descending; MailError(NOT_FOUND) for an unknown mailbox

@@ -1,0 +1,136 @@
+"""Webmail: an ASGI application (Starlette) served by uvicorn inside the server process.
+
+Owns the pages (server-rendered, usable without JavaScript), the small plain JS
+modules in ``static/`` (served by postoffice itself: no CDN, no build step), and the
+HTTP side of security (CSP, CSRF, cookie flags, sanitised HTML in a sandboxed frame).
+Reaches the mail only through ``mail/`` (``MailService`` and ``mail.web.WebMail``),
+never the store, and never imports another protocol server.
+
+``start_web_listener`` is the one entry point for ``app.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from postoffice.mail.service import MailService
+from postoffice.mail.web import WebMail
+from postoffice.store.web import MessagePages, WebSessionStore
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["WebListener", "start_web_listener"]
+
+log = logging.getLogger("postoffice.web")
+
+
+@dataclass
+class WebListener:
+    """One running http/https listener (a ``net.listener.Listener``): its asyncio server,
+    uvicorn, and the event that ends live event streams."""
+
+    name: str
+    server: asyncio.Server
+    uvicorn: uvicorn.Server
+    stopping: asyncio.Event
+
+    def bound(self) -> tuple[str, int]:
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    def stop_accepting(self) -> None:
+        self.server.close()
+
+    async def shutdown(self) -> None:
+        """End live event streams, then let uvicorn finish open requests (bounded)."""
+        self.stopping.set()
+        await self.uvicorn.shutdown()
+
+    async def close_sessions(self, timeout: float) -> None:  # noqa: ASYNC109 - a deadline for the whole stop
+        """uvicorn's shutdown already closed idle connections and waited for requests
+        in flight (``timeout_graceful_shutdown``); nothing is left to close."""
+
+
+def _per_client_limit(base: type[asyncio.Protocol], limit: int) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with ``[limits.http] max_connections_per_ip``: a connection
+    beyond the limit from one address is closed at once, as on the mail listeners."""
+    open_per_ip: dict[str, int] = {}
+
+    class Limited(base):  # type: ignore[valid-type,misc]
+        _po_ip: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            peer = transport.get_extra_info("peername")
+            ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            if open_per_ip.get(ip, 0) >= limit:
+                transport.close()
+                return
+            open_per_ip[ip] = open_per_ip.get(ip, 0) + 1
+            self._po_ip = ip
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            ip = self._po_ip
+            if ip is None:
+                return  # refused above: uvicorn never saw it
+            self._po_ip = None
+            left = open_per_ip.get(ip, 1) - 1
+            if left > 0:
+                open_per_ip[ip] = left
+            else:
+                open_per_ip.pop(ip, None)
+            super().connection_lost(exc)
+
+    return Limited
+
+
+async def start_web_listener(
+    mail: MailService,
+    sessions: WebSessionStore,
+    pages: MessagePages,
+    name: str,
+    host: str,
+    port: int,
+    tls_context: ssl.SSLContext | None = None,
+) -> WebListener:
+    """Serve the webmail on ``host:port`` (port 0: any free port); ``tls_context`` for https."""
+    import uvicorn
+
+    from postoffice.web.app import make_app
+
+    stopping = asyncio.Event()
+    app = make_app(WebMail(mail, sessions, pages), stopping=stopping)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+        limit_concurrency=None,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    config.load()
+    config.http_protocol_class = _per_client_limit(config.http_protocol_class, mail.config.limits.http.max_connections_per_ip)
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    if tls_context is not None:
+        # uvicorn's own TLS wants certificate files; the process already has a context.
+        config.ssl = tls_context
+    await server.startup(sockets=[sock])
+    if not server.servers:
+        raise OSError(f"listener {name}: the web server did not start")
+    return WebListener(name, server.servers[0], server, stopping)

@@ -1,0 +1,123 @@
+// postoffice webmail: small enhancements over pages that work without JavaScript.
+// - live updates: server-sent events (/events) fed by the server's change bus; the
+//   open folder list and the folder counts are fetched again when a change arrives;
+// - keyboard shortcuts: j/k move, Enter/o open, r reply, a reply all, f forward,
+//   c write, # delete, / search;
+// - attachments dropped on the compose form join its file input.
+
+const live = document.querySelector("[data-live-mailbox]");
+
+async function refresh() {
+  const response = await fetch(location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const selector of ["#main", "nav.folders"]) {
+    const fresh = page.querySelector(selector);
+    const old = document.querySelector(selector);
+    if (fresh && old) old.replaceWith(fresh);
+  }
+  document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+}
+
+if (document.body.dataset.signedIn && "EventSource" in window) {
+  const source = new EventSource("/events");
+  let pending = null;
+  source.addEventListener("change", (event) => {
+    const change = JSON.parse(event.data);
+    const current = document.querySelector("[data-live-mailbox]");
+    if (!current) return;
+    // Any change may move a folder's unread count; the open list changes with its own.
+    document.body.dataset.lastChange = `${change.kind}:${change.mailbox}`;
+    clearTimeout(pending);
+    pending = setTimeout(refresh, 150);
+  });
+  document.body.dataset.live = "1";
+}
+
+function rows() { return Array.from(document.querySelectorAll("table.messages tbody tr")); }
+let cursor = -1;
+function focusRow(i) {
+  const all = rows();
+  if (!all.length) return;
+  cursor = Math.max(0, Math.min(all.length - 1, i));
+  all.forEach((row, n) => row.classList.toggle("selected", n === cursor));
+  all[cursor].querySelector("a")?.focus();
+}
+function click(selector) { const el = document.querySelector(selector); if (el) el.click(); }
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
+  switch (event.key) {
+    case "j": focusRow(cursor + 1); break;
+    case "k": focusRow(cursor - 1); break;
+    case "o": if (cursor >= 0) rows()[cursor].querySelector("a")?.click(); break;
+    case "r": click('a[href*="mode=reply&"]'); break;
+    case "a": click('a[href*="mode=replyall"]'); break;
+    case "f": click('a[href*="mode=forward"]'); break;
+    case "c": location.href = "/compose"; break;
+    case "#": {
+      if (cursor >= 0) { const box = rows()[cursor].querySelector('input[name="uid"]'); if (box) box.checked = true; }
+      click('#actions button[value="delete"]');
+      break;
+    }
+    case "/": event.preventDefault(); document.getElementById("q")?.focus(); break;
+    default: return;
+  }
+});
+
+const composeForm = document.querySelector("form.compose");
+const fileInput = document.getElementById("attachment");
+if (composeForm && fileInput) {
+  composeForm.addEventListener("dragover", (event) => { event.preventDefault(); composeForm.classList.add("dragging"); });
+  composeForm.addEventListener("dragleave", () => composeForm.classList.remove("dragging"));
+  composeForm.addEventListener("drop", (event) => {
+    event.preventDefault();
+    composeForm.classList.remove("dragging");
+    const files = new DataTransfer();
+    for (const file of fileInput.files) files.items.add(file);
+    for (const file of event.dataTransfer.files) files.items.add(file);
+    fileInput.files = files.files;
+  });
+}
+// Drafts: the compose form is saved to Drafts a few seconds after the user stops typing.
+if (composeForm) {
+  const status = document.getElementById("draft-status");
+  let timer = null;
+  let saving = false;
+  const save = async () => {
+    if (saving) { timer = setTimeout(save, 1000); return; }
+    saving = true;
+    try {
+      const data = new FormData(composeForm);
+      data.set("action", "draft");
+      const response = await fetch("/send", { method: "POST", body: data, headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+      const answer = await response.json();
+      if (!response.ok) { if (status) { status.hidden = false; status.textContent = answer.error || ""; } return; }
+      composeForm.elements.namedItem("draft_uid").value = String(answer.draft_uid);
+      // The saved draft now holds every attachment (forwarded and uploaded): later saves
+      // and the send take them from it, so nothing is uploaded twice.
+      let forwardUid = composeForm.elements.namedItem("forward_uid");
+      let forwardFolder = composeForm.elements.namedItem("forward_folder");
+      const hadFiles = fileInput && fileInput.files.length > 0;
+      if (forwardUid || hadFiles) {
+        if (!forwardUid) {
+          forwardUid = Object.assign(document.createElement("input"), { type: "hidden", name: "forward_uid" });
+          forwardFolder = Object.assign(document.createElement("input"), { type: "hidden", name: "forward_folder" });
+          composeForm.append(forwardUid, forwardFolder);
+        }
+        forwardUid.value = String(answer.draft_uid);
+        forwardFolder.value = answer.folder;
+        if (fileInput) fileInput.value = "";
+      }
+      composeForm.dataset.savedDraft = String(answer.draft_uid);
+      if (status) { status.hidden = false; status.textContent = status.dataset.saved || "✓"; }
+    } finally {
+      saving = false;
+    }
+  };
+  composeForm.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 2000); });
+  composeForm.addEventListener("submit", () => clearTimeout(timer));
+}
+export {};
