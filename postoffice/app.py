@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from postoffice.clock import Clock, SystemClock
 from postoffice.config import Config
 from postoffice.mail.service import MailService
+from postoffice.net.watchdog import LoopWatchdog
 from postoffice.store.api import BlobStore, ChangeBus, Store
 
 __all__ = [
@@ -41,8 +42,18 @@ class Services:
     mail: MailService
     # Protocol servers' ``shutdown()`` (e.g. SMTP's 421 4.3.2), run by ``serve`` before closing sessions.
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The event-loop stall monitor, started with the first listener ([server] stall_threshold).
+    watchdog: LoopWatchdog | None = None
+
+    def start_watchdog(self) -> LoopWatchdog:
+        if self.watchdog is None:
+            self.watchdog = LoopWatchdog(asyncio.get_running_loop(), self.config.server.stall_threshold)
+            self.watchdog.start()
+        return self.watchdog
 
     async def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         await self.store.close()
 
 
@@ -130,6 +141,7 @@ async def start_protocol_listener(
     from postoffice.net.listener import ConnectionCounter, start_listener
     from postoffice.net.tls import server_context
 
+    s.start_watchdog()
     protocol = PROTOCOL_OF[listener]
     context = tls if isinstance(tls, ssl.SSLContext) else server_context(s.config)
     module = importlib.import_module(f"postoffice.protocols.{protocol}")

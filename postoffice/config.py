@@ -165,6 +165,9 @@ class ServerConfig:
     # Connection limits per client address ([limits.*] max_connections_per_ip) are
     # counted per process. At most 64.
     smtp_processes: int = _count(1)
+    # Every listener shares one event loop: a stretch longer than this with no callback
+    # run is logged as a stall, with the command that caused it (net.watchdog). 0: off.
+    stall_threshold: float = _duration(0.25)
 
     def smtp_process_count(self) -> int:
         """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""

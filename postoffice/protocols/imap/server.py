@@ -17,6 +17,7 @@ from postoffice.config import Config
 from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
+from postoffice.net.watchdog import note_command
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.errors import ImapSyntaxError
 from postoffice.wire.imap.reader import CommandReady, LineReceived, Rejected
@@ -104,6 +105,7 @@ class IMAPServer:
         tag: str = getattr(command, "tag")  # noqa: B009
         key: str = getattr(command, "key")  # noqa: B009
         spec: CommandSpec | None = COMMANDS.get(key)
+        note_command("imap", key)
         if not await self._count_before_auth(s):
             return False
         if spec is None:

@@ -37,6 +37,7 @@ from postoffice.config import Config
 from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.net.watchdog import note_command
 from postoffice.wire.smtp import (
     R220_READY,
     R421_SHUTTING_DOWN,
@@ -189,6 +190,7 @@ class SMTPServer:
         except SMTPSyntaxError as error:
             return error.reply
         spec = COMMANDS[command.verb]
+        note_command("smtp", command.verb)
         if s.state in (State.CONNECTED, State.GREETED) and command.verb != "MAIL":
             s.commands_since_mail += 1
             if s.commands_since_mail > self.limits.max_commands_before_mail:

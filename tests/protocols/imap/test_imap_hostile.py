@@ -1,0 +1,91 @@
+"""Hostile IMAP input (issue 15): nothing a signed-in user sends stalls the event loop
+that every listener shares, and what can be refused at once is refused at once.
+
+The event-loop watchdog (net.watchdog) records any stall; ``TranscriptServer.no_stall``
+fails the test if one happens while the hostile command runs, and an SMTP session on
+the same server is answered meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from postoffice.testing.server import TranscriptServer
+from postoffice.testing.smtp_client import SMTPClient
+
+DEADLINE = 60.0  # seconds: only a failing test waits this long
+
+
+class IMAPClient:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def login(cls, port: int) -> IMAPClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+        client = cls(reader, writer)
+        assert (await client.line()).startswith(b"* OK")
+        assert (await client.command(b"l1 LOGIN alice@example.test password"))[-1].startswith(b"l1 OK")
+        return client
+
+    async def line(self) -> bytes:
+        line = await asyncio.wait_for(self.reader.readline(), DEADLINE)
+        assert line, "connection closed"
+        return line
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def response(self, tag: bytes) -> list[bytes]:
+        lines = []
+        while True:
+            line = await self.line()
+            m = re.search(rb"\{(\d+)\+?\}\r\n$", line)
+            if m:
+                line += await asyncio.wait_for(self.reader.readexactly(int(m.group(1))), DEADLINE)
+                line += await self.line()
+            lines.append(line)
+            if line.startswith(tag + b" "):
+                return lines
+
+    async def command(self, line: bytes) -> list[bytes]:
+        await self.send(line + b"\r\n")
+        return await self.response(line.split(b" ", 1)[0])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def status(lines: list[bytes]) -> bytes:
+    return lines[-1].split(b" ")[1]
+
+
+async def test_list_wildcards_do_not_stall_the_loop() -> None:
+    async with TranscriptServer("imap", listeners=["imap", "smtp"]) as srv:
+        account = await srv.account("alice")
+        names = [f"{'a' * 28}x{i:02d}" for i in range(20)]
+        for name in names:
+            await srv.mail.create_mailbox(account, name, None)
+        smtp = await SMTPClient.open(srv.port("smtp"), ehlo=True)
+        imap = await IMAPClient.login(srv.port("imap"))
+        hostile = b"*a" * 13
+        async with srv.no_stall():
+            await imap.send(b'h1 LIST "" ' + hostile + b"\r\n")
+            await imap.send(b'h2 LIST "" ' + b"%" * 2000 + b"a\r\n")
+            await imap.send(b"h3 LSUB \"\" " + hostile + b"\r\n")
+            # Another client's SMTP session is answered while the LIST runs.
+            assert (await smtp.send(b"NOOP\r\n"))[0] == 250
+            assert (await smtp.send(b"MAIL FROM:<bob@example.net>\r\n"))[0] == 250
+            for tag in (b"h1", b"h2", b"h3"):
+                lines = await imap.response(tag)
+                assert status(lines) == b"OK"
+                assert len(lines) == 1  # no name ends in "a"
+        # The same matcher still finds what it should.
+        lines = await imap.command(b'l2 LIST "" *a*x1%')
+        assert len(lines) == 11 and status(lines) == b"OK"
+        lines = await imap.command(b'l3 LIST "" %%%*a%%*%%x0*')
+        assert len(lines) == 11 and status(lines) == b"OK"
+        imap.close()
+        smtp.close()
