@@ -16,7 +16,7 @@ from postoffice.net.watchdog import LoopWatchdog, note_command
 async def _wait_for(condition: object, deadline: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + deadline
-    while not condition() and loop.time() < end:  # type: ignore[operator]
+    while not condition() and loop.time() < end:  # type: ignore[operator]  # noqa: ASYNC110 (a thread fills it)
         await asyncio.sleep(0.01)
 
 
@@ -28,7 +28,7 @@ async def test_a_blocking_command_is_recorded_with_its_name(caplog: pytest.LogCa
 
         async def session() -> None:
             note_command("imap", "LIST")
-            time.sleep(0.5)  # what a backtracking pattern did to the loop
+            time.sleep(0.5)  # noqa: ASYNC251 (on purpose:) what a backtracking pattern did to the loop
 
         with caplog.at_level(logging.WARNING, logger="postoffice.watchdog"):
             await asyncio.create_task(session())
@@ -46,7 +46,7 @@ async def test_a_turning_loop_records_nothing() -> None:
     watchdog.start()
     try:
         for _ in range(20):
-            time.sleep(0.01)  # short steps, well under the threshold
+            time.sleep(0.01)  # noqa: ASYNC251 short steps, well under the threshold
             await asyncio.sleep(0.01)
         assert watchdog.stalls == []
     finally:
