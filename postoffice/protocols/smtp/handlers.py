@@ -212,7 +212,7 @@ async def data(server: SMTPServer, s: Session, cmd: Data) -> Reply:
     return reply
 
 
-async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
+async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply | None:
     tx = s.transaction
     assert tx is not None
     limits = server.limits
@@ -220,25 +220,41 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply:
         tx.bdat_started = True
         delivery.start(server, s, tx)
     tx.bdat_octets += cmd.size
-    over = tx.bdat_octets > limits.max_message_size
-    if over and tx.delivery is not None:
-        tx.delivery.cancel()
+    limit = limits.max_message_size
+    if tx.declared_size is not None:
+        limit = min(limit, tx.declared_size)  # RFC 1870 §6: the SIZE the client declared
+    if tx.bdat_octets > limit:
+        # Known from the command line alone: answered before any octet is read.
+        if tx.delivery is not None:
+            tx.delivery.cancel()
+        s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
+        if cmd.size > limits.max_message_size:
+            raise SessionEnd(R552_TOO_BIG)  # too many octets to read and drop: the session ends
+        s.reply(R552_TOO_BIG)
+        await s.flush(timeout=limits.timeout_data_block)
+        await _drop(s, cmd.size, limits.timeout_data_block)
+        return None
     remaining = cmd.size
     while remaining:
         chunk = await s.read_some(min(remaining, delivery.CHUNK), timeout=limits.timeout_data_block)
         if not chunk:
             raise ConnectionClosed("connection closed during BDAT")
         remaining -= len(chunk)
-        if not over:
-            await delivery.push(tx, chunk)
-    if over:
-        s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
-        return R552_TOO_BIG
+        await delivery.push(tx, chunk)
     if not cmd.last:
         return R250_CHUNK_OK.with_text(f"{cmd.size} octets received")
     reply = await delivery.finish(tx)
     s.reset_transaction()
     return reply
+
+
+async def _drop(s: Session, size: int, timeout: float) -> None:
+    """Read and throw away the ``size`` octets of a refused BDAT chunk (RFC 3030 §2)."""
+    while size:
+        chunk = await s.read_some(min(size, delivery.CHUNK), timeout=timeout)
+        if not chunk:
+            raise ConnectionClosed("connection closed during BDAT")
+        size -= len(chunk)
 
 
 async def rset(server: SMTPServer, s: Session, cmd: Rset) -> Reply:

@@ -198,6 +198,8 @@ class SMTPServer:
         try:
             if s.state not in spec.states:
                 if spec.carries_data and isinstance(command, Bdat):
+                    if command.size > self.limits.max_message_size:
+                        raise SessionEnd(spec.refuse(s))  # too many octets to read and drop
                     await self._discard(s, command.size)
                 return spec.refuse(s)
             return await spec.handler(self, s, command)
