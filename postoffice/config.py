@@ -224,6 +224,8 @@ class IMAPLimits:
     idle_timeout_before_auth: float = _duration(60.0)
     max_mailbox_name_length: int = _count(255)  # octets, after decoding
     max_mailbox_depth: int = _count(16)
+    max_keyword_length: int = _count(128)  # octets of one keyword (flag-keyword, RFC 9051 §2.3.2)
+    max_keywords_per_mailbox: int = _count(256)  # different keywords in use in one mailbox
 
 
 @dataclass(frozen=True)
