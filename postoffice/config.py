@@ -216,6 +216,7 @@ class IMAPLimits:
     max_line_length: int = _size(64 * 1024)
     max_literal_size: int = _size(2 * 1024**3)  # APPENDLIMIT
     max_nesting: int = _count(32)  # parenthesis depth in a command
+    max_search_depth: int = _count(100)  # SEARCH keys nested in one another (NOT, OR, parentheses)
     max_commands_before_auth: int = _count(20)
     max_auth_failures: int = _count(3)  # then disconnect
     max_connections_per_user: int = _count(20)

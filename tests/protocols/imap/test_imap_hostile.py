@@ -89,3 +89,20 @@ async def test_list_wildcards_do_not_stall_the_loop() -> None:
         assert len(lines) == 11 and status(lines) == b"OK"
         imap.close()
         smtp.close()
+
+
+async def test_deeply_nested_search_is_bad_and_the_session_lives_on() -> None:
+    async with TranscriptServer("imap", listeners=["imap"]) as srv:
+        await srv.deliver(["alice"], b"Subject: one\r\n\r\nbody\r\n")
+        imap = await IMAPClient.login(srv.port("imap"))
+        assert status(await imap.command(b"s1 SELECT INBOX")) == b"OK"
+        async with srv.no_stall():
+            for hostile in (
+                b"OR " * 5000 + b"ALL" + b" ALL" * 5000,  # left-nested: OR (OR (...) ALL) ALL
+                b"OR ALL " * 5000 + b"ALL",  # right-nested
+                b"NOT " * 5000 + b"ALL",
+                b"(" * 5000 + b"ALL" + b")" * 5000,
+            ):
+                assert status(await imap.command(b"h1 SEARCH " + hostile)) == b"BAD"
+                assert status(await imap.command(b"n1 NOOP")) == b"OK"
+        imap.close()
