@@ -42,6 +42,10 @@ class IMAPServer:
         self.user_sessions: dict[int, int] = {}  # account id -> open authenticated sessions
         self.sessions: set[Session] = set()
 
+    def refuse_message(self, ip: str) -> bytes:
+        """The line sent to a connection over the per-address limit (net.listener)."""
+        return r.bye("too many connections from your address", "UNAVAILABLE")  # RFC 5530
+
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
         self.sessions.add(session)

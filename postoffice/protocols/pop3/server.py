@@ -30,6 +30,7 @@ from postoffice.net.watchdog import note_command
 from postoffice.wire.pop3 import (
     ERR_BAD_STATE,
     ERR_LINE_TOO_LONG,
+    ERR_TOO_MANY_CONNECTIONS,
     ERR_TOO_MANY_ERRORS,
     OK_GREETING,
     POP3SyntaxError,
@@ -57,6 +58,10 @@ class POP3Server:
         self.listener = listener
         self.tls = tls
         self.limits = config.limits.pop3
+
+    def refuse_message(self, ip: str) -> bytes:
+        """The line sent to a connection over the per-address limit (net.listener)."""
+        return ERR_TOO_MANY_CONNECTIONS.to_bytes()
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
