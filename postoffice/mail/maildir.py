@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "is_maildir",
     "find_folders",
     "list_messages",
+    "LiveFolder",
     "flags_from_info",
     "info_from_flags",
     "read_keywords",
@@ -229,8 +231,11 @@ def split_filename(name: str) -> tuple[str, str]:
 
 
 def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]:
-    """Messages of ``new/`` and ``cur/`` (``tmp/`` holds deliveries in progress)."""
-    found: list[MaildirMessage] = []
+    """Messages of ``new/`` and ``cur/`` (``tmp/`` holds deliveries in progress).
+
+    A live Maildir's server moves files from new/ to cur/ while we read: a unique name
+    (the base) seen in both is one message, the cur/ one (read second, so newer)."""
+    found: dict[str, MaildirMessage] = {}
     for sub in ("new", "cur"):
         directory = folder / sub
         try:
@@ -241,9 +246,62 @@ def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]
             if entry.name.startswith(".") or entry.name in _SKIP_FILES or not entry.is_file():
                 continue
             base, info = split_filename(entry.name)
-            found.append(MaildirMessage(Path(entry.path), base, flags_from_info(info, keywords), entry.stat().st_mtime))
-    found.sort(key=lambda m: (m.mtime, m.base))
-    return found
+            try:
+                mtime = entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # moved on since the listing: found in cur/, or gone (expunged)
+            found[base] = MaildirMessage(Path(entry.path), base, flags_from_info(info, keywords), mtime)
+    return sorted(found.values(), key=lambda m: (m.mtime, m.base))
+
+
+def _locations(folder: Path) -> dict[str, str]:
+    """Unique name (base) -> path of every message now in cur/ or new/ (cur/ wins)."""
+    where: dict[str, str] = {}
+    for sub in ("new", "cur"):
+        try:
+            entries = os.scandir(folder / sub)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                where[split_filename(entry.name)[0]] = entry.path
+    return where
+
+
+class LiveFolder:
+    """Reads the messages of a Maildir its server may still be changing (thread-safe).
+
+    A message renamed since the listing (new/ to cur/, or a flag change in its info
+    part) is found again by its unique name. One directory scan serves every file
+    moved meanwhile: it is done again only when a name is not where it last said."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._where: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    def locate(self, base: str, stale: str | None = None) -> str | None:
+        """Where ``base`` is now; ``stale``: a path known to be wrong."""
+        with self._lock:
+            found = self._where.get(base) if self._where is not None else None
+            if found is None or found == stale:
+                self._where = _locations(self.path)
+                found = self._where.get(base)
+            return found if found != stale else None
+
+    def read(self, message: MaildirMessage, *, attempts: int = 3) -> bytes:
+        """The bytes of ``message``; FileNotFoundError if it is gone (expunged meanwhile)."""
+        path: str | None = str(message.path)
+        for _ in range(attempts):
+            assert path is not None
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                path = self.locate(message.base, stale=path)
+                if path is None:
+                    break
+        raise FileNotFoundError(2, "No such file or directory (moved or deleted meanwhile)", str(message.path))
 
 
 # ---- dovecot-keywords ----------------------------------------------------------------------

@@ -248,10 +248,10 @@ async def bdat(server: SMTPServer, s: Session, cmd: Bdat) -> Reply | None:
     return reply
 
 
-async def _drop(s: Session, size: int, timeout: float) -> None:
+async def _drop(s: Session, size: int, wait: float) -> None:
     """Read and throw away the ``size`` octets of a refused BDAT chunk (RFC 3030 §2)."""
     while size:
-        chunk = await s.read_some(min(size, delivery.CHUNK), timeout=timeout)
+        chunk = await s.read_some(min(size, delivery.CHUNK), timeout=wait)
         if not chunk:
             raise ConnectionClosed("connection closed during BDAT")
         size -= len(chunk)
