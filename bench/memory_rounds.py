@@ -11,6 +11,12 @@ After each round it prints the server's resident set size (VmRSS of its process)
 
 Target (issue 15): the RSS after the last round within 1.3x the RSS after the first;
 the exit status is 1 otherwise.
+
+Measured (2 cores, 100 MB, 5 rounds): 47 MiB before, 67-68 MiB after every round
+(ratio 1.00; once 1.29 when one round peaked at 87 MiB and came back the next). The
++20 MiB of the first round stays flat: tracemalloc sees ~200 KB of live Python objects
+after a round, and neither ``malloc_trim(0)`` after each round nor MALLOC_ARENA_MAX=2
+changed the figures, so neither is applied.
 """
 
 from __future__ import annotations
@@ -91,9 +97,7 @@ TAIL = b"--b--\r\n"
 def append(c: Lines, size: int) -> None:
     head, line, lines = message(size)
     total = len(head) + lines * len(line) + len(TAIL)
-    c.send(b"a1 APPEND INBOX {%d}\r\n" % total)
-    if not c.line().startswith(b"+"):
-        raise RuntimeError("no continuation for APPEND")
+    c.send(b"a1 APPEND INBOX {%d+}\r\n" % total)  # LITERAL+ (RFC 7888): no continuation
     c.send(head)
     block = line * 10_000
     left = lines
@@ -134,6 +138,8 @@ def one_round(imap_port: int, pop3_port: int, size: int) -> None:
         imap_command(c, b"s1", b"SELECT INBOX")
         imap_command(c, b"f1", b"FETCH 1 BODY[]")
         imap_command(c, b"f2", b"FETCH 1 BINARY[2]")
+        imap_command(c, b"f3", b"FETCH 1 (BODY[TEXT] BODY[2] BINARY.SIZE[2] BODYSTRUCTURE)")
+        imap_command(c, b"f4", b"UID FETCH 1:* BODY.PEEK[]<1000.50000000>")
         imap_command(c, b"c1", b"CLOSE")
         retr(pop3_port)
         imap_command(c, b"s2", b"SELECT INBOX")
