@@ -74,10 +74,23 @@ class MaildirFolder:
 
 @dataclass(frozen=True, slots=True)
 class MaildirMessage:
-    path: Path
-    base: str  # file name without the ":2,..." info part (the uidlist key)
+    """One message file as listed. Small on purpose (an import lists a whole folder,
+    100,000 files and more, before it reads them): the folder is one shared object,
+    the flag sets are shared, path and base are derived when asked."""
+
+    folder: Path
+    name: str  # "cur/<file name>" or "new/<file name>"
     flags: frozenset[str]  # IMAP flags: system flags and keywords
     mtime: float
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def base(self) -> str:
+        """File name without the ":2,..." info part (the unique name, the uidlist key)."""
+        return split_filename(self.name[4:])[0]
 
 
 @dataclass(slots=True)
@@ -236,6 +249,7 @@ def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]
     A live Maildir's server moves files from new/ to cur/ while we read: a unique name
     (the base) seen in both is one message, the cur/ one (read second, so newer)."""
     found: dict[str, MaildirMessage] = {}
+    shared: dict[str, frozenset[str]] = {}  # info letters -> flags, one set per distinct info
     for sub in ("new", "cur"):
         directory = folder / sub
         try:
@@ -250,7 +264,10 @@ def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]
                 mtime = entry.stat().st_mtime
             except FileNotFoundError:
                 continue  # moved on since the listing: found in cur/, or gone (expunged)
-            found[base] = MaildirMessage(Path(entry.path), base, flags_from_info(info, keywords), mtime)
+            flags = shared.get(info)
+            if flags is None:
+                flags = shared[info] = flags_from_info(info, keywords)
+            found[base] = MaildirMessage(folder, f"{sub}/{entry.name}", flags, mtime)
     return sorted(found.values(), key=lambda m: (m.mtime, m.base))
 
 
