@@ -268,7 +268,10 @@ def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]
             if flags is None:
                 flags = shared[info] = flags_from_info(info, keywords)
             found[base] = MaildirMessage(folder, f"{sub}/{entry.name}", flags, mtime)
-    return sorted(found.values(), key=lambda m: (m.mtime, m.base))
+    messages = list(found.values())
+    found.clear()  # its keys (one string per file) go before the sort's keys come
+    messages.sort(key=lambda m: (m.mtime, m.name))  # oldest first; ties in a stable order
+    return messages
 
 
 def _locations(folder: Path) -> dict[str, str]:

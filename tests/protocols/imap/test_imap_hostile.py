@@ -106,3 +106,26 @@ async def test_deeply_nested_search_is_bad_and_the_session_lives_on() -> None:
                 assert status(await imap.command(b"h1 SEARCH " + hostile)) == b"BAD"
                 assert status(await imap.command(b"n1 NOOP")) == b"OK"
         imap.close()
+
+
+def nested_multipart(depth: int) -> bytes:
+    head = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
+    tail = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
+    return b"Subject: deep\r\nMIME-Version: 1.0\r\n" + head + b"Content-Type: text/plain\r\n\r\nleaf" + tail
+
+
+async def test_deep_lists_and_deep_mime_are_answered() -> None:
+    async with TranscriptServer("imap", listeners=["imap"]) as srv:
+        imap = await IMAPClient.login(srv.port("imap"))
+        message = nested_multipart(5000)
+        async with srv.no_stall():
+            assert status(await imap.command(b"s1 SELECT INBOX")) == b"OK"
+            # Parenthesised lists nested past [limits.imap] max_nesting: BAD.
+            assert status(await imap.command(b"f1 FETCH 1 " + b"(" * 5000 + b"FLAGS" + b")" * 5000)) == b"BAD"
+            # MIME nested past [limits.message] max_depth: stored, and its structure answered.
+            await imap.send(b"a1 APPEND INBOX {%d+}\r\n" % len(message) + message + b"\r\n")
+            assert status(await imap.response(b"a1")) == b"OK"
+            lines = await imap.command(b"f2 FETCH 1 (BODYSTRUCTURE ENVELOPE BODY[1])")
+            assert status(lines) == b"OK"
+            assert status(await imap.command(b"n1 NOOP")) == b"OK"
+        imap.close()
