@@ -13,6 +13,7 @@ It imports neither ``lifecycle`` nor ``workers`` (an import-linter contract keep
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from postoffice.mail.service import MailService
 from postoffice.net.listener import ProtocolListener, ProtocolServer
 from postoffice.net.listener import start_protocol_listener as serve_protocol
 from postoffice.net.tls import server_context
+from postoffice.net.watchdog import LoopWatchdog
 from postoffice.protocols import imap, pop3, smtp
 from postoffice.store.api import BlobStore, ChangeBus, Store
 from postoffice.store.shared import SharedState
@@ -55,8 +57,18 @@ class Services:
     bus: ChangeBus
     mail: MailService
     shared: SharedState
+    # The event-loop stall monitor, started with the first listener ([server] stall_threshold).
+    watchdog: LoopWatchdog | None = None
+
+    def start_watchdog(self) -> LoopWatchdog:
+        if self.watchdog is None:
+            self.watchdog = LoopWatchdog(asyncio.get_running_loop(), self.config.server.stall_threshold)
+            self.watchdog.start()
+        return self.watchdog
 
     async def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         await self.mail.settle()  # directory changes made here reach the other processes
         await self.shared.close()
         await self.store.close()
@@ -157,6 +169,7 @@ async def start_protocol_listener(
 
     ``reuse_port``: SO_REUSEPORT, so several processes accept on one port. The per-address
     connection limit counts the connections of every process on the data dir."""
+    s.start_watchdog()
     kind = LISTENERS[listener]
     context = server_context(s.config)
     return await serve_protocol(

@@ -175,6 +175,9 @@ class ServerConfig:
     # that long between writing its blobs and storing the message that refers to them.
     gc_interval: float = _duration(3600.0)
     gc_grace: float = _duration(6 * 3600.0)
+    # Every listener shares one event loop: a stretch longer than this with no callback
+    # run is logged as a stall, with the command that caused it (net.watchdog). 0: off.
+    stall_threshold: float = _duration(0.25)
 
     def smtp_process_count(self) -> int:
         """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""
@@ -227,6 +230,7 @@ class IMAPLimits:
     max_line_length: int = _size(64 * 1024)
     max_literal_size: int = _size(2 * 1024**3)  # APPENDLIMIT
     max_nesting: int = _count(32)  # parenthesis depth in a command
+    max_search_depth: int = _count(100)  # SEARCH keys nested in one another (NOT, OR, parentheses)
     max_commands_before_auth: int = _count(20)
     max_auth_failures: int = _count(3)  # then disconnect
     max_connections_per_user: int = _count(20)
@@ -235,6 +239,8 @@ class IMAPLimits:
     idle_timeout_before_auth: float = _duration(60.0)
     max_mailbox_name_length: int = _count(255)  # octets, after decoding
     max_mailbox_depth: int = _count(16)
+    max_keyword_length: int = _count(128)  # octets of one keyword (flag-keyword, RFC 9051 §2.3.2)
+    max_keywords_per_mailbox: int = _count(256)  # different keywords in use in one mailbox
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "is_maildir",
     "find_folders",
     "list_messages",
+    "LiveFolder",
     "flags_from_info",
     "info_from_flags",
     "read_keywords",
@@ -70,10 +72,23 @@ class MaildirFolder:
 
 @dataclass(frozen=True, slots=True)
 class MaildirMessage:
-    path: Path
-    base: str  # file name without the ":2,..." info part (the uidlist key)
+    """One message file as listed. Small on purpose (an import lists a whole folder,
+    100,000 files and more, before it reads them): the folder is one shared object,
+    the flag sets are shared, path and base are derived when asked."""
+
+    folder: Path
+    name: str  # "cur/<file name>" or "new/<file name>"
     flags: frozenset[str]  # IMAP flags: system flags and keywords
     mtime: float
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def base(self) -> str:
+        """File name without the ":2,..." info part (the unique name, the uidlist key)."""
+        return split_filename(self.name[4:])[0]
 
 
 @dataclass(slots=True)
@@ -219,8 +234,12 @@ def split_filename(name: str) -> tuple[str, str]:
 
 
 def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]:
-    """Messages of ``new/`` and ``cur/`` (``tmp/`` holds deliveries in progress)."""
-    found: list[MaildirMessage] = []
+    """Messages of ``new/`` and ``cur/`` (``tmp/`` holds deliveries in progress).
+
+    A live Maildir's server moves files from new/ to cur/ while we read: a unique name
+    (the base) seen in both is one message, the cur/ one (read second, so newer)."""
+    found: dict[str, MaildirMessage] = {}
+    shared: dict[str, frozenset[str]] = {}  # info letters -> flags, one set per distinct info
     for sub in ("new", "cur"):
         directory = folder / sub
         try:
@@ -231,9 +250,68 @@ def list_messages(folder: Path, keywords: Sequence[str]) -> list[MaildirMessage]
             if entry.name.startswith(".") or entry.name in _SKIP_FILES or not entry.is_file():
                 continue
             base, info = split_filename(entry.name)
-            found.append(MaildirMessage(Path(entry.path), base, flags_from_info(info, keywords), entry.stat().st_mtime))
-    found.sort(key=lambda m: (m.mtime, m.base))
-    return found
+            try:
+                mtime = entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # moved on since the listing: found in cur/, or gone (expunged)
+            flags = shared.get(info)
+            if flags is None:
+                flags = shared[info] = flags_from_info(info, keywords)
+            found[base] = MaildirMessage(folder, f"{sub}/{entry.name}", flags, mtime)
+    messages = list(found.values())
+    found.clear()  # its keys (one string per file) go before the sort's keys come
+    messages.sort(key=lambda m: (m.mtime, m.name))  # oldest first; ties in a stable order
+    return messages
+
+
+def _locations(folder: Path) -> dict[str, str]:
+    """Unique name (base) -> path of every message now in cur/ or new/ (cur/ wins)."""
+    where: dict[str, str] = {}
+    for sub in ("new", "cur"):
+        try:
+            entries = os.scandir(folder / sub)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                where[split_filename(entry.name)[0]] = entry.path
+    return where
+
+
+class LiveFolder:
+    """Reads the messages of a Maildir its server may still be changing (thread-safe).
+
+    A message renamed since the listing (new/ to cur/, or a flag change in its info
+    part) is found again by its unique name. One directory scan serves every file
+    moved meanwhile: it is done again only when a name is not where it last said."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._where: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    def locate(self, base: str, stale: str | None = None) -> str | None:
+        """Where ``base`` is now; ``stale``: a path known to be wrong."""
+        with self._lock:
+            found = self._where.get(base) if self._where is not None else None
+            if found is None or found == stale:
+                self._where = _locations(self.path)
+                found = self._where.get(base)
+            return found if found != stale else None
+
+    def read(self, message: MaildirMessage, *, attempts: int = 3) -> bytes:
+        """The bytes of ``message``; FileNotFoundError if it is gone (expunged meanwhile)."""
+        path: str | None = str(message.path)
+        for _ in range(attempts):
+            assert path is not None
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                path = self.locate(message.base, stale=path)
+                if path is None:
+                    break
+        raise FileNotFoundError(2, "No such file or directory (moved or deleted meanwhile)", str(message.path))
 
 
 # ---- dovecot-keywords ----------------------------------------------------------------------

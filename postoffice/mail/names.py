@@ -68,8 +68,11 @@ def validate_mailbox_name(name: str, *, max_length: int = 255, max_depth: int = 
         raise MailError(Kind.INVALID, "empty mailbox name")
     if len(name.encode("utf-8")) > max_length:
         raise MailError(Kind.INVALID, f"mailbox name longer than {max_length} octets")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name):
-        raise MailError(Kind.INVALID, "control or unassigned characters in mailbox name")
+    # RFC 9755 §3 (Net-Unicode, RFC 5198 §2): no control characters (C0, DEL, C1), no
+    # LINE SEPARATOR U+2028 (Zl) or PARAGRAPH SEPARATOR U+2029 (Zp); nor format, surrogate,
+    # private-use or unassigned code points.
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in name):
+        raise MailError(Kind.INVALID, "control, separator or unassigned characters in mailbox name")
     parts = name.split(SEPARATOR)
     if any(p == "" for p in parts):
         raise MailError(Kind.INVALID, "empty hierarchy level in mailbox name")

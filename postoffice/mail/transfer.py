@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -481,9 +482,10 @@ async def _items(
         targets[target.box.id] = target
         result.mailboxes.append(target.box.name)
         progress.add_total(len(messages))
+        live = maildir.LiveFolder(folder.path)  # its server may move files meanwhile
         for m in messages:
             uid = uidlist.uids.get(m.base) if uidlist is not None else None
-            yield _Item(target.box, str(m.path), m.path.read_bytes, m.flags, m.mtime, uid)
+            yield _Item(target.box, str(m.path), functools.partial(live.read, m), m.flags, m.mtime, uid)
     subscriptions = path / "subscriptions"
     if subscriptions.is_file():
         for line in subscriptions.read_text("utf-8", errors="replace").splitlines():

@@ -107,14 +107,97 @@ def decode_transfer(data: bytes, encoding: str) -> bytes:
     return d.feed(data) + d.flush()
 
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
-_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h[1-6])\b[^>]*>", re.I)
+_BLOCK_TAGS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6"})
+_RAW_TAGS = ("script", "style")  # their content is not text
+
+
+class _Next:
+    """The next occurrence of ``needle`` at or after a position, remembered: asked with
+    growing positions, every search goes forward from the last, so a whole pass is linear."""
+
+    def __init__(self, hay: str, needle: str) -> None:
+        self.hay, self.needle, self.pos = hay, needle, -2  # -2: not searched yet
+
+    def at_or_after(self, i: int) -> int:
+        if self.pos == -1 or self.pos >= i:
+            return self.pos
+        self.pos = self.hay.find(self.needle, i)
+        return self.pos
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def html_to_text(text: str) -> str:
-    """Crude HTML -> text for indexing and previews (not for display)."""
-    text = _BLOCK.sub("\n", text)
-    return html.unescape(_TAG.sub(" ", text))
+    """Crude HTML -> text for indexing and previews (not for display): comments, script
+    and style elements and tags become a space, block tags (br, p, div, tr, li, h1-h6) a
+    line break; a "<" that opens no tag stays. One pass in linear time: the text comes
+    from anyone who sends mail, and regular expressions with lazy or unclosed repeats
+    took minutes (holding the interpreter) on a megabyte of "<script" or "<br"."""
+    lower = text.lower()
+    n = len(text)
+    gt = _Next(text, ">")
+    comment_end = _Next(text, "-->")
+    closers = {name: _Next(lower, "</" + name) for name in _RAW_TAGS}
+    closed: dict[str, tuple[int, int]] = {}  # name -> (start, end) of the next real closing tag
+    out: list[str] = []
+    i = 0
+    while True:
+        lt = text.find("<", i)
+        if lt < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:lt])
+        end = -1
+        replacement = " "
+        if text.startswith("<!--", lt):
+            close = comment_end.at_or_after(lt + 4)
+            if close >= 0:
+                end = close + 3
+        else:
+            for name in _RAW_TAGS:
+                after = lt + 1 + len(name)
+                if lower.startswith(name, lt + 1) and (after >= n or not _is_word(text[after])):
+                    end = _closing(text, name, after, closers[name], closed)
+                    break
+        if end < 0:
+            close = gt.at_or_after(lt + 1)
+            if close < 0:
+                out.append(text[lt:])  # no tag can close any more: the rest is text
+                break
+            end = close + 1
+            j = lt + 1
+            while j < close and text[j].isspace():
+                j += 1
+            k = j
+            while k < close and _is_word(text[k]):
+                k += 1
+            if lower[j:k] in _BLOCK_TAGS:
+                replacement = "\n"
+        out.append(replacement)
+        i = end
+    return html.unescape("".join(out))
+
+
+def _closing(text: str, name: str, start: int, finder: _Next, closed: dict[str, tuple[int, int]]) -> int:
+    """End of the first ``</name\\s*>`` at or after ``start``, or -1."""
+    known = closed.get(name)
+    if known is not None and known[0] >= start:
+        return known[1]
+    if known is not None and known[0] == -1:
+        return -1
+    p = finder.at_or_after(start)
+    while p >= 0:
+        j = p + 2 + len(name)
+        while j < len(text) and text[j].isspace():
+            j += 1
+        if j < len(text) and text[j] == ">":
+            closed[name] = (p, j + 1)
+            return j + 1
+        p = finder.at_or_after(p + 1)
+    closed[name] = (-1, -1)
+    return -1
 
 
 def part_text(part: Part) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from postoffice.app import Services
     from postoffice.mail.service import MailService
     from postoffice.net.listener import ProtocolListener
+    from postoffice.net.watchdog import LoopWatchdog
     from postoffice.store.api import Account
 
 __all__ = ["TranscriptServer", "run_transcript_file", "build_config", "DOMAIN", "PASSWORD"]
@@ -150,6 +151,19 @@ class TranscriptServer:
             return self._servers[listener].bound()[1]
         except KeyError:
             raise KeyError(f"listener {listener!r} is not started; await srv.start_listener({listener!r})") from None
+
+    # ---- the event-loop watchdog -----------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def no_stall(self) -> AsyncIterator[LoopWatchdog]:
+        """Fail if the event loop stalls (``[server] stall_threshold``) within the block."""
+        watchdog = self.services.start_watchdog()
+        before = len(watchdog.stalls)
+        yield watchdog
+        # A stall is recorded by a callback queued while it lasted: let the loop run it.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        stalls = watchdog.stalls[before:]
+        assert not stalls, f"event loop stalled: {stalls}"
 
     # ---- TranscriptHost --------------------------------------------------------------------
     async def address(self, listener: str) -> tuple[str, int]:

@@ -239,9 +239,11 @@ class Plain(Mechanism):
         if self._started or self._done:
             return self._finish(Failure("already started"))
         self._started = True
-        if initial_response is None or initial_response == b"":
+        if initial_response is None:
             # RFC 4616 §2: the server sends an empty challenge when there is no initial response.
             return Challenge(b"")
+        # RFC 4954 §4: "=" is an initial response of zero length, an empty (so malformed)
+        # PLAIN message: refused at once, not answered with a challenge.
         return self._parse(initial_response)
 
     def step(self, client_data: bytes) -> Step:
@@ -280,7 +282,7 @@ class Login(Mechanism):
     def start(self, initial_response: bytes | None) -> Step:
         if self._state != "new":
             return self._finish(Failure("already started"))
-        if initial_response:
+        if initial_response is not None:  # b"": an empty username, refused
             self._state = "user"
             return self.step(initial_response)
         self._state = "user"
@@ -343,7 +345,7 @@ class ScramSha256(Mechanism):
     def start(self, initial_response: bytes | None) -> Step:
         if self._state != "new":
             return self._finish(Failure("already started"))
-        if initial_response is None or initial_response == b"":
+        if initial_response is None:
             # RFC 5802 §5: the client speaks first; ask for it with an empty challenge.
             self._state = "first"
             return Challenge(b"")

@@ -257,3 +257,10 @@ def test_saslprep() -> None:
     assert saslprep("\u2168") == "IX"  # RFC 4013 §3: roman numeral nine, NFKC
     assert saslprep("a\u00a0b") == "a b"
     assert saslprep("\u00aa") == "a"
+
+
+@pytest.mark.parametrize("mechanism", [Plain, Login, ScramSha256])
+def test_empty_initial_response_is_refused_at_once(mechanism: type[Plain | Login | ScramSha256]) -> None:
+    # RFC 4954 §4 / RFC 4959 §3: "=" is an initial response of zero length, which no
+    # mechanism here accepts: a Failure, never a challenge asking again.
+    assert isinstance(mechanism().start(b""), Failure)

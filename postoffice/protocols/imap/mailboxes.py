@@ -8,7 +8,6 @@ separator is "/"; INBOX is case-insensitive.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 from postoffice.errors import Kind, MailError
@@ -145,13 +144,49 @@ async def unsubscribe(s: Session, cmd: c.Unsubscribe) -> bytes | None:
 
 
 # ---- LIST / LSUB --------------------------------------------------------------------------------
-def _pattern_regex(reference: str, pattern: str) -> re.Pattern[str]:
-    """RFC 9051 §6.3.9: ``*`` matches anything, ``%`` anything but the separator."""
-    full = canonical_mailbox(reference + pattern) if (reference + pattern)[:5].upper() == "INBOX" else reference + pattern
-    out = []
-    for ch in full:
-        out.append(".*" if ch == "*" else "[^/]*" if ch == "%" else re.escape(ch))
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+class _Pattern:
+    """A LIST/LSUB pattern (RFC 9051 §6.3.9: ``*`` matches anything, ``%`` anything but
+    the separator), matched in time linear in the name: every position of the pattern
+    is followed at once, as bits of one integer (no backtracking).
+    """
+
+    def __init__(self, reference: str, pattern: str) -> None:
+        full = reference + pattern
+        if full[:5].upper() == "INBOX":
+            full = canonical_mailbox(full)
+        # Runs of wildcards are one wildcard: "*" if the run holds a "*", else "%".
+        tokens: list[str] = []
+        for ch in full:
+            if ch in "*%" and tokens and tokens[-1] in ("*", "%"):
+                if ch == "*":
+                    tokens[-1] = "*"
+                continue
+            tokens.append(ch)
+        self.accept = 1 << len(tokens)
+        self.star = 0  # bit i: token i is "*"
+        self.percent = 0  # bit i: token i is "%"
+        self.literal: dict[str, int] = {}  # character -> bits of the tokens that are it
+        for i, token in enumerate(tokens):
+            if token == "*":
+                self.star |= 1 << i
+            elif token == "%":
+                self.percent |= 1 << i
+            else:
+                self.literal[token] = self.literal.get(token, 0) | 1 << i
+        self.wild = self.star | self.percent
+
+    def _closure(self, states: int) -> int:
+        # A wildcard matches the empty string too (wildcards never follow each other).
+        return states | (states & self.wild) << 1
+
+    def match(self, name: str) -> bool:
+        states = self._closure(1)
+        for ch in name:
+            stay = self.star | self.percent if ch != SEPARATOR else self.star
+            states = self._closure(((states & self.literal.get(ch, 0)) << 1) | (states & stay))
+            if not states:
+                return False
+        return bool(states & self.accept)
 
 
 def _children_of(name: str, names: Iterable[str]) -> bool:
@@ -179,7 +214,7 @@ async def list_(s: Session, cmd: c.List) -> bytes | None:
     by_name = {m.name: m for m in mailboxes}
     names = sorted(by_name, key=lambda n: (n != "INBOX", n))
     subscribed = set(await s.mail.list_subscriptions(s.account))
-    regexes = [_pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
+    patterns = [_Pattern(cmd.reference, p) for p in cmd.patterns if p != ""]
     selection = cmd.selection
     want_subscribed = "SUBSCRIBED" in selection or cmd.return_subscribed
     candidates: list[str] = names
@@ -189,7 +224,7 @@ async def list_(s: Session, cmd: c.List) -> bytes | None:
     if status_items and any(i == "HIGHESTMODSEQ" for i in status_items):
         s.enable_condstore()
     for name in candidates:
-        matched = any(rx.match(name) for rx in regexes)
+        matched = any(p.match(name) for p in patterns)
         childinfo = False
         if not matched or ("SUBSCRIBED" in selection and name not in subscribed):
             # RFC 5258 §3.5: RECURSIVEMATCH reports parents of matching subscribed children
@@ -224,9 +259,9 @@ async def lsub(s: Session, cmd: c.Lsub) -> bytes | None:
     assert s.account is not None
     subscribed = await s.mail.list_subscriptions(s.account)
     existing = {m.name for m in await s.mail.list_mailboxes(s.account)}
-    rx = _pattern_regex(cmd.reference, cmd.pattern)
+    pattern = _Pattern(cmd.reference, cmd.pattern)
     for name in sorted(subscribed, key=lambda n: (n != "INBOX", n)):
-        if rx.match(name):
+        if pattern.match(name):
             attrs = [] if name in existing else ["\\Noselect"]
             s.write(r.list_response(attrs, SEPARATOR, name, utf8=s.utf8, command="LSUB"))
     return None

@@ -39,6 +39,9 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
     for message in cmd.messages:
         _check_flags(message.flags)
     box = await s.mail.get_mailbox(s.account, cmd.mailbox)  # NOT_FOUND -> NO [TRYCREATE]
+    wanted = [f for message in cmd.messages for f in message.flags]
+    if _keywords(wanted):
+        _check_keywords(s, wanted, (m.flags for m in await s.mail.list_messages(box)))
     done: list[MessageRecord] = []
     try:
         for message in cmd.messages:
@@ -89,6 +92,28 @@ def _check_flags(flags: Iterable[str]) -> None:
             raise Refusal(r.BAD, f"unknown system flag {flag}")
 
 
+def _keywords(flags: Iterable[str]) -> set[str]:
+    """The keywords (not system flags) among ``flags``, lower-cased: RFC 9051 §2.3.2,
+    flags are case-insensitive."""
+    return {f.lower() for f in flags if not f.startswith("\\")}
+
+
+def _check_keywords(s: Session, flags: Iterable[str], in_use: Iterable[frozenset[str]]) -> None:
+    """NO [LIMIT] (RFC 5530) for a keyword over ``max_keyword_length`` octets, or for
+    keywords that would take the mailbox over ``max_keywords_per_mailbox``."""
+    limits = s.limits
+    wanted = _keywords(flags)
+    if not wanted:
+        return
+    if any(len(k.encode("utf-8")) > limits.max_keyword_length for k in wanted):
+        raise Refusal(r.NO_LIMIT, f"keywords are limited to {limits.max_keyword_length} octets")
+    known: set[str] = set()
+    for record_flags in in_use:
+        known |= _keywords(record_flags)
+    if len(known | wanted) > limits.max_keywords_per_mailbox:
+        raise Refusal(r.NO_LIMIT, f"at most {limits.max_keywords_per_mailbox} keywords per mailbox")
+
+
 _SYSTEM_FLAGS = frozenset({f.lower() for f in SYSTEM_FLAGS} | {"\\recent"})  # \Recent: tolerated, ignored
 
 
@@ -100,6 +125,9 @@ async def store(s: Session, cmd: c.Store) -> bytes | None:
         s.enable_condstore()
     if not uids:
         return None
+    if cmd.mode != "remove":
+        # The keywords this session knows in use (its view, brought up to date at each sync).
+        _check_keywords(s, cmd.flags, view.flags.values())
     update = FlagUpdate(_MODES[cmd.mode], frozenset(cmd.flags), cmd.unchangedsince)  # type: ignore[arg-type]
     result = await s.mail.update_flags(view.mailbox, uids, update)
     failed = set(result.failed)

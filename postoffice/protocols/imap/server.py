@@ -19,6 +19,7 @@ from postoffice.config import Config
 from postoffice.errors import Kind, MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
+from postoffice.net.watchdog import note_command
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
@@ -126,6 +127,7 @@ class IMAPServer:
         """Run one parsed command; False when the connection must close."""
         tag, key = command.tag, command.key
         spec: CommandSpec | None = COMMANDS.get(key)
+        note_command("imap", key)
         if not await self._count_before_auth(s):
             return False
         if spec is None:

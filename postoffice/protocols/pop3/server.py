@@ -31,6 +31,7 @@ import ssl
 from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.net.watchdog import note_command
 from postoffice.wire.pop3 import (
     ERR_BAD_STATE,
     ERR_LINE_TOO_LONG,
@@ -111,6 +112,7 @@ class POP3Server:
         try:
             command = parse_command(line)
             spec = COMMANDS[command.keyword]
+            note_command("pop3", command.keyword)
             if session.state not in spec.states:
                 raise Refusal(ERR_BAD_STATE)
             await session.keep_lock()

@@ -242,7 +242,7 @@ async def _skip_octets(s: Session, size: int, wait: float) -> None:
         size -= len(chunk)
 
 
-async def bdat(server: Engine, s: Session, cmd: Bdat) -> Reply:
+async def bdat(server: Engine, s: Session, cmd: Bdat) -> Reply | None:
     tx = s.transaction
     assert tx is not None
     limits = server.limits
@@ -250,25 +250,32 @@ async def bdat(server: Engine, s: Session, cmd: Bdat) -> Reply:
         tx.bdat_started = True
         delivery.start(server, s, tx)
     tx.bdat_octets += cmd.size
-    over = tx.bdat_octets > limits.max_message_size
-    if over and tx.delivery is not None:
-        tx.delivery.cancel()
+    limit = limits.max_message_size
+    if tx.declared_size is not None:
+        limit = min(limit, tx.declared_size)  # RFC 1870 §6: the SIZE the client declared
+    if tx.bdat_octets > limit:
+        # Known from the command line alone: answered before any octet is read.
+        if tx.delivery is not None:
+            tx.delivery.cancel()
+        s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
+        if cmd.size > limits.max_message_size:
+            raise SessionEnd(R552_TOO_BIG)  # too many octets to read and drop: the session ends
+        s.reply(R552_TOO_BIG)
+        await s.flush(timeout=limits.timeout_data_block)
+        await _skip_octets(s, cmd.size, limits.timeout_data_block)
+        return None
     remaining = cmd.size
     while remaining:
         chunk = await s.read_some(min(remaining, delivery.CHUNK), timeout=limits.timeout_data_block)
         if not chunk:
             raise ConnectionClosed("connection closed during BDAT")
         remaining -= len(chunk)
-        if not over:
-            try:
-                await delivery.push(tx, chunk)
-            except Exception:
-                # RFC 3030 §2: the chunk's octets are read all the same, never as commands.
-                await _skip_octets(s, remaining, limits.timeout_data_block)
-                raise
-    if over:
-        s.reset_transaction()  # RFC 3030 §2: the transaction has failed; nothing is kept
-        return R552_TOO_BIG
+        try:
+            await delivery.push(tx, chunk)
+        except Exception:
+            # RFC 3030 §2: the chunk's octets are read all the same, never as commands.
+            await _skip_octets(s, remaining, limits.timeout_data_block)
+            raise
     if not cmd.last:
         return R250_CHUNK_OK.with_text(f"{cmd.size} octets received")
     reply = await delivery.finish(tx)

@@ -208,8 +208,10 @@ class SubmissionPolicy(Policy):
         if refusal is not R250_SENDER_OK:
             return refusal
         assert session.account is not None
+        if path.address is None:
+            return R250_SENDER_OK  # the null sender: read receipts (RFC 8098 §2.1), bounces
         owned = {a.lower() for a in await self.mail.addresses_of(session.account)}
-        if path.address is None or path.relay_tricks() or path.address.canonical.lower() not in owned:
+        if path.relay_tricks() or path.address.canonical.lower() not in owned:
             return R553_SENDER_NOT_OWNED
         limit = self.mail.config.limits.smtp.max_messages_per_hour
         if limit and await self.mail.submissions_last_hour(session.account) >= limit:

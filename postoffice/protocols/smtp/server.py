@@ -43,6 +43,7 @@ from postoffice.config import Config
 from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.net.watchdog import note_command
 from postoffice.wire.smtp import (
     R220_READY,
     R421_SHUTTING_DOWN,
@@ -201,6 +202,7 @@ class SMTPServer:
         except SMTPSyntaxError as error:
             return error.reply
         spec = COMMANDS[command.verb]
+        note_command("smtp", command.verb)
         if s.state in (State.CONNECTED, State.GREETED) and command.verb != "MAIL":
             s.commands_since_mail += 1
             if s.commands_since_mail > self.limits.max_commands_before_mail:
@@ -208,6 +210,8 @@ class SMTPServer:
         try:
             if s.state not in spec.states:
                 if spec.carries_data and isinstance(command, Bdat):
+                    if command.size > self.limits.max_message_size:
+                        raise SessionEnd(spec.refuse(s))  # too many octets to read and drop
                     await self._discard(s, command.size)
                 return spec.refuse(s)
             return await spec.handler(self, s, command)

@@ -605,9 +605,11 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
 }
 
 
-def parse_command(framed: FramedCommand, *, utf8_names: bool = False, max_nesting: int = 32) -> Command:
+def parse_command(
+    framed: FramedCommand, *, utf8_names: bool = False, max_nesting: int = 32, max_search_depth: int = 100
+) -> Command:
     """Parse a whole framed command; raises :class:`ImapSyntaxError` (with tag when known)."""
-    sc = Scanner(framed, max_nesting=max_nesting)
+    sc = Scanner(framed, max_nesting=max_nesting, max_search_depth=max_search_depth)
     raw_tag = sc._run(_TAG_CHARS)
     if not raw_tag or sc.peek() != 0x20:
         raise ImapSyntaxError("missing or invalid tag")

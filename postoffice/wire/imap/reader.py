@@ -69,6 +69,7 @@ class ReaderLimits:
     max_literal_size: int = 2 * 1024**3  # octets of one APPEND message literal (APPENDLIMIT)
     max_command_size: int = 1024 * 1024  # octets of one command held in memory (lines + buffered literals)
     max_nesting: int = 32  # parenthesis depth (checked by the parser)
+    max_search_depth: int = 100  # search keys nested through NOT, OR and parentheses
 
     @classmethod
     def from_config(cls, limits: object) -> ReaderLimits:
@@ -79,6 +80,7 @@ class ReaderLimits:
             max_literal_size=int(getattr(limits, "max_literal_size")),  # noqa: B009
             max_command_size=max(1024 * 1024, int(getattr(limits, "max_line_length")) * 4),  # noqa: B009
             max_nesting=int(getattr(limits, "max_nesting")),  # noqa: B009
+            max_search_depth=int(getattr(limits, "max_search_depth")),  # noqa: B009
         )
 
 
@@ -380,7 +382,7 @@ class CommandReader:
             tuple(self._literals) + (StreamedLiteral(len(self._literals), size, binary),),
         )
         try:
-            parse_command(probe, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting)
+            parse_command(probe, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting, max_search_depth=self.limits.max_search_depth)
         except ImapSyntaxError as exc:
             return exc
         return None
@@ -395,7 +397,7 @@ class CommandReader:
         from .parser import parse_command  # local import: parser imports this module
 
         try:
-            command = parse_command(framed, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting)
+            command = parse_command(framed, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting, max_search_depth=self.limits.max_search_depth)
         except ImapSyntaxError as exc:
             self._events.append(Rejected(exc.with_tag(tag)))
             return

@@ -27,7 +27,7 @@ MAX_MODSEQ = 2**63 - 1  # RFC 7162 §7: mod-sequence-value is 1*DIGIT up to 2^63
 
 
 class Scanner:
-    def __init__(self, framed: FramedCommand, *, max_nesting: int = 32) -> None:
+    def __init__(self, framed: FramedCommand, *, max_nesting: int = 32, max_search_depth: int = 100) -> None:
         self.lines = framed.lines
         self.literals = framed.literals
         self.line_no = 0
@@ -35,6 +35,8 @@ class Scanner:
         self.pos = 0
         self.depth = 0
         self.max_nesting = max_nesting
+        self.search_depth = 0  # search keys being parsed inside one another (wire.imap.search)
+        self.max_search_depth = max_search_depth
 
     # -- positions --------------------------------------------------------------------
 

@@ -194,7 +194,20 @@ def parse_date(text: str) -> _dt.date:
 
 
 def parse_search_key(sc: Scanner, decode: Callable[[bytes], str]) -> SearchKey:
-    """Parse one search key at the scanner's position."""
+    """Parse one search key at the scanner's position.
+
+    Keys nest (NOT, OR, parentheses) at most ``sc.max_search_depth`` deep, so neither this
+    parser nor an evaluator that recurses like it can exhaust the stack."""
+    if sc.search_depth > sc.max_search_depth:
+        raise sc.error(f"search keys nested deeper than {sc.max_search_depth}")
+    sc.search_depth += 1
+    try:
+        return _search_key(sc, decode)
+    finally:
+        sc.search_depth -= 1
+
+
+def _search_key(sc: Scanner, decode: Callable[[bytes], str]) -> SearchKey:
     if sc.peek() == 0x28:  # "(" search-key *(SP search-key) ")"
         sc.open()
         keys = [parse_search_key(sc, decode)]

@@ -54,6 +54,7 @@ __all__ = [
     "ERR_IN_USE",
     "ERR_LOGIN_DELAY",
     "ERR_SYS_TEMP",
+    "ERR_TOO_MANY_CONNECTIONS",
     "ERR_SYS_PERM",
     "ERR_UTF8",
     "ERR_APOP_NOT_SUPPORTED",
@@ -122,6 +123,7 @@ ERR_ENCRYPTION_REQUIRED = Response(False, "AUTH", "Plain-text authentication nee
 ERR_IN_USE = Response(False, "IN-USE", "Maildrop is locked by another session")  # RFC 2449 §8.1.1
 ERR_LOGIN_DELAY = Response(False, "LOGIN-DELAY", "Too soon since the last login")  # RFC 2449 §8.1.2
 ERR_SYS_TEMP = Response(False, "SYS/TEMP", "Temporary system problem")  # RFC 3206 §3
+ERR_TOO_MANY_CONNECTIONS = Response(False, "SYS/TEMP", "Too many connections from your address")  # RFC 3206 §3
 ERR_SYS_PERM = Response(False, "SYS/PERM", "Permanent system problem")  # RFC 3206 §3
 ERR_UTF8 = Response(False, "UTF8", "This maildrop needs UTF8 mode")  # RFC 6856 §2
 ERR_APOP_NOT_SUPPORTED = Response(False, None, "APOP is not supported")  # docs/architecture.md §9

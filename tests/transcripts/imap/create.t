@@ -14,6 +14,13 @@ connections: 2
 1 S: a3 NO [ALREADYEXISTS]
 1 C: a4 CREATE "a/../b"
 1 S: a4 NO [CANNOT]
+# RFC 9755 §3: no LINE SEPARATOR (U+2028) or PARAGRAPH SEPARATOR (U+2029) in a name
+1 C: a4b CREATE "a&ICg-b"
+1 S: a4b NO [CANNOT]
+1 C: a4c CREATE "a&ICk-b"
+1 S: a4c NO [CANNOT]
+1 C: a4d RENAME Fruit "Fruit&ICg-"
+1 S: a4d NO [CANNOT]
 1 C: a5 CREATE Veg/
 1 S: a5 OK
 1 C: a6 CREATE Later (USE (\Flagged))

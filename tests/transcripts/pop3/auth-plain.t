@@ -8,7 +8,7 @@ C: AUTH PLAIN Ym9iQGV4YW1wbGUudGVzdABhbGljZUBleGFtcGxlLnRlc3QAcGFzc3dvcmQ=
 S: -ERR [AUTH]
 C: AUTH PLAIN not*base64
 S: -ERR
-C: AUTH PLAIN =
+C: AUTH PLAIN
 S: +
 C: AGFsaWNlQGV4YW1wbGUudGVzdABwYXNzd29yZA==
 S: +OK
@@ -18,6 +18,9 @@ C: QUIT
 S: +OK
 @connect 1
 S: +OK
+# "=" is an empty initial response (RFC 5034 §4): an empty PLAIN message, refused at once
+C: AUTH PLAIN =
+S: -ERR [AUTH]
 C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABwYXNzd29yZA==
 S: +OK
 C: STAT

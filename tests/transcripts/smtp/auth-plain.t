@@ -23,8 +23,11 @@ S: 502 5.5.1
 S: 220
 C: EHLO client.example.test
 S: 250 ...
-# "=" is an empty initial response: PLAIN then asks for its message (wire/sasl.py)
+# "=" is an empty initial response (RFC 4954 §4): an empty PLAIN message, refused at
+# once, never answered with a 334
 C: AUTH PLAIN =
+S: 535 5.7.8
+C: AUTH PLAIN
 S: 334
 C: *
 S: 501 5.0.0
