@@ -120,6 +120,7 @@ class Session:
         ] + [
             # RFC 5256, RFC 5957, RFC 5267 §3
             "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
+            "PREVIEW", "OBJECTID", "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514
         ]
 
     def enable_condstore(self) -> None:
