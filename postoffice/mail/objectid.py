@@ -13,13 +13,9 @@ Ids use only the characters RFC 8474 §3 allows (``objectid = 1*255(ALPHA / DIGI
 
 from __future__ import annotations
 
-import re
-
 from postoffice.store.api import Content, Mailbox
 
-__all__ = ["mailbox_id", "email_id", "is_objectid"]
-
-_OBJECTID = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")
+__all__ = ["mailbox_id", "email_id"]
 
 
 def mailbox_id(mailbox: Mailbox) -> str:
@@ -28,8 +24,3 @@ def mailbox_id(mailbox: Mailbox) -> str:
 
 def email_id(content: Content) -> str:
     return "M" + content.sha256[:32]
-
-
-def is_objectid(text: str) -> bool:
-    """RFC 8474 §3 objectid syntax."""
-    return _OBJECTID.match(text) is not None

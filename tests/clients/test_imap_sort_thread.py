@@ -43,6 +43,8 @@ async def test_imapclient_sort_and_thread(server: tuple[TranscriptServer, int]) 
         out["subject_lunch"] = c.sort("SUBJECT", ["SUBJECT", "lunch"])
         out["references"] = c.thread("REFERENCES")
         out["orderedsubject"] = c.thread("ORDEREDSUBJECT", ["SINCE", "1-Jan-2000"])
+        out["fetch"] = c.fetch([2, 4], ["PREVIEW", "EMAILID", "THREADID", "SAVEDATE"])
+        out["emailid_search"] = c.search(["EMAILID", out["fetch"][2][b"EMAILID"][0].decode()])  # type: ignore[index]
         c.logout()
         return out
 
@@ -56,3 +58,10 @@ async def test_imapclient_sort_and_thread(server: tuple[TranscriptServer, int]) 
     # imapclient nests a thread as tuples; a dummy root shows as its children's tuples
     assert out["references"] == (((6,), (5,)), (2, 1, 4), ((3,), (7,)))
     assert out["orderedsubject"] == ((6,), (2, (4,), (1,)), (3, (5,), (7,)))
+    fetched = out["fetch"]
+    assert isinstance(fetched, dict)
+    assert fetched[2][b"PREVIEW"] == b"y" * 200  # the stored preview: 200 characters
+    assert fetched[2][b"THREADID"] is None
+    assert fetched[2][b"EMAILID"] != fetched[4][b"EMAILID"]
+    assert fetched[2][b"SAVEDATE"] is not None
+    assert out["emailid_search"] == [2]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 
-from postoffice.mail.sections import NotALeaf, SectionSpec, UnknownEncoding, decodable_leaf, section_span
 from postoffice.mail.objectid import email_id
+from postoffice.mail.sections import NotALeaf, SectionSpec, UnknownEncoding, decodable_leaf, section_span
 from postoffice.mail.service import MailService
 from postoffice.message.structure import BodyStructure
 from postoffice.store.api import Content, FlagUpdate, MessageRecord
@@ -81,7 +81,7 @@ def _internaldate(rec: MessageRecord) -> bytes:
 def _savedate(rec: MessageRecord) -> bytes:
     if rec.savedate is None:
         return b"NIL"
-    return r.date_time(datetime.fromtimestamp(rec.savedate, timezone.utc))
+    return r.date_time(datetime.fromtimestamp(rec.savedate, UTC))
 
 
 class _Fetcher:

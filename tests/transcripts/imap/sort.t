@@ -70,3 +70,10 @@ S: a15 OK
 C: a16 SORT (REVERSE SIZE FROM) UTF-8 SINCE 1-Jan-2000 NOT FROM gina
 S: * SORT 2 6 4 1 5 3
 S: a16 OK
+# RFC 7162 §3.1.5: a MODSEQ criterion adds the highest mod-sequence of what matched
+C: a17 SORT (DATE) UTF-8 MODSEQ 1
+S: * SORT 6 2 4 1 3 5 7 (MODSEQ $_)
+S: a17 OK
+C: a18 SORT RETURN (COUNT) (DATE) UTF-8 MODSEQ 1
+S: * ESEARCH (TAG "a18") COUNT 7 MODSEQ $_
+S: a18 OK
