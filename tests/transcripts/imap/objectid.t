@@ -17,6 +17,10 @@ S: a4 OK
 C: a5 STATUS Work (MAILBOXID)
 S: * STATUS Work (MAILBOXID $mid)
 S: a5 OK
+C: a5b LIST "" Work RETURN (STATUS (MAILBOXID))
+S: * LIST (\HasNoChildren) "/" Work
+S: * STATUS Work (MAILBOXID $mid)
+S: a5b OK
 C: a6 CREATE Projects
 S: a6 OK [MAILBOXID $mid2]
 !S: * STATUS Projects (MAILBOXID $mid)

@@ -32,3 +32,14 @@ C: a12 SORT (DATE) UTF-8 ALL
 S: a12 BAD
 C: a13 UID SORT (DATE) UTF-8 ALL
 S: a13 BAD
+C: a14 SELECT INBOX
+S: * 1 EXISTS
+S: ...
+S: a14 OK
+# charset names are case-insensitive
+C: a15 SORT (DATE) utf-8 ALL
+S: * SORT 1
+S: a15 OK
+C: a16 THREAD ORDEREDSUBJECT us-ascii ALL
+S: * THREAD (1)
+S: a16 OK
