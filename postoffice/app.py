@@ -90,15 +90,17 @@ async def open_services(
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.spool_dir.mkdir(parents=True, exist_ok=True)
     shared = await SQLiteSharedState.open(config.data_dir / SHARED_DB)
+    clock = clock or SystemClock()
     try:
-        store = await SQLiteStore.open(config.db_path)
+        # the store stamps times too (save dates, RFC 8514): it reads the services' clock
+        store = await SQLiteStore.open(config.db_path, clock=clock)
     except BaseException:
         await shared.close()
         raise
     store.db.background_paused = not background
     blobs = FileBlobStore(config.blob_dir)
     bus = bus if bus is not None else InProcessChangeBus()
-    mail = MailService(config, store, blobs, bus, clock or SystemClock(), shared=shared)
+    mail = MailService(config, store, blobs, bus, clock, shared=shared)
     # The outbound queue lives in the same database (its queue role).
     from postoffice.mail.outbound import Outbound
     from postoffice.store.sqlite.queue import SQLiteQueueStore

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -38,6 +39,7 @@ from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
 from postoffice.mail.codec import encode_bodystructure, encode_envelope, encode_layout
 from postoffice.mail.parts import build_part_store
+from postoffice.mail.sort import references_extra
 from postoffice.message.lineends import LineEndNormaliser
 from postoffice.message.parser import MimeParser, Part
 from postoffice.message.structure import BodyStructure, Envelope, bodystructure_of, envelope_of, header_date
@@ -145,6 +147,11 @@ async def _chunks(source: Source) -> AsyncIterator[bytes]:
                 yield bytes(data)
 
 
+def _decoded_references(root: Part) -> str | None:
+    value = root.header("references")
+    return value.decode("utf-8", "replace") if value is not None else None
+
+
 def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     root = spool.parser.close()
     structure = bodystructure_of(root)
@@ -166,6 +173,8 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
         to=fields.to,
         date=header_date(root),
         message_id=fields.message_id,
+        # RFC 5256 §3 THREAD=REFERENCES reads References of every message: kept once, here.
+        extra=json.dumps(references_extra(_decoded_references(root))),
         search=SearchText(
             from_=fields.from_,
             to=fields.to,

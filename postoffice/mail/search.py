@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from postoffice.mail.objectid import email_id
 from postoffice.mail.service import MailService
 from postoffice.store.api import Content, Mailbox, MessageRecord
 
@@ -38,6 +39,8 @@ __all__ = [
     "OnDate",
     "TextContains",
     "HeaderContains",
+    "SavedOn",
+    "EmailIdIs",
     "MailboxSearch",
 ]
 
@@ -125,8 +128,27 @@ class HeaderContains:
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class SavedOn:
+    """RFC 8514 §4.2: the save date's day (UTC), disregarding time. A message stored
+    before save dates were kept has none; its internal date stands in (what RFC 8514
+    §4.2 asks of a mailbox without save dates)."""
+
+    op: Literal["before", "on", "since"]
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class EmailIdIs:
+    """RFC 8474 §6 EMAILID: messages whose content has this object id."""
+
+    email_id: str
+
+
 Criterion = (
-    Everything | AllOf | AnyOf | Not | HasFlag | InUids | Size | ModSeqAtLeast | Age | OnDate | TextContains | HeaderContains
+    SavedOn
+    | EmailIdIs
+    | Everything | AllOf | AnyOf | Not | HasFlag | InUids | Size | ModSeqAtLeast | Age | OnDate | TextContains | HeaderContains
 )
 
 _INDEXED_HEADERS = {"from": "from", "to": "to", "cc": "cc", "bcc": "bcc", "subject": "subject"}
@@ -216,7 +238,25 @@ class MailboxSearch:
             return await self.mail.search_text(self.mailbox, criterion.value, criterion.where) & self.all
         if isinstance(criterion, HeaderContains):
             return await self._header(criterion)
+        if isinstance(criterion, SavedOn):
+            return self._saved_on(criterion, await self.records())
+        if isinstance(criterion, EmailIdIs):
+            contents = await self._contents_by_uid()
+            return {u for u, content in contents.items() if email_id(content) == criterion.email_id}
         raise AssertionError(f"unhandled search criterion {criterion!r}")
+
+    @staticmethod
+    def _saved_on(criterion: SavedOn, records: dict[int, MessageRecord]) -> set[int]:
+        out: set[int] = set()
+        for uid, m in records.items():
+            saved = m.savedate if m.savedate is not None else m.internaldate
+            day = dt.datetime.fromtimestamp(saved, dt.UTC).date()
+            op = criterion.op
+            if (op == "before" and day < criterion.date) or (op == "on" and day == criterion.date) or (
+                op == "since" and day >= criterion.date
+            ):
+                out.add(uid)
+        return out
 
     async def _date(self, criterion: OnDate) -> set[int]:
         out: set[int] = set()

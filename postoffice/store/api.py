@@ -251,6 +251,9 @@ class MessageRecord:
     internaldate: float
     internaldate_tz: int
     size: int
+    # RFC 8514: when the message was saved in this mailbox (delivery, APPEND, COPY,
+    # MOVE); None for a message stored before save dates were kept.
+    savedate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,7 +302,7 @@ class MemoryStore:
             self._create(account_id, parent, None)
         if box.mailbox.name == "INBOX":  # RFC 9051 §6.3.6: the messages move to a new mailbox
             moved_to = self._create(account_id, new_name, None)
-            await self.copy_messages(mailbox_id, list(box.messages), moved_to.id, move=True)
+            await self._copy(mailbox_id, list(box.messages), moved_to.id, True, None)
             return self._boxes[moved_to.id].mailbox
         subs = self._subscriptions.setdefault(account_id, set())
         for name, target in renames:
@@ -360,7 +360,7 @@ class MemoryStore:
         else:  # import keeps its UIDs; never one used before in this mailbox
             modseq = self._bump(box, messages=1, unseen=unseen, deleted=deleted, size=size)
             box.mailbox = replace(box.mailbox, uidnext=max(box.mailbox.uidnext, uid + 1))
-        rec = MessageRecord(box.mailbox.id, uid, content_id, flags, modseq, date, tz, size)
+        rec = MessageRecord(box.mailbox.id, uid, content_id, flags, modseq, date, tz, size, self.clock.now())
         box.messages[uid] = rec
         return rec
 
@@ -492,6 +492,12 @@ class MemoryStore:
     async def copy_messages(
         self, src_mailbox_id: int, uids: Sequence[int], dest_mailbox_id: int, *, move: bool = False
     ) -> list[tuple[int, int]]:
+        return await self._copy(src_mailbox_id, uids, dest_mailbox_id, move, self.clock.now())
+
+    async def _copy(
+        self, src_mailbox_id: int, uids: Sequence[int], dest_mailbox_id: int, move: bool, saved: float | None
+    ) -> list[tuple[int, int]]:
+        """``saved``: the copies' save date (RFC 8514), None to keep each record's own."""
         src, dest = self._box(src_mailbox_id), self._box(dest_mailbox_id)
         records = await self.get_messages(src_mailbox_id, uids)
         if not records:
@@ -506,7 +512,8 @@ class MemoryStore:
         )  # fmt: skip
         for i, r in enumerate(records):
             new_uid = first_uid + i
-            dest.messages[new_uid] = replace(r, mailbox_id=dest_mailbox_id, uid=new_uid, modseq=modseq)
+            savedate = r.savedate if saved is None else saved
+            dest.messages[new_uid] = replace(r, mailbox_id=dest_mailbox_id, uid=new_uid, modseq=modseq, savedate=savedate)
             pairs.append((r.uid, new_uid))
         if move:
             self._remove(src, [r.uid for r in records])

@@ -20,7 +20,7 @@ from postoffice.testing.smtp_client import SMTPClient
 DEADLINE = 10.0
 
 # The untagged answers of SELECT / EXAMINE of an empty mailbox.
-SELECTED_EMPTY = "S: * FLAGS *\nS: * 0 EXISTS\nS: * 0 RECENT\n" + "S: * OK *\n" * 4
+SELECTED_EMPTY = "S: * FLAGS *\nS: * 0 EXISTS\nS: * 0 RECENT\n" + "S: * OK *\n" * 5  # with MAILBOXID (RFC 8474)
 
 
 class Boom(RuntimeError):

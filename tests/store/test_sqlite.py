@@ -12,6 +12,7 @@ from store_helpers import CREDS, make_content
 from postoffice.clock import ManualClock
 from postoffice.store.api import NewMessage
 from postoffice.store.sqlite import LATEST_VERSION, SQLiteStore
+from postoffice.store.sqlite.engine import migrations
 
 
 def user_version(path: Path) -> int:
@@ -292,16 +293,32 @@ async def test_collected_contents_leave_the_search_index(tmp_path: Path) -> None
 
 async def test_upgrade_lists_contents_already_unreferenced_for_collection(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    old = await SQLiteStore.open(path, target_version=LATEST_VERSION - 1)
+    # The schema just before the migration that lists contents for collection; the rows
+    # are written as that schema stored them (today's insert_messages needs later columns).
+    before_gc = next(n for n, name, _ in migrations() if name.endswith("_deliveries_gc.sql")) - 1
+    old = await SQLiteStore.open(path, target_version=before_gc)
     account = await old.add_account("alice@example.test", CREDS)
     inbox = await old.create_mailbox(account.id, "INBOX")
-    gone = await old.insert_messages(make_content(1), [NewMessage(inbox.id)])
-    kept = await old.insert_messages(make_content(2), [NewMessage(inbox.id)])
-    await old.expunge(inbox.id, [gone[0].uid])  # no collector in that version
     await old.close()
+    with sqlite3.connect(path) as conn:
+        ids = []
+        for n in (1, 2):
+            cid = conn.execute(
+                "INSERT INTO contents (sha256, size, layout, envelope, bodystructure, preview, subject, from_addr,"
+                " to_addr, date, message_id, extra) VALUES (?, 100, x'00', '[]', '[]', '', '', '', '', NULL, '', '{}')",
+                (f"sha-{n}",),
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size)"
+                " VALUES (?, ?, ?, '', 1, 0, 0, 100)",
+                (inbox.id, n, cid),
+            )
+            ids.append(cid)
+        conn.execute("DELETE FROM messages WHERE uid = 1")  # expunged; no collector in that version
+    gone, kept = ids
     store = await SQLiteStore.open(path)
     try:
         assert await store.collect_contents() == (1, False)
-        assert set(await store.get_contents([gone[0].content_id, kept[0].content_id])) == {kept[0].content_id}
+        assert set(await store.get_contents([gone, kept])) == {kept}
     finally:
         await store.close()

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import auth, fetch, mailboxes, messages, search
+from . import auth, fetch, mailboxes, messages, search, sort
 from .session import AUTHENTICATED, NONAUTH, SELECTED
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY", "AUTHED", "SELECTED_ONLY"]
@@ -81,4 +81,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "UID COPY": CommandSpec(messages.copy, SELECTED_ONLY, trycreate=True),
     "MOVE": CommandSpec(messages.move, SELECTED_ONLY, trycreate=True),  # RFC 6851
     "UID MOVE": CommandSpec(messages.move, SELECTED_ONLY, trycreate=True),
+    # RFC 5256 SORT and THREAD, RFC 5267 ESORT
+    "SORT": CommandSpec(sort.sort, SELECTED_ONLY, sync="no-expunge"),
+    "UID SORT": CommandSpec(sort.sort, SELECTED_ONLY),
+    "THREAD": CommandSpec(sort.thread, SELECTED_ONLY, sync="no-expunge"),
+    "UID THREAD": CommandSpec(sort.thread, SELECTED_ONLY),
 }

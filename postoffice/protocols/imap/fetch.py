@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 
+from postoffice.mail.objectid import email_id
 from postoffice.mail.sections import NotALeaf, SectionSpec, UnknownEncoding, decodable_leaf, section_span
 from postoffice.mail.service import MailService
 from postoffice.message.structure import BodyStructure
@@ -75,6 +76,12 @@ Piece = bytes | _Stream
 def _internaldate(rec: MessageRecord) -> bytes:
     tz = timezone(timedelta(minutes=rec.internaldate_tz))
     return r.date_time(datetime.fromtimestamp(rec.internaldate, tz))
+
+
+def _savedate(rec: MessageRecord) -> bytes:
+    if rec.savedate is None:
+        return b"NIL"
+    return r.date_time(datetime.fromtimestamp(rec.savedate, UTC))
 
 
 class _Fetcher:
@@ -172,6 +179,14 @@ class _Fetcher:
                 elif msg is not None and name in ("BODY", "BODYSTRUCTURE"):
                     root = msg.structure.root
                     add(name, render.body_structure(root, extended=name == "BODYSTRUCTURE", utf8=self.s.utf8))
+                elif msg is not None and name == "PREVIEW":  # RFC 8970 §3: stored at ingestion
+                    add("PREVIEW", r.nstring(msg.content.preview, utf8=self.s.utf8))
+                elif msg is not None and name == "EMAILID":  # RFC 8474 §5.1
+                    add("EMAILID", f"({email_id(msg.content)})".encode("ascii"))
+                elif name == "THREADID":  # RFC 8474 §5.2: NIL, no thread ids are kept
+                    add("THREADID", b"NIL")
+                elif name == "SAVEDATE":  # RFC 8514 §4: NIL for a message saved before save dates were kept
+                    add("SAVEDATE", _savedate(rec))
                 elif msg is not None and name in ("RFC822", "RFC822.HEADER", "RFC822.TEXT"):
                     text = {"RFC822": None, "RFC822.HEADER": "HEADER", "RFC822.TEXT": "TEXT"}[name]
                     names.add(name)
@@ -221,7 +236,10 @@ def _sets_seen(item: FetchItem) -> bool:
 
 
 def _needs_content(item: FetchItem) -> bool:
-    return not (isinstance(item, FetchAttr) and item.name in ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "MODSEQ"))
+    return not (
+        isinstance(item, FetchAttr)
+        and item.name in ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "MODSEQ", "THREADID", "SAVEDATE")
+    )
 
 
 async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:

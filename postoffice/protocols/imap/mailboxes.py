@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from postoffice.errors import Kind, MailError
 from postoffice.mail.names import SEPARATOR, canonical_mailbox
+from postoffice.mail.objectid import mailbox_id
 from postoffice.store.api import SYSTEM_FLAGS, Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
@@ -58,6 +59,7 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     permanent = () if cmd.readonly else (*SYSTEM_FLAGS, "\\*")
     s.write(r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)))
     s.write(r.OK_HIGHESTMODSEQ.untagged("highest", args=str(view.highest_modseq)))
+    s.write(r.OK_MAILBOXID.untagged("mailbox id", args=f"({mailbox_id(mailbox)})"))  # RFC 8474 §4.1
     if s.rev2:
         s.write(r.list_response(await _attributes_of(s, mailbox), SEPARATOR, mailbox.name, utf8=s.utf8))
     if cmd.qresync is not None and cmd.qresync.uidvalidity == mailbox.uidvalidity:
@@ -114,8 +116,8 @@ async def create(s: Session, cmd: c.Create) -> bytes | None:
         }:
             raise Refusal(r.Reply("NO", "USEATTR"), "unsupported special-use attribute")  # RFC 6154 §3
         special = "\\" + cmd.special_use[0][1:].capitalize()
-    await s.mail.create_mailbox(s.account, name, special)
-    return None
+    created = await s.mail.create_mailbox(s.account, name, special)
+    return r.OK_MAILBOXID.tagged(cmd.tag, "CREATE completed", args=f"({mailbox_id(created)})")  # RFC 8474 §4.1
 
 
 async def delete(s: Session, cmd: c.Delete) -> bytes | None:
@@ -274,8 +276,8 @@ async def namespace(s: Session, cmd: c.Namespace) -> bytes | None:
 
 
 # ---- STATUS --------------------------------------------------------------------------------------
-async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dict[str, int]:
-    values = {
+async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dict[str, int | str]:
+    values: dict[str, int | str] = {
         "MESSAGES": box.messages,
         "UIDNEXT": box.uidnext,
         "UIDVALIDITY": box.uidvalidity,
@@ -285,6 +287,7 @@ async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dic
         "RECENT": await _recent_count(s, box) if "RECENT" in items else 0,
         "HIGHESTMODSEQ": box.highest_modseq,
         "APPENDLIMIT": s.limits.max_literal_size,
+        "MAILBOXID": f"({mailbox_id(box)})",  # RFC 8474 §4.2
     }
     return {item: values[item] for item in items if item in values}
 

@@ -77,6 +77,10 @@ def criterion(key: k.SearchKey, view: MailboxView) -> m.Criterion:  # noqa: C901
         return m.TextContains("body" if key.where == "BODY" else "text", key.value)
     if isinstance(key, k.HeaderContains):
         return m.HeaderContains(key.field, key.value)
+    if isinstance(key, k.SaveDateKey):  # RFC 8514 §4.2: every mailbox keeps save dates
+        return m.Everything() if key.op is None or key.date is None else m.SavedOn(_DATE_OP[key.op], key.date)
+    if isinstance(key, k.ObjectIdKey):  # RFC 8474 §6; no message has a THREADID (FETCH says NIL)
+        return m.EmailIdIs(key.value) if key.kind == "EMAILID" else m.InUids(frozenset())
     raise AssertionError(f"unhandled search key {key!r}")
 
 

@@ -51,7 +51,7 @@ from postoffice.store.sqlite.engine import Database
 __all__ = ["SQLiteStore"]
 
 _MAILBOX_COLS = "id, account_id, name, uidvalidity, uidnext, highest_modseq, special_use, messages, unseen, deleted, size"
-_MESSAGE_COLS = "mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size"
+_MESSAGE_COLS = "mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size, savedate"
 _CONTENT_COLS = (
     "id, sha256, size, layout, envelope, bodystructure, preview, subject, from_addr, to_addr, date, message_id, extra"
 )
@@ -86,7 +86,9 @@ def _mailbox(row: Sequence[Any]) -> Mailbox:
 
 
 def _message(row: Sequence[Any], cache: dict[str, frozenset[str]]) -> MessageRecord:
-    return MessageRecord(row[0], row[1], row[2], _rules.decode_flags(row[3], cache), row[4], row[5], row[6], row[7])
+    return MessageRecord(
+        row[0], row[1], row[2], _rules.decode_flags(row[3], cache), row[4], row[5], row[6], row[7], row[8]
+    )
 
 
 def _get_mailbox(conn: sqlite3.Connection, mailbox_id: int) -> Mailbox:
@@ -356,7 +358,7 @@ class SQLiteStore:
                 moved_to = _create_mailbox(conn, source.account_id, new_name, None, now)
                 cache: dict[str, frozenset[str]] = {}
                 rows = conn.execute(f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))
-                _copy(conn, mailbox_id, [_message(r, cache) for r in rows.fetchall()], moved_to.id, True)
+                _copy(conn, mailbox_id, [_message(r, cache) for r in rows.fetchall()], moved_to.id, True, None)
                 return _get_mailbox(conn, moved_to.id)
             # Two steps, so that a rename onto a name freed by the same rename cannot collide.
             for i, (name, _) in enumerate(renames):
@@ -433,6 +435,7 @@ class SQLiteStore:
         self, content: NewContent, targets: Sequence[NewMessage], delivery: NewDelivery | None = None
     ) -> list[MessageRecord]:
         targets = list(targets)
+        saved = self.clock.now()  # RFC 8514: the save date
 
         def op(conn: sqlite3.Connection) -> list[MessageRecord]:
             content_id, size = _put_content(conn, content)
@@ -453,12 +456,14 @@ class SQLiteStore:
                     modseq, _ = _bump(conn, t.mailbox_id, messages=1, unseen=unseen, deleted=deleted, size=size)
                     conn.execute("UPDATE mailboxes SET uidnext = max(uidnext, ?) WHERE id = ?", (uid + 1, t.mailbox_id))
                 conn.execute(
-                    f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (t.mailbox_id, uid, content_id, _rules.encode_flags(flags), modseq, t.internaldate,
-                     t.internaldate_tz, size),
+                     t.internaldate_tz, size, saved),
                 )  # fmt: skip
                 out.append(
-                    MessageRecord(t.mailbox_id, uid, content_id, flags, modseq, t.internaldate, t.internaldate_tz, size)
+                    MessageRecord(
+                        t.mailbox_id, uid, content_id, flags, modseq, t.internaldate, t.internaldate_tz, size, saved
+                    )
                 )
             if delivery is not None:
                 _put_delivery(conn, content_id, delivery, out)
@@ -602,7 +607,9 @@ class SQLiteStore:
                 [(_rules.encode_flags(new), modseq, mailbox_id, rec.uid) for rec, new in changes],
             )
             updated = tuple(
-                MessageRecord(mailbox_id, r.uid, r.content_id, new, modseq, r.internaldate, r.internaldate_tz, r.size)
+                MessageRecord(
+                    mailbox_id, r.uid, r.content_id, new, modseq, r.internaldate, r.internaldate_tz, r.size, r.savedate
+                )
                 for r, new in changes
             )
             return FlagUpdateResult(updated, tuple(failed), modseq)
@@ -617,11 +624,12 @@ class SQLiteStore:
         self, src_mailbox_id: int, uids: Sequence[int], dest_mailbox_id: int, *, move: bool = False
     ) -> list[tuple[int, int]]:
         uids = list(uids)
+        saved = self.clock.now()  # RFC 8514: a copy or a moved message is saved now
 
         def op(conn: sqlite3.Connection) -> list[tuple[int, int]]:
             _get_mailbox(conn, src_mailbox_id)
             _get_mailbox(conn, dest_mailbox_id)
-            return _copy(conn, src_mailbox_id, _select_messages(conn, src_mailbox_id, uids), dest_mailbox_id, move)
+            return _copy(conn, src_mailbox_id, _select_messages(conn, src_mailbox_id, uids), dest_mailbox_id, move, saved)
 
         return await self.db.write(op)
 
@@ -736,9 +744,11 @@ class SQLiteStore:
 
 
 def _copy(
-    conn: sqlite3.Connection, src_mailbox_id: int, records: Sequence[MessageRecord], dest_mailbox_id: int, move: bool
+    conn: sqlite3.Connection, src_mailbox_id: int, records: Sequence[MessageRecord], dest_mailbox_id: int, move: bool,
+    saved: float | None,
 ) -> list[tuple[int, int]]:
-    """Copy (or move) ``records`` of one mailbox into another; (source UID, new UID) pairs."""
+    """Copy (or move) ``records`` of one mailbox into another; (source UID, new UID) pairs.
+    ``saved``: the copies' save date (RFC 8514), None to keep each record's own."""
     if not records:
         return []
     unseen = sum(_rules.flag_counters(r.flags)[0] for r in records)
@@ -749,10 +759,10 @@ def _copy(
     )  # fmt: skip
     pairs = [(r.uid, first + i) for i, r in enumerate(records)]
     conn.executemany(
-        f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (dest_mailbox_id, new_uid, r.content_id, _rules.encode_flags(r.flags), modseq, r.internaldate,
-             r.internaldate_tz, r.size)
+             r.internaldate_tz, r.size, r.savedate if saved is None else saved)
             for r, (_, new_uid) in zip(records, pairs, strict=True)
         ],
     )  # fmt: skip

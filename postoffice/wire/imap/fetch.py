@@ -20,6 +20,7 @@ __all__ = [
     "FetchBody",
     "FetchBinarySize",
     "SIMPLE_ATTRS",
+    "EXTENSION_ATTRS",
     "MACROS",
     "parse_fetch_item",
     "parse_fetch_items",
@@ -41,6 +42,9 @@ SIMPLE_ATTRS = frozenset(
         "RFC822.TEXT",
     }
 )
+# RFC 8970 PREVIEW, RFC 8474 §5 EMAILID and THREADID, RFC 8514 §4 SAVEDATE.
+EXTENSION_ATTRS = frozenset({"PREVIEW", "EMAILID", "THREADID", "SAVEDATE"})
+PREVIEW_MODIFIERS = frozenset({"LAZY"})  # RFC 8970 §3.2
 # RFC 9051 §6.4.5 macros.
 MACROS: dict[str, tuple[str, ...]] = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -170,6 +174,25 @@ def _partial(sc: Scanner) -> tuple[int, int] | None:
     return origin, length
 
 
+def _preview_modifiers(sc: Scanner) -> None:
+    """RFC 8970 §5: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]. LAZY lets the
+    server answer NIL rather than compute a preview; ours is computed at ingestion, so
+    the answer is the same. A parenthesised list that does not start with a preview
+    modifier is left alone (it is the command's fetch modifiers, RFC 4466)."""
+    rest = sc.line[sc.pos : sc.pos + 2 + max(len(m) for m in PREVIEW_MODIFIERS) + 1].upper()
+    if not any(rest.startswith(b" (" + m.encode() + end) for m in PREVIEW_MODIFIERS for end in (b" ", b")")):
+        return
+    sc.sp()
+    sc.open()
+    while True:
+        modifier = sc.keyword()
+        if modifier not in PREVIEW_MODIFIERS:
+            raise sc.error(f"unknown PREVIEW modifier {modifier}")
+        if not sc.try_sp():
+            break
+    sc.close()
+
+
 def parse_fetch_item(sc: Scanner) -> FetchItem:
     name = sc._run(_NAME_CHARS).decode("ascii").upper()
     if sc.peek() == 0x5B:  # "["
@@ -185,6 +208,10 @@ def parse_fetch_item(sc: Scanner) -> FetchItem:
             return FetchBody(Section(part), _partial(sc), peek=name == "BINARY.PEEK", binary=True)
         raise sc.error(f"unexpected section after {name}")
     if name in SIMPLE_ATTRS:
+        return FetchAttr(name)
+    if name in EXTENSION_ATTRS:
+        if name == "PREVIEW":
+            _preview_modifiers(sc)
         return FetchAttr(name)
     raise sc.error(f"unknown fetch item {name!r}")
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from . import mutf7
+from . import mutf7, sort
 from .commands import (
     STATUS_ITEMS,
     Append,
@@ -603,6 +603,21 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "UID MOVE": _copy_move(Move, True),
     "UID EXPUNGE": _uid_expunge,
 }
+
+
+# RFC 5256 SORT and THREAD, RFC 5267 ESORT: parsed in wire/imap/sort.py.
+def _with_scanner(parse: Callable[[Scanner, str], Command]) -> Callable[[_Ctx], Command]:
+    return lambda ctx: parse(ctx.sc, ctx.tag)
+
+
+_COMMANDS.update(
+    {
+        "SORT": _with_scanner(sort.parse_sort(False)),
+        "UID SORT": _with_scanner(sort.parse_sort(True)),
+        "THREAD": _with_scanner(sort.parse_thread(False)),
+        "UID THREAD": _with_scanner(sort.parse_thread(True)),
+    }
+)
 
 
 def parse_command(

@@ -276,7 +276,9 @@ def list_response(
     return out + CRLF
 
 
-def status_response(name: str, items: Mapping[str, int], *, utf8: bool = False) -> bytes:
+def status_response(name: str, items: Mapping[str, int | str], *, utf8: bool = False) -> bytes:
+    """``* STATUS name (MESSAGES 2 ...)``; a str value is already IMAP syntax
+    (``MAILBOXID (F2-123)``, RFC 8474 §4.2)."""
     body = b" ".join(f"{k} {v}".encode("ascii") for k, v in items.items())
     return b"* STATUS " + mailbox(name, utf8=utf8) + b" (" + body + b")\r\n"
 
@@ -420,6 +422,7 @@ OK_MODIFIED = Reply("OK", "MODIFIED")
 NO_MODIFIED = Reply("NO", "MODIFIED")
 # RFC 4469 / RFC 7889 APPENDLIMIT
 NO_TOOBIG = Reply("NO", "TOOBIG")
+OK_MAILBOXID = Reply("OK", "MAILBOXID")  # RFC 8474 §4.1
 # RFC 5465 NOTIFY is not offered; RFC 5182 SEARCHRES has no code.
 
 REPLIES: dict[str, Reply] = {k: v for k, v in globals().items() if isinstance(v, Reply)}

@@ -8,6 +8,7 @@ from the command's CHARSET. The server evaluates the tree; nothing here knows me
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -34,6 +35,8 @@ __all__ = [
     "And",
     "ModSeqKey",
     "AgeKey",
+    "SaveDateKey",
+    "ObjectIdKey",
     "FLAG_KEYS",
     "SEARCH_RETURN_OPTIONS",
     "parse_search_key",
@@ -68,6 +71,10 @@ _DATE_KEYS: dict[str, tuple[Literal["BEFORE", "ON", "SINCE"], bool]] = {
     "SENTON": ("ON", True),
     "SENTSINCE": ("SINCE", True),
 }
+_SAVEDATE_KEYS: dict[str, Literal["BEFORE", "ON", "SINCE"]] = {
+    "SAVEDBEFORE": "BEFORE", "SAVEDON": "ON", "SAVEDSINCE": "SINCE",
+}  # fmt: skip
+_OBJECTID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
@@ -161,8 +168,26 @@ class AgeKey:
     seconds: int
 
 
+@dataclass(frozen=True)
+class SaveDateKey:
+    """RFC 8514 §4.2: SAVEDBEFORE/SAVEDON/SAVEDSINCE date; SAVEDATESUPPORTED has no ``op``."""
+
+    op: Literal["BEFORE", "ON", "SINCE"] | None
+    date: _dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ObjectIdKey:
+    """RFC 8474 §6: EMAILID objectid, THREADID objectid."""
+
+    kind: Literal["EMAILID", "THREADID"]
+    value: str
+
+
 SearchKey = (
-    All
+    SaveDateKey
+    | ObjectIdKey
+    | All
     | FlagKey
     | Keyword
     | HeaderContains
@@ -269,4 +294,15 @@ def _search_key(sc: Scanner, decode: Callable[[bytes], str]) -> SearchKey:
     if key in ("OLDER", "YOUNGER"):
         sc.sp()
         return AgeKey("OLDER" if key == "OLDER" else "YOUNGER", sc.number(nonzero=True))
+    if key in _SAVEDATE_KEYS:  # RFC 8514 §4.2
+        sc.sp()
+        return SaveDateKey(_SAVEDATE_KEYS[key], parse_date(sc.text(sc.astring())))
+    if key == "SAVEDATESUPPORTED":
+        return SaveDateKey(None)
+    if key in ("EMAILID", "THREADID"):  # RFC 8474 §6: objectid = 1*255(ALPHA / DIGIT / "_" / "-")
+        sc.sp()
+        value = sc.atom()
+        if not _OBJECTID.fullmatch(value):
+            raise sc.error(f"bad objectid {value!r}")
+        return ObjectIdKey("EMAILID" if key == "EMAILID" else "THREADID", value)
     raise sc.error(f"unknown search key {key}")

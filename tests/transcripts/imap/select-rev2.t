@@ -11,6 +11,7 @@ S: * OK [UIDVALIDITY $_]
 S: * OK [UIDNEXT 1]
 S: * OK [PERMANENTFLAGS $_]
 S: * OK [HIGHESTMODSEQ $_]
+S: * OK [MAILBOXID $_]
 S: * LIST (\HasNoChildren) "/" INBOX
 !S: * 0 RECENT
 S: a2 OK [READ-WRITE]

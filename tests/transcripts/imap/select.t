@@ -12,6 +12,7 @@ S: * OK [UIDVALIDITY $uv]
 S: * OK [UIDNEXT 3]
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)]
 S: * OK [HIGHESTMODSEQ $_]
+S: * OK [MAILBOXID $_]
 S: a1 OK [READ-WRITE]
 C: a2 SELECT inbox
 S: * OK [CLOSED]

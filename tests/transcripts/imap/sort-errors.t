@@ -1,0 +1,45 @@
+# SORT errors (RFC 5256 §3): syntax is BAD, an unknown charset NO [BADCHARSET]
+state: selected
+@deliver-text alice hello
+
+C: a0 NOOP
+S: * 1 EXISTS
+S: a0 OK
+C: a1 SORT (BOGUS) UTF-8 ALL
+S: a1 BAD
+C: a2 SORT DATE UTF-8 ALL
+S: a2 BAD
+C: a3 SORT (DATE) ALL
+S: a3 BAD
+C: a4 SORT (DATE) KOI8-R ALL
+S: a4 NO [BADCHARSET (US-ASCII UTF-8)]
+C: a5 SORT (DATE) UTF-8
+S: a5 BAD
+C: a6 SORT () UTF-8 ALL
+S: a6 BAD
+C: a7 SORT (REVERSE) UTF-8 ALL
+S: a7 BAD
+C: a8 SORT (DATE) UTF-8 BOGUS
+S: a8 BAD
+C: a9 UID SORT (DATE) UTF-8 ALL
+S: * SORT $u
+S: a9 OK
+C: a10 SORT (REVERSE REVERSE DATE) UTF-8 ALL
+S: a10 BAD
+C: a11 CLOSE
+S: a11 OK
+C: a12 SORT (DATE) UTF-8 ALL
+S: a12 BAD
+C: a13 UID SORT (DATE) UTF-8 ALL
+S: a13 BAD
+C: a14 SELECT INBOX
+S: * 1 EXISTS
+S: ...
+S: a14 OK
+# charset names are case-insensitive
+C: a15 SORT (DATE) utf-8 ALL
+S: * SORT 1
+S: a15 OK
+C: a16 THREAD ORDEREDSUBJECT us-ascii ALL
+S: * THREAD (1)
+S: a16 OK
