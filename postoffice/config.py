@@ -27,6 +27,7 @@ __all__ = [
     "TLSConfig",
     "AuthConfig",
     "ServerConfig",
+    "QuotaConfig",
     "Limits",
     "SMTPLimits",
     "IMAPLimits",
@@ -274,6 +275,15 @@ class AuthnConfig:
 
 
 @dataclass(frozen=True)
+class QuotaConfig:
+    # RFC 9208: every account's limits unless `postoffice user quota` set its own
+    # storage limit. 0: no limit. Enforced on delivery (SMTP 452 4.2.2 at RCPT when
+    # already full, 552 5.2.2 when the message does not fit) and IMAP APPEND/COPY.
+    default_storage: int = _size(0)  # octets: the sum of the sizes of the account's messages
+    default_messages: int = _count(0)  # messages in all the account's mailboxes
+
+
+@dataclass(frozen=True)
 class Limits:
     smtp: SMTPLimits = field(default_factory=SMTPLimits)
     imap: IMAPLimits = field(default_factory=IMAPLimits)
@@ -294,6 +304,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     authn: AuthnConfig = field(default_factory=AuthnConfig)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -417,7 +428,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns", "authn"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "dns", "authn", "quota"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -534,6 +545,8 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["dns"] = dns_config
     if "authn" in raw:
         kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
+    if "quota" in raw:
+        kwargs["quota"] = _convert("quota", QuotaConfig, _table(raw, "quota", source), source)
     return Config(**kwargs)
 
 

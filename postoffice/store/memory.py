@@ -161,6 +161,7 @@ class MemoryStore:
         self._domains: set[str] = set()
         self._accounts: dict[int, Account] = {}
         self._credentials: dict[int, Credentials] = {}
+        self._quotas: dict[int, int] = {}  # per-account storage quota overrides (RFC 9208)
         self._aliases: set[tuple[str, str]] = set()
         self._boxes: dict[int, _Box] = {}
         self._subscriptions: dict[int, set[str]] = {}
@@ -218,6 +219,7 @@ class MemoryStore:
         if self._accounts.pop(account_id, None) is None:
             raise MailError(Kind.NOT_FOUND, "no such account")
         self._credentials.pop(account_id, None)
+        self._quotas.pop(account_id, None)
         self._subscriptions.pop(account_id, None)
         self._submissions.pop(account_id, None)
         for box_id in [b for b, box in self._boxes.items() if box.mailbox.account_id == account_id]:
@@ -233,6 +235,18 @@ class MemoryStore:
         if account_id not in self._accounts:
             raise MailError(Kind.NOT_FOUND, "no such account")
         self._credentials[account_id] = credentials
+
+    # ---- quota (store/quota.py, RFC 9208) ----------------------------------------------
+    async def get_storage_quota(self, account_id: int) -> int | None:
+        return self._quotas.get(account_id)
+
+    async def set_storage_quota(self, account_id: int, storage: int | None) -> None:
+        if account_id not in self._accounts:
+            raise MailError(Kind.NOT_FOUND, "no such account")
+        if storage is None:
+            self._quotas.pop(account_id, None)
+        else:
+            self._quotas[account_id] = storage
 
     # ---- aliases ------------------------------------------------------------------------
     async def add_alias(self, address: str, target: str) -> None:

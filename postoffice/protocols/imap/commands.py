@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import auth, fetch, mailboxes, messages, search
+from . import auth, compress, fetch, mailboxes, messages, quota, search  # RFC 4978, RFC 9208
 from .session import AUTHENTICATED, NONAUTH, SELECTED
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY", "AUTHED", "SELECTED_ONLY"]
@@ -81,4 +81,10 @@ COMMANDS: dict[str, CommandSpec] = {
     "UID COPY": CommandSpec(messages.copy, SELECTED_ONLY, trycreate=True),
     "MOVE": CommandSpec(messages.move, SELECTED_ONLY, trycreate=True),  # RFC 6851
     "UID MOVE": CommandSpec(messages.move, SELECTED_ONLY, trycreate=True),
+    # RFC 4978 COMPRESS: the OK is written by the handler, so no update may follow it
+    "COMPRESS": CommandSpec(compress.compress, AUTHED, sync="none"),
+    # RFC 9208 QUOTA
+    "GETQUOTA": CommandSpec(quota.getquota, AUTHED),
+    "GETQUOTAROOT": CommandSpec(quota.getquotaroot, AUTHED),
+    "SETQUOTA": CommandSpec(quota.setquota, AUTHED),
 }

@@ -117,7 +117,12 @@ class Session:
             "NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH",
             "SEARCHRES", "WITHIN", "BINARY", "MULTIAPPEND", f"APPENDLIMIT={self.limits.max_literal_size}",
             "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "STATUS=SIZE", "UTF8=ACCEPT",
-        ]
+        ] + self._extension_capabilities()
+
+    def _extension_capabilities(self) -> list[str]:
+        """RFC 4978 COMPRESS (until it is active), RFC 9208 QUOTA."""
+        caps = [] if self.conn.compressed else ["COMPRESS=DEFLATE"]
+        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"]
 
     def enable_condstore(self) -> None:
         self.condstore = True

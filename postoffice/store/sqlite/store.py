@@ -265,6 +265,29 @@ class SQLiteStore:
 
         await self.db.write(op)
 
+    # ---- quota (store/quota.py, RFC 9208) ---------------------------------------------------
+    async def get_storage_quota(self, account_id: int) -> int | None:
+        def op(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT storage FROM account_quotas WHERE account_id = ?", (account_id,)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self.db.read(op)
+
+    async def set_storage_quota(self, account_id: int, storage: int | None) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+            if storage is None:
+                conn.execute("DELETE FROM account_quotas WHERE account_id = ?", (account_id,))
+            else:
+                conn.execute(
+                    "INSERT INTO account_quotas (account_id, storage) VALUES (?, ?)"
+                    " ON CONFLICT (account_id) DO UPDATE SET storage = excluded.storage",
+                    (account_id, storage),
+                )
+
+        await self.db.write(op)
+
     # ---- aliases ----------------------------------------------------------------------------
     async def add_alias(self, address: str, target: str) -> None:
         def op(conn: sqlite3.Connection) -> None:

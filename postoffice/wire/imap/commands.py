@@ -57,6 +57,11 @@ __all__ = [
     "Id",
     "STATUS_ITEMS",
     "StoreMode",
+    # RFC 4978 COMPRESS, RFC 9208 QUOTA
+    "Compress",
+    "GetQuota",
+    "GetQuotaRoot",
+    "SetQuota",
 ]
 
 
@@ -238,6 +243,7 @@ class Namespace(Command):
 # RFC 9051 §6.3.11, RFC 3501 §6.3.10 (RECENT), RFC 7162 (HIGHESTMODSEQ), RFC 7889 (APPENDLIMIT)
 STATUS_ITEMS = frozenset(
     {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT"}
+    | {"DELETED-STORAGE"}  # RFC 9208 §4.2.1
 )
 
 
@@ -379,3 +385,39 @@ class Id(Command):
 
     params: tuple[tuple[str, str | None], ...] | None = None
     name: ClassVar[str] = "ID"
+
+
+# ---- RFC 4978 COMPRESS, RFC 9208 QUOTA ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compress(Command):
+    """RFC 4978 §3: ``COMPRESS mechanism``; ``mechanism`` upper-cased."""
+
+    mechanism: str = ""
+    name: ClassVar[str] = "COMPRESS"
+
+
+@dataclass(frozen=True)
+class GetQuota(Command):
+    """RFC 9208 §4.2: ``GETQUOTA quota-root``."""
+
+    root: str = ""
+    name: ClassVar[str] = "GETQUOTA"
+
+
+@dataclass(frozen=True)
+class GetQuotaRoot(Command):
+    """RFC 9208 §4.3: ``GETQUOTAROOT mailbox``."""
+
+    mailbox: str = ""
+    name: ClassVar[str] = "GETQUOTAROOT"
+
+
+@dataclass(frozen=True)
+class SetQuota(Command):
+    """RFC 9208 §4.1: ``SETQUOTA quota-root (resource limit ...)``; names upper-cased."""
+
+    root: str = ""
+    limits: tuple[tuple[str, int], ...] = ()
+    name: ClassVar[str] = "SETQUOTA"

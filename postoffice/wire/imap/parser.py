@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from . import mutf7
-from .commands import (
+from .commands import (  # RFC 4978, RFC 9208
     STATUS_ITEMS,
     Append,
     AppendMessage,
@@ -25,6 +25,7 @@ from .commands import (
     Check,
     Close,
     Command,
+    Compress,
     Copy,
     Create,
     Delete,
@@ -33,6 +34,8 @@ from .commands import (
     Expunge,
     Fetch,
     FramedCommand,
+    GetQuota,
+    GetQuotaRoot,
     Id,
     Idle,
     List,
@@ -46,6 +49,7 @@ from .commands import (
     Rename,
     Search,
     Select,
+    SetQuota,
     StartTLS,
     Status,
     Store,
@@ -565,6 +569,53 @@ def _id(ctx: _Ctx) -> Command:
     return Id(ctx.tag, tuple(params))
 
 
+# ---- RFC 4978 COMPRESS, RFC 9208 QUOTA ---------------------------------------------------
+
+
+def _compress(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    mechanism = sc.keyword()
+    sc.end()
+    return Compress(ctx.tag, mechanism)
+
+
+def _getquota(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    root = sc.text(sc.astring())
+    sc.end()
+    return GetQuota(ctx.tag, root)
+
+
+def _getquotaroot(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    mailbox = ctx.mailbox()
+    sc.end()
+    return GetQuotaRoot(ctx.tag, mailbox)
+
+
+def _setquota(ctx: _Ctx) -> Command:
+    # RFC 9208 §4.1: setquota = "SETQUOTA" SP quota-root SP setquota-list
+    sc = ctx.sc
+    sc.sp()
+    root = sc.text(sc.astring())
+    sc.sp()
+    sc.open()
+    limits: list[tuple[str, int]] = []
+    if not sc.try_close():
+        while True:
+            resource = sc.keyword()
+            sc.sp()
+            limits.append((resource, sc.number(maximum=2**63 - 1)))
+            if sc.try_close():
+                break
+            sc.sp()
+    sc.end()
+    return SetQuota(ctx.tag, root, tuple(limits))
+
+
 _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "CAPABILITY": _no_args(Capability),
     "NOOP": _no_args(Noop),
@@ -602,6 +653,11 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "UID COPY": _copy_move(Copy, True),
     "UID MOVE": _copy_move(Move, True),
     "UID EXPUNGE": _uid_expunge,
+    # RFC 4978 COMPRESS, RFC 9208 QUOTA
+    "COMPRESS": _compress,
+    "GETQUOTA": _getquota,
+    "GETQUOTAROOT": _getquotaroot,
+    "SETQUOTA": _setquota,
 }
 
 

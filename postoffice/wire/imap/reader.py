@@ -188,6 +188,14 @@ class CommandReader:
             self._off = 0
         self._buf += data
 
+    def take_unread(self) -> bytes:
+        """Remove and return the bytes received but not parsed yet (after COMPRESS they
+        were compressed by the client, RFC 4978 §3, and go to the inflater)."""
+        rest = bytes(self._buf[self._off :])
+        self._buf.clear()
+        self._off = 0
+        return rest
+
     def expect_line(self) -> None:
         """Return the next line raw as LineReceived (AUTHENTICATE exchange, IDLE's DONE)."""
         self._expect_line = True

@@ -414,6 +414,22 @@ OK_UIDNEXT = Reply("OK", "UIDNEXT")
 OK_UIDVALIDITY = Reply("OK", "UIDVALIDITY")
 NO_UNAVAILABLE = Reply("NO", "UNAVAILABLE")
 NO_UNKNOWN_CTE = Reply("NO", "UNKNOWN-CTE")  # RFC 3516 §4.3 BINARY of an unknown encoding
+# RFC 4978 COMPRESS, RFC 9208 QUOTA
+NO_COMPRESSIONACTIVE = Reply("NO", "COMPRESSIONACTIVE")  # RFC 5530 §3, RFC 4978 §3
+
+
+def quotaroot_response(mailbox_name: str, roots: Iterable[str], *, utf8: bool = False) -> bytes:
+    """RFC 9208 §5.2 ``* QUOTAROOT mailbox root...``."""
+    return b" ".join([b"* QUOTAROOT", mailbox(mailbox_name, utf8=utf8), *(astring(x, utf8=utf8) for x in roots)]) + b"\r\n"
+
+
+def quota_response(root: str, resources: Iterable[tuple[str, int, int]], *, utf8: bool = False) -> bytes:
+    """RFC 9208 §5.1 ``* QUOTA root (RESOURCE usage limit ...)``."""
+    items = b" ".join(b"%s %d %d" % (name.encode("ascii"), usage, limit) for name, usage, limit in resources)
+    return b"* QUOTA " + astring(root, utf8=utf8) + b" (" + items + b")\r\n"
+
+
+__all__ += ["quotaroot_response", "quota_response"]
 # RFC 7162 CONDSTORE / QRESYNC
 OK_HIGHESTMODSEQ = Reply("OK", "HIGHESTMODSEQ")
 OK_MODIFIED = Reply("OK", "MODIFIED")
