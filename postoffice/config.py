@@ -233,6 +233,10 @@ class IMAPLimits:
     idle_timeout_before_auth: float = _duration(60.0)
     max_mailbox_name_length: int = _count(255)  # octets, after decoding
     max_mailbox_depth: int = _count(16)
+    # RFC 5464 METADATA: octets of one annotation value (NO [METADATA MAXSIZE n] above),
+    # annotations of the server or of one mailbox (NO [METADATA TOOMANY] above)
+    max_metadata_size: int = _size(64 * 1024)
+    max_metadata_entries: int = _count(100)
 
 
 @dataclass(frozen=True)

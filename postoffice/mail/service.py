@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -637,6 +637,22 @@ class MailService:
         if usage.limited:
             records = await self.store.get_messages(mailbox.id, uids)
             usage.check(sum(r.size for r in records), len(records))
+
+    # ---- metadata (RFC 5464; store/metadata.py) -----------------------------------------
+    async def _metadata_target(self, account: Account, mailbox: str | None) -> int | None:
+        return None if mailbox is None else (await self.get_mailbox(account, mailbox)).id
+
+    async def get_metadata(self, account: Account, mailbox: str | None) -> dict[str, bytes]:
+        """Every annotation of the server (``mailbox`` None) or of a mailbox of ``account``."""
+        return await self.store.get_metadata(account.id, await self._metadata_target(account, mailbox))
+
+    async def set_metadata(
+        self, account: Account, mailbox: str | None, changes: Mapping[str, bytes | None], *, max_entries: int
+    ) -> bool:
+        """Set (or, with None, remove) annotations in one transaction; False, nothing
+        changed, when more than ``max_entries`` would remain."""
+        target = await self._metadata_target(account, mailbox)
+        return await self.store.set_metadata(account.id, target, changes, max_entries)
 
     # ---- messages ------------------------------------------------------------------------
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import auth, compress, fetch, mailboxes, messages, quota, search  # RFC 4978, RFC 9208
+from . import auth, compress, fetch, mailboxes, messages, metadata, quota, search  # RFC 4978, RFC 9208
 from .session import AUTHENTICATED, NONAUTH, SELECTED
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY", "AUTHED", "SELECTED_ONLY"]
@@ -87,4 +87,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "GETQUOTA": CommandSpec(quota.getquota, AUTHED),
     "GETQUOTAROOT": CommandSpec(quota.getquotaroot, AUTHED),
     "SETQUOTA": CommandSpec(quota.setquota, AUTHED),
+    # RFC 5464 METADATA
+    "GETMETADATA": CommandSpec(metadata.getmetadata, AUTHED),
+    "SETMETADATA": CommandSpec(metadata.setmetadata, AUTHED),
 }

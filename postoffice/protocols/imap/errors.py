@@ -94,5 +94,6 @@ PRODUCED_CODES: dict[str, str] = {
         "MODIFIED", "HASCHILDREN", "TRYCREATE", "CLOSED", "READ_ONLY", "READ_WRITE", "UIDVALIDITY", "UIDNEXT",
         "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN", "LIMIT",
         "OVERQUOTA",  # RFC 9208 (protocols/imap/quota.py)
+        "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
     )
 }

@@ -62,6 +62,9 @@ __all__ = [
     "GetQuota",
     "GetQuotaRoot",
     "SetQuota",
+    # RFC 5464 METADATA
+    "GetMetadata",
+    "SetMetadata",
 ]
 
 
@@ -421,3 +424,27 @@ class SetQuota(Command):
     root: str = ""
     limits: tuple[tuple[str, int], ...] = ()
     name: ClassVar[str] = "SETQUOTA"
+
+
+# ---- RFC 5464 METADATA ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GetMetadata(Command):
+    """RFC 5464 §4.2. ``mailbox`` ``""`` is the server; entries are lower-cased, valid
+    names (§3.2); ``depth`` "0", "1" or "infinity" (§4.2.2); ``maxsize`` §4.2.1."""
+
+    mailbox: str = ""
+    entries: tuple[str, ...] = ()
+    maxsize: int | None = None
+    depth: Literal["0", "1", "infinity"] = "0"
+    name: ClassVar[str] = "GETMETADATA"
+
+
+@dataclass(frozen=True)
+class SetMetadata(Command):
+    """RFC 5464 §4.3: ``values`` (entry, octets or None to remove), in the client's order."""
+
+    mailbox: str = ""
+    values: tuple[tuple[str, bytes | None], ...] = ()
+    name: ClassVar[str] = "SETMETADATA"

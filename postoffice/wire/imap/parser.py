@@ -14,6 +14,7 @@ import codecs
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 from . import mutf7
 from .commands import (  # RFC 4978, RFC 9208
@@ -34,6 +35,7 @@ from .commands import (  # RFC 4978, RFC 9208
     Expunge,
     Fetch,
     FramedCommand,
+    GetMetadata,
     GetQuota,
     GetQuotaRoot,
     Id,
@@ -49,6 +51,7 @@ from .commands import (  # RFC 4978, RFC 9208
     Rename,
     Search,
     Select,
+    SetMetadata,
     SetQuota,
     StartTLS,
     Status,
@@ -616,6 +619,100 @@ def _setquota(ctx: _Ctx) -> Command:
     return SetQuota(ctx.tag, root, tuple(limits))
 
 
+# ---- RFC 5464 METADATA ---------------------------------------------------------------------
+
+
+def metadata_entry(raw: bytes, *, root: bool = False) -> str:
+    """A valid entry name, lower-cased (RFC 5464 §3.2: case-insensitive, slash-separated,
+    in /private or /shared, no "*" or "%", no empty component); ImapSyntaxError else.
+    ``root``: "/private" and "/shared" themselves are allowed (GETMETADATA with DEPTH)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImapSyntaxError("entry name is not UTF-8") from None
+    parts = text.split("/")
+    if (
+        len(parts) < (2 if root else 3)
+        or parts[0] != ""
+        or parts[1].lower() not in ("private", "shared")
+        or any(not p for p in parts[2:])
+        or any(c in "*%" or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+    ):
+        raise ImapSyntaxError(f"invalid entry name {text!r}")
+    return text.lower()
+
+
+_DEPTHS: dict[str, Literal["0", "1", "infinity"]] = {"0": "0", "1": "1", "infinity": "infinity"}
+
+
+def _getmetadata(ctx: _Ctx) -> Command:
+    # RFC 5464 §4.2: "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries
+    sc = ctx.sc
+    sc.sp()
+    maxsize: int | None = None
+    depth: Literal["0", "1", "infinity"] = "0"
+    if sc.peek() == 0x28:
+        sc.open()
+        while True:
+            option = sc.keyword()
+            sc.sp()
+            if option == "MAXSIZE":
+                maxsize = sc.number()
+            elif option == "DEPTH":
+                found = _DEPTHS.get(sc.atom().lower())
+                if found is None:
+                    raise sc.error("DEPTH is 0, 1 or infinity")
+                depth = found
+            else:
+                raise sc.error(f"unknown GETMETADATA option {option}")
+            if sc.try_close():
+                break
+            sc.sp()
+        sc.sp()
+    mailbox = ctx.mailbox()
+    sc.sp()
+    entries: list[str] = []
+    if sc.peek() == 0x28:
+        sc.open()
+        entries.append(metadata_entry(sc.astring(), root=True))
+        while sc.try_sp():
+            entries.append(metadata_entry(sc.astring(), root=True))
+        sc.close()
+    else:
+        entries.append(metadata_entry(sc.astring(), root=True))
+    sc.end()
+    return GetMetadata(ctx.tag, mailbox, tuple(entries), maxsize, depth)
+
+
+def _setmetadata(ctx: _Ctx) -> Command:
+    # RFC 5464 §4.3: "SETMETADATA" SP mailbox SP "(" entry-value *(SP entry-value) ")"
+    sc = ctx.sc
+    sc.sp()
+    mailbox = ctx.mailbox()
+    sc.sp()
+    sc.open()
+    values: list[tuple[str, bytes | None]] = []
+    while True:
+        entry = metadata_entry(sc.astring())
+        sc.sp()
+        value: bytes | None
+        if sc.at_literal():
+            literal, _binary = sc.literal_any()  # value = nstring / literal8: NUL allowed in ~{n}
+            if not isinstance(literal, bytes):  # pragma: no cover - the reader streams only APPEND
+                raise sc.error("unexpected streamed literal")
+            if 0 in literal and not _binary:
+                raise sc.error("NUL in literal")  # RFC 9051 §4.3: only literal8 may hold NUL
+            value = literal
+        else:
+            value = sc.nstring()
+        values.append((entry, value))
+        if sc.try_close():
+            break
+        sc.sp()
+    sc.end()
+    return SetMetadata(ctx.tag, mailbox, tuple(values))
+
+
 _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "CAPABILITY": _no_args(Capability),
     "NOOP": _no_args(Noop),
@@ -658,6 +755,9 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "GETQUOTA": _getquota,
     "GETQUOTAROOT": _getquotaroot,
     "SETQUOTA": _setquota,
+    # RFC 5464 METADATA
+    "GETMETADATA": _getmetadata,
+    "SETMETADATA": _setmetadata,
 }
 
 
