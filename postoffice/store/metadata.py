@@ -10,11 +10,12 @@ transaction, and is refused whole when it would leave more than ``max_entries``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = ["MetadataStore"]
 
 
+@runtime_checkable
 class MetadataStore(Protocol):
     async def get_metadata(self, account_id: int, mailbox_id: int | None) -> dict[str, bytes]: ...
     # ^ every entry of the server (None) or of one mailbox

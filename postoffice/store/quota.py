@@ -8,11 +8,12 @@ An account's override goes with the account.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = ["QuotaStore"]
 
 
+@runtime_checkable
 class QuotaStore(Protocol):
     async def get_storage_quota(self, account_id: int) -> int | None: ...  # octets, 0 no limit; None: the default
     async def set_storage_quota(self, account_id: int, storage: int | None) -> None: ...  # None: back to the default

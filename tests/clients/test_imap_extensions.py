@@ -133,3 +133,42 @@ async def test_imapclient_quota() -> None:
     assert by_resource["MESSAGE"] == (1, 100)
     assert direct == quotas
     assert "NOPERM" in refused
+
+
+async def test_imaplib_metadata_and_a_binary_value() -> None:
+    """imaplib has no METADATA methods: its generic command machinery sends them (it
+    cannot close a list after a literal, so the value is quoted; the transcripts send
+    literals), and a raw client a literal8 with NUL octets."""
+    async with TranscriptServer("imap", users=["alice"]) as srv:
+        port = await srv.start_listener("imap")
+
+        def client() -> tuple[str, list[object], str]:
+            for name in ("GETMETADATA", "SETMETADATA"):
+                imaplib.Commands.setdefault(name, ("AUTH", "SELECTED"))
+            m = imaplib.IMAP4("127.0.0.1", port)
+            m.login(USER, PASSWORD)
+            typ, _ = m._simple_command("SETMETADATA", "INBOX", '(/private/comment "my comment")')
+            assert typ == "OK", typ
+            typ, _ = m._simple_command("GETMETADATA", "INBOX", "/private/comment")
+            _, data = m._untagged_response(typ, [None], "METADATA")
+            typ2, _ = m._simple_command("SETMETADATA", "INBOX", '(/private/x "1")')
+            m.logout()
+            return typ, data, typ2
+
+        typ, data, typ2 = await asyncio.to_thread(client)
+        assert typ == "OK" and typ2 == "OK"
+        item = data[0]
+        assert item == b'INBOX (/private/comment "my comment")'
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        writer.write(b"a LOGIN alice@example.test password\r\n")
+        while not (await reader.readline()).startswith(b"a OK"):
+            pass
+        writer.write(b"b SETMETADATA \"\" (/private/vendor/x/bin ~{4+}\r\na\x00b\xff)\r\n")
+        assert (await reader.readline()).startswith(b"b OK")
+        writer.write(b"c GETMETADATA \"\" /private/vendor/x/bin\r\n")
+        assert await reader.readline() == b'* METADATA "" (/private/vendor/x/bin ~{4}\r\n'
+        assert await reader.readexactly(7) == b"a\x00b\xff)\r\n"
+        assert (await reader.readline()).startswith(b"c OK")
+        writer.close()
