@@ -489,7 +489,6 @@ class MailService:
         name = canonical_mailbox(mailbox)
         mailboxes = await self._delivery_targets(recipients, name)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
-        await self._check_quota({m.account_id for m in mailboxes}, 0, 0)  # RFC 9208 §5: full already
         content = await self._ingest(source, prepend=prepend, max_size=limit, normalise_line_ends=normalise_line_ends)
         await self._check_quota({m.account_id for m in mailboxes}, content.size)  # RFC 9208 §5.1: does it fit
         when = self.clock.now() if internaldate is None else internaldate
@@ -624,13 +623,10 @@ class MailService:
                 return True
         return False
 
-    async def _check_quota(self, account_ids: set[int], octets: int, messages: int = 1) -> None:
-        """MailError(QUOTA) unless ``messages`` messages of ``octets`` fit in every account."""
+    async def _check_quota(self, account_ids: set[int], octets: int) -> None:
+        """MailError(QUOTA) unless one more message of ``octets`` fits in every account."""
         for account_id in sorted(account_ids):
-            usage = await self._quota(account_id)
-            if not messages and usage.full:
-                raise MailError(Kind.QUOTA, "the mailbox is full")
-            usage.check(octets, messages)
+            (await self._quota(account_id)).check(octets)
 
     async def _check_copy_quota(self, mailbox: Mailbox, uids: Sequence[int], dest: Mailbox) -> None:
         usage = await self._quota(dest.account_id)

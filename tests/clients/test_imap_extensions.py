@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import zlib
+from typing import Any
 
 import imapclient
 
@@ -112,7 +113,7 @@ async def test_imapclient_quota() -> None:
         await srv.deliver(["alice"], b"Subject: one\r\n\r\n" + b"x" * 3000 + b"\r\n")
         port = await srv.start_listener("imap")
 
-        def client() -> tuple[object, object, object, str]:
+        def client() -> tuple[Any, list[Any], list[Any], str]:
             c = imapclient.IMAPClient("127.0.0.1", port=port, ssl=False)
             c.login(USER, PASSWORD)
             assert b"QUOTA" in c.capabilities()
@@ -127,8 +128,8 @@ async def test_imapclient_quota() -> None:
             return roots, quotas, direct, refused
 
         roots, quotas, direct, refused = await asyncio.to_thread(client)
-    assert getattr(roots, "quota_roots") == [""]
-    by_resource = {q.resource: (q.usage, q.limit) for q in quotas}  # type: ignore[attr-defined]
+    assert roots.quota_roots == [""]
+    by_resource = {q.resource: (q.usage, q.limit) for q in quotas}
     assert by_resource["STORAGE"][1] == 1024 and 3 <= by_resource["STORAGE"][0] <= 4
     assert by_resource["MESSAGE"] == (1, 100)
     assert direct == quotas
