@@ -95,5 +95,6 @@ PRODUCED_CODES: dict[str, str] = {
         "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN", "LIMIT",
         "OVERQUOTA",  # RFC 9208 (protocols/imap/quota.py)
         "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
+        "BADURL",  # RFC 4469 (protocols/imap/catenate.py)
     )
 }

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from postoffice.errors import Kind, MailError
+from postoffice.mail.service import Source
 from postoffice.net.connection import Timeout
 from postoffice.store.api import SYSTEM_FLAGS, FlagUpdate, MessageRecord
 from postoffice.wire.imap import commands as c
@@ -22,6 +23,7 @@ from postoffice.wire.imap.parser import is_done
 from postoffice.wire.imap.reader import LineReceived
 from postoffice.wire.imap.seqset import SequenceSet
 
+from . import catenate  # RFC 4469
 from .errors import Refusal, SessionEnd
 from .session import Session
 from .view import MailboxView
@@ -42,9 +44,13 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
     done: list[MessageRecord] = []
     try:
         for message in cmd.messages:
-            if message.size == 0:
+            source: Source
+            if message.parts:  # RFC 4469 CATENATE
+                source = await catenate.catenate_source(s, message)
+            elif message.size == 0:
                 raise Refusal(r.NO, "empty message")
-            source = message.data if isinstance(message.data, bytes) else s.spools[message.data.index]
+            else:
+                source = message.data if isinstance(message.data, bytes) else s.spools[message.data.index]
             when = message.date_time
             done.append(
                 await s.mail.append(

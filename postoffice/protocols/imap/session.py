@@ -120,9 +120,9 @@ class Session:
         ] + self._extension_capabilities()
 
     def _extension_capabilities(self) -> list[str]:
-        """RFC 4978 COMPRESS (until it is active), RFC 9208 QUOTA, RFC 5464 METADATA."""
+        """RFC 4978 COMPRESS (until it is active), RFC 9208 QUOTA, RFC 5464 METADATA, RFC 4469 CATENATE."""
         caps = [] if self.conn.compressed else ["COMPRESS=DEFLATE"]
-        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA"]
+        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA", "CATENATE"]
 
     def enable_condstore(self) -> None:
         self.condstore = True

@@ -65,6 +65,8 @@ __all__ = [
     # RFC 5464 METADATA
     "GetMetadata",
     "SetMetadata",
+    # RFC 4469 CATENATE
+    "CatenatePart",
 ]
 
 
@@ -258,6 +260,14 @@ class Status(Command):
 
 
 @dataclass(frozen=True)
+class CatenatePart:
+    """RFC 4469 §5 cat-part: ``TEXT literal`` (``text``) or ``URL url`` (``url``)."""
+
+    text: bytes | StreamedLiteral | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class AppendMessage:
     """One message of APPEND/MULTIAPPEND (RFC 3502). ``data`` is the literal's bytes, or
     a :class:`StreamedLiteral` when the reader streamed it. ``binary``: sent as
@@ -268,6 +278,7 @@ class AppendMessage:
     date_time: datetime | None = None
     binary: bool = False
     utf8: bool = False
+    parts: tuple[CatenatePart, ...] = ()  # RFC 4469 CATENATE: the message is these parts (``data`` empty)
 
     @property
     def size(self) -> int:

@@ -23,6 +23,7 @@ from .commands import (  # RFC 4978, RFC 9208
     AppendMessage,
     Authenticate,
     Capability,
+    CatenatePart,
     Check,
     Close,
     Command,
@@ -388,6 +389,9 @@ def _append(ctx: _Ctx) -> Command:
             when = parse_date_time(sc.text(sc.quoted()))
             sc.sp()
         utf8 = False
+        if sc.peek_keyword() == "CATENATE":  # RFC 4469 §5
+            messages.append(AppendMessage(b"", flags, when, parts=_catenate_parts(sc)))
+            continue
         if sc.at_literal():
             data, binary = sc.literal_any()
         else:
@@ -405,6 +409,34 @@ def _append(ctx: _Ctx) -> Command:
     if not messages:
         raise sc.error("APPEND needs a message")
     return Append(ctx.tag, mailbox, tuple(messages))
+
+
+def _catenate_parts(sc: Scanner) -> tuple[CatenatePart, ...]:
+    # RFC 4469 §5: "CATENATE" SP "(" cat-part *(SP cat-part) ")";
+    # cat-part = "TEXT" SP literal / "URL" SP url (an astring)
+    sc.expect("CATENATE")
+    sc.sp()
+    sc.open()
+    parts: list[CatenatePart] = []
+    while True:
+        kind = sc.keyword()
+        sc.sp()
+        if kind == "TEXT":
+            if not sc.at_literal():
+                raise sc.error("CATENATE TEXT needs a literal")
+            data, binary = sc.literal_any()
+            if binary:
+                raise sc.error("CATENATE TEXT takes a literal, not a literal8")  # RFC 4469 §5 text-literal
+            if not isinstance(data, StreamedLiteral) and 0 in data:
+                raise sc.error("NUL in literal")
+            parts.append(CatenatePart(text=data))
+        elif kind == "URL":
+            parts.append(CatenatePart(url=sc.text(sc.astring())))
+        else:
+            raise sc.error(f"unknown CATENATE part {kind}")
+        if sc.try_close():
+            return tuple(parts)
+        sc.sp()
 
 
 def _decoder(charset: str | None) -> Callable[[bytes], str]:

@@ -126,6 +126,17 @@ Event = CommandReady | ContinuationNeeded | LiteralStart | LiteralChunk | Litera
 _LITERAL_RE = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\Z")
 # RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+">
 _UTF8_OPEN_RE = re.compile(rb"(?i) UTF8 \(~\{[0-9]+\+?\}\Z")
+_CATENATE_OPEN_RE = re.compile(rb"(?i) CATENATE \(")
+
+
+def _catenate_open(lines: list[bytes]) -> bool:
+    """RFC 4469: the command so far ends inside a CATENATE part list (so a probe of it
+    needs the closing parenthesis)."""
+    text = b"\n".join(lines)
+    starts = [m.end() for m in _CATENATE_OPEN_RE.finditer(text)]
+    return bool(starts) and b")" not in text[starts[-1] :]
+
+
 _TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
 _NAME_RE = re.compile(rb"[A-Za-z]+")
 
@@ -382,7 +393,7 @@ class CommandReader:
         is refused before ``+`` and before a large literal is streamed (RFC 9051 §7.5)."""
         from .parser import parse_command  # local import: parser imports this module
 
-        last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) else b""
+        last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) or _catenate_open(self._lines) else b""
         probe = FramedCommand(
             tuple(self._lines) + (last,),
             tuple(self._literals) + (StreamedLiteral(len(self._literals), size, binary),),

@@ -429,6 +429,8 @@ def quota_response(root: str, resources: Iterable[tuple[str, int, int]], *, utf8
     return b"* QUOTA " + astring(root, utf8=utf8) + b" (" + items + b")\r\n"
 
 
+# RFC 4469 CATENATE
+NO_BADURL = Reply("NO", "BADURL")  # RFC 4469 §6: the URL that could not be used
 # RFC 5464 METADATA
 OK_METADATA = Reply("OK", "METADATA")  # LONGENTRIES n (§4.2.1)
 NO_METADATA = Reply("NO", "METADATA")  # MAXSIZE n, TOOMANY (§4.3)
