@@ -41,12 +41,14 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
     for message in cmd.messages:
         _check_flags(message.flags)
     box = await s.mail.get_mailbox(s.account, cmd.mailbox)  # NOT_FOUND -> NO [TRYCREATE]
+    # RFC 4469 CATENATE: every URL of every message resolved before anything is stored
+    catenated = [await catenate.catenate_source(s, m) if m.parts else None for m in cmd.messages]
     done: list[MessageRecord] = []
     try:
-        for message in cmd.messages:
+        for message, parts in zip(cmd.messages, catenated, strict=True):
             source: Source
-            if message.parts:  # RFC 4469 CATENATE
-                source = await catenate.catenate_source(s, message)
+            if parts is not None:
+                source = parts
             elif message.size == 0:
                 raise Refusal(r.NO, "empty message")
             else:
