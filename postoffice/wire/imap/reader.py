@@ -126,6 +126,9 @@ Event = CommandReady | ContinuationNeeded | LiteralStart | LiteralChunk | Litera
 _LITERAL_RE = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\Z")
 # RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+">
 _UTF8_OPEN_RE = re.compile(rb"(?i) UTF8 \(~\{[0-9]+\+?\}\Z")
+_TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
+_NAME_RE = re.compile(rb"[A-Za-z]+")
+
 _CATENATE_OPEN_RE = re.compile(rb"(?i) CATENATE \(")
 
 
@@ -136,9 +139,6 @@ def _catenate_open(lines: list[bytes]) -> bool:
     starts = [m.end() for m in _CATENATE_OPEN_RE.finditer(text)]
     return bool(starts) and b")" not in text[starts[-1] :]
 
-
-_TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
-_NAME_RE = re.compile(rb"[A-Za-z]+")
 
 _LINE, _LITERAL, _STREAM, _SKIP_LINE, _SKIP_LITERAL = range(5)
 
