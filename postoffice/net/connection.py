@@ -69,11 +69,15 @@ class Deflate:
         self._unflushed = False
 
     def compress(self, data: bytes) -> bytes:
+        if not data:
+            return b""
         self._unflushed = True
         return self._out.compress(data)
 
     def flush(self) -> bytes:
-        """Everything compressed so far, ending on a byte boundary (Z_SYNC_FLUSH)."""
+        """Everything compressed so far, ending on a byte boundary (Z_SYNC_FLUSH); b""
+        when nothing was written since the last flush. An empty flush block is never
+        sent: some clients (mbsync) take a read that inflates to nothing for an error."""
         if not self._unflushed:
             return b""
         self._unflushed = False

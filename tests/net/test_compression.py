@@ -65,6 +65,7 @@ def test_deflate_round_trip_and_bounded_inflation() -> None:
     a, b = Deflate(), Deflate()
     wire = a.compress(b"hello ") + a.compress(b"world\r\n") + a.flush()
     assert a.flush() == b""  # nothing new: no empty flush blocks
+    assert a.compress(b"") == b"" and a.flush() == b""  # an empty write is nothing to flush
     assert b.decompress(wire, 1024) == b"hello world\r\n"
     bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
     data = bomb.compress(b"\0" * 10_000_000) + bomb.flush(zlib.Z_SYNC_FLUSH)
@@ -159,3 +160,22 @@ async def test_a_corrupt_stream_ends_the_input(serve: list[asyncio.Server]) -> N
     writer.write(b"\xff\xff\xff\xff not deflate\r\n")
     assert await asyncio.wait_for(reader.read(), DEADLINE) == b""
     assert got == [b""]
+
+
+async def test_nothing_written_sends_nothing(serve: list[asyncio.Server]) -> None:
+    # An empty sync-flush block after the switch broke mbsync ("empty response"): a
+    # drain or close with nothing written since the last flush sends no octet.
+    async def handler(conn: Connection) -> None:
+        await conn.readline(512, timeout=DEADLINE)
+        conn.write(b"OK\r\n")
+        await conn.drain()
+        conn.start_compression()
+        conn.write(b"")
+        await conn.drain()
+        await conn.close()
+
+    port = await _start(serve, handler)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"COMPRESS\r\n")
+    assert await asyncio.wait_for(reader.read(), DEADLINE) == b"OK\r\n"
+    writer.close()
