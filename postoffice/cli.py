@@ -4,7 +4,7 @@
 
     postoffice [--config FILE] serve
     postoffice [--config FILE] user add ADDRESS [--password-stdin] | user list | user del ADDRESS
-                               | user passwd ADDRESS [--password-stdin]
+                               | user passwd ADDRESS [--password-stdin] | user quota ADDRESS [SIZE|default]
     postoffice [--config FILE] alias add ADDRESS TARGET | alias list | alias del ADDRESS
     postoffice [--config FILE] domain add DOMAIN | domain list
     postoffice [--config FILE] import PATH --user ADDRESS | export --user ADDRESS DIR
@@ -31,8 +31,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from postoffice.config import Config, ConfigError, load_config
-from postoffice.errors import MailError
+from postoffice.config import Config, ConfigError, load_config, parse_size
+from postoffice.errors import Kind, MailError
 
 __all__ = ["main", "build_parser"]
 
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = user.add_parser("passwd", parents=[common], help="set a new password")
     p.add_argument("address")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    p = user.add_parser("quota", parents=[common], help="show, or set, the account's storage limit (RFC 9208)")
+    p.add_argument("address")
+    p.add_argument("size", nargs="?", help='"10GiB", 0 for no limit, or "default" for [quota] default_storage')
 
     alias = commands.add_parser("alias", parents=[common], help="manage aliases").add_subparsers(dest="action", required=True)
     p = alias.add_parser("add", parents=[common], help="deliver mail for ADDRESS to TARGET")
@@ -195,6 +198,28 @@ async def _user_del(s: Any, args: argparse.Namespace, password: str | None) -> i
 async def _user_passwd(s: Any, args: argparse.Namespace, password: str | None) -> int:
     assert password is not None
     await s.mail.set_password(args.address, password)
+    return 0
+
+
+async def _user_quota(s: Any, args: argparse.Namespace, password: str | None) -> int:
+    """Without SIZE: "STORAGE used limit" and "MESSAGE used limit" in octets and messages
+    (limit 0: none). With SIZE: the account's own storage limit, or back to the default."""
+    if args.size is not None:
+        if args.size == "default":
+            storage = None
+        else:
+            try:
+                storage = parse_size(args.size)
+            except ValueError as exc:
+                raise _UsageError(f"user quota: {exc}") from None
+        await s.mail.set_quota(args.address, storage)
+        return 0
+    account = await s.mail.get_account(args.address)
+    if account is None:
+        raise MailError(Kind.NOT_FOUND, f"no such user: {args.address}")
+    usage = await s.mail.quota(account)
+    print(f"STORAGE {usage.storage} {usage.storage_limit}")
+    print(f"MESSAGE {usage.messages} {usage.message_limit}")
     return 0
 
 
@@ -418,6 +443,7 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("user", "list"): _user_list,
     ("user", "del"): _user_del,
     ("user", "passwd"): _user_passwd,
+    ("user", "quota"): _user_quota,
     ("alias", "add"): _alias_add,
     ("alias", "list"): _alias_list,
     ("alias", "del"): _alias_del,

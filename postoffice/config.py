@@ -27,6 +27,7 @@ __all__ = [
     "TLSConfig",
     "AuthConfig",
     "ServerConfig",
+    "QuotaConfig",
     "Limits",
     "SMTPLimits",
     "IMAPLimits",
@@ -241,6 +242,10 @@ class IMAPLimits:
     max_mailbox_depth: int = _count(16)
     max_keyword_length: int = _count(128)  # octets of one keyword (flag-keyword, RFC 9051 §2.3.2)
     max_keywords_per_mailbox: int = _count(256)  # different keywords in use in one mailbox
+    # RFC 5464 METADATA: octets of one annotation value (NO [METADATA MAXSIZE n] above),
+    # annotations of the server or of one mailbox (NO [METADATA TOOMANY] above)
+    max_metadata_size: int = _size(64 * 1024)
+    max_metadata_entries: int = _count(100)
 
 
 @dataclass(frozen=True)
@@ -293,6 +298,15 @@ class HTTPLimits:
     max_upload_size: int = _size(2 * 1024**3)  # one compose form with its attachments
     max_connections_per_ip: int = _count(100)
     session_lifetime: float = _duration(7 * 86400.0)  # a webmail sign-in lasts this long
+
+
+@dataclass(frozen=True)
+class QuotaConfig:
+    # RFC 9208: every account's limits unless `postoffice user quota` set its own
+    # storage limit. 0: no limit. Enforced on delivery (SMTP 452 4.2.2 at RCPT when
+    # already full, 552 5.2.2 when the message does not fit) and IMAP APPEND/COPY.
+    default_storage: int = _size(0)  # octets: the sum of the sizes of the account's messages
+    default_messages: int = _count(0)  # messages in all the account's mailboxes
 
 
 @dataclass(frozen=True)
@@ -349,6 +363,7 @@ class Config:
     relay: RelayConfig = field(default_factory=RelayConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
     authn: AuthnConfig = field(default_factory=AuthnConfig)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -472,7 +487,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn", "quota"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -575,6 +590,8 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["dns"] = _dns(_table(raw, "dns", source), source)
     if "authn" in raw:
         kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
+    if "quota" in raw:
+        kwargs["quota"] = _convert("quota", QuotaConfig, _table(raw, "quota", source), source)
     return Config(**kwargs)
 
 

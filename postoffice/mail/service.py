@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ from postoffice.mail.names import (
     validate_mailbox_name,
 )
 from postoffice.mail.parts import Leaf, StoredMessage
+from postoffice.mail.quota import QuotaUsage
 from postoffice.mail.sections import SectionSpec, section_span, select_header_fields
 from postoffice.message.structure import BodyStructure, Envelope
 from postoffice.store.api import (
@@ -494,6 +495,7 @@ class MailService:
         mailboxes = await self._delivery_targets(recipients, name)
         limit = self.config.limits.smtp.max_message_size if max_size is None else max_size
         content = await self._ingest(source, prepend=prepend, max_size=limit, normalise_line_ends=normalise_line_ends)
+        await self._check_quota({m.account_id for m in mailboxes}, content.size)  # RFC 9208 §5.1: does it fit
         when = self.clock.now() if internaldate is None else internaldate
         try:
             records = await self._insert(
@@ -592,10 +594,66 @@ class MailService:
         box = await self.get_mailbox(account, mailbox)
         limit = self.config.limits.imap.max_literal_size if max_size is None else max_size
         content = await self._ingest(source, prepend=b"", max_size=limit)
+        await self._check_quota({account.id}, content.size)  # RFC 9208 §4: APPEND gets NO [OVERQUOTA]
         when = self.clock.now() if internaldate is None else internaldate
         flags = frozenset(f for f in flags if f.lower() != "\\recent")
         records = await self._insert(content, [NewMessage(box.id, flags, when, internaldate_tz)], [box])
         return records[0]
+
+    # ---- quota (RFC 9208; mail/quota.py) -------------------------------------------------
+    async def quota(self, account: Account) -> QuotaUsage:
+        """What ``account`` holds and may hold."""
+        return await self._quota(account.id)
+
+    async def _quota(self, account_id: int) -> QuotaUsage:
+        override = await self.store.get_storage_quota(account_id)
+        defaults = self.config.quota
+        storage_limit = defaults.default_storage if override is None else override
+        if not storage_limit and not defaults.default_messages:
+            return QuotaUsage(0, 0, 0, 0)  # no limit: no need to add up the mailboxes
+        boxes = await self.store.list_mailboxes(account_id)
+        return QuotaUsage(
+            sum(b.size for b in boxes), sum(b.messages for b in boxes), storage_limit, defaults.default_messages
+        )
+
+    async def set_quota(self, address: str, storage: int | None) -> None:
+        """The account's own storage limit in octets (0: none); None: the configured default."""
+        account = await self._account(address)
+        await self.store.set_storage_quota(account.id, storage)
+
+    async def quota_full(self, accounts: Sequence[Account]) -> bool:
+        """True when some of ``accounts`` can take no further message (SMTP RCPT)."""
+        for account in accounts:
+            if (await self._quota(account.id)).full:
+                return True
+        return False
+
+    async def _check_quota(self, account_ids: set[int], octets: int) -> None:
+        """MailError(QUOTA) unless one more message of ``octets`` fits in every account."""
+        for account_id in sorted(account_ids):
+            (await self._quota(account_id)).check(octets)
+
+    async def _check_copy_quota(self, mailbox: Mailbox, uids: Sequence[int], dest: Mailbox) -> None:
+        usage = await self._quota(dest.account_id)
+        if usage.limited:
+            records = await self.store.get_messages(mailbox.id, uids)
+            usage.check(sum(r.size for r in records), len(records))
+
+    # ---- metadata (RFC 5464; store/metadata.py) -----------------------------------------
+    async def _metadata_target(self, account: Account, mailbox: str | None) -> int | None:
+        return None if mailbox is None else (await self.get_mailbox(account, mailbox)).id
+
+    async def get_metadata(self, account: Account, mailbox: str | None) -> dict[str, bytes]:
+        """Every annotation of the server (``mailbox`` None) or of a mailbox of ``account``."""
+        return await self.store.get_metadata(account.id, await self._metadata_target(account, mailbox))
+
+    async def set_metadata(
+        self, account: Account, mailbox: str | None, changes: Mapping[str, bytes | None], *, max_entries: int
+    ) -> bool:
+        """Set (or, with None, remove) annotations in one transaction; False, nothing
+        changed, when more than ``max_entries`` would remain."""
+        target = await self._metadata_target(account, mailbox)
+        return await self.store.set_metadata(account.id, target, changes, max_entries)
 
     # ---- messages ------------------------------------------------------------------------
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:
@@ -704,6 +762,8 @@ class MailService:
 
     async def copy(self, mailbox: Mailbox, uids: Sequence[int], dest: Mailbox, *, move: bool = False) -> list[tuple[int, int]]:
         """(source UID, new UID) pairs; with move the sources are expunged atomically."""
+        if not move or mailbox.account_id != dest.account_id:
+            await self._check_copy_quota(mailbox, uids, dest)
         pairs = await self.store.copy_messages(mailbox.id, uids, dest.id, move=move)
         if pairs:
             self.bus.publish(Change(dest.account_id, dest.id, "append", 0, tuple(new for _, new in pairs)))

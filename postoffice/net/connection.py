@@ -18,7 +18,14 @@ Invariants:
   lazily, only when it fires early or a shorter deadline comes) cancels the waiting task
   once that deadline has passed. So a command-per-read protocol pays a float store per
   read, not a timer object (issue 3: per-message CPU).
+- ``start_compression`` (RFC 4978 COMPRESS=DEFLATE, usable by any protocol) puts a raw
+  DEFLATE transform under everything read and written afterwards. Output is compressed
+  as written and sync-flushed whenever the connection drains (after each response, after
+  each streamed chunk) or closes, so the client never waits on bytes held back by the
+  compressor. Input is inflated at most one chunk at a time, so a small deflate stream
+  that expands hugely never sits in memory (the same limits apply as without it).
 """
+
 
 from __future__ import annotations
 
@@ -26,10 +33,11 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import zlib
 from collections.abc import AsyncIterable
 from typing import BinaryIO
 
-__all__ = ["Connection", "LineTooLong", "Timeout", "ConnectionClosed"]
+__all__ = ["Connection", "Deflate", "LineTooLong", "Timeout", "ConnectionClosed"]
 
 log = logging.getLogger("postoffice.net")
 
@@ -50,6 +58,42 @@ class Timeout(TimeoutError):
 
 class ConnectionClosed(ConnectionError):
     """The client closed the connection before sending what was expected."""
+
+
+class Deflate:
+    """Raw DEFLATE both ways (RFC 1951, zlib ``wbits=-15``; RFC 4978 §3), without I/O."""
+
+    def __init__(self, level: int = 6) -> None:
+        self._out = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self._in = zlib.decompressobj(-15)
+        self._unflushed = False
+
+    def compress(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        self._unflushed = True
+        return self._out.compress(data)
+
+    def flush(self) -> bytes:
+        """Everything compressed so far, ending on a byte boundary (Z_SYNC_FLUSH); b""
+        when nothing was written since the last flush. An empty flush block is never
+        sent: some clients (mbsync) take a read that inflates to nothing for an error."""
+        if not self._unflushed:
+            return b""
+        self._unflushed = False
+        return self._out.flush(zlib.Z_SYNC_FLUSH)
+
+    def decompress(self, data: bytes, limit: int) -> bytes:
+        """At most ``limit`` octets of plain text from ``data`` and what was left before.
+
+        Raises ``zlib.error`` on a corrupt stream."""
+        tail = self._in.unconsumed_tail
+        return self._in.decompress(tail + data if tail else data, limit)
+
+    @property
+    def has_pending(self) -> bool:
+        """Inflated input is waiting (``decompress(b"", n)`` gives more without reading)."""
+        return bool(self._in.unconsumed_tail)
 
 
 class Connection:
@@ -73,6 +117,7 @@ class Connection:
         self._expired = False
         self._cancelling = 0  # the waiting task's cancel requests before it began to wait
         self._tls = writer.get_extra_info("sslcontext") is not None
+        self._deflate: Deflate | None = None
         peer = writer.get_extra_info("peername")
         self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
@@ -98,22 +143,42 @@ class Connection:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def compressed(self) -> bool:
+        return self._deflate is not None
+
     # ---- reading ------------------------------------------------------------------------
 
     async def _fill(self) -> bool:
         """Read one more chunk into the buffer; False at the end of the stream."""
         if self._eof:
             return False
-        try:
-            data = await self._reader.read(_CHUNK)
-        except (ConnectionError, ssl.SSLError, OSError) as exc:
-            log.debug("read from %s failed: %s", self.peer_ip, exc)
-            data = b""
-        if not data:
-            self._eof = True
-            return False
-        self._buf += data
-        return True
+        deflate = self._deflate
+        while True:
+            if deflate is not None and deflate.has_pending:
+                data = b""
+            else:
+                try:
+                    data = await self._reader.read(_CHUNK)
+                except (ConnectionError, ssl.SSLError, OSError) as exc:
+                    log.debug("read from %s failed: %s", self.peer_ip, exc)
+                    data = b""
+                if not data:
+                    self._eof = True
+                    return False
+            if deflate is None:
+                self._buf += data
+                return True
+            try:
+                plain = deflate.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                log.info("%s: corrupt compressed input: %s", self.peer_ip, exc)
+                self._eof = True  # nothing after a corrupt stream can be read
+                return False
+            if plain:
+                self._buf += plain
+                return True
+            # Only part of a deflate block so far: read on.
 
     # ---- deadlines ----------------------------------------------------------------------
 
@@ -270,10 +335,21 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         if not self._closed:
+            if self._deflate is not None:
+                data = self._deflate.compress(data)
+                if not data:
+                    return
             self._writer.write(data)
+
+    def _flush_deflate(self) -> None:
+        if self._deflate is not None and not self._closed:
+            data = self._deflate.flush()
+            if data:
+                self._writer.write(data)
 
     async def drain(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
         """Wait until the write buffer is flushed enough; Timeout for a client that stopped reading."""
+        self._flush_deflate()  # RFC 4978 §3: the client must see each whole response
         transport = self._transport
         if not transport.get_write_buffer_size() and not transport.is_closing():
             return  # nothing to flush: no timer, no suspension
@@ -295,9 +371,44 @@ class Connection:
 
     async def send_file(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
         """Send part of an open file: sendfile(2) without TLS, read/write with it."""
+        if self._deflate is not None:
+            return await self._send_file_compressed(file, offset, count)
         await self.drain()
         loop = asyncio.get_running_loop()
         return await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+
+    async def _send_file_compressed(self, file: BinaryIO, offset: int, count: int | None) -> int:
+        total = 0
+        await asyncio.to_thread(file.seek, offset)
+        while count is None or total < count:
+            want = _CHUNK if count is None else min(_CHUNK, count - total)
+            chunk = await asyncio.to_thread(file.read, want)
+            if not chunk:
+                break
+            self.write(chunk)
+            total += len(chunk)
+            await self.drain()
+        return total
+
+    # ---- compression --------------------------------------------------------------------
+
+    def start_compression(self, pending: bytes = b"") -> None:
+        """Compress everything written and inflate everything read from now on (RFC 4978).
+
+        Write (and drain) the protocol's "OK" before calling this: it goes out plain.
+        ``pending``: octets the protocol had read past its command, which the client
+        sent compressed; octets still in this connection's buffer are compressed too.
+        """
+        if self._deflate is not None:
+            raise RuntimeError("compression is already active")
+        self._deflate = Deflate()
+        raw = pending + bytes(self._buf)
+        self._buf.clear()
+        if raw:
+            try:
+                self._buf += self._deflate.decompress(raw, _CHUNK)
+            except zlib.error:
+                self._eof = True
 
     # ---- STARTTLS -----------------------------------------------------------------------
 
@@ -313,6 +424,8 @@ class Connection:
         """
         if self.is_tls:
             raise RuntimeError("the connection already uses TLS")
+        if self._deflate is not None:
+            raise RuntimeError("TLS cannot start under compression")
         await self._writer.drain()
         dropped = len(self._buf) + _clear_reader_buffer(self._reader)
         self._buf.clear()
@@ -335,6 +448,7 @@ class Connection:
         """Flush what was written, close, and wait (at most ``timeout``) for the close."""
         if self._closed:
             return
+        self._flush_deflate()  # the last response (BYE) reaches the client whole
         self._closed = True
         if self._waiting is None:
             self._stop_timer()  # else the waiting call still gets its timeout

@@ -40,6 +40,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
+from postoffice.store.metadata import MetadataStore  # RFC 5464: the metadata role
+from postoffice.store.quota import QuotaStore  # RFC 9208: the quota role
+
 __all__ = [
     "SYSTEM_FLAGS",
     "SearchField",
@@ -404,7 +407,7 @@ class LockStore(Protocol):
 
 
 @runtime_checkable
-class Store(DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Protocol):
+class Store(DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, QuotaStore, MetadataStore, Protocol):
     """Every role of the metadata store; what a backend implements. Every method
     commits durably before it returns."""
 

@@ -14,7 +14,7 @@ import io
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
@@ -161,6 +161,8 @@ class MemoryStore:
         self._domains: set[str] = set()
         self._accounts: dict[int, Account] = {}
         self._credentials: dict[int, Credentials] = {}
+        self._quotas: dict[int, int] = {}  # per-account storage quota overrides (RFC 9208)
+        self._metadata: dict[tuple[int, int | None], dict[str, bytes]] = {}  # RFC 5464 annotations
         self._aliases: set[tuple[str, str]] = set()
         self._boxes: dict[int, _Box] = {}
         self._subscriptions: dict[int, set[str]] = {}
@@ -218,6 +220,9 @@ class MemoryStore:
         if self._accounts.pop(account_id, None) is None:
             raise MailError(Kind.NOT_FOUND, "no such account")
         self._credentials.pop(account_id, None)
+        self._quotas.pop(account_id, None)
+        for key in [k for k in self._metadata if k[0] == account_id]:
+            del self._metadata[key]
         self._subscriptions.pop(account_id, None)
         self._submissions.pop(account_id, None)
         for box_id in [b for b, box in self._boxes.items() if box.mailbox.account_id == account_id]:
@@ -233,6 +238,41 @@ class MemoryStore:
         if account_id not in self._accounts:
             raise MailError(Kind.NOT_FOUND, "no such account")
         self._credentials[account_id] = credentials
+
+    # ---- quota (store/quota.py, RFC 9208) ----------------------------------------------
+    async def get_storage_quota(self, account_id: int) -> int | None:
+        return self._quotas.get(account_id)
+
+    async def set_storage_quota(self, account_id: int, storage: int | None) -> None:
+        if account_id not in self._accounts:
+            raise MailError(Kind.NOT_FOUND, "no such account")
+        if storage is None:
+            self._quotas.pop(account_id, None)
+        else:
+            self._quotas[account_id] = storage
+
+    # ---- metadata (store/metadata.py, RFC 5464) ----------------------------------------
+    async def get_metadata(self, account_id: int, mailbox_id: int | None) -> dict[str, bytes]:
+        return dict(self._metadata.get((account_id, mailbox_id), {}))
+
+    async def set_metadata(
+        self, account_id: int, mailbox_id: int | None, changes: Mapping[str, bytes | None], max_entries: int
+    ) -> bool:
+        if mailbox_id is not None:
+            if self._box(mailbox_id).mailbox.account_id != account_id:
+                raise MailError(Kind.NOT_FOUND, "no such mailbox")
+        elif account_id not in self._accounts:
+            raise MailError(Kind.NOT_FOUND, "no such account")
+        entries = dict(self._metadata.get((account_id, mailbox_id), {}))
+        for entry, value in changes.items():
+            if value is None:
+                entries.pop(entry, None)
+            else:
+                entries[entry] = value
+        if len(entries) > max_entries:
+            return False
+        self._metadata[(account_id, mailbox_id)] = entries
+        return True
 
     # ---- aliases ------------------------------------------------------------------------
     async def add_alias(self, address: str, target: str) -> None:
@@ -314,8 +354,9 @@ class MemoryStore:
         return box.mailbox
 
     async def delete_mailbox(self, mailbox_id: int) -> None:
-        self._box(mailbox_id)
+        box = self._box(mailbox_id)
         del self._boxes[mailbox_id]
+        self._metadata.pop((box.mailbox.account_id, mailbox_id), None)
 
     async def set_uidvalidity(self, mailbox_id: int, uidvalidity: int, uidnext: int) -> Mailbox:
         box = self._box(mailbox_id)

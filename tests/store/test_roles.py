@@ -18,8 +18,10 @@ from postoffice.store.api import (
 )
 from postoffice.store.blobs import FileBlobStore
 from postoffice.store.memory import MemoryBlobStore
+from postoffice.store.metadata import MetadataStore
+from postoffice.store.quota import QuotaStore
 
-ROLES = [DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, Store]
+ROLES = [DirectoryStore, MailboxStore, MessageStore, ContentStore, LockStore, QuotaStore, MetadataStore, Store]
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.__name__)

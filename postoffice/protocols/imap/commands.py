@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import auth, fetch, mailboxes, messages, search, sort
+from . import auth, compress, fetch, mailboxes, messages, metadata, quota, search, sort  # RFC 4978, RFC 9208
 from .session import AUTHENTICATED, NONAUTH, SELECTED
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY", "AUTHED", "SELECTED_ONLY"]
@@ -86,4 +86,13 @@ COMMANDS: dict[str, CommandSpec] = {
     "UID SORT": CommandSpec(sort.sort, SELECTED_ONLY),
     "THREAD": CommandSpec(sort.thread, SELECTED_ONLY, sync="no-expunge"),
     "UID THREAD": CommandSpec(sort.thread, SELECTED_ONLY),
+    # RFC 4978 COMPRESS: the OK is written by the handler, so no update may follow it
+    "COMPRESS": CommandSpec(compress.compress, AUTHED, sync="none"),
+    # RFC 9208 QUOTA
+    "GETQUOTA": CommandSpec(quota.getquota, AUTHED),
+    "GETQUOTAROOT": CommandSpec(quota.getquotaroot, AUTHED),
+    "SETQUOTA": CommandSpec(quota.setquota, AUTHED),
+    # RFC 5464 METADATA
+    "GETMETADATA": CommandSpec(metadata.getmetadata, AUTHED),
+    "SETMETADATA": CommandSpec(metadata.setmetadata, AUTHED),
 }

@@ -85,7 +85,7 @@ def unexpected_response(tag: str, exc: BaseException, *, command: str = "") -> b
 
 # Response codes this server produces in answers a client can provoke (the transcript
 # meta-test checks each appears in some transcript). Codes only reachable through
-# store failures (OVERQUOTA, INUSE, UNAVAILABLE, PARSE, SERVERBUG, AUTHORIZATIONFAILED)
+# store failures (INUSE, UNAVAILABLE, PARSE, SERVERBUG, AUTHORIZATIONFAILED)
 # are mapped above but not listed here.
 PRODUCED_CODES: dict[str, str] = {
     name: name.replace("_", "-")
@@ -94,5 +94,8 @@ PRODUCED_CODES: dict[str, str] = {
         "MODIFIED", "HASCHILDREN", "TRYCREATE", "CLOSED", "READ_ONLY", "READ_WRITE", "UIDVALIDITY", "UIDNEXT",
         "PERMANENTFLAGS", "HIGHESTMODSEQ", "APPENDUID", "COPYUID", "CAPABILITY", "BADCHARSET", "UNSEEN", "LIMIT",
         "MAILBOXID", "USEATTR",  # RFC 8474 §4.1, RFC 6154 §3
+        "OVERQUOTA",  # RFC 9208 (protocols/imap/quota.py)
+        "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
+        "BADURL",  # RFC 4469 (protocols/imap/catenate.py)
     )
 }

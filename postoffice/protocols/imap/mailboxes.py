@@ -18,6 +18,7 @@ from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
 
+from . import quota  # RFC 9208 STATUS DELETED-STORAGE
 from .errors import Refusal
 from .session import Session
 from .view import MailboxView, flag_atoms
@@ -288,6 +289,7 @@ async def status_items_of(s: Session, box: Mailbox, items: Sequence[str]) -> dic
         "HIGHESTMODSEQ": box.highest_modseq,
         "APPENDLIMIT": s.limits.max_literal_size,
         "MAILBOXID": f"({mailbox_id(box)})",  # RFC 8474 §4.2
+        "DELETED-STORAGE": await quota.deleted_storage(s, box) if "DELETED-STORAGE" in items else 0,  # RFC 9208
     }
     return {item: values[item] for item in items if item in values}
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from postoffice.errors import Kind, MailError
+from postoffice.mail.service import Source
 from postoffice.net.connection import Timeout
 from postoffice.store.api import SYSTEM_FLAGS, FlagUpdate, MessageRecord
 from postoffice.wire.imap import commands as c
@@ -22,6 +23,7 @@ from postoffice.wire.imap.parser import is_done
 from postoffice.wire.imap.reader import LineReceived
 from postoffice.wire.imap.seqset import SequenceSet
 
+from . import catenate  # RFC 4469
 from .errors import Refusal, SessionEnd
 from .session import Session
 from .view import MailboxView
@@ -42,12 +44,18 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
     wanted = [f for message in cmd.messages for f in message.flags]
     if _keywords(wanted):
         _check_keywords(s, wanted, (m.flags for m in await s.mail.list_messages(box)))
+    # RFC 4469 CATENATE: every URL of every message resolved before anything is stored
+    catenated = [await catenate.catenate_source(s, m) if m.parts else None for m in cmd.messages]
     done: list[MessageRecord] = []
     try:
-        for message in cmd.messages:
-            if message.size == 0:
+        for message, parts in zip(cmd.messages, catenated, strict=True):
+            source: Source
+            if parts is not None:
+                source = parts
+            elif message.size == 0:
                 raise Refusal(r.NO, "empty message")
-            source = message.data if isinstance(message.data, bytes) else s.spools[message.data.index]
+            else:
+                source = message.data if isinstance(message.data, bytes) else s.spools[message.data.index]
             when = message.date_time
             done.append(
                 await s.mail.append(

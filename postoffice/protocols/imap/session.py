@@ -121,7 +121,12 @@ class Session:
             # RFC 5256, RFC 5957, RFC 5267 §3
             "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
             "PREVIEW", "OBJECTID", "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514
-        ]
+        ] + self._extension_capabilities()
+
+    def _extension_capabilities(self) -> list[str]:
+        """RFC 4978 COMPRESS (until it is active), RFC 9208 QUOTA, RFC 5464 METADATA, RFC 4469 CATENATE."""
+        caps = [] if self.conn.compressed else ["COMPRESS=DEFLATE"]
+        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA", "CATENATE"]
 
     def enable_condstore(self) -> None:
         self.condstore = True

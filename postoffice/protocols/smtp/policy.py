@@ -49,6 +49,7 @@ from postoffice.wire.smtp import (
     R250_SENDER_OK,
     R450_RATE_LIMITED,
     R451_REMOTE_NOT_YET,
+    R452_MAILBOX_FULL,
     R452_TOO_MANY_RECIPIENTS,
     R530_AUTH_REQUIRED,
     R550_DMARC_REJECT,
@@ -114,6 +115,11 @@ class Policy:
             return R554_RELAY_DENIED, None
         if not accounts:
             return R550_NO_SUCH_USER.with_text(f"No such user here: {path}"), None
+        if await self.mail.quota_full(accounts):
+            # RFC 3463 §3.3 X.2.2 "mailbox full", temporary: the user may make room
+            # (as Dovecot's LMTP with quota_full_tempfail, and Postfix's 452 4.2.2).
+            # A message that does not fit is refused after the data: 552 5.2.2.
+            return R452_MAILBOX_FULL, None
         return R250_RECIPIENT_OK, address.canonical
 
     async def remote_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:

@@ -22,7 +22,7 @@ taking the content's text out of the FTS index first unless it is still pending.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +49,10 @@ from postoffice.store.api import (
 from postoffice.store.sqlite.engine import Database
 
 __all__ = ["SQLiteStore"]
+
+
+class _TooMany(Exception):
+    """set_metadata: the change would leave too many entries (rolled back)."""
 
 _MAILBOX_COLS = "id, account_id, name, uidvalidity, uidnext, highest_modseq, special_use, messages, unseen, deleted, size"
 _MESSAGE_COLS = "mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size, savedate"
@@ -266,6 +270,69 @@ class SQLiteStore:
             _put_credentials(conn, account_id, credentials)
 
         await self.db.write(op)
+
+    # ---- quota (store/quota.py, RFC 9208) ---------------------------------------------------
+    async def get_storage_quota(self, account_id: int) -> int | None:
+        def op(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT storage FROM account_quotas WHERE account_id = ?", (account_id,)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self.db.read(op)
+
+    async def set_storage_quota(self, account_id: int, storage: int | None) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+            if storage is None:
+                conn.execute("DELETE FROM account_quotas WHERE account_id = ?", (account_id,))
+            else:
+                conn.execute(
+                    "INSERT INTO account_quotas (account_id, storage) VALUES (?, ?)"
+                    " ON CONFLICT (account_id) DO UPDATE SET storage = excluded.storage",
+                    (account_id, storage),
+                )
+
+        await self.db.write(op)
+
+    # ---- metadata (store/metadata.py, RFC 5464) ---------------------------------------------
+    async def get_metadata(self, account_id: int, mailbox_id: int | None) -> dict[str, bytes]:
+        def op(conn: sqlite3.Connection) -> dict[str, bytes]:
+            rows = conn.execute(
+                "SELECT entry, value FROM metadata WHERE account_id = ? AND ifnull(mailbox_id, 0) = ?",
+                (account_id, mailbox_id or 0),
+            )
+            return {str(entry): bytes(value) for entry, value in rows}
+
+        return await self.db.read(op)
+
+    async def set_metadata(
+        self, account_id: int, mailbox_id: int | None, changes: Mapping[str, bytes | None], max_entries: int
+    ) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            if mailbox_id is not None:
+                row = conn.execute("SELECT account_id FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+                if row is None or row[0] != account_id:
+                    raise MailError(Kind.NOT_FOUND, "no such mailbox")
+            elif conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise MailError(Kind.NOT_FOUND, "no such account")
+            where = "account_id = ? AND ifnull(mailbox_id, 0) = ?"
+            key = (account_id, mailbox_id or 0)
+            for entry, value in changes.items():
+                conn.execute(f"DELETE FROM metadata WHERE {where} AND entry = ?", (*key, entry))
+                if value is not None:
+                    conn.execute(
+                        "INSERT INTO metadata (account_id, mailbox_id, entry, value) VALUES (?, ?, ?, ?)",
+                        (account_id, mailbox_id, entry, value),
+                    )
+            (count,) = conn.execute(f"SELECT count(*) FROM metadata WHERE {where}", key).fetchone()
+            if count > max_entries:
+                raise _TooMany()  # undone by the operation's savepoint
+            return True
+
+        try:
+            return await self.db.write(op)
+        except _TooMany:
+            return False
 
     # ---- aliases ----------------------------------------------------------------------------
     async def add_alias(self, address: str, target: str) -> None:

@@ -57,6 +57,16 @@ __all__ = [
     "Id",
     "STATUS_ITEMS",
     "StoreMode",
+    # RFC 4978 COMPRESS, RFC 9208 QUOTA
+    "Compress",
+    "GetQuota",
+    "GetQuotaRoot",
+    "SetQuota",
+    # RFC 5464 METADATA
+    "GetMetadata",
+    "SetMetadata",
+    # RFC 4469 CATENATE
+    "CatenatePart",
 ]
 
 
@@ -238,7 +248,7 @@ class Namespace(Command):
 # RFC 9051 §6.3.11, RFC 3501 §6.3.10 (RECENT), RFC 7162 (HIGHESTMODSEQ), RFC 7889 (APPENDLIMIT)
 STATUS_ITEMS = frozenset(
     {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT"}
-) | {"MAILBOXID"}  # RFC 8474 §4.2
+) | {"MAILBOXID", "DELETED-STORAGE"}  # RFC 8474 §4.2, RFC 9208 §4.2.1
 
 
 @dataclass(frozen=True)
@@ -246,6 +256,14 @@ class Status(Command):
     mailbox: str = ""
     items: tuple[str, ...] = ()  # upper-cased, in the client's order, each in STATUS_ITEMS
     name: ClassVar[str] = "STATUS"
+
+
+@dataclass(frozen=True)
+class CatenatePart:
+    """RFC 4469 §5 cat-part: ``TEXT literal`` (``text``) or ``URL url`` (``url``)."""
+
+    text: bytes | StreamedLiteral | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,7 @@ class AppendMessage:
     date_time: datetime | None = None
     binary: bool = False
     utf8: bool = False
+    parts: tuple[CatenatePart, ...] = ()  # RFC 4469 CATENATE: the message is these parts (``data`` empty)
 
     @property
     def size(self) -> int:
@@ -379,3 +398,63 @@ class Id(Command):
 
     params: tuple[tuple[str, str | None], ...] | None = None
     name: ClassVar[str] = "ID"
+
+
+# ---- RFC 4978 COMPRESS, RFC 9208 QUOTA ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compress(Command):
+    """RFC 4978 §3: ``COMPRESS mechanism``; ``mechanism`` upper-cased."""
+
+    mechanism: str = ""
+    name: ClassVar[str] = "COMPRESS"
+
+
+@dataclass(frozen=True)
+class GetQuota(Command):
+    """RFC 9208 §4.2: ``GETQUOTA quota-root``."""
+
+    root: str = ""
+    name: ClassVar[str] = "GETQUOTA"
+
+
+@dataclass(frozen=True)
+class GetQuotaRoot(Command):
+    """RFC 9208 §4.3: ``GETQUOTAROOT mailbox``."""
+
+    mailbox: str = ""
+    name: ClassVar[str] = "GETQUOTAROOT"
+
+
+@dataclass(frozen=True)
+class SetQuota(Command):
+    """RFC 9208 §4.1: ``SETQUOTA quota-root (resource limit ...)``; names upper-cased."""
+
+    root: str = ""
+    limits: tuple[tuple[str, int], ...] = ()
+    name: ClassVar[str] = "SETQUOTA"
+
+
+# ---- RFC 5464 METADATA ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GetMetadata(Command):
+    """RFC 5464 §4.2. ``mailbox`` ``""`` is the server; entries are lower-cased, valid
+    names (§3.2); ``depth`` "0", "1" or "infinity" (§4.2.2); ``maxsize`` §4.2.1."""
+
+    mailbox: str = ""
+    entries: tuple[str, ...] = ()
+    maxsize: int | None = None
+    depth: Literal["0", "1", "infinity"] = "0"
+    name: ClassVar[str] = "GETMETADATA"
+
+
+@dataclass(frozen=True)
+class SetMetadata(Command):
+    """RFC 5464 §4.3: ``values`` (entry, octets or None to remove), in the client's order."""
+
+    mailbox: str = ""
+    values: tuple[tuple[str, bytes | None], ...] = ()
+    name: ClassVar[str] = "SETMETADATA"

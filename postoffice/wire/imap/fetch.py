@@ -17,6 +17,7 @@ __all__ = [
     "FetchItem",
     "FetchAttr",
     "Section",
+    "parse_section",
     "FetchBody",
     "FetchBinarySize",
     "SIMPLE_ATTRS",
@@ -132,6 +133,11 @@ def _part(sc: Scanner) -> tuple[int, ...]:
         sc.pos += 1
         parts.append(sc.number(nonzero=True))
     return tuple(parts)
+
+
+def parse_section(sc: Scanner) -> Section:
+    """``[section]`` at the scanner: FETCH, and IMAP URLs (RFC 5092 §3 isection)."""
+    return _section(sc)
 
 
 def _section(sc: Scanner) -> Section:

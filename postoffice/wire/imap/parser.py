@@ -14,17 +14,20 @@ import codecs
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 from . import mutf7, sort
-from .commands import (
+from .commands import (  # RFC 4978, RFC 9208
     STATUS_ITEMS,
     Append,
     AppendMessage,
     Authenticate,
     Capability,
+    CatenatePart,
     Check,
     Close,
     Command,
+    Compress,
     Copy,
     Create,
     Delete,
@@ -33,6 +36,9 @@ from .commands import (
     Expunge,
     Fetch,
     FramedCommand,
+    GetMetadata,
+    GetQuota,
+    GetQuotaRoot,
     Id,
     Idle,
     List,
@@ -46,6 +52,8 @@ from .commands import (
     Rename,
     Search,
     Select,
+    SetMetadata,
+    SetQuota,
     StartTLS,
     Status,
     Store,
@@ -381,6 +389,9 @@ def _append(ctx: _Ctx) -> Command:
             when = parse_date_time(sc.text(sc.quoted()))
             sc.sp()
         utf8 = False
+        if sc.peek_keyword() == "CATENATE":  # RFC 4469 §5
+            messages.append(AppendMessage(b"", flags, when, parts=_catenate_parts(sc)))
+            continue
         if sc.at_literal():
             data, binary = sc.literal_any()
         else:
@@ -398,6 +409,34 @@ def _append(ctx: _Ctx) -> Command:
     if not messages:
         raise sc.error("APPEND needs a message")
     return Append(ctx.tag, mailbox, tuple(messages))
+
+
+def _catenate_parts(sc: Scanner) -> tuple[CatenatePart, ...]:
+    # RFC 4469 §5: "CATENATE" SP "(" cat-part *(SP cat-part) ")";
+    # cat-part = "TEXT" SP literal / "URL" SP url (an astring)
+    sc.expect("CATENATE")
+    sc.sp()
+    sc.open()
+    parts: list[CatenatePart] = []
+    while True:
+        kind = sc.keyword()
+        sc.sp()
+        if kind == "TEXT":
+            if not sc.at_literal():
+                raise sc.error("CATENATE TEXT needs a literal")
+            data, binary = sc.literal_any()
+            if binary:
+                raise sc.error("CATENATE TEXT takes a literal, not a literal8")  # RFC 4469 §5 text-literal
+            if not isinstance(data, StreamedLiteral) and 0 in data:
+                raise sc.error("NUL in literal")
+            parts.append(CatenatePart(text=data))
+        elif kind == "URL":
+            parts.append(CatenatePart(url=sc.text(sc.astring())))
+        else:
+            raise sc.error(f"unknown CATENATE part {kind}")
+        if sc.try_close():
+            return tuple(parts)
+        sc.sp()
 
 
 def _decoder(charset: str | None) -> Callable[[bytes], str]:
@@ -565,6 +604,147 @@ def _id(ctx: _Ctx) -> Command:
     return Id(ctx.tag, tuple(params))
 
 
+# ---- RFC 4978 COMPRESS, RFC 9208 QUOTA ---------------------------------------------------
+
+
+def _compress(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    mechanism = sc.keyword()
+    sc.end()
+    return Compress(ctx.tag, mechanism)
+
+
+def _getquota(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    root = sc.text(sc.astring())
+    sc.end()
+    return GetQuota(ctx.tag, root)
+
+
+def _getquotaroot(ctx: _Ctx) -> Command:
+    sc = ctx.sc
+    sc.sp()
+    mailbox = ctx.mailbox()
+    sc.end()
+    return GetQuotaRoot(ctx.tag, mailbox)
+
+
+def _setquota(ctx: _Ctx) -> Command:
+    # RFC 9208 §4.1: setquota = "SETQUOTA" SP quota-root SP setquota-list
+    sc = ctx.sc
+    sc.sp()
+    root = sc.text(sc.astring())
+    sc.sp()
+    sc.open()
+    limits: list[tuple[str, int]] = []
+    if not sc.try_close():
+        while True:
+            resource = sc.keyword()
+            sc.sp()
+            limits.append((resource, sc.number(maximum=2**63 - 1)))
+            if sc.try_close():
+                break
+            sc.sp()
+    sc.end()
+    return SetQuota(ctx.tag, root, tuple(limits))
+
+
+# ---- RFC 5464 METADATA ---------------------------------------------------------------------
+
+
+def metadata_entry(raw: bytes, *, root: bool = False) -> str:
+    """A valid entry name, lower-cased (RFC 5464 §3.2: case-insensitive, slash-separated,
+    in /private or /shared, no "*" or "%", no empty component); ImapSyntaxError else.
+    ``root``: "/private" and "/shared" themselves are allowed (GETMETADATA with DEPTH)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImapSyntaxError("entry name is not UTF-8") from None
+    parts = text.split("/")
+    if (
+        len(parts) < (2 if root else 3)
+        or parts[0] != ""
+        or parts[1].lower() not in ("private", "shared")
+        or any(not p for p in parts[2:])
+        or any(c in "*%" or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+    ):
+        raise ImapSyntaxError(f"invalid entry name {text!r}")
+    return text.lower()
+
+
+_DEPTHS: dict[str, Literal["0", "1", "infinity"]] = {"0": "0", "1": "1", "infinity": "infinity"}
+
+
+def _getmetadata(ctx: _Ctx) -> Command:
+    # RFC 5464 §4.2: "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries
+    sc = ctx.sc
+    sc.sp()
+    maxsize: int | None = None
+    depth: Literal["0", "1", "infinity"] = "0"
+    if sc.peek() == 0x28:
+        sc.open()
+        while True:
+            option = sc.keyword()
+            sc.sp()
+            if option == "MAXSIZE":
+                maxsize = sc.number()
+            elif option == "DEPTH":
+                found = _DEPTHS.get(sc.atom().lower())
+                if found is None:
+                    raise sc.error("DEPTH is 0, 1 or infinity")
+                depth = found
+            else:
+                raise sc.error(f"unknown GETMETADATA option {option}")
+            if sc.try_close():
+                break
+            sc.sp()
+        sc.sp()
+    mailbox = ctx.mailbox()
+    sc.sp()
+    entries: list[str] = []
+    if sc.peek() == 0x28:
+        sc.open()
+        entries.append(metadata_entry(sc.astring(), root=True))
+        while sc.try_sp():
+            entries.append(metadata_entry(sc.astring(), root=True))
+        sc.close()
+    else:
+        entries.append(metadata_entry(sc.astring(), root=True))
+    sc.end()
+    return GetMetadata(ctx.tag, mailbox, tuple(entries), maxsize, depth)
+
+
+def _setmetadata(ctx: _Ctx) -> Command:
+    # RFC 5464 §4.3: "SETMETADATA" SP mailbox SP "(" entry-value *(SP entry-value) ")"
+    sc = ctx.sc
+    sc.sp()
+    mailbox = ctx.mailbox()
+    sc.sp()
+    sc.open()
+    values: list[tuple[str, bytes | None]] = []
+    while True:
+        entry = metadata_entry(sc.astring())
+        sc.sp()
+        value: bytes | None
+        if sc.at_literal():
+            literal, _binary = sc.literal_any()  # value = nstring / literal8: NUL allowed in ~{n}
+            if not isinstance(literal, bytes):  # pragma: no cover - the reader streams only APPEND
+                raise sc.error("unexpected streamed literal")
+            if 0 in literal and not _binary:
+                raise sc.error("NUL in literal")  # RFC 9051 §4.3: only literal8 may hold NUL
+            value = literal
+        else:
+            value = sc.nstring()
+        values.append((entry, value))
+        if sc.try_close():
+            break
+        sc.sp()
+    sc.end()
+    return SetMetadata(ctx.tag, mailbox, tuple(values))
+
+
 _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "CAPABILITY": _no_args(Capability),
     "NOOP": _no_args(Noop),
@@ -602,6 +782,14 @@ _COMMANDS: dict[str, Callable[[_Ctx], Command]] = {
     "UID COPY": _copy_move(Copy, True),
     "UID MOVE": _copy_move(Move, True),
     "UID EXPUNGE": _uid_expunge,
+    # RFC 4978 COMPRESS, RFC 9208 QUOTA
+    "COMPRESS": _compress,
+    "GETQUOTA": _getquota,
+    "GETQUOTAROOT": _getquotaroot,
+    "SETQUOTA": _setquota,
+    # RFC 5464 METADATA
+    "GETMETADATA": _getmetadata,
+    "SETMETADATA": _setmetadata,
 }
 
 

@@ -131,6 +131,17 @@ _UTF8_OPEN_RE = re.compile(rb"(?i) UTF8 \(~\{[0-9]+\+?\}\Z")
 _TAG_RE = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\+]+")
 _NAME_RE = re.compile(rb"[A-Za-z]+")
 
+_CATENATE_OPEN_RE = re.compile(rb"(?i) CATENATE \(")
+
+
+def _catenate_open(lines: list[bytes]) -> bool:
+    """RFC 4469: the command so far ends inside a CATENATE part list (so a probe of it
+    needs the closing parenthesis)."""
+    text = b"\n".join(lines)
+    starts = [m.end() for m in _CATENATE_OPEN_RE.finditer(text)]
+    return bool(starts) and b")" not in text[starts[-1] :]
+
+
 _LINE, _LITERAL, _STREAM, _SKIP_LINE, _SKIP_LITERAL = range(5)
 
 
@@ -189,6 +200,14 @@ class CommandReader:
             del self._buf[: self._off]
             self._off = 0
         self._buf += data
+
+    def take_unread(self) -> bytes:
+        """Remove and return the bytes received but not parsed yet (after COMPRESS they
+        were compressed by the client, RFC 4978 §3, and go to the inflater)."""
+        rest = bytes(self._buf[self._off :])
+        self._buf.clear()
+        self._off = 0
+        return rest
 
     def expect_line(self) -> None:
         """Return the next line raw as LineReceived (AUTHENTICATE exchange, IDLE's DONE)."""
@@ -376,7 +395,7 @@ class CommandReader:
         is refused before ``+`` and before a large literal is streamed (RFC 9051 §7.5)."""
         from .parser import parse_command  # local import: parser imports this module
 
-        last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) else b""
+        last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) or _catenate_open(self._lines) else b""
         probe = FramedCommand(
             tuple(self._lines) + (last,),
             tuple(self._literals) + (StreamedLiteral(len(self._literals), size, binary),),

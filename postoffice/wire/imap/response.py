@@ -416,6 +416,48 @@ OK_UIDNEXT = Reply("OK", "UIDNEXT")
 OK_UIDVALIDITY = Reply("OK", "UIDVALIDITY")
 NO_UNAVAILABLE = Reply("NO", "UNAVAILABLE")
 NO_UNKNOWN_CTE = Reply("NO", "UNKNOWN-CTE")  # RFC 3516 §4.3 BINARY of an unknown encoding
+# RFC 4978 COMPRESS, RFC 9208 QUOTA
+NO_COMPRESSIONACTIVE = Reply("NO", "COMPRESSIONACTIVE")  # RFC 5530 §3, RFC 4978 §3
+
+
+def quotaroot_response(mailbox_name: str, roots: Iterable[str], *, utf8: bool = False) -> bytes:
+    """RFC 9208 §5.2 ``* QUOTAROOT mailbox root...``."""
+    return b" ".join([b"* QUOTAROOT", mailbox(mailbox_name, utf8=utf8), *(astring(x, utf8=utf8) for x in roots)]) + b"\r\n"
+
+
+def quota_response(root: str, resources: Iterable[tuple[str, int, int]], *, utf8: bool = False) -> bytes:
+    """RFC 9208 §5.1 ``* QUOTA root (RESOURCE usage limit ...)``."""
+    items = b" ".join(b"%s %d %d" % (name.encode("ascii"), usage, limit) for name, usage, limit in resources)
+    return b"* QUOTA " + astring(root, utf8=utf8) + b" (" + items + b")\r\n"
+
+
+# RFC 4469 CATENATE
+NO_BADURL = Reply("NO", "BADURL")  # RFC 4469 §6: the URL that could not be used
+# RFC 5464 METADATA
+OK_METADATA = Reply("OK", "METADATA")  # LONGENTRIES n (§4.2.1)
+NO_METADATA = Reply("NO", "METADATA")  # MAXSIZE n, TOOMANY (§4.3)
+
+
+def metadata_value(value: bytes | None) -> bytes:
+    """RFC 5464 §5 value = nstring / literal8: quoted when it can be, literal8 with NUL."""
+    if value is None:
+        return b"NIL"
+    if 0 in value:
+        return literal(value, binary=True)
+    if value.isascii():
+        text = value.decode("ascii")
+        if can_quote(text):
+            return quoted(text)
+    return literal(value)
+
+
+def metadata_response(mailbox_name: str, items: Iterable[tuple[str, bytes | None]], *, utf8: bool = False) -> bytes:
+    """RFC 5464 §4.4.1 ``* METADATA mailbox (entry value ...)``."""
+    body = b" ".join(astring(entry, utf8=utf8) + b" " + metadata_value(value) for entry, value in items)
+    return b"* METADATA " + mailbox(mailbox_name, utf8=utf8) + b" (" + body + b")\r\n"
+
+
+__all__ += ["quotaroot_response", "quota_response", "metadata_value", "metadata_response"]
 # RFC 7162 CONDSTORE / QRESYNC
 OK_HIGHESTMODSEQ = Reply("OK", "HIGHESTMODSEQ")
 OK_MODIFIED = Reply("OK", "MODIFIED")

@@ -21,8 +21,6 @@ NOT_PRODUCED: dict[str, str] = {
     "R432_PASSWORD_TRANSITION": "no password transition scheme",
     "R451_TEMP_LOOKUP_FAILURE": "no DNS lookups on receipt yet (SPF/DKIM come later)",
     "R452_INSUFFICIENT_STORAGE": "no free-disk check yet",
-    "R452_MAILBOX_FULL": "no quotas yet",
-    "R552_EXCEEDED_STORAGE": "no quotas yet (MailError QUOTA is mapped, never raised)",
     "R454_AUTH_TEMP_FAILURE": "the credential store is local; a failure is a 451",
     "R454_TLS_NOT_AVAILABLE": "every listener app.py starts has a TLS context (self-signed by default)",
     "R455_PARAMS_UNAVAILABLE": "every parameter the parser accepts is served",
@@ -62,6 +60,6 @@ def test_constants_listed_as_not_produced_are_not_used_by_the_server() -> None:
     source = "".join(
         p.read_text() for p in (Path(__file__).resolve().parents[3] / "postoffice/protocols/smtp").glob("*.py")
     )
-    mapped_but_unreachable = {"R552_EXCEEDED_STORAGE", "R554_TRANSACTION_FAILED", "R454_TLS_NOT_AVAILABLE"}
+    mapped_but_unreachable = {"R554_TRANSACTION_FAILED", "R454_TLS_NOT_AVAILABLE"}
     used = sorted(name for name in NOT_PRODUCED if name in source and name not in mapped_but_unreachable)
     assert not used, f"the server uses these; give them a transcript: {used}"
