@@ -38,7 +38,7 @@ def test_stored_form_round_trip(path: Path) -> None:
     assert decode_envelope(encode_envelope(env)) == env
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in CORPUS if p.name in LEGACY], ids=lambda p: p.name)
 def test_rows_written_before_typed_values_decode_the_same(path: Path) -> None:
     data = path.read_bytes()
     root = parse_bytes(data)
