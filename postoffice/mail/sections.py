@@ -95,19 +95,25 @@ def decodable_leaf(structure: BodyStructure, part: tuple[int, ...]) -> BodyPart:
 
 def select_header_fields(header: bytes, names: tuple[str, ...], negate: bool) -> bytes:
     """RFC 9051 §6.4.5 HEADER.FIELDS (``negate``: .NOT): the fields named (or all the
-    others), names compared case-insensitively, then the blank line."""
+    others), names compared case-insensitively, each as written, then the blank line
+    that ends the header, if the message has one (a message without a body may end in
+    the middle of its last field: nothing is added that is not there)."""
     wanted = {n.upper() for n in names}
-    out: list[bytes] = []
+    out = bytearray()
     keep = False
-    for line in header.split(b"\r\n"):
-        if not line:
-            continue
+    blank = False
+    for line in header.splitlines(keepends=True):
+        if line in (b"\r\n", b"\n"):
+            blank = True
+            break
         if line[:1] in (b" ", b"\t"):
             if keep:
-                out.append(line)
+                out += line
             continue
         name = line.split(b":", 1)[0].strip().decode("ascii", "replace").upper()
         keep = (name in wanted) != negate
         if keep:
-            out.append(line)
-    return b"".join(x + b"\r\n" for x in out) + b"\r\n"
+            out += line
+    if blank:
+        out += b"\r\n"
+    return bytes(out)

@@ -12,9 +12,9 @@ Tree shape (offsets are absolute octet offsets in the fed stream):
   header; its body is the message body.
 - A node whose Content-Type is multipart/* (with a boundary) has ``children``: its
   body holds the preamble, the children and the epilogue (RFC 2046 §5.1.1).
-- A message/rfc822 (or message/global) node with an identity transfer encoding has
-  ``message``: a message node whose header starts at the part's body offset and
-  whose extent is the part's body.
+- A message/rfc822 (or message/global) node has ``message``: a message node whose
+  header starts at the part's body offset and whose extent is the part's body (also
+  under a transfer encoding RFC 2046 §5.2.1 forbids there: the octets as they are).
 - ``body_length`` of a part followed by a boundary excludes the line end before the
   boundary line (RFC 2046 §5.1.1: that CRLF belongs to the delimiter).
 - ``body_lines``: line ends in the body, plus one if the body is non-empty and does
@@ -38,6 +38,7 @@ from postoffice.config import MessageLimits
 from postoffice.message.headers import (
     HeaderField,
     decode_header_bytes,
+    header_str,
     parse_params,
     raw_params,
     split_header_block,
@@ -55,7 +56,6 @@ _KEEP_FIELDS = {
     "mime-version", "content-type", "content-transfer-encoding", "content-id", "content-description",
     "content-disposition", "content-language", "content-location", "content-md5",
 }
-_IDENTITY = {"7bit", "8bit", "binary", ""}
 
 
 @dataclass(eq=False, slots=True)
@@ -323,12 +323,10 @@ class MimeParser:
         boundary = part.params.get("boundary", "").encode("utf-8", "replace")
         if part.type == "multipart" and boundary and nested_ok:
             self._boundaries.append((boundary, len(self._stack) - 1))
-        elif (
-            part.type == "message"
-            and part.subtype in ("rfc822", "global")
-            and part.transfer_encoding in _IDENTITY
-            and nested_ok
-        ):
+        elif part.type == "message" and part.subtype in ("rfc822", "global") and nested_ok:
+            # RFC 2046 §5.2.1 allows only 7bit, 8bit and binary here; a message sent with
+            # base64 or quoted-printable anyway is still parsed from its octets as they
+            # are (as other servers do), so BODYSTRUCTURE and every section of it agree.
             self._parts += 1
             inner = Part(body_offset, depth=part.depth + 1, is_message=True)
             part.message = inner
@@ -339,7 +337,13 @@ class MimeParser:
 
 
 def _str(raw: bytes) -> str:
+    """A value for display (8-bit octets that are not UTF-8 read as windows-1252)."""
     return unfold(decode_header_bytes(raw)).strip()
+
+
+def _octets(raw: bytes) -> str:
+    """A value sent back as written (BODYSTRUCTURE): every octet kept (``header_str``)."""
+    return unfold(header_str(raw)).strip()
 
 
 def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
@@ -352,9 +356,10 @@ def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
             continue  # the first occurrence wins
         seen.add(key)
         value = _str(raw)
+        written = _octets(raw)
         if key == "content-type":
             main, params = parse_params(value)
-            _, rparams = raw_params(value)
+            _, rparams = raw_params(written)
             typ, slash, sub = main.partition("/")
             typ, sub = typ.strip(), sub.strip()
             if slash and typ and sub and all(c.isascii() and c.isprintable() and c not in ' ()<>@,;:\\"[]?=' for c in typ + sub):
@@ -366,22 +371,22 @@ def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
         elif key == "content-transfer-encoding":
             part.encoding = value.split(";")[0].strip().upper() or "7BIT"
         elif key == "content-id":
-            part.id = value
+            part.id = written
         elif key == "content-description":
-            part.description = value
+            part.description = written
         elif key == "content-disposition":
             disp, dparams = parse_params(value)
-            _, rparams = raw_params(value)
+            _, rparams = raw_params(written)
             part.disposition = disp or None
             part.disposition_params = dparams
             part.raw_disposition_params = rparams
         elif key == "content-language":
-            langs = [x.strip() for x in value.split(",") if x.strip()]
+            langs = [x.strip() for x in written.split(",") if x.strip()]
             part.language = langs or None
         elif key == "content-location":
-            part.location = value
+            part.location = written
         elif key == "content-md5":
-            part.md5 = value
+            part.md5 = written
     if part.type == "text" and "content-type" not in seen and not part.params:
         part.params = {"charset": "us-ascii"}
         part.raw_params = [("charset", "us-ascii")]

@@ -228,7 +228,7 @@ def build() -> None:
         b"--abc\r\nContent-Type: text/plain\r\n\r\ninner\r\n--abcd\r\nnot a boundary\r\n--abc--\r\n--ab\r\nContent-Type: text/html\r\n\r\n<b>x</b>\r\n--ab--\r\n",
         shape=[["1", "multipart/alternative"], ["1.1", "text/plain"], ["2", "text/html"]], subject="prefix")
     raw("multipart-no-boundary.eml", b"Subject: nb\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n",
-        shape=[["1", "multipart/mixed"]], subject="nb")
+        shape=[["1", "text/plain"]], subject="nb")  # RFC 3501 §7.4.2: one empty part stands in
     raw("bad-content-type.eml", b"Subject: bad ct\r\nContent-Type: garbage\r\n\r\nhello\r\n",
         shape=[["1", "text/plain"]], subject="bad ct")
     raw("duplicate-content-type.eml",
