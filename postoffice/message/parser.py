@@ -294,6 +294,14 @@ class MimeParser:
         self._end_header(part, self._consumed)
 
     def _close_node(self, part: Part, p: int, t: int) -> None:
+        if part.body_offset > p - t >= part.header_offset:
+            # RFC 2046 §5.1.1: the line end before a delimiter belongs to the delimiter,
+            # also when it is the line end of a header (an empty part, a part or an
+            # encapsulated message that is all header): the header stops before it, so
+            # BODY[n.MIME] / BODY[n.HEADER] are never longer than the part.
+            part.body_offset = p - t
+            part.header_length = part.body_offset - part.header_offset
+            part._nl_at_body = self._nl - 1
         end = max(part.body_offset, p - t)
         part.body_length = end - part.body_offset
         if part.body_length == 0:

@@ -147,8 +147,28 @@ class BodyStructure:
         """The node a part number names ((1, 2) is "1.2"), None if there is none."""
         return self.sections.get(".".join(map(str, numbers)))
 
+    def with_global_leaves(self) -> BodyStructure:
+        """This structure as an IMAP4rev1 session sees it: RFC 3501 knows only
+        message/rfc822 as an encapsulated message (§7.4.2 body-type-msg), so a
+        message/global part (RFC 6532 §3.7) is a leaf there, with no numbered parts
+        inside. ``self`` when there is no message/global part."""
+        if not any(n.message is not None and n.subtype == "global" for n in self.sections.values()):
+            return self
+        return BodyStructure.of(self.size, _global_leaves(self.root))
+
     def __eq__(self, other: object) -> bool:  # ``sections`` follows from ``root``
         return isinstance(other, BodyStructure) and (self.size, self.root) == (other.size, other.root)
+
+
+def _global_leaves(node: BodyPart) -> BodyPart:
+    if node.message is not None:
+        if node.subtype == "global":
+            return node._replace(message=None, lines=None)
+        inner = node.message
+        return node._replace(message=EmbeddedMessage(inner.envelope, _global_leaves(inner.node)))
+    if node.children:
+        return node._replace(children=tuple(_global_leaves(c) for c in node.children))
+    return node
 
 
 def numbered_parts(root: BodyPart) -> dict[str, BodyPart]:

@@ -45,6 +45,7 @@ RECOMPUTED = {
     "deep-nesting.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
     "multipart-no-boundary.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
     "rfc2231-filename.eml": "RFC 2231 continuations are one parameter in BODYSTRUCTURE",
+    "part-without-blank-line.eml": "the line end before a delimiter is not part of a header (RFC 2046 §5.1.1)",
     "empty-multipart.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
 }
 
@@ -94,7 +95,7 @@ def test_groups_are_typed_and_marked() -> None:
 def test_no_stored_structure_is_one_text_body() -> None:
     structure = decode_bodystructure(b"", 42)
     assert structure.size == 42 and structure.root.body_length == 42 and structure.part((1,)) is structure.root
-    assert body_structure(structure.root, extended=False) == b'("text" "plain" NIL NIL NIL "7BIT" 42 0)'
+    assert body_structure(structure.root, extended=False) == b'("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 42 0)'
     assert decode_envelope(b"") == Envelope()
 
 

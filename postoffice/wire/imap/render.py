@@ -85,6 +85,15 @@ def _params(params: tuple[tuple[str, str], ...], utf8: bool) -> bytes:
     return b"(" + b" ".join(string(k, utf8=utf8) + b" " + string(v, utf8=utf8) for k, v in params) + b")"
 
 
+def _text_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A text part's parameters with its charset first, ``us-ascii`` when none is given
+    (RFC 2045 §5.2: the default charset of text/*; other servers put it first too)."""
+    first = next((i for i, p in enumerate(params) if p[0].lower() == "charset"), None)
+    if first is None:
+        return (("charset", "us-ascii"), *params)
+    return (params[first], *params[:first], *params[first + 1 :])
+
+
 def _disposition(dsp: Disposition | None, utf8: bool) -> bytes:
     if dsp is None:
         return b"NIL"
@@ -117,13 +126,15 @@ def body_structure(part: BodyPart, *, extended: bool = True, utf8: bool = False)
     fields = [
         string("text" if empty_multipart else part.type, utf8=utf8),
         string("plain" if empty_multipart else part.subtype, utf8=utf8),
-        _params(part.params, utf8),
+        _params(_text_params(part.params) if kind == "text" or empty_multipart else part.params, utf8),
         nstring(part.id, utf8=utf8),
         nstring(part.description, utf8=utf8),
         string((part.encoding or "7bit").upper(), utf8=utf8),
         encode(part.size),
     ]
-    if kind == "message" and part.subtype.lower() in ("rfc822", "global"):
+    # body-type-msg: message/rfc822 always (RFC 3501 §7.4.2); message/global when it is
+    # encapsulated (IMAP4rev2, RFC 9051 §7.5.2), else it is a leaf (BodyStructure.with_global_leaves).
+    if kind == "message" and (part.subtype.lower() == "rfc822" or part.subtype.lower() == "global" and part.message is not None):
         inner = part.message
         fields.append(envelope(inner.envelope if inner is not None else _EMPTY_ENVELOPE, utf8=utf8))
         fields.append(body_structure(inner.node if inner is not None else _EMPTY_BODY, extended=extended, utf8=utf8))
