@@ -251,11 +251,10 @@ class MimeParser:
         for idx in range(len(self._boundaries) - 1, -1, -1):
             boundary = self._boundaries[idx][0]
             if rest.startswith(boundary):
-                tail = rest[len(boundary) :]
-                if tail.strip(b" \t") == b"":
-                    return idx, False
-                if tail.startswith(b"--"):  # RFC 2046 §5.1.1 close-delimiter (trailing junk tolerated)
-                    return idx, True
+                # RFC 2046 §5.1.1, note to implementors: "An exact match of the entire
+                # candidate line is not required; it is sufficient that the boundary
+                # appear in its entirety following the CRLF" (innermost boundary first).
+                return idx, rest[len(boundary) :].startswith(b"--")
         return None
 
     def _boundary(self, line: bytes) -> None:

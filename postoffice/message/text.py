@@ -183,7 +183,11 @@ class SearchFields:
         self.cc = format_addresses(parse_address_list(_decoded_raw(root, "cc")))
         self.bcc = format_addresses(parse_address_list(_decoded_raw(root, "bcc")))
         self.message_id = _decoded(root, "message-id")
-        self.headers = "\n".join(f"{name}: {header_text(value)}" for name, value in root.fields)
+        # RFC 9051 §6.4.4 TEXT: "the header (including MIME header fields) or body": the
+        # MIME header fields of every part are searched with the message's header.
+        self.headers = "\n".join(
+            f"{name}: {header_text(value)}" for part in root.walk() for name, value in part.fields
+        )
 
 
 def _decoded(part: Part, name: str) -> str:

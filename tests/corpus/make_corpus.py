@@ -226,7 +226,9 @@ def build() -> None:
     raw("boundary-prefix.eml",
         b"Subject: prefix\r\nContent-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\nContent-Type: multipart/alternative; boundary=abc\r\n\r\n"
         b"--abc\r\nContent-Type: text/plain\r\n\r\ninner\r\n--abcd\r\nnot a boundary\r\n--abc--\r\n--ab\r\nContent-Type: text/html\r\n\r\n<b>x</b>\r\n--ab--\r\n",
-        shape=[["1", "multipart/alternative"], ["1.1", "text/plain"], ["2", "text/html"]], subject="prefix")
+        # RFC 2046 §5.1.1: a line that starts with the delimiter is one ("--abcd" ends part 1.1)
+        shape=[["1", "multipart/alternative"], ["1.1", "text/plain"], ["1.2", "text/plain"], ["2", "text/html"]],
+        subject="prefix")
     raw("multipart-no-boundary.eml", b"Subject: nb\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n",
         shape=[["1", "text/plain"]], subject="nb")  # RFC 3501 §7.4.2: one empty part stands in
     raw("bad-content-type.eml", b"Subject: bad ct\r\nContent-Type: garbage\r\n\r\nhello\r\n",

@@ -46,6 +46,7 @@ RECOMPUTED = {
     "multipart-no-boundary.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
     "rfc2231-filename.eml": "RFC 2231 continuations are one parameter in BODYSTRUCTURE",
     "part-without-blank-line.eml": "the line end before a delimiter is not part of a header (RFC 2046 §5.1.1)",
+    "boundary-prefix.eml": "a line starting with the delimiter is one (RFC 2046 §5.1.1)",
     "empty-multipart.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
 }
 
