@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian programs the tests run as real clients.
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl
+# Debian programs the tests run as real clients (dovecot-imapd: the reference server of
+# tests/differential, which starts a private instance of it).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl dovecot-imapd
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix
 
 .PHONY: serve test check lint bench install test-deps clean
