@@ -165,3 +165,14 @@ def test_quoted_printable_per_rfc2045() -> None:
     assert decode_transfer(data, "quoted-printable") == want
     decoder = QPDecoder()
     assert b"".join(decoder.feed(data[i : i + 1]) for i in range(len(data))) + decoder.flush() == want
+
+
+def test_raw_utf8_in_envelope_only_after_utf8_accept() -> None:
+    data = "From: Jörg <jörg@exämple.test>\r\nSubject: Grüße 🎉\r\n\r\nx\r\n".encode()
+    env = envelope_of(parse_bytes(data))
+    plain = envelope(env)
+    assert "ü".encode() not in plain.replace("jörg".encode(), b"")  # only the local part has no ASCII form
+    assert b'"=?utf-8?b?R3LDvMOfZSDwn46J?="' in plain  # RFC 2047 words, as RFC 6858 §3 downgrades
+    assert b'"xn--exmple-cua.test"' in plain
+    enabled = envelope(env, utf8=True)
+    assert '"Grüße 🎉"'.encode() in enabled and '"exämple.test"'.encode() in enabled
