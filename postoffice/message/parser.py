@@ -101,10 +101,6 @@ class Part:
     def filename(self) -> str | None:
         return self.disposition_params.get("filename") or self.params.get("name")
 
-    @property
-    def transfer_encoding(self) -> str:
-        return self.encoding.lower()
-
     def header(self, name: str) -> bytes | None:
         """The first raw value of a kept header field."""
         lname = name.lower()
