@@ -46,6 +46,8 @@ TABLE_TITLE = "## Differences from Dovecot"
 SEARCH_KEYS: tuple[str, ...] = (
     'FROM "ann"',
     'FROM "example.test"',
+    'FROM "Ann Example"',
+    'TO "builder"',
     'TO "bob"',
     'CC "b@y.test"',
     'SUBJECT "test"',
