@@ -41,7 +41,7 @@ class SectionSpec:
 
 
 class NotALeaf(MailError):
-    """The part is a multipart or an encapsulated message: it has no body of its own to decode."""
+    """The part is missing or a multipart: it has no body of its own to decode."""
 
     def __init__(self, text: str = "not a leaf part") -> None:
         super().__init__(Kind.INVALID, text)
@@ -82,12 +82,19 @@ def section_span(structure: BodyStructure, spec: SectionSpec) -> tuple[int, int]
 def decodable_leaf(structure: BodyStructure, part: tuple[int, ...]) -> BodyPart:
     """The leaf part a part number names, if its body can be decoded (RFC 3516 BINARY).
 
-    NotALeaf for a missing part, a multipart or an encapsulated message;
+    NotALeaf for a missing part or a multipart (an encapsulated message decodes to the
+    message inside);
     UnknownEncoding for a transfer encoding outside RFC 2045 §6.1."""
     node = structure.part(part)
-    if node is None or not node.is_leaf:
+    if node is None:
         raise NotALeaf()
     encoding = (node.encoding or "").lower()
+    # RFC 3516 §3: "Every IMAP4 body section has a MIME content-transfer-encoding": a
+    # message/rfc822 part too, and BINARY of it is the message inside, decoded (the one
+    # road to it when it was sent, illegally, in base64 or quoted-printable: its
+    # sections are its octets as they are). Only a multipart has no body to decode.
+    if node.type == "multipart":
+        raise NotALeaf()
     if encoding not in KNOWN_ENCODINGS:
         raise UnknownEncoding(encoding)
     return node

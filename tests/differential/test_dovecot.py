@@ -235,7 +235,7 @@ async def part_answers(client: Client, seq: int, parts: Iterable[tuple[str, str]
             out.update(fetch_items(reply.untagged))
         else:
             out[f"BODY[{number}...]"] = f"{reply.status} {reply.text.decode(errors='replace')}"
-        if kind != "leaf":
+        if kind == "multipart":
             continue
         for item in (f"BINARY.PEEK[{number}]", f"BINARY.SIZE[{number}]"):
             name = item.replace(".PEEK", "")

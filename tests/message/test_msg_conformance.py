@@ -123,6 +123,9 @@ def test_message_rfc822_under_base64_keeps_its_octets() -> None:
     assert header == inner  # ... and its HEADER is the octets there, not nothing
     assert span_bytes(data, st, SectionSpec((1,), "TEXT")) == b""
     assert decodable_leaf(st, (1, 1)).body_length == 0  # BINARY[1.1] of what BODYSTRUCTURE lists
+    whole = decodable_leaf(st, (1,))  # BINARY[1]: the message inside, decoded (RFC 3516 §3)
+    raw = data[whole.body_offset : whole.body_offset + whole.body_length]
+    assert decode_transfer(raw, whole.encoding or "") == b"Subject: inside\r\n\r\nbody\r\n"
     qp = b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSubject: q\r\n\r\ncaf=C3=A9\r\n"
     st = structure(qp)
     assert st.root.message is not None and st.root.message.envelope.subject == "q"
