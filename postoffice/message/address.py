@@ -1,7 +1,9 @@
 """RFC 5322 §3.4 address lists, parsed tolerantly, in the shape IMAP ENVELOPE needs.
 
 ``parse_address_list`` never raises: junk yields what can be salvaged (a bare word
-becomes a mailbox without a host, as RFC 9051 §7.5.2 allows via NIL host). Groups
+becomes a mailbox without a host; ENVELOPE gives it the host ``MISSING_DOMAIN``,
+``message/structure.py``, since a NIL host marks a group). In the obsolete form
+``user@domain (Real Name)`` the comment is the display name. Groups
 are kept as markers: a group start has ``group`` set and no mailbox, a group end has
 everything None (RFC 9051 §7.5.2: "(NIL NIL "group" NIL)" ... "(NIL NIL NIL NIL)").
 Names keep their encoded words; ``display`` decodes them.

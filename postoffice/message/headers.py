@@ -1,8 +1,10 @@
 """Header fields: splitting a header block, RFC 2047 encoded words, RFC 2231 parameters.
 
 Everything here is tolerant: a broken encoded word stays as written, an unknown
-charset decodes as UTF-8 with replacement characters, 8-bit bytes in a header are
-read as UTF-8 when they are valid UTF-8 and as windows-1252 otherwise. Nothing here
+charset decodes as UTF-8 with replacement characters. 8-bit bytes in a header are read
+as UTF-8 when they are valid UTF-8; otherwise, for display and search, as windows-1252
+(``decode_header_bytes``), and for values sent back as written, as surrogate escapes
+that give the octets back (``header_str``). Nothing here
 raises on bad input; nothing does I/O.
 """
 
@@ -260,6 +262,7 @@ def raw_params(value: str) -> tuple[str, list[tuple[str, str]]]:
     pieces = _split_semicolons(unfold(value))
     out: list[tuple[str, str]] = []
     sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    places: dict[str, int] = {}  # a continued parameter's place in ``out``
     for piece in pieces[1:]:
         name, eq, raw = piece.partition("=")
         name = name.strip().lower()
@@ -272,7 +275,8 @@ def raw_params(value: str) -> tuple[str, list[tuple[str, str]]]:
         base = m.group(1)
         if base not in sections:
             sections[base] = {}
-            out.append((base, ""))  # its place; filled in below
+            places[base] = len(out)
+            out.append((base, ""))  # filled in below
         sections[base].setdefault(int(m.group(2)), (_unquote(raw), bool(m.group(3))))
     for base, parts in sections.items():
         ordered = [parts[i] for i in sorted(parts)]
@@ -284,11 +288,9 @@ def raw_params(value: str) -> tuple[str, list[tuple[str, str]]]:
             else:
                 head = "''"
             text = head + "".join(v if extended else _percent(v) for v, extended in ordered)
-            at = out.index((base, ""))
-            out[at] = (base + "*", text)
+            out[places[base]] = (base + "*", text)
         else:
-            at = out.index((base, ""))
-            out[at] = (base, "".join(v for v, _ in ordered))
+            out[places[base]] = (base, "".join(v for v, _ in ordered))
     return pieces[0].strip().lower(), out
 
 
