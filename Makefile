@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven by Playwright).
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium
+# Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven
+# by Playwright; dovecot-imapd: the reference server of tests/differential, which starts a
+# private instance of it).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium dovecot-imapd
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix roundcube roundcube-sqlite3 php-cli
 
 .PHONY: serve test check lint bench install test-deps clean

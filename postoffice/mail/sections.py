@@ -41,7 +41,7 @@ class SectionSpec:
 
 
 class NotALeaf(MailError):
-    """The part is a multipart or an encapsulated message: it has no body of its own to decode."""
+    """The part is missing or a multipart: it has no body of its own to decode."""
 
     def __init__(self, text: str = "not a leaf part") -> None:
         super().__init__(Kind.INVALID, text)
@@ -82,12 +82,19 @@ def section_span(structure: BodyStructure, spec: SectionSpec) -> tuple[int, int]
 def decodable_leaf(structure: BodyStructure, part: tuple[int, ...]) -> BodyPart:
     """The leaf part a part number names, if its body can be decoded (RFC 3516 BINARY).
 
-    NotALeaf for a missing part, a multipart or an encapsulated message;
+    NotALeaf for a missing part or a multipart (an encapsulated message decodes to the
+    message inside);
     UnknownEncoding for a transfer encoding outside RFC 2045 §6.1."""
     node = structure.part(part)
-    if node is None or not node.is_leaf:
+    if node is None:
         raise NotALeaf()
     encoding = (node.encoding or "").lower()
+    # RFC 3516 §3: "Every IMAP4 body section has a MIME content-transfer-encoding": a
+    # message/rfc822 part too, and BINARY of it is the message inside, decoded (the one
+    # road to it when it was sent, illegally, in base64 or quoted-printable: its
+    # sections are its octets as they are). Only a multipart has no body to decode.
+    if node.type == "multipart":
+        raise NotALeaf()
     if encoding not in KNOWN_ENCODINGS:
         raise UnknownEncoding(encoding)
     return node
@@ -95,19 +102,25 @@ def decodable_leaf(structure: BodyStructure, part: tuple[int, ...]) -> BodyPart:
 
 def select_header_fields(header: bytes, names: tuple[str, ...], negate: bool) -> bytes:
     """RFC 9051 §6.4.5 HEADER.FIELDS (``negate``: .NOT): the fields named (or all the
-    others), names compared case-insensitively, then the blank line."""
+    others), names compared case-insensitively, each as written, then the blank line
+    that ends the header, if the message has one (a message without a body may end in
+    the middle of its last field: nothing is added that is not there)."""
     wanted = {n.upper() for n in names}
-    out: list[bytes] = []
+    out = bytearray()
     keep = False
-    for line in header.split(b"\r\n"):
-        if not line:
-            continue
+    blank = False
+    for line in header.splitlines(keepends=True):
+        if line in (b"\r\n", b"\n"):
+            blank = True
+            break
         if line[:1] in (b" ", b"\t"):
             if keep:
-                out.append(line)
+                out += line
             continue
         name = line.split(b":", 1)[0].strip().decode("ascii", "replace").upper()
         keep = (name in wanted) != negate
         if keep:
-            out.append(line)
-    return b"".join(x + b"\r\n" for x in out) + b"\r\n"
+            out += line
+    if blank:
+        out += b"\r\n"
+    return bytes(out)

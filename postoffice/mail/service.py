@@ -713,10 +713,12 @@ class MailService:
             position += len(data)
             yield data
 
-    async def read_section(self, content: Content, spec: SectionSpec) -> bytes | None:
+    async def read_section(self, content: Content, spec: SectionSpec, structure: BodyStructure | None = None) -> bytes | None:
         """The octets of one section (RFC 9051 §6.4.5), None if the message has no such
-        section; HEADER.FIELDS (.NOT) gives the fields selected, then the blank line."""
-        span = section_span(self.bodystructure(content), spec)
+        section; HEADER.FIELDS (.NOT) gives the fields selected, then the blank line.
+        ``structure``: the view of the part tree the caller numbers parts by (an
+        IMAP4rev1 session's, ``BodyStructure.with_global_leaves``); the stored one if None."""
+        span = section_span(structure or self.bodystructure(content), spec)
         if span is None:
             return None
         data = await self.read(content, *span)

@@ -1,7 +1,9 @@
 """RFC 5322 §3.4 address lists, parsed tolerantly, in the shape IMAP ENVELOPE needs.
 
 ``parse_address_list`` never raises: junk yields what can be salvaged (a bare word
-becomes a mailbox without a host, as RFC 9051 §7.5.2 allows via NIL host). Groups
+becomes a mailbox without a host; ENVELOPE gives it the host ``MISSING_DOMAIN``,
+``message/structure.py``, since a NIL host marks a group). In the obsolete form
+``user@domain (Real Name)`` the comment is the display name. Groups
 are kept as markers: a group start has ``group`` set and no mailbox, a group end has
 everything None (RFC 9051 §7.5.2: "(NIL NIL "group" NIL)" ... "(NIL NIL NIL NIL)").
 Names keep their encoded words; ``display`` decodes them.
@@ -9,6 +11,7 @@ Names keep their encoded words; ``display`` decodes them.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from postoffice.message.headers import decode_encoded_words
@@ -53,7 +56,8 @@ _SPECIALS = set('()<>[]:;@\\,."')
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    """(kind, value) with kind in atom, quoted, literal, special; comments dropped."""
+    """(kind, value) with kind in atom, quoted, special, ws and comment (its text, the
+    outer parentheses removed; RFC 5322 §3.2.2)."""
     out: list[tuple[str, str]] = []
     i, n = 0, len(text)
     while i < n:
@@ -65,6 +69,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                 i += 1
         elif ch == "(":  # RFC 5322 §3.2.2 comment, nested
             depth = 0
+            start = i
             while i < n:
                 if text[i] == "\\":
                     i += 2
@@ -77,7 +82,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                         i += 1
                         break
                 i += 1
-            out.append(("ws", " "))
+            body = text[start + 1 : i - 1] if depth == 0 else text[start + 1 :]
+            out.append(("comment", re.sub(r"\\(.)", r"\1", body)))
         elif ch == '"':
             i += 1
             buf = []
@@ -106,7 +112,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _words(tokens: list[tuple[str, str]]) -> str:
-    """Join phrase tokens: whitespace collapses to one space."""
+    """Join phrase tokens: whitespace collapses to one space, comments count as space."""
+    tokens = [("ws", " ") if k == "comment" else (k, v) for k, v in tokens]
     text = "".join(v for _, v in tokens)
     return " ".join(text.split()) if not any(k == "quoted" for k, _ in tokens) else text.strip()
 
@@ -114,7 +121,7 @@ def _words(tokens: list[tuple[str, str]]) -> str:
 def _addr_spec(tokens: list[tuple[str, str]]) -> tuple[str | None, str | None, str | None]:
     """tokens of [route:]local@domain -> (adl, mailbox, host)."""
     adl = None
-    toks = [t for t in tokens if t[0] != "ws"]
+    toks = [t for t in tokens if t[0] not in ("ws", "comment")]
     if any(t == ("special", ":") for t in toks):
         k = max(i for i, t in enumerate(toks) if t == ("special", ":"))
         adl = "".join(v for _, v in toks[:k]) or None
@@ -133,7 +140,7 @@ def _addr_spec(tokens: list[tuple[str, str]]) -> tuple[str | None, str | None, s
 
 
 def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
-    kinds = [t for t in tokens if t[0] != "ws"]
+    kinds = [t for t in tokens if t[0] not in ("ws", "comment")]
     if not kinds:
         return None
     if ("special", "<") in tokens:
@@ -146,7 +153,10 @@ def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
         adl, mailbox, host = _addr_spec(tokens[lt + 1 : gt])
         return Address(name, adl, mailbox, host)
     adl, mailbox, host = _addr_spec(tokens)
-    return Address(None, adl, mailbox, host)
+    # RFC 5322 §3.4 / RFC 822's obsolete form ``user@domain (Real Name)``: the last
+    # comment is the display name (RFC 3501 §7.4.2 takes the name from it too).
+    comments = [v.strip() for k, v in tokens if k == "comment" and v.strip()]
+    return Address(" ".join(comments[-1].split()) if comments else None, adl, mailbox, host)
 
 
 def parse_address_list(value: str) -> list[Address]:

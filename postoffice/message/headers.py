@@ -1,8 +1,10 @@
 """Header fields: splitting a header block, RFC 2047 encoded words, RFC 2231 parameters.
 
 Everything here is tolerant: a broken encoded word stays as written, an unknown
-charset decodes as UTF-8 with replacement characters, 8-bit bytes in a header are
-read as UTF-8 when they are valid UTF-8 and as windows-1252 otherwise. Nothing here
+charset decodes as UTF-8 with replacement characters. 8-bit bytes in a header are read
+as UTF-8 when they are valid UTF-8; otherwise, for display and search, as windows-1252
+(``decode_header_bytes``), and for values sent back as written, as surrogate escapes
+that give the octets back (``header_str``). Nothing here
 raises on bad input; nothing does I/O.
 """
 
@@ -20,6 +22,7 @@ __all__ = [
     "header_text",
     "decode_encoded_words",
     "decode_header_bytes",
+    "header_str",
     "decode_bytes",
     "lookup_charset",
     "parse_params",
@@ -80,6 +83,15 @@ def decode_header_bytes(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
+
+
+def header_str(raw: bytes) -> str:
+    """Raw header value bytes -> str without losing an octet: valid UTF-8 as text, any
+    other octet (raw Shift_JIS, Latin-1, ...) as a surrogate escape, which
+    ``str.encode("utf-8", "surrogateescape")`` turns back into the octet. For values
+    sent back as they were (IMAP ENVELOPE and BODYSTRUCTURE, RFC 3501 §7.4.2); encoded
+    words are NOT decoded."""
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def unfold(value: str) -> str:
@@ -187,17 +199,27 @@ def decode_encoded_words(value: str) -> str:
 # ---- parameters (RFC 2045 §5.1, RFC 2183, RFC 2231) ---------------------------------------
 
 def _split_semicolons(value: str) -> list[str]:
+    """Split at the semicolons outside quoted strings; RFC 822 comments outside quoted
+    strings are removed (RFC 2045 §5.1: comments are allowed in a Content-Type value,
+    ``TEXT/Plain (a comment) ; CharSet="UTF-8"``)."""
     parts: list[str] = []
     cur: list[str] = []
     quoted = False
     escape = False
+    depth = 0  # comment nesting (RFC 5322 §3.2.2)
     for ch in value:
         if escape:
-            cur.append(ch)
+            if not depth:
+                cur.append(ch)
             escape = False
-        elif ch == "\\" and quoted:
-            cur.append(ch)
+        elif ch == "\\" and (quoted or depth):
+            if not depth:
+                cur.append(ch)
             escape = True
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+        elif ch == "(" and not quoted:
+            depth = 1
         elif ch == '"':
             quoted = not quoted
             cur.append(ch)
@@ -219,16 +241,56 @@ def _unquote(value: str) -> str:
     return value
 
 
+# RFC 2231 §7 attribute-char: what an extended value may hold without a %XX escape.
+_ATTRIBUTE_CHARS = frozenset("!#$&+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_SECTION = re.compile(r"([^*]+)\*(\d+)(\*?)")
+
+
+def _percent(text: str) -> str:
+    return "".join(c if c in _ATTRIBUTE_CHARS else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
+                   for c in text)  # fmt: skip
+
+
 def raw_params(value: str) -> tuple[str, list[tuple[str, str]]]:
-    """Like :func:`parse_params` but the parameters exactly as written (unquoted, names
-    lower-cased, RFC 2231 segments NOT joined): what IMAP BODYSTRUCTURE sends."""
+    """Like :func:`parse_params` but the parameters as written (unquoted, names
+    lower-cased, values not decoded): what IMAP BODYSTRUCTURE sends.
+
+    RFC 2231 §3 continuations (``name*0``, ``name*1*``, ...) are one parameter, in the
+    place of its first section: ``name`` with the sections joined when none is
+    extended, else ``name*`` with the extended value ``charset'language'%XX...``
+    (RFC 2231 §4), the plain sections %-encoded into it (§7 attribute-char)."""
     pieces = _split_semicolons(unfold(value))
     out: list[tuple[str, str]] = []
+    sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    places: dict[str, int] = {}  # a continued parameter's place in ``out``
     for piece in pieces[1:]:
         name, eq, raw = piece.partition("=")
         name = name.strip().lower()
-        if eq and name:
+        if not (eq and name):
+            continue
+        m = _SECTION.fullmatch(name)
+        if m is None:
             out.append((name, _unquote(raw)))
+            continue
+        base = m.group(1)
+        if base not in sections:
+            sections[base] = {}
+            places[base] = len(out)
+            out.append((base, ""))  # filled in below
+        sections[base].setdefault(int(m.group(2)), (_unquote(raw), bool(m.group(3))))
+    for base, parts in sections.items():
+        ordered = [parts[i] for i in sorted(parts)]
+        if any(extended for _, extended in ordered):
+            first, first_extended = ordered[0]
+            if first_extended and first.count("'") >= 2:
+                head = first[: first.index("'", first.index("'") + 1) + 1]
+                ordered[0] = (first[len(head) :], True)
+            else:
+                head = "''"
+            text = head + "".join(v if extended else _percent(v) for v, extended in ordered)
+            out[places[base]] = (base + "*", text)
+        else:
+            out[places[base]] = (base, "".join(v for v, _ in ordered))
     return pieces[0].strip().lower(), out
 
 

@@ -12,9 +12,9 @@ Tree shape (offsets are absolute octet offsets in the fed stream):
   header; its body is the message body.
 - A node whose Content-Type is multipart/* (with a boundary) has ``children``: its
   body holds the preamble, the children and the epilogue (RFC 2046 §5.1.1).
-- A message/rfc822 (or message/global) node with an identity transfer encoding has
-  ``message``: a message node whose header starts at the part's body offset and
-  whose extent is the part's body.
+- A message/rfc822 (or message/global) node has ``message``: a message node whose
+  header starts at the part's body offset and whose extent is the part's body (also
+  under a transfer encoding RFC 2046 §5.2.1 forbids there: the octets as they are).
 - ``body_length`` of a part followed by a boundary excludes the line end before the
   boundary line (RFC 2046 §5.1.1: that CRLF belongs to the delimiter).
 - ``body_lines``: line ends in the body, plus one if the body is non-empty and does
@@ -38,6 +38,7 @@ from postoffice.config import MessageLimits
 from postoffice.message.headers import (
     HeaderField,
     decode_header_bytes,
+    header_str,
     parse_params,
     raw_params,
     split_header_block,
@@ -55,7 +56,6 @@ _KEEP_FIELDS = {
     "mime-version", "content-type", "content-transfer-encoding", "content-id", "content-description",
     "content-disposition", "content-language", "content-location", "content-md5",
 }
-_IDENTITY = {"7bit", "8bit", "binary", ""}
 
 
 @dataclass(eq=False, slots=True)
@@ -100,10 +100,6 @@ class Part:
     @property
     def filename(self) -> str | None:
         return self.disposition_params.get("filename") or self.params.get("name")
-
-    @property
-    def transfer_encoding(self) -> str:
-        return self.encoding.lower()
 
     def header(self, name: str) -> bytes | None:
         """The first raw value of a kept header field."""
@@ -251,11 +247,10 @@ class MimeParser:
         for idx in range(len(self._boundaries) - 1, -1, -1):
             boundary = self._boundaries[idx][0]
             if rest.startswith(boundary):
-                tail = rest[len(boundary) :]
-                if tail.strip(b" \t") == b"":
-                    return idx, False
-                if tail.startswith(b"--"):  # RFC 2046 §5.1.1 close-delimiter (trailing junk tolerated)
-                    return idx, True
+                # RFC 2046 §5.1.1, note to implementors: "An exact match of the entire
+                # candidate line is not required; it is sufficient that the boundary
+                # appear in its entirety following the CRLF" (innermost boundary first).
+                return idx, rest[len(boundary) :].startswith(b"--")
         return None
 
     def _boundary(self, line: bytes) -> None:
@@ -294,6 +289,14 @@ class MimeParser:
         self._end_header(part, self._consumed)
 
     def _close_node(self, part: Part, p: int, t: int) -> None:
+        if part.body_offset > p - t >= part.header_offset:
+            # RFC 2046 §5.1.1: the line end before a delimiter belongs to the delimiter,
+            # also when it is the line end of a header (an empty part, a part or an
+            # encapsulated message that is all header): the header stops before it, so
+            # BODY[n.MIME] / BODY[n.HEADER] are never longer than the part.
+            part.body_offset = p - t
+            part.header_length = part.body_offset - part.header_offset
+            part._nl_at_body = self._nl - 1
         end = max(part.body_offset, p - t)
         part.body_length = end - part.body_offset
         if part.body_length == 0:
@@ -323,12 +326,10 @@ class MimeParser:
         boundary = part.params.get("boundary", "").encode("utf-8", "replace")
         if part.type == "multipart" and boundary and nested_ok:
             self._boundaries.append((boundary, len(self._stack) - 1))
-        elif (
-            part.type == "message"
-            and part.subtype in ("rfc822", "global")
-            and part.transfer_encoding in _IDENTITY
-            and nested_ok
-        ):
+        elif part.type == "message" and part.subtype in ("rfc822", "global") and nested_ok:
+            # RFC 2046 §5.2.1 allows only 7bit, 8bit and binary here; a message sent with
+            # base64 or quoted-printable anyway is still parsed from its octets as they
+            # are (as other servers do), so BODYSTRUCTURE and every section of it agree.
             self._parts += 1
             inner = Part(body_offset, depth=part.depth + 1, is_message=True)
             part.message = inner
@@ -339,7 +340,13 @@ class MimeParser:
 
 
 def _str(raw: bytes) -> str:
+    """A value for display (8-bit octets that are not UTF-8 read as windows-1252)."""
     return unfold(decode_header_bytes(raw)).strip()
+
+
+def _octets(raw: bytes) -> str:
+    """A value sent back as written (BODYSTRUCTURE): every octet kept (``header_str``)."""
+    return unfold(header_str(raw)).strip()
 
 
 def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
@@ -352,9 +359,10 @@ def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
             continue  # the first occurrence wins
         seen.add(key)
         value = _str(raw)
+        written = _octets(raw)
         if key == "content-type":
             main, params = parse_params(value)
-            _, rparams = raw_params(value)
+            _, rparams = raw_params(written)
             typ, slash, sub = main.partition("/")
             typ, sub = typ.strip(), sub.strip()
             if slash and typ and sub and all(c.isascii() and c.isprintable() and c not in ' ()<>@,;:\\"[]?=' for c in typ + sub):
@@ -366,22 +374,22 @@ def _apply_mime_fields(part: Part, fields: list[HeaderField]) -> None:
         elif key == "content-transfer-encoding":
             part.encoding = value.split(";")[0].strip().upper() or "7BIT"
         elif key == "content-id":
-            part.id = value
+            part.id = written
         elif key == "content-description":
-            part.description = value
+            part.description = written
         elif key == "content-disposition":
             disp, dparams = parse_params(value)
-            _, rparams = raw_params(value)
+            _, rparams = raw_params(written)
             part.disposition = disp or None
             part.disposition_params = dparams
             part.raw_disposition_params = rparams
         elif key == "content-language":
-            langs = [x.strip() for x in value.split(",") if x.strip()]
+            langs = [x.strip() for x in written.split(",") if x.strip()]
             part.language = langs or None
         elif key == "content-location":
-            part.location = value
+            part.location = written
         elif key == "content-md5":
-            part.md5 = value
+            part.md5 = written
     if part.type == "text" and "content-type" not in seen and not part.params:
         part.params = {"charset": "us-ascii"}
         part.raw_params = [("charset", "us-ascii")]

@@ -7,8 +7,10 @@ re-parsing. How they are kept in the store is the concern of one codec,
 ``postoffice.mail.codec``; nothing here knows a stored form.
 
 :class:`Envelope` (RFC 9051 §7.5.2 / RFC 3501 §7.4.2): strings are the raw header
-values, unfolded, 8-bit octets read as UTF-8 (or windows-1252 when not valid UTF-8),
-RFC 2047 words NOT decoded; None is NIL. An address list is None (NIL) or a tuple of
+values, unfolded, 8-bit octets read as UTF-8, any octet that is not UTF-8 kept as a
+surrogate escape (``headers.header_str``: no octet is lost or replaced), RFC 2047 words
+NOT decoded; None is NIL. A mailbox without a domain gets the host ``MISSING_DOMAIN``
+(a NIL host marks a group). An address list is None (NIL) or a tuple of
 :class:`~postoffice.message.address.Address` and
 :class:`~postoffice.message.address.Group`. Sender and Reply-To default to From when
 absent (RFC 3501 §7.4.2).
@@ -26,9 +28,10 @@ absent (RFC 3501 §7.4.2).
                   BODY[<section>.MIME])
 ``body_offset``/``body_length``  its body (BODY[<section>]; for the root's single-part
                   body the message body, which is also BODY[TEXT])
-``children``      multipart/*: the parts (params hold the boundary). It can be empty
-                  (no delimiter found, or depth/part limits): IMAP needs at least one
-                  body there, so renderers show one empty text/plain body, as Dovecot
+``children``      multipart/*: the parts (params hold the boundary). When no delimiter
+                  was found (or depth/part limits) it is one empty text/plain part at
+                  the end of the body (IMAP needs at least one body there); a
+                  structure stored before that rule may still have none
 ``message``       message/rfc822 with an identity encoding: the encapsulated message
                   (:class:`EmbeddedMessage`); its node's header is
                   BODY[<section>.HEADER] and its body BODY[<section>.TEXT]
@@ -46,8 +49,8 @@ import email.utils
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from postoffice.message.address import AddressList, grouped, parse_address_list
-from postoffice.message.headers import decode_header_bytes, unfold
+from postoffice.message.address import Address, AddressList, Group, grouped, parse_address_list
+from postoffice.message.headers import header_str, unfold
 from postoffice.message.parser import Part
 
 __all__ = [
@@ -144,8 +147,28 @@ class BodyStructure:
         """The node a part number names ((1, 2) is "1.2"), None if there is none."""
         return self.sections.get(".".join(map(str, numbers)))
 
+    def with_global_leaves(self) -> BodyStructure:
+        """This structure as an IMAP4rev1 session sees it: RFC 3501 knows only
+        message/rfc822 as an encapsulated message (§7.4.2 body-type-msg), so a
+        message/global part (RFC 6532 §3.7) is a leaf there, with no numbered parts
+        inside. ``self`` when there is no message/global part."""
+        if not any(n.message is not None and n.subtype == "global" for n in self.sections.values()):
+            return self
+        return BodyStructure.of(self.size, _global_leaves(self.root))
+
     def __eq__(self, other: object) -> bool:  # ``sections`` follows from ``root``
         return isinstance(other, BodyStructure) and (self.size, self.root) == (other.size, other.root)
+
+
+def _global_leaves(node: BodyPart) -> BodyPart:
+    if node.message is not None:
+        if node.subtype == "global":
+            return node._replace(message=None, lines=None)
+        inner = node.message
+        return node._replace(message=EmbeddedMessage(inner.envelope, _global_leaves(inner.node)))
+    if node.children:
+        return node._replace(children=tuple(_global_leaves(c) for c in node.children))
+    return node
 
 
 def numbered_parts(root: BodyPart) -> dict[str, BodyPart]:
@@ -168,14 +191,31 @@ def _raw(part: Part, name: str) -> str | None:
     value = part.header(name)
     if value is None:
         return None
-    return unfold(decode_header_bytes(value)).strip()
+    return unfold(header_str(value)).strip()
+
+
+# RFC 3501 §7.4.2: a NIL host marks a group, so a mailbox without a domain gets a host
+# that cannot be a domain name (the placeholder other servers send too).
+MISSING_DOMAIN = "MISSING_DOMAIN"
+
+
+def _with_host(a: Address) -> Address:
+    if a.mailbox is not None and not a.host and not a.group:
+        return a._replace(host=MISSING_DOMAIN)
+    return a
 
 
 def _addresses(part: Part, name: str) -> AddressList | None:
     value = _raw(part, name)
     if value is None:
         return None
-    return grouped(parse_address_list(value)) or None
+    out: list[Address | Group] = []
+    for item in grouped(parse_address_list(value)):
+        if isinstance(item, Group):
+            out.append(Group(item.name, tuple(_with_host(m) for m in item.members)))
+        else:
+            out.append(_with_host(item))
+    return tuple(out) or None
 
 
 def envelope_of(part: Part) -> Envelope:
@@ -219,6 +259,14 @@ def _node(part: Part, section: str) -> BodyPart:
     children: tuple[BodyPart, ...] = ()
     if part.children:
         children = tuple(_node(c, f"{section}.{i}" if section else str(i)) for i, c in enumerate(part.children, 1))
+    elif part.type == "multipart":
+        # No delimiter found (no boundary, none in the body, or a parser limit): RFC 3501
+        # §7.4.2 body-type-mpart needs at least one body, so the multipart gets one empty
+        # text/plain part at the end of its body, and BODY[n] and BINARY[n] of that part
+        # return what BODYSTRUCTURE says: nothing.
+        end = part.body_offset + part.body_length
+        children = (BodyPart(f"{section}.1" if section else "1", "text", "plain", (("charset", "us-ascii"),),
+                             encoding="7bit", size=0, lines=0, header_offset=end, body_offset=end),)  # fmt: skip
     message = None
     if part.message is not None:
         message = EmbeddedMessage(envelope_of(part.message), _message_node(part.message, section))
@@ -249,7 +297,7 @@ def _node(part: Part, section: str) -> BodyPart:
 
 def _message_node(message: Part, prefix: str) -> BodyPart:
     """A message node: multipart bodies take the prefix, single parts prefix.1."""
-    if message.type == "multipart" and message.children is not None and message.params.get("boundary"):
+    if message.type == "multipart":
         return _node(message, prefix)
     return _node(message, f"{prefix}.1" if prefix else "1")
 

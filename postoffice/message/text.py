@@ -68,18 +68,40 @@ class QPDecoder:
         cut = data.rfind(b"\n") + 1
         self._rest = data[cut:]
         if len(self._rest) > 65536:  # a huge line: decode it up to a safe point
-            safe = len(self._rest) - 3
-            cut, self._rest = cut + safe, self._rest[safe:]
+            # not inside a trailing run of whitespace nor an escape (kept for the next feed)
+            safe = len(self._rest.rstrip(b" \t")) - 3
+            if safe > 0:
+                cut, self._rest = cut + safe, self._rest[safe:]
         return _qp(data[:cut])
 
     def flush(self) -> bytes:
         rest, self._rest = self._rest, b""
-        return _qp(rest)
+        return _qp(rest, final=True)
 
 
-def _qp(data: bytes) -> bytes:
-    # binascii.a2b_qp handles "=\r\n" soft breaks and =XX; trailing spaces kept.
-    return binascii.a2b_qp(data)
+_QP_LINE = re.compile(rb"[ \t]+(?=\r?\n)")
+_QP_SOFT = re.compile(rb"=\r?\n")
+
+
+def _qp(data: bytes, final: bool = False) -> bytes:
+    """RFC 2045 §6.7: (3) whitespace at the end of an encoded line is transport padding
+    and is deleted, so ``=`` followed by whitespace and the line end is a (5) soft line
+    break too; (1) ``=XX`` is an octet, and an ``=`` not followed by two hex digits is
+    kept as written (note 1). ``final``: ``data`` ends at the end of the body, which
+    also ends a line."""
+    data = _QP_LINE.sub(b"", data)
+    if final:
+        data = data.rstrip(b" \t")
+        if data.endswith(b"="):  # a soft line break just before the end of the body
+            data = data[:-1]
+    return _unescape(_QP_SOFT.sub(b"", data))
+
+
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _unescape(data: bytes) -> bytes:
+    return _QP_ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), data)
 
 
 class IdentityDecoder:
@@ -244,7 +266,11 @@ class SearchFields:
         self.cc = format_addresses(parse_address_list(_decoded_raw(root, "cc")))
         self.bcc = format_addresses(parse_address_list(_decoded_raw(root, "bcc")))
         self.message_id = _decoded(root, "message-id")
-        self.headers = "\n".join(f"{name}: {header_text(value)}" for name, value in root.fields)
+        # RFC 9051 §6.4.4 TEXT: "the header (including MIME header fields) or body": the
+        # MIME header fields of every part are searched with the message's header.
+        self.headers = "\n".join(
+            f"{name}: {header_text(value)}" for part in root.walk() for name, value in part.fields
+        )
 
 
 def _decoded(part: Part, name: str) -> str:

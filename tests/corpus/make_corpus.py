@@ -226,9 +226,11 @@ def build() -> None:
     raw("boundary-prefix.eml",
         b"Subject: prefix\r\nContent-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\nContent-Type: multipart/alternative; boundary=abc\r\n\r\n"
         b"--abc\r\nContent-Type: text/plain\r\n\r\ninner\r\n--abcd\r\nnot a boundary\r\n--abc--\r\n--ab\r\nContent-Type: text/html\r\n\r\n<b>x</b>\r\n--ab--\r\n",
-        shape=[["1", "multipart/alternative"], ["1.1", "text/plain"], ["2", "text/html"]], subject="prefix")
+        # RFC 2046 §5.1.1: a line that starts with the delimiter is one ("--abcd" ends part 1.1)
+        shape=[["1", "multipart/alternative"], ["1.1", "text/plain"], ["1.2", "text/plain"], ["2", "text/html"]],
+        subject="prefix")
     raw("multipart-no-boundary.eml", b"Subject: nb\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n",
-        shape=[["1", "multipart/mixed"]], subject="nb")
+        shape=[["1", "text/plain"]], subject="nb")  # RFC 3501 §7.4.2: one empty part stands in
     raw("bad-content-type.eml", b"Subject: bad ct\r\nContent-Type: garbage\r\n\r\nhello\r\n",
         shape=[["1", "text/plain"]], subject="bad ct")
     raw("duplicate-content-type.eml",
@@ -252,6 +254,155 @@ def build() -> None:
     raw("header-encoded-filename.eml",
         b'Subject: f\r\nContent-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: application/pdf; name="=?utf-8?Q?r=C3=A9sum=C3=A9.pdf?="\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--f--\r\n", shape=[["1", "application/pdf"]], filename={"1": "résumé.pdf"})
+
+    tricky()
+
+
+def tricky() -> None:
+    """Hand-made malformations and edge cases, each small; the differential test
+    (tests/differential/test_dovecot.py) compares every answer about them with Dovecot's."""
+    head = b"From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nDate: Fri, 27 Nov 2026 12:00:00 +0100\r\n"
+    raw("addr-comment-name.eml",
+        b"From: ann@example.test (Ann Example)\r\nTo: bob@example.test (Bob (the builder))\r\nSubject: comment names\r\n\r\nbody\r\n",
+        subject="comment names")
+    raw("addr-no-domain.eml",
+        b"From: Ann <ann>\r\nTo: bob, carol@\r\nCc: \"Dave\" <dave@>\r\nSubject: no domain\r\n\r\nbody\r\n", subject="no domain")
+    raw("addr-route.eml",
+        b"From: Ann <@relay.test,@r2.test:ann@example.test>\r\nTo: <bob@example.test>\r\nSubject: route\r\n\r\nbody\r\n",
+        subject="route")
+    raw("addr-empty-group-and-junk.eml",
+        b"From: Ann <ann@example.test>\r\nTo: undisclosed-recipients: ;\r\nCc: ,, , junk@@x, <>\r\nBcc: Hidden:;\r\n"
+        b"Subject: junk\r\n\r\nbody\r\n", subject="junk")
+    raw("addr-encoded-name.eml",
+        b"From: =?utf-8?Q?J=C3=B6rg?= <j@example.test>\r\nTo: \"=?iso-8859-1?Q?Ren=E9?=\" <rene@example.test>\r\n"
+        b"Subject: encoded names\r\n\r\nbody\r\n", subject="encoded names")
+    raw("header-shift-jis-raw.eml",
+        b"From: " + "山田".encode("shift_jis") + b" <yamada@example.test>\r\nSubject: " + "日本語の件名".encode("shift_jis")
+        + b"\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + "本文".encode("shift_jis") + b"\r\n", subject_any=True)
+    raw("header-koi8-raw.eml", b"Subject: " + "Привет".encode("koi8-r") + b"\r\n\r\nbody\r\n", subject_any=True)
+    raw("header-nul.eml", b"Subject: nul\x00in subject\r\nX-A: a\x00b\r\n\r\nbody\r\n", subject_any=True)
+    raw("header-folded-odd.eml",
+        b"Subject: folded\r\n  over\r\n\tthree lines\r\nFrom: Ann\r\n <ann@example.test>\r\n\r\nbody\r\n",
+        subject="folded  over\tthree lines")
+    raw("header-no-colon-line.eml", b"Subject: nc\r\nthis line has no colon\r\nX-B: b\r\n\r\nbody\r\n", subject="nc")
+    raw("header-space-before-colon.eml", b"Subject : spaced\r\nFrom  :  ann@example.test\r\n\r\nbody\r\n", subject_any=True)
+    raw("header-empty-values.eml", b"Subject:\r\nFrom:\r\nTo:\r\nDate:\r\nMessage-ID:\r\n\r\nbody\r\n", subject_any=True)
+    raw("header-duplicate-subject.eml", b"Subject: first\r\nSubject: second\r\nFrom: a@x.test\r\nFrom: b@y.test\r\n\r\nb\r\n",
+        subject="first")
+    raw("date-comment.eml", head + b"Subject: date\r\nDate: Fri, 27 Nov 2026 23:30:00 -0800 (PST)\r\n\r\nbody\r\n",
+        subject="date")
+    raw("date-garbage.eml", b"Subject: bad date\r\nDate: yesterday at noon\r\n\r\nbody\r\n", subject="bad date")
+    raw("ct-comment.eml",
+        head + b"Subject: ct comment\r\nContent-Type: TEXT/Plain (a comment) ; CharSet=\"UTF-8\" (another)\r\n\r\nhello\r\n",
+        subject="ct comment")
+    raw("ct-rfc2231-continuation.eml",
+        head + b"Subject: 2231\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: application/octet-stream;\r\n name*0=\"long \";\r\n name*1*=%E2%9C%93;\r\n name*2=\" end.bin\"\r\n"
+        b"Content-Disposition: attachment; filename*0*=utf-8''caf%C3%A9;\r\n filename*1=\".txt\"\r\n\r\ndata\r\n--b--\r\n",
+        subject="2231")
+    raw("ct-rfc2231-charset-only.eml",
+        head + b"Subject: 2231b\r\nContent-Type: text/plain; title*=us-ascii'en'This%20is%20it; charset=us-ascii\r\n\r\nx\r\n",
+        subject="2231b")
+    raw("ct-params-odd.eml",
+        head + b"Subject: params\r\nContent-Type: text/plain; charset=\"utf-8\"; format=flowed;; delsp=yes; =x; y=\r\n\r\nx\r\n",
+        subject="params")
+    raw("ct-uppercase-everything.eml",
+        head + b"Subject: upper\r\nCONTENT-TYPE: TEXT/HTML; CHARSET=ISO-8859-1\r\nCONTENT-TRANSFER-ENCODING: QUOTED-PRINTABLE\r\n\r\n"
+        b"<b>caf=E9</b>\r\n", subject="upper")
+    raw("ct-missing-subtype.eml", head + b"Subject: nosub\r\nContent-Type: text\r\n\r\nx\r\n", subject="nosub")
+    raw("cte-unknown-token.eml", head + b"Subject: cte\r\nContent-Transfer-Encoding: x-gzip64\r\n\r\nabc\r\n", subject="cte")
+    raw("qp-trailing-space.eml",
+        head + b"Subject: qp ws\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"trailing spaces   \r\nsoft break with space= \r\ncontinues here\r\nbad =ZZ escape and =\r\n\r\n", subject="qp ws")
+    raw("qp-lowercase-hex.eml",
+        head + b"Subject: qp lc\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"caf=e9 and =3d and =\r\nend\r\n", subject="qp lc")
+    raw("base64-with-junk-lines.eml",
+        head + b"Subject: b64 junk\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n  AwQF\r\n*junk*\r\nBgcI=\r\n--b--\r\n",
+        subject="b64 junk")
+    raw("base64-text-no-padding.eml",
+        head + b"Subject: b64 text\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ\r\n",
+        subject="b64 text")
+    raw("eightbit-body-no-cte.eml",
+        head + b"Subject: 8bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nK\xf6ln \xe9t\xe9\r\n", subject="8bit")
+    raw("nul-in-multipart.eml",
+        head + b"Subject: nul mp\r\nContent-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nContent-Type: text/plain\r\n\r\n"
+        b"x\x00y\r\n--n\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x00\x01\r\n--n--\r\n",
+        subject="nul mp")
+    raw("rfc822-base64.eml",
+        head + b"Subject: b64 message\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+        b"--m\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.b64encode(b"Subject: inside\r\nFrom: x@example.test\r\n\r\ninner body\r\n") + b"\r\n--m--\r\n",
+        subject="b64 message")
+    raw("rfc822-qp.eml",
+        head + b"Subject: qp message\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Subject: inside qp\r\n\r\ncaf=C3=A9\r\n", subject="qp message")
+    raw("rfc822-empty.eml",
+        head + b"Subject: empty inner\r\nContent-Type: multipart/mixed; boundary=e\r\n\r\n--e\r\nContent-Type: message/rfc822\r\n\r\n--e--\r\n",
+        subject="empty inner")
+    raw("rfc822-headers-only.eml",
+        head + b"Subject: hdr inner\r\nContent-Type: multipart/mixed; boundary=e\r\n\r\n--e\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"Subject: only a header\r\nFrom: x@example.test\r\n--e--\r\n", subject="hdr inner")
+    raw("rfc822-top-level.eml",
+        head + b"Subject: top rfc822\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+        b"--a\r\nContent-Type: text/plain\r\n\r\nplain\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--a--\r\n",
+        subject="top rfc822")
+    raw("message-global.eml",
+        head + b"Subject: global\r\nContent-Type: multipart/mixed; boundary=g\r\n\r\n--g\r\nContent-Type: message/global\r\n\r\n"
+        + "Subject: Grüße\r\nFrom: Jörg <jörg@exämple.test>\r\n\r\nüber\r\n".encode() + b"--g--\r\n", subject="global")
+    raw("message-partial.eml",
+        head + b"Subject: partial\r\nContent-Type: message/partial; id=\"abc@x\"; number=1; total=2\r\n\r\nSubject: piece\r\n\r\npart one\r\n",
+        subject="partial")
+    raw("message-external-body.eml",
+        head + b"Subject: ext\r\nContent-Type: message/external-body; access-type=URL; URL=\"http://example.test/x\"\r\n\r\n"
+        b"Content-Type: text/plain\r\n\r\n", subject="ext")
+    raw("multipart-no-boundary-text.eml",
+        head + b"Subject: nb2\r\nContent-Type: multipart/alternative\r\n\r\nplain words\r\nsecond line\r\n", subject="nb2")
+    raw("multipart-empty-boundary.eml",
+        head + b"Subject: eb\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\nContent-Type: text/plain\r\n\r\nx\r\n----\r\n",
+        subject="eb")
+    raw("multipart-only-preamble.eml",
+        head + b"Subject: pre\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\nonly a preamble, no delimiter\r\n", subject="pre")
+    raw("multipart-empty-parts.eml",
+        head + b"Subject: ep\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\n--q\r\n--q\r\nContent-Type: text/plain\r\n\r\n"
+        b"--q--\r\n", subject="ep")
+    raw("multipart-boundary-in-quotes-spaces.eml",
+        head + b"Subject: sp\r\nContent-Type: multipart/mixed; boundary=\"a b c\"\r\n\r\n--a b c\r\nContent-Type: text/plain\r\n\r\n"
+        b"spaced\r\n--a b c--\r\n", subject="sp")
+    raw("multipart-epilogue.eml",
+        head + b"Subject: epi\r\nContent-Type: multipart/mixed; boundary=e\r\n\r\npreamble\r\n--e\r\n\r\nno header part\r\n--e--\r\n"
+        b"epilogue text\r\n--e\r\nafter close\r\n", subject="epi")
+    raw("multipart-nested-same-boundary.eml",
+        head + b"Subject: same\r\nContent-Type: multipart/mixed; boundary=s\r\n\r\n--s\r\nContent-Type: multipart/mixed; boundary=s\r\n\r\n"
+        b"--s\r\nContent-Type: text/plain\r\n\r\ninner\r\n--s--\r\n--s\r\nContent-Type: text/plain\r\n\r\nouter\r\n--s--\r\n", subject="same")
+    raw("multipart-crlf-missing-before-boundary.eml",
+        head + b"Subject: tight\r\nContent-Type: multipart/mixed; boundary=t\r\n\r\n--t\r\nContent-Type: text/plain\r\n\r\n--t\r\n"
+        b"Content-Type: text/plain\r\n\r\nlast\r\n--t--", subject="tight")
+    raw("disposition-odd.eml",
+        head + b"Subject: disp\r\nContent-Type: multipart/mixed; boundary=d\r\n\r\n--d\r\nContent-Type: image/gif\r\n"
+        b"Content-Disposition: INLINE; FILENAME=\"a.gif\"; size=12; creation-date=\"Fri, 27 Nov 2026 12:00:00 +0100\"\r\n"
+        b"Content-Language: en, de\r\nContent-Location: http://example.test/a.gif\r\nContent-ID: <gif@x>\r\n"
+        b"Content-Description: a picture\r\nContent-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"R0lGODlhAQABAAAAACw=\r\n--d\r\nContent-Type: text/plain\r\nContent-Disposition: ;\r\n\r\nempty disposition\r\n--d--\r\n",
+        subject="disp")
+    raw("header-fields-not-no-body.eml", b"Subject: no body at all\r\nFrom: ann@example.test\r\nX-C: c", subject="no body at all")
+    raw("mime-empty-part-header.eml",
+        head + b"Subject: mime empty\r\nContent-Type: multipart/mixed; boundary=w\r\n\r\n--w\r\n\r\nbody without header\r\n--w--\r\n",
+        subject="mime empty")
+    raw("header-only-crlf.eml", b"Subject: only header, blank line\r\n\r\n", subject="only header, blank line")
+    raw("utf8-everything.eml",
+        "From: Jörg Müller <jörg@exämple.test>\r\nTo: 山田 <yamada@例え.jp>\r\nSubject: Grüße 🎉\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=\"naïve.txt\"\r\n\r\nüber\r\n".encode(),
+        subject="Grüße 🎉")
+    raw("in-reply-to-multiple.eml",
+        head + b"Subject: refs\r\nIn-Reply-To: <a@x.test> <b@x.test>\r\nMessage-ID:   <id with spaces@x.test>  \r\n\r\nbody\r\n",
+        subject="refs")
+    raw("sender-replyto-explicit.eml",
+        head + b"Subject: roles\r\nSender: Sec <sec@example.test>\r\nReply-To: list@example.test, Ann <ann@example.test>\r\n"
+        b"Cc: c@example.test\r\nBcc: d@example.test\r\n\r\nbody\r\n", subject="roles")
+    raw("long-line-body.eml", head + b"Subject: long body line\r\n\r\n" + b"x" * 5000 + b"\r\nend\r\n", subject="long body line")
+    raw("text-no-final-newline.eml", head + b"Subject: no nl\r\nContent-Type: text/plain\r\n\r\nlast line without end", subject="no nl")
 
 
 def main() -> None:

@@ -38,11 +38,28 @@ def test_stored_form_round_trip(path: Path) -> None:
     assert decode_envelope(encode_envelope(env)) == env
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+# Messages whose ENVELOPE or BODYSTRUCTURE is computed differently since those rows were
+# written (defects fixed later): their old rows must still decode, to what they said.
+RECOMPUTED = {
+    "eightbit-header-latin1.eml": "header octets that are not UTF-8 are kept, not read as windows-1252",
+    "deep-nesting.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
+    "multipart-no-boundary.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
+    "rfc2231-filename.eml": "RFC 2231 continuations are one parameter in BODYSTRUCTURE",
+    "part-without-blank-line.eml": "the line end before a delimiter is not part of a header (RFC 2046 §5.1.1)",
+    "boundary-prefix.eml": "a line starting with the delimiter is one (RFC 2046 §5.1.1)",
+    "empty-multipart.eml": "a multipart without parts gets one empty text/plain part (RFC 3501 §7.4.2)",
+}
+
+
+@pytest.mark.parametrize("path", [p for p in CORPUS if p.name in LEGACY], ids=lambda p: p.name)
 def test_rows_written_before_typed_values_decode_the_same(path: Path) -> None:
     data = path.read_bytes()
     root = parse_bytes(data)
     old_envelope, old_structure = LEGACY[path.name]
+    if path.name in RECOMPUTED:
+        assert decode_envelope(old_envelope) == decode_envelope(old_envelope.encode())
+        assert decode_bodystructure(old_structure, len(data)).size == len(data)
+        return
     assert decode_envelope(old_envelope) == envelope_of(root)
     assert decode_envelope(old_envelope.encode()) == envelope_of(root)
     assert decode_bodystructure(old_structure, len(data)) == bodystructure_of(root)
@@ -79,7 +96,7 @@ def test_groups_are_typed_and_marked() -> None:
 def test_no_stored_structure_is_one_text_body() -> None:
     structure = decode_bodystructure(b"", 42)
     assert structure.size == 42 and structure.root.body_length == 42 and structure.part((1,)) is structure.root
-    assert body_structure(structure.root, extended=False) == b'("text" "plain" NIL NIL NIL "7BIT" 42 0)'
+    assert body_structure(structure.root, extended=False) == b'("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 42 0)'
     assert decode_envelope(b"") == Envelope()
 
 

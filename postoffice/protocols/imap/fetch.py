@@ -46,13 +46,16 @@ class _Message:
     """What FETCH needs of one message's content, loaded once per message; the part
     tree only when an item needs it."""
 
-    def __init__(self, mail: MailService, content: Content) -> None:
+    def __init__(self, mail: MailService, content: Content, rev2: bool) -> None:
         self.mail = mail
         self.content = content
+        self.rev2 = rev2
 
     @cached_property
     def structure(self) -> BodyStructure:
-        return self.mail.bodystructure(self.content)
+        stored = self.mail.bodystructure(self.content)
+        # RFC 3501 §7.4.2 knows only message/rfc822: message/global is a leaf in IMAP4rev1.
+        return stored if self.rev2 else stored.with_global_leaves()
 
 
 def _spec(section: Section) -> SectionSpec:
@@ -103,7 +106,7 @@ class _Fetcher:
             return await self.binary(msg, item)
         spec = _spec(item.section)
         if spec.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
-            data = await self.s.mail.read_section(msg.content, spec)
+            data = await self.s.mail.read_section(msg.content, spec, msg.structure)
             if data is None:
                 return [b'""']
             if item.partial is not None:
@@ -287,7 +290,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
                 batch = {m.content_id for m in records[index : index + _CONTENT_BATCH]}
                 contents = await s.mail.get_contents(sorted(batch))
             content = contents.get(rec.content_id) or await s.mail.get_content(rec.content_id)
-            msg = _Message(s.mail, content)
+            msg = _Message(s.mail, content, s.rev2)
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
         out += b"* %d FETCH (" % seq
         for piece in pieces:

@@ -11,6 +11,7 @@ False renders BODY.
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 
 from postoffice.message.address import Address, AddressList, Group
@@ -42,9 +43,46 @@ def nstring(text: str | None, *, utf8: bool = False) -> bytes:
     return b"NIL" if text is None else string(text, utf8=utf8)
 
 
+def _encoded_words(text: str) -> str:
+    """RFC 2047 §2 encoded words (``=?utf-8?b?...?=``, at most 75 characters each, split
+    on character boundaries, §5) for text that is valid non-ASCII UTF-8."""
+    words: list[str] = []
+    chunk = b""
+    for ch in text:
+        octets = ch.encode("utf-8")
+        if len(base64.b64encode(chunk + octets)) > 75 - len("=?utf-8?b??="):
+            words.append("=?utf-8?b?" + base64.b64encode(chunk).decode("ascii") + "?=")
+            chunk = b""
+        chunk += octets
+    words.append("=?utf-8?b?" + base64.b64encode(chunk).decode("ascii") + "?=")
+    return " ".join(words)
+
+
+def _phrase(text: str | None, utf8: bool) -> bytes:
+    """An unstructured envelope value (subject, display name, date, message ids). RFC 6855
+    §3: UTF-8 only after ENABLE UTF8=ACCEPT (or in IMAP4rev2); before that a UTF-8
+    value (RFC 6532 header) is downgraded to RFC 2047 encoded words, as RFC 6858 §3
+    does for these fields. Octets that are not UTF-8 go out as they are (no U+FFFD)."""
+    if text is None or utf8 or text.isascii() or any("\udc80" <= c <= "\udcff" for c in text):
+        return nstring(text, utf8=utf8)
+    return string(_encoded_words(text))
+
+
+def _host(host: str | None, utf8: bool) -> bytes:
+    """A domain: an internationalised one as its A-label (RFC 5890 §2.3.2.1) until UTF-8
+    is enabled, when it has one."""
+    if host is None or utf8 or host.isascii():
+        return nstring(host, utf8=utf8)
+    try:
+        return string(host.encode("idna").decode("ascii"))
+    except UnicodeError:
+        return nstring(host, utf8=utf8)
+
+
 def _address(a: Address, utf8: bool) -> bytes:
+    # a non-ASCII local part has no ASCII form (RFC 6532 §3.2): it goes out as its octets
     return b"(%s %s %s %s)" % (
-        nstring(a.name, utf8=utf8), nstring(a.adl, utf8=utf8), nstring(a.mailbox, utf8=utf8), nstring(a.host, utf8=utf8)
+        _phrase(a.name, utf8), nstring(a.adl, utf8=utf8), nstring(a.mailbox, utf8=utf8), _host(a.host, utf8)
     )
 
 
@@ -55,7 +93,7 @@ def _address_list(addrs: AddressList | None, utf8: bool) -> bytes:
     for addr in addrs:
         if isinstance(addr, Group):
             # RFC 9051 §7.5.2: start of group (NIL NIL "name" NIL), members, end (NIL NIL NIL NIL)
-            out.append(b"(NIL NIL " + nstring(addr.name, utf8=utf8) + b" NIL)")
+            out.append(b"(NIL NIL " + _phrase(addr.name, utf8) + b" NIL)")
             out.extend(_address(m, utf8) for m in addr.members)
             out.append(_NIL_ADDRESS)
         else:
@@ -66,16 +104,16 @@ def _address_list(addrs: AddressList | None, utf8: bool) -> bytes:
 def envelope(env: Envelope, *, utf8: bool = False) -> bytes:
     """``(date subject from sender reply-to to cc bcc in-reply-to message-id)``."""
     return b"(" + b" ".join((
-        nstring(env.date, utf8=utf8),
-        nstring(env.subject, utf8=utf8),
+        _phrase(env.date, utf8),
+        _phrase(env.subject, utf8),
         _address_list(env.from_, utf8),
         _address_list(env.sender, utf8),
         _address_list(env.reply_to, utf8),
         _address_list(env.to, utf8),
         _address_list(env.cc, utf8),
         _address_list(env.bcc, utf8),
-        nstring(env.in_reply_to, utf8=utf8),
-        nstring(env.message_id, utf8=utf8),
+        _phrase(env.in_reply_to, utf8),
+        _phrase(env.message_id, utf8),
     )) + b")"  # fmt: skip
 
 
@@ -83,6 +121,15 @@ def _params(params: tuple[tuple[str, str], ...], utf8: bool) -> bytes:
     if not params:
         return b"NIL"
     return b"(" + b" ".join(string(k, utf8=utf8) + b" " + string(v, utf8=utf8) for k, v in params) + b")"
+
+
+def _text_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A text part's parameters with its charset first, ``us-ascii`` when none is given
+    (RFC 2045 §5.2: the default charset of text/*; other servers put it first too)."""
+    first = next((i for i, p in enumerate(params) if p[0].lower() == "charset"), None)
+    if first is None:
+        return (("charset", "us-ascii"), *params)
+    return (params[first], *params[:first], *params[first + 1 :])
 
 
 def _disposition(dsp: Disposition | None, utf8: bool) -> bytes:
@@ -117,13 +164,15 @@ def body_structure(part: BodyPart, *, extended: bool = True, utf8: bool = False)
     fields = [
         string("text" if empty_multipart else part.type, utf8=utf8),
         string("plain" if empty_multipart else part.subtype, utf8=utf8),
-        _params(part.params, utf8),
+        _params(_text_params(part.params) if kind == "text" or empty_multipart else part.params, utf8),
         nstring(part.id, utf8=utf8),
         nstring(part.description, utf8=utf8),
         string((part.encoding or "7bit").upper(), utf8=utf8),
         encode(part.size),
     ]
-    if kind == "message" and part.subtype.lower() in ("rfc822", "global"):
+    # body-type-msg: message/rfc822 always (RFC 3501 §7.4.2); message/global when it is
+    # encapsulated (IMAP4rev2, RFC 9051 §7.5.2), else it is a leaf (BodyStructure.with_global_leaves).
+    if kind == "message" and (part.subtype.lower() == "rfc822" or part.subtype.lower() == "global" and part.message is not None):
         inner = part.message
         fields.append(envelope(inner.envelope if inner is not None else _EMPTY_ENVELOPE, utf8=utf8))
         fields.append(body_structure(inner.node if inner is not None else _EMPTY_BODY, extended=extended, utf8=utf8))

@@ -91,7 +91,11 @@ def can_quote(text: str, *, utf8: bool = False) -> bool:
     short enough to stay readable (long values go as literals)."""
     if len(text) > 1024 or "\r" in text or "\n" in text or "\x00" in text:
         return False
-    return utf8 or text.isascii()
+    if text.isascii():
+        return True
+    # Header octets that are not UTF-8 are kept as surrogate escapes (message/headers.py):
+    # they go out as the octets they were, in a literal, never as U+FFFD.
+    return utf8 and not any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def quoted(text: str, *, utf8: bool = False) -> bytes:
@@ -116,7 +120,7 @@ def string(text: str | bytes, *, utf8: bool = False) -> bytes:
         return literal(text)
     if can_quote(text, utf8=utf8):
         return quoted(text, utf8=utf8)
-    return literal(text.encode("utf-8"))
+    return literal(text.encode("utf-8", "surrogateescape"))
 
 
 def nstring(text: str | bytes | None, *, utf8: bool = False) -> bytes:

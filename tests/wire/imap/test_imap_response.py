@@ -180,7 +180,7 @@ def test_body_structure_text_and_multipart() -> None:
 
 def test_body_structure_multipart_without_parts_is_one_empty_text_body() -> None:
     empty = BodyPart("1", "multipart", "mixed", params=(("boundary", "b"),), encoding="7BIT", size=10)
-    assert body_structure(empty, extended=False) == b'("text" "plain" ("boundary" "b") NIL NIL "7BIT" 10 0)'
+    assert body_structure(empty, extended=False) == b'("text" "plain" ("charset" "us-ascii" "boundary" "b") NIL NIL "7BIT" 10 0)'
 
 
 def test_body_structure_message_rfc822() -> None:
@@ -190,11 +190,11 @@ def test_body_structure_message_rfc822() -> None:
     )
     assert body_structure(msg, extended=False) == (
         b'("message" "rfc822" NIL NIL NIL "7BIT" 200 (NIL "hi" NIL NIL NIL NIL NIL NIL NIL NIL) '
-        b'("text" "plain" NIL NIL NIL "7BIT" 5 1) 8)'
+        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 5 1) 8)'
     )
-    # not parsed (a transfer encoding other than identity): an empty envelope and body
+    # not parsed (a structure stored before such parts were): an empty envelope and body
     opaque = BodyPart("2", "message", "rfc822", encoding="BASE64", size=20, lines=1)
     assert body_structure(opaque, extended=False) == (
         b'("message" "rfc822" NIL NIL NIL "BASE64" 20 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) '
-        b'("text" "plain" NIL NIL NIL "7BIT" 0 0) 1)'
+        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) 1)'
     )
