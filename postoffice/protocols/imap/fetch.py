@@ -254,6 +254,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             records = [updated.get(m.uid, m) for m in records]
     fetcher = _Fetcher(s, view, cmd)
     needs_content = any(_needs_content(i) for i in cmd.items)
+    shows_flags = any(isinstance(i, FetchAttr) and i.name == "FLAGS" for i in cmd.items)
     # Responses are gathered in one buffer and written in large pieces: at 100,000
     # messages one socket write per response item costs more than the rest of FETCH.
     out = bytearray()
@@ -271,6 +272,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             content = contents.get(rec.content_id) or await s.mail.get_content(rec.content_id)
             msg = _Message(s.mail, content)
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
+        if shows_flags or rec.uid in seen_changed:
+            # RFC 3501 §7.2.6: a keyword is announced before the first FETCH that shows it.
+            out += b"".join(view.announce_keywords([rec.flags]))
+            view.note_flags([rec])  # reported here: the next sync does not repeat it
         out += b"* %d FETCH (" % seq
         for piece in pieces:
             if isinstance(piece, bytes):

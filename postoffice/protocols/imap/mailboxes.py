@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 
 from postoffice.errors import Kind, MailError
 from postoffice.mail.names import SEPARATOR, canonical_mailbox
-from postoffice.store.api import SYSTEM_FLAGS, Mailbox
+from postoffice.store.api import Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
 
 from .errors import Refusal
 from .session import Session
-from .view import MailboxView, flag_atoms
+from .view import MailboxView
 
 __all__ = [
     "select", "create", "delete", "rename", "subscribe", "unsubscribe", "list_", "lsub", "namespace", "status",
@@ -46,8 +46,8 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     view.qresync = s.qresync
     view.show_recent = False  # see flags_of: \\Recent in FETCH FLAGS and untagged RECENT not sent yet
     await view.claim_recent(view.uids)  # after listing: a later arrival is announced by sync
-    keywords = sorted({f for m in records for f in m.flags if not f.startswith("\\")})
-    s.write(r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])))
+    flags, permanentflags = view.flags_responses()
+    s.write(flags)
     s.write(r.exists_response(view.exists))
     if not s.rev2:
         s.write(b"* %d RECENT\r\n" % len(view.recent))  # RFC 3501 §7.3.2
@@ -56,8 +56,7 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
             s.write(r.untagged_status("OK", "first unseen", f"UNSEEN {first_unseen}"))
     s.write(r.OK_UIDVALIDITY.untagged("UIDs valid", args=str(mailbox.uidvalidity)))
     s.write(r.OK_UIDNEXT.untagged("predicted next UID", args=str(mailbox.uidnext)))
-    permanent = () if cmd.readonly else (*SYSTEM_FLAGS, "\\*")
-    s.write(r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)))
+    s.write(permanentflags)
     s.write(r.OK_HIGHESTMODSEQ.untagged("highest", args=str(view.highest_modseq)))
     if s.rev2:
         s.write(r.list_response(await _attributes_of(s, mailbox), SEPARATOR, mailbox.name, utf8=s.utf8))

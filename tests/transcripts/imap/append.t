@@ -11,7 +11,10 @@ connections: 2
 1 C: 
 1 C: hi
 1 S: a1 OK [APPENDUID $uv 1]
+@ordered
 2 C: b2 NOOP
+2 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work)
+2 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work \*)]
 2 S: * 1 EXISTS
 2 S: b2 OK
 2 C: b3 FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE)

@@ -23,5 +23,7 @@ C: a5 APPEND INBOX (\Bogus) {4+}
 C: a: b
 S: a5 BAD
 C: a6 STORE 1 +FLAGS ($Label1 \Draft)
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1)
+S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1 \*)]
 S: * 1 FETCH (FLAGS (\Draft \Flagged $Label1) MODSEQ ($_))
 S: a6 OK

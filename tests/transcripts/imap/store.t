@@ -11,6 +11,8 @@ connections: 2
 2 S: * 2 EXISTS
 2 S: b0 OK
 1 C: a1 STORE 1 +FLAGS (\Flagged $Important)
+1 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important)
+1 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important \*)]
 1 S: * 1 FETCH (FLAGS (\Flagged $Important))
 1 S: a1 OK
 1 C: a2 STORE 1:2 FLAGS (\Seen)
