@@ -44,7 +44,9 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     view = MailboxView(s.mail, mailbox, records, readonly=cmd.readonly)
     view.condstore = s.condstore
     view.qresync = s.qresync
-    view.show_recent = False  # see flags_of: \\Recent in FETCH FLAGS and untagged RECENT not sent yet
+    # RFC 3501 §2.3.2: \\Recent in FETCH FLAGS and * n RECENT for IMAP4rev1 sessions only
+    # (RFC 9051 removed it).
+    view.show_recent = not s.rev2
     await view.claim_recent(view.uids)  # after listing: a later arrival is announced by sync
     flags, permanentflags = view.flags_responses()
     s.write(flags)

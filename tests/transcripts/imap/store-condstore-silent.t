@@ -25,5 +25,5 @@ S: a5 BAD
 C: a6 STORE 1 +FLAGS ($Label1 \Draft)
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1)
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1 \*)]
-S: * 1 FETCH (FLAGS (\Draft \Flagged $Label1) MODSEQ ($_))
+S: * 1 FETCH (FLAGS (\Recent \Draft \Flagged $Label1) MODSEQ ($_))
 S: a6 OK

@@ -22,7 +22,7 @@ connections: 3
 1 C: a2 STORE 1 +FLAGS ($Important)
 1 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important)
 1 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important \*)]
-1 S: * 1 FETCH (FLAGS ($Important))
+1 S: * 1 FETCH (FLAGS (\Recent $Important))
 1 S: a2 OK
 @ordered
 2 C: b2 NOOP
@@ -39,7 +39,7 @@ connections: 3
 3 S: c2 OK
 # Known keywords are not announced again.
 1 C: a3 STORE 2 +FLAGS ($Important)
-1 S: * 2 FETCH (FLAGS ($Important))
+1 S: * 2 FETCH (FLAGS (\Recent $Important))
 1 S: a3 OK
 2 C: b3 NOOP
 2 S: * 2 FETCH (UID 2 FLAGS ($Important))
