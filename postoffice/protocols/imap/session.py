@@ -124,9 +124,15 @@ class Session:
         ]
 
     def enable_condstore(self) -> None:
+        """RFC 7162 §3.1: CONDSTORE enabled (by ENABLE or by the first command that uses
+        it); the first time, with a mailbox selected, the view announces its
+        HIGHESTMODSEQ before the command's answer."""
+        first = not self.condstore
         self.condstore = True
         if self.view is not None:
             self.view.condstore = True
+            if first:
+                self.write(self.view.highest_modseq_response())
 
     # ---- output --------------------------------------------------------------------------
     def write(self, data: bytes) -> None:

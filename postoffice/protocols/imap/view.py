@@ -154,6 +154,10 @@ class MailboxView:
             items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
         return b"".join(self.announce_keywords([self.flags[uid]])) + r.fetch_response(seq, items)
 
+    def highest_modseq_response(self) -> bytes:
+        """``* OK [HIGHESTMODSEQ n]`` (RFC 7162 §3.1.2.1): what this view has reported."""
+        return r.OK_HIGHESTMODSEQ.untagged("highest", args=str(self.highest_modseq))
+
     def fetch_modseq(self, uid: int, *, with_uid: bool = True) -> bytes:
         """RFC 7162 §3.1.3: after STORE .SILENT, only the new MODSEQ (and the UID)."""
         seq = self.seq_of(uid)
