@@ -189,20 +189,18 @@ async def list_(s: Session, cmd: c.List) -> bytes | None:
     status_items = cmd.return_status
     if status_items and any(i == "HIGHESTMODSEQ" for i in status_items):
         s.enable_condstore()
+    recursive = "RECURSIVEMATCH" in selection and "SUBSCRIBED" in selection
     for name in candidates:
-        matched = any(rx.match(name) for rx in regexes)
-        childinfo = False
-        if not matched or ("SUBSCRIBED" in selection and name not in subscribed):
-            # RFC 5258 §3.5: RECURSIVEMATCH reports parents of matching subscribed children
-            if (
-                "RECURSIVEMATCH" in selection
-                and "SUBSCRIBED" in selection
-                and matched
-                and any(sub.startswith(name + SEPARATOR) for sub in subscribed)
-            ):
-                childinfo = True
-            else:
-                continue
+        if not any(rx.match(name) for rx in regexes):
+            continue
+        # RFC 5258 §3.5 (and §5, example 9): with RECURSIVEMATCH, CHILDINFO marks a
+        # mailbox the pattern matches that has a subscribed descendant the pattern does
+        # not match; such a mailbox is listed even when it is not subscribed itself.
+        childinfo = recursive and any(
+            sub.startswith(name + SEPARATOR) and not any(rx.match(sub) for rx in regexes) for sub in subscribed
+        )
+        if "SUBSCRIBED" in selection and name not in subscribed and not childinfo:
+            continue
         box = by_name.get(name)
         if "SPECIAL-USE" in selection and (box is None or not box.special_use):
             continue
@@ -226,10 +224,22 @@ async def lsub(s: Session, cmd: c.Lsub) -> bytes | None:
     subscribed = await s.mail.list_subscriptions(s.account)
     existing = {m.name for m in await s.mail.list_mailboxes(s.account)}
     rx = _pattern_regex(cmd.reference, cmd.pattern)
-    for name in sorted(subscribed, key=lambda n: (n != "INBOX", n)):
+    answer: dict[str, list[str]] = {}
+    for name in subscribed:
         if rx.match(name):
-            attrs = [] if name in existing else ["\\Noselect"]
-            s.write(r.list_response(attrs, SEPARATOR, name, utf8=s.utf8, command="LSUB"))
+            answer[name] = [] if name in existing else ["\\Noselect"]
+            continue
+        # RFC 3501 §6.3.9: with "%", a parent that is not itself subscribed but has a
+        # subscribed child the pattern reaches through it is listed with \Noselect.
+        parts = name.split(SEPARATOR)
+        for depth in range(len(parts) - 1, 0, -1):
+            parent = SEPARATOR.join(parts[:depth])
+            if rx.match(parent):
+                if parent not in subscribed:
+                    answer.setdefault(parent, ["\\Noselect"])
+                break
+    for name in sorted(answer, key=lambda n: (n != "INBOX", n)):
+        s.write(r.list_response(answer[name], SEPARATOR, name, utf8=s.utf8, command="LSUB"))
     return None
 
 

@@ -326,8 +326,9 @@ def _list(ctx: _Ctx) -> Command:
                     break
             sc.close()
         sc.sp()
-        if selection == {"RECURSIVEMATCH"}:
-            raise sc.error("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3
+        if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 §3.1: never the only selection option, nor only with REMOTE: BAD.
+            raise sc.error("RECURSIVEMATCH needs another selection option")
     reference = ctx.reference()
     bad_reference = ctx.bad_pattern
     sc.sp()
