@@ -54,6 +54,9 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
                     flags=frozenset(message.flags),
                     internaldate=when.timestamp() if when is not None else None,
                     internaldate_tz=_tz_minutes(when) if when is not None else 0,
+                    # RFC 3516 §4.4: a literal8 message is stored byte for byte (a
+                    # binary part keeps its bare CR and LF), as SMTP BINARYMIME is.
+                    normalise_line_ends=not message.binary,
                 )
             )
     except BaseException:
