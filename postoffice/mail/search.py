@@ -40,6 +40,7 @@ __all__ = [
     "TextContains",
     "HeaderContains",
     "MailboxSearch",
+    "sent_day",
 ]
 
 
