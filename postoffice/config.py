@@ -227,7 +227,9 @@ class SMTPLimits:
 
 @dataclass(frozen=True)
 class IMAPLimits:
-    max_line_length_before_auth: int = _size(8 * 1024)
+    # RFC 2971 §3.3: an ID command at its maximum (30 pairs, field names of 30 octets,
+    # values of 1024 octets, quoted) is a line of about 31 KiB, and ID is sent before login.
+    max_line_length_before_auth: int = _size(32 * 1024)
     max_line_length: int = _size(64 * 1024)
     max_literal_size: int = _size(2 * 1024**3)  # APPENDLIMIT
     max_nesting: int = _count(32)  # parenthesis depth in a command

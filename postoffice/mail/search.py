@@ -17,6 +17,7 @@ of a few hundred octets each, all in one worker thread).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +43,7 @@ __all__ = [
     "SavedOn",
     "EmailIdIs",
     "MailboxSearch",
+    "sent_day",
 ]
 
 
@@ -264,10 +266,14 @@ class MailboxSearch:
         for uid, m in (await self.records()).items():
             if criterion.sent:
                 content = contents.get(uid)
-                if content is None or content.date is None:
+                if content is None:
                     continue
-                # RFC 9051 §6.4.4: the Date: header's date, disregarding time and timezone.
-                day = dt.datetime.fromtimestamp(content.date, dt.UTC).date()
+                # RFC 3501 §6.4.4: the Date: header's date, disregarding time and timezone:
+                # the day as written, not the UTC day.
+                sent = sent_day(self.mail.envelope(content).date)
+                if sent is None:
+                    continue
+                day = sent
             else:
                 tz = dt.timezone(dt.timedelta(minutes=m.internaldate_tz))
                 day = dt.datetime.fromtimestamp(m.internaldate, tz).date()
@@ -298,6 +304,61 @@ class MailboxSearch:
     def _header_span(self, content: Content) -> tuple[int, int]:
         root = self.mail.bodystructure(content).root
         return root.header_offset, root.header_length
+
+
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_DAY_MONTH_YEAR = re.compile(r"(?:^|[\s,])(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})(?=\s|$)")
+
+
+def _without_comments(value: str) -> str:
+    """RFC 5322 §3.2.2: comments (nested, with quoted pairs) stand for white space."""
+    out: list[str] = []
+    depth = 0
+    escaped = False
+    for ch in value:
+        if escaped:
+            escaped = False
+            if depth:
+                continue
+        elif ch == "\\" and depth:
+            escaped = True
+            continue
+        elif ch == "(":
+            depth += 1
+            continue
+        elif ch == ")" and depth:
+            depth -= 1
+            out.append(" ")
+            continue
+        if not depth:
+            out.append(ch)
+    return "".join(out)
+
+
+def sent_day(value: str | None) -> dt.date | None:
+    """The calendar date of a Date: header value as written, whatever its time and zone
+    (RFC 3501 §6.4.4); None if it has no recognisable date.
+
+    Only the day, month and year are read, so what follows them (a seconds value of 60,
+    RFC 5322 §3.3; an unknown zone name) does not matter; comments are dropped; a two-
+    or three-digit year is read as RFC 5322 §4.3 says."""
+    if not value:
+        return None
+    found = _DAY_MONTH_YEAR.search(_without_comments(value))
+    if found is None:
+        return None
+    month = _MONTHS.get(found.group(2).lower())
+    if month is None:
+        return None
+    year = int(found.group(3))
+    if len(found.group(3)) == 2:
+        year += 2000 if year < 50 else 1900
+    elif len(found.group(3)) == 3:
+        year += 1900
+    try:
+        return dt.date(year, month, int(found.group(1)))
+    except ValueError:
+        return None
 
 
 def _has_header(header: bytes, name: bytes, needle: str) -> bool:

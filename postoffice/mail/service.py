@@ -589,11 +589,15 @@ class MailService:
         internaldate: float | None = None,
         internaldate_tz: int = 0,
         max_size: int | None = None,
+        normalise_line_ends: bool = True,
     ) -> MessageRecord:
-        """IMAP APPEND / webmail save: one message into one mailbox, durable on return."""
+        """IMAP APPEND / webmail save: one message into one mailbox, durable on return.
+        ``normalise_line_ends=False`` keeps the octets as sent: only for an IMAP APPEND
+        literal8 (``~{n}``, RFC 3516 §4.4), whose CR and LF octets are data, like SMTP
+        BODY=BINARYMIME (RFC 3030 §3)."""
         box = await self.get_mailbox(account, mailbox)
         limit = self.config.limits.imap.max_literal_size if max_size is None else max_size
-        content = await self._ingest(source, prepend=b"", max_size=limit)
+        content = await self._ingest(source, prepend=b"", max_size=limit, normalise_line_ends=normalise_line_ends)
         await self._check_quota({account.id}, content.size)  # RFC 9208 §4: APPEND gets NO [OVERQUOTA]
         when = self.clock.now() if internaldate is None else internaldate
         flags = frozenset(f for f in flags if f.lower() != "\\recent")

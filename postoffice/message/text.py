@@ -242,8 +242,11 @@ def _is_attachment(part: Part) -> bool:
 
 
 def extract_text(root: Part) -> str:
-    """Decoded text of every text part (in order), for the search index."""
-    return "\n".join(t for t in (part_text(p) for p in _leaves(root)) if t)
+    """Decoded text of every text part (in order), for the search index.
+
+    A NUL is stored as a space: SQLite's text functions and its full-text index end a
+    string at NUL, and a body search must find the text after it (RFC 3501 §6.4.4)."""
+    return "\n".join(t for t in (part_text(p) for p in _leaves(root)) if t).replace("\x00", " ")
 
 
 def make_preview(root: Part, length: int = 200) -> str:
@@ -261,21 +264,33 @@ class SearchFields:
 
     def __init__(self, root: Part) -> None:
         self.subject = _decoded(root, "subject")
-        self.from_ = format_addresses(parse_address_list(_decoded_raw(root, "from")))
-        self.to = format_addresses(parse_address_list(_decoded_raw(root, "to")))
-        self.cc = format_addresses(parse_address_list(_decoded_raw(root, "cc")))
-        self.bcc = format_addresses(parse_address_list(_decoded_raw(root, "bcc")))
-        self.message_id = _decoded(root, "message-id")
+        self.from_ = _address_text(root, "from")
+        self.to = _address_text(root, "to")
+        self.cc = _address_text(root, "cc")
+        self.bcc = _address_text(root, "bcc")
+        value = root.header("message-id")
+        self.message_id = header_text(value) if value is not None else ""
         # RFC 9051 §6.4.4 TEXT: "the header (including MIME header fields) or body": the
         # MIME header fields of every part are searched with the message's header.
         self.headers = "\n".join(
             f"{name}: {header_text(value)}" for part in root.walk() for name, value in part.fields
-        )
+        ).replace("\x00", " ")
+
+
+def _address_text(part: Part, name: str) -> str:
+    """What FROM/TO/CC/BCC search in (RFC 3501 §6.4.4): the addresses with their display
+    names, and the decoded field as written, so that a name in any form matches: the
+    comment form ``user@domain (Real Name)``, a group name (``undisclosed-recipients:;``)."""
+    formatted = format_addresses(parse_address_list(_decoded_raw(part, name)))
+    written = _decoded(part, name)
+    return formatted if written in ("", formatted) else f"{formatted}\n{written}"
 
 
 def _decoded(part: Part, name: str) -> str:
-    value = part.header(name)
-    return header_text(value) if value is not None else ""
+    """Every occurrence of the field, decoded, one a line (HEADER searches them all)."""
+    lname = name.lower()
+    values = [header_text(v) for n, v in part.fields if n.lower() == lname]
+    return "\n".join(values).replace("\x00", " ")
 
 
 def _decoded_raw(part: Part, name: str) -> str:

@@ -311,10 +311,17 @@ async def test_binarymime_bare_cr_lf_read_back_over_imap_and_pop3() -> None:
             return out
 
         whole, part2, binary2, part3, partial, size = await asyncio.to_thread(imap)
-        assert whole == stored
-        assert part2 == binary2 == big
-        assert part3 == small
-        assert partial == big[1000:71000]
+
+        # RFC 3501 §9: a {n} literal is CHAR8, without NUL; BODY[] sends each NUL as
+        # 0x80, octet for octet (as Dovecot does). BINARY[] (a literal8) sends it as stored.
+        def body(data: bytes) -> bytes:
+            return data.replace(b"\x00", b"\x80")
+
+        assert whole == body(stored)
+        assert binary2 == big
+        assert part2 == body(big)
+        assert part3 == body(small)
+        assert partial == body(big)[1000:71000]
         assert f"RFC822.SIZE {len(stored)}".encode() in size
 
         # POP3 is a line protocol (RFC 1939 §3): RETR sends each bare CR / LF as CRLF,

@@ -67,3 +67,23 @@ async def test_only_the_given_messages_are_searched(services: Services) -> None:
     assert await search.matches(m.Everything()) == {u2}
     assert await search.matches(m.HasFlag("\\Seen", False)) == {u2}
     assert await search.matches(m.TextContains("text", "e")) <= {u2}
+
+
+def test_sent_day_is_the_date_as_written() -> None:
+    """RFC 3501 §6.4.4: the Date header's day as written, whatever its time and zone;
+    comments, a seconds value of 60 and the obsolete forms of RFC 5322 §4.3 parse."""
+    cases = {
+        "Mon, 1 Jan 2024 23:30:00 -0800": dt.date(2024, 1, 1),
+        "Tue, 02 Jan 2024 00:30:00 +0900 (JST)": dt.date(2024, 1, 2),
+        "(early) Sun, 31 Dec 2023 23:59:60 +0000 (leap second)": dt.date(2023, 12, 31),
+        "5 Jan 24 10:00 EST": dt.date(2024, 1, 5),
+        "5 Jan 99 10:00 EST": dt.date(1999, 1, 5),
+        "5 Jan 103 10:00 EST": dt.date(2003, 1, 5),
+        "Thu, 4 (a (nested) comment) Dec 2026 10:00 +0000": dt.date(2026, 12, 4),
+        "Fri, 31 Feb 2026 10:00 +0000": None,
+        "yesterday": None,
+        "": None,
+        None: None,
+    }
+    for value, day in cases.items():
+        assert m.sent_day(value) == day, value

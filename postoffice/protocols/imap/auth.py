@@ -64,13 +64,17 @@ async def enable(s: Session, cmd: c.Enable) -> bytes | None:
         if cap in ENABLEABLE and cap not in s.enabled:
             s.enabled.add(cap)
             done.append("IMAP4rev2" if cap == "IMAP4REV2" else cap)
-            if cap in ("CONDSTORE", "QRESYNC"):
-                s.enable_condstore()  # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
             if cap == "QRESYNC" and s.view is not None:
                 s.view.qresync = True
+            if cap == "IMAP4REV2" and s.view is not None:
+                s.view.show_recent = False  # RFC 9051 has no \Recent
     if s.utf8:
         s.reader.utf8_names = True
     s.write(r.enabled_response(done))
+    if {"CONDSTORE", "QRESYNC"} & set(done):
+        # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE; with a mailbox selected the view's
+        # HIGHESTMODSEQ follows the ENABLED response (RFC 7162 §3.1).
+        s.enable_condstore()
     return None
 
 

@@ -38,6 +38,11 @@ from .view import MailboxView, flag_atoms
 __all__ = ["fetch", "STREAM_OVER"]
 
 STREAM_OVER = 256 * 1024  # literal bodies above this are streamed, not read whole
+# RFC 3501 §9 / RFC 9051 §9: a literal is CHAR8, which excludes NUL; only a literal8
+# (``~{n}``, RFC 3516 §4.2, RFC 9051 §4.3) may carry it. BODY[] of a message with NUL
+# octets sends each NUL as 0x80, octet for octet (so sizes and partial offsets hold), as
+# Dovecot does; the exact octets are available through BINARY[] as a literal8.
+NUL_STANDIN = b"\x80"
 _CHUNK = 256 * 1024
 _CONTENT_BATCH = 64  # contents read from the store at once (each holds a layout of up to ~64 KiB)
 
@@ -71,6 +76,7 @@ class _Stream:
     offset: int
     length: int
     part: tuple[int, ...] | None = None  # decoded leaf (BINARY)
+    binary: bool = False  # sent as a literal8: NUL octets go as they are
 
 
 Piece = bytes | _Stream
@@ -111,7 +117,7 @@ class _Fetcher:
                 return [b'""']
             if item.partial is not None:
                 data = data[item.partial[0] : item.partial[0] + item.partial[1]]
-            return [r.literal(data)]
+            return [r.literal(_no_nul(data))]
         span = section_span(msg.structure, spec)
         if span is None:
             return [b'""']
@@ -121,7 +127,7 @@ class _Fetcher:
             offset, length = offset + min(origin, length), max(0, min(count, length - origin))
         if length > STREAM_OVER:
             return [r.literal_prefix(length), _Stream(msg.content, offset, length)]
-        return [r.literal(await self.s.mail.read(msg.content, offset, length))]
+        return [r.literal(_no_nul(await self.s.mail.read(msg.content, offset, length)))]
 
     @staticmethod
     def _leaf(msg: _Message, part: tuple[int, ...]) -> None:
@@ -144,7 +150,7 @@ class _Fetcher:
             origin, count = item.partial
             offset, length = min(origin, size), max(0, min(count, size - origin))
         if length > STREAM_OVER:
-            return [r.literal_prefix(length, binary=True), _Stream(msg.content, offset, length, part or None)]
+            return [r.literal_prefix(length, binary=True), _Stream(msg.content, offset, length, part or None, binary=True)]
         if part:
             data = await self.s.mail.read_part(msg.content, part, offset, length)
         else:
@@ -218,10 +224,15 @@ class _Fetcher:
         return pieces
 
 
+def _no_nul(data: bytes) -> bytes:
+    """The octets of a ``{n}`` literal: NUL sent as :data:`NUL_STANDIN` (see there)."""
+    return data.replace(b"\x00", NUL_STANDIN) if b"\x00" in data else data
+
+
 async def _stream(s: Session, piece: _Stream) -> AsyncIterator[bytes]:
     if piece.part is None:
         async for chunk in s.mail.stream(piece.content, piece.offset, piece.length):
-            yield chunk
+            yield chunk if piece.binary else _no_nul(chunk)
         return
     pos, end = piece.offset, piece.offset + piece.length
     while pos < end:
@@ -275,6 +286,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             records = [updated.get(m.uid, m) for m in records]
     fetcher = _Fetcher(s, view, cmd)
     needs_content = any(_needs_content(i) for i in cmd.items)
+    shows_flags = any(isinstance(i, FetchAttr) and i.name == "FLAGS" for i in cmd.items)
     # Responses are gathered in one buffer and written in large pieces: at 100,000
     # messages one socket write per response item costs more than the rest of FETCH.
     out = bytearray()
@@ -292,6 +304,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
             content = contents.get(rec.content_id) or await s.mail.get_content(rec.content_id)
             msg = _Message(s.mail, content, s.rev2)
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
+        if shows_flags or rec.uid in seen_changed:
+            # RFC 3501 §7.2.6: a keyword is announced before the first FETCH that shows it.
+            out += b"".join(view.announce_keywords([rec.flags]))
+            view.note_flags([rec])  # reported here: the next sync does not repeat it
         out += b"* %d FETCH (" % seq
         for piece in pieces:
             if isinstance(piece, bytes):

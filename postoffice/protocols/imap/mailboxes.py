@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from postoffice.errors import Kind, MailError
 from postoffice.mail.names import SEPARATOR, canonical_mailbox
 from postoffice.mail.objectid import mailbox_id
-from postoffice.store.api import SYSTEM_FLAGS, Mailbox
+from postoffice.store.api import Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
@@ -21,7 +21,7 @@ from postoffice.wire.imap.seqset import SequenceSet
 from . import quota  # RFC 9208 STATUS DELETED-STORAGE
 from .errors import Refusal
 from .session import Session
-from .view import MailboxView, flag_atoms
+from .view import MailboxView
 
 __all__ = [
     "select", "create", "delete", "rename", "subscribe", "unsubscribe", "list_", "lsub", "namespace", "status",
@@ -45,10 +45,12 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     view = MailboxView(s.mail, mailbox, records, readonly=cmd.readonly)
     view.condstore = s.condstore
     view.qresync = s.qresync
-    view.show_recent = False  # see flags_of: \\Recent in FETCH FLAGS and untagged RECENT not sent yet
+    # RFC 3501 §2.3.2: \\Recent in FETCH FLAGS and * n RECENT for IMAP4rev1 sessions only
+    # (RFC 9051 removed it).
+    view.show_recent = not s.rev2
     await view.claim_recent(view.uids)  # after listing: a later arrival is announced by sync
-    keywords = sorted({f for m in records for f in m.flags if not f.startswith("\\")})
-    s.write(r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])))
+    flags, permanentflags = view.flags_responses()
+    s.write(flags)
     s.write(r.exists_response(view.exists))
     if not s.rev2:
         s.write(b"* %d RECENT\r\n" % len(view.recent))  # RFC 3501 §7.3.2
@@ -57,8 +59,7 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
             s.write(r.untagged_status("OK", "first unseen", f"UNSEEN {first_unseen}"))
     s.write(r.OK_UIDVALIDITY.untagged("UIDs valid", args=str(mailbox.uidvalidity)))
     s.write(r.OK_UIDNEXT.untagged("predicted next UID", args=str(mailbox.uidnext)))
-    permanent = () if cmd.readonly else (*SYSTEM_FLAGS, "\\*")
-    s.write(r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)))
+    s.write(permanentflags)
     s.write(r.OK_HIGHESTMODSEQ.untagged("highest", args=str(view.highest_modseq)))
     s.write(r.OK_MAILBOXID.untagged("mailbox id", args=f"({mailbox_id(mailbox)})"))  # RFC 8474 §4.1
     if s.rev2:
@@ -226,20 +227,18 @@ async def list_(s: Session, cmd: c.List) -> bytes | None:
     status_items = cmd.return_status
     if status_items and any(i == "HIGHESTMODSEQ" for i in status_items):
         s.enable_condstore()
+    recursive = "RECURSIVEMATCH" in selection and "SUBSCRIBED" in selection
     for name in candidates:
-        matched = any(p.match(name) for p in patterns)
-        childinfo = False
-        if not matched or ("SUBSCRIBED" in selection and name not in subscribed):
-            # RFC 5258 §3.5: RECURSIVEMATCH reports parents of matching subscribed children
-            if (
-                "RECURSIVEMATCH" in selection
-                and "SUBSCRIBED" in selection
-                and matched
-                and any(sub.startswith(name + SEPARATOR) for sub in subscribed)
-            ):
-                childinfo = True
-            else:
-                continue
+        if not any(p.match(name) for p in patterns):
+            continue
+        # RFC 5258 §3.5 (and §5, example 9): with RECURSIVEMATCH, CHILDINFO marks a
+        # mailbox the pattern matches that has a subscribed descendant the pattern does
+        # not match; such a mailbox is listed even when it is not subscribed itself.
+        childinfo = recursive and any(
+            sub.startswith(name + SEPARATOR) and not any(p.match(sub) for p in patterns) for sub in subscribed
+        )
+        if "SUBSCRIBED" in selection and name not in subscribed and not childinfo:
+            continue
         box = by_name.get(name)
         if "SPECIAL-USE" in selection and (box is None or not box.special_use):
             continue
@@ -262,11 +261,23 @@ async def lsub(s: Session, cmd: c.Lsub) -> bytes | None:
     assert s.account is not None
     subscribed = await s.mail.list_subscriptions(s.account)
     existing = {m.name for m in await s.mail.list_mailboxes(s.account)}
-    pattern = _Pattern(cmd.reference, cmd.pattern)
-    for name in sorted(subscribed, key=lambda n: (n != "INBOX", n)):
-        if pattern.match(name):
-            attrs = [] if name in existing else ["\\Noselect"]
-            s.write(r.list_response(attrs, SEPARATOR, name, utf8=s.utf8, command="LSUB"))
+    rx = _Pattern(cmd.reference, cmd.pattern)
+    answer: dict[str, list[str]] = {}
+    for name in subscribed:
+        if rx.match(name):
+            answer[name] = [] if name in existing else ["\\Noselect"]
+            continue
+        # RFC 3501 §6.3.9: with "%", a parent that is not itself subscribed but has a
+        # subscribed child the pattern reaches through it is listed with \Noselect.
+        parts = name.split(SEPARATOR)
+        for depth in range(len(parts) - 1, 0, -1):
+            parent = SEPARATOR.join(parts[:depth])
+            if rx.match(parent):
+                if parent not in subscribed:
+                    answer.setdefault(parent, ["\\Noselect"])
+                break
+    for name in sorted(answer, key=lambda n: (n != "INBOX", n)):
+        s.write(r.list_response(answer[name], SEPARATOR, name, utf8=s.utf8, command="LSUB"))
     return None
 
 

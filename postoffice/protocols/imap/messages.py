@@ -65,6 +65,9 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
                     flags=frozenset(message.flags),
                     internaldate=when.timestamp() if when is not None else None,
                     internaldate_tz=_tz_minutes(when) if when is not None else 0,
+                    # RFC 3516 §4.4: a literal8 message is stored byte for byte (a
+                    # binary part keeps its bare CR and LF), as SMTP BINARYMIME is.
+                    normalise_line_ends=not message.binary,
                 )
             )
     except BaseException:
@@ -214,10 +217,11 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
     s.write(r.continuation("idling"))
 
     async def report() -> None:
-        if s.view is not None:
-            s.note_bus()
-            for line in await s.view.sync(allow_expunge=True):
-                s.write(line)
+        # A failure here is reported as the view reports it (CLOSED, or BYE and the end
+        # of the session), never as a tagged answer while the client is still idling.
+        if not await s.sync_view(allow_expunge=True):
+            await s.flush()
+            raise SessionEnd(r.NO_SERVERBUG.tagged(cmd.tag, "the selected mailbox cannot be updated"))
         await s.flush()
 
     await report()

@@ -90,17 +90,31 @@ def _numbers(view: MailboxView, uids: Iterable[int], uid: bool) -> list[int]:
     return sorted(n for n in (view.seq_of(u) for u in uids) if n is not None)
 
 
+def _returned(matched: set[int], options: tuple[str, ...] | None) -> set[int]:
+    """The messages whose MODSEQ the answer reports (RFC 4731 §3.2, RFC 7162 §3.1.5):
+    those it returns: with only MIN and/or MAX, those one or two; else every match."""
+    opts = set(options or ())
+    if not opts & {"MIN", "MAX"} or opts & {"ALL", "COUNT"} or not matched:
+        return matched
+    out = set()
+    if "MIN" in opts:
+        out.add(min(matched))
+    if "MAX" in opts:
+        out.add(max(matched))
+    return out
+
+
 async def search(s: Session, cmd: c.Search) -> bytes | None:
     view = s.view
     assert view is not None and cmd.criteria is not None
     evaluator = m.MailboxSearch(s.mail, view.mailbox, view.flags)
     matched = await evaluator.matches(criterion(cmd.criteria, view))
     modseq = None
+    options = cmd.return_options
     if evaluator.used_modseq:
         s.enable_condstore()
-        modseq = await evaluator.highest_modseq(matched)
+        modseq = await evaluator.highest_modseq(_returned(matched, options))
     numbers = _numbers(view, matched, cmd.uid)
-    options = cmd.return_options
     if options is None and not s.rev2:
         s.write(r.search_response(numbers, modseq))
         return None

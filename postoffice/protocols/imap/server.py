@@ -16,7 +16,7 @@ import logging
 import ssl
 
 from postoffice.config import Config
-from postoffice.errors import Kind, MailError
+from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
 from postoffice.net.watchdog import note_command
@@ -158,26 +158,4 @@ class IMAPServer:
 
     async def _sync(self, s: Session, spec: CommandSpec) -> bool:
         """The selected view's untagged updates; False when the session must end."""
-        assert s.view is not None
-        s.note_bus()
-        try:
-            lines = await s.view.sync(allow_expunge=spec.sync == "full", force=spec.sync == "full" and spec.force_sync)
-        except MailError as exc:
-            if exc.kind is not Kind.NOT_FOUND:
-                return self._sync_failed(s, exc)
-            # The selected mailbox was deleted, here or in another session: close it
-            # (RFC 9051 §7.1 CLOSED) and go on in the authenticated state.
-            s.select(None)
-            s.write(r.OK_CLOSED.untagged("the selected mailbox was deleted"))
-            return True
-        except Exception as exc:
-            return self._sync_failed(s, exc)
-        for line in lines:
-            s.write(line)
-        return True
-
-    @staticmethod
-    def _sync_failed(s: Session, exc: Exception) -> bool:
-        log.error("imap: the selected view could not be updated; ending the session", exc_info=exc)
-        s.write(r.bye("internal server error; the selected mailbox cannot be updated"))
-        return False
+        return await s.sync_view(allow_expunge=spec.sync == "full", force=spec.sync == "full" and spec.force_sync)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import ssl
 import tempfile
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from postoffice.config import Config
+from postoffice.errors import Kind, MailError
 from postoffice.mail.service import MailService
-from postoffice.net.connection import Connection
+from postoffice.net.connection import Connection, Timeout
 from postoffice.store.api import Account, ChangeSubscription
 from postoffice.store.shared import Lease
 from postoffice.wire.imap import response as r
@@ -45,6 +47,8 @@ AUTHENTICATED = "authenticated"
 SELECTED = "selected"
 LOGOUT = "logout"
 STATES = (NONAUTH, AUTHENTICATED, SELECTED)
+
+log = logging.getLogger("postoffice.imap")
 
 STREAM_THRESHOLD = 64 * 1024  # APPEND literals at least this big go to a spool file
 
@@ -129,9 +133,15 @@ class Session:
         return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA", "CATENATE"]
 
     def enable_condstore(self) -> None:
+        """RFC 7162 §3.1: CONDSTORE enabled (by ENABLE or by the first command that uses
+        it); the first time, with a mailbox selected, the view announces its
+        HIGHESTMODSEQ before the command's answer."""
+        first = not self.condstore
         self.condstore = True
         if self.view is not None:
             self.view.condstore = True
+            if first:
+                self.write(self.view.highest_modseq_response())
 
     # ---- output --------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -222,6 +232,37 @@ class Session:
     def select(self, view: MailboxView | None) -> None:
         self.view = view
         self.state = SELECTED if view is not None else AUTHENTICATED
+
+    async def sync_view(self, *, allow_expunge: bool, force: bool = False) -> bool:
+        """Write the selected view's untagged updates; False when the session must end.
+
+        The selected mailbox deleted (here or in another session) is closed with
+        ``* OK [CLOSED]`` (RFC 9051 §7.1) and the session goes on in the authenticated
+        state; any other failure ends it with ``* BYE`` and a reason (RFC 9051 §7.1.5),
+        never silently. Used between commands and during IDLE alike."""
+        if self.view is None:
+            return True
+        self.note_bus()
+        try:
+            lines = await self.view.sync(allow_expunge=allow_expunge, force=force)
+        except MailError as exc:
+            if exc.kind is not Kind.NOT_FOUND:
+                return self._sync_failed(exc)
+            self.select(None)
+            self.write(r.OK_CLOSED.untagged("the selected mailbox was deleted"))
+            return True
+        except (ConnectionError, Timeout):
+            raise
+        except Exception as exc:
+            return self._sync_failed(exc)
+        for line in lines:
+            self.write(line)
+        return True
+
+    def _sync_failed(self, exc: Exception) -> bool:
+        log.error("imap: the selected view could not be updated; ending the session", exc_info=exc)
+        self.write(r.bye("internal server error; the selected mailbox cannot be updated"))
+        return False
 
     def note_bus(self) -> None:
         """Mark the view dirty if the ChangeBus reported a change to its mailbox."""

@@ -14,6 +14,9 @@ Invariants:
   allows it.
 - EXISTS is announced before any new message can be referenced by number.
 - With QRESYNC enabled, expunges are announced as ``VANISHED`` (RFC 7162 §3.2.10).
+- A keyword is announced (``* FLAGS`` and ``* OK [PERMANENTFLAGS]``) before the first
+  response that shows it (RFC 3501 §7.2.6, RFC 9051 §7.3.5): every FETCH of flags goes
+  through :meth:`MailboxView.fetch_flags` or :meth:`MailboxView.announce_keywords`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 
 from postoffice.mail.service import MailService
-from postoffice.store.api import Mailbox, MessageRecord
+from postoffice.store.api import SYSTEM_FLAGS, Mailbox, MessageRecord
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
 
@@ -54,6 +57,41 @@ class MailboxView:
         # (Store.claim_recent); shown in FLAGS only to IMAP4rev1 clients (RFC 9051 drops it).
         self.recent: set[int] = set()
         self.show_recent = False
+        # Keywords the client has been told of, by lower-case name (RFC 9051 §2.3.2:
+        # flags compare case-insensitively).
+        self.keywords: dict[str, str] = {}
+        for rec in records:
+            self._add_keywords(rec.flags)
+
+    # ---- keywords ----------------------------------------------------------------------
+    def _add_keywords(self, flags: Iterable[str]) -> bool:
+        added = False
+        for flag in flags:
+            if not flag.startswith("\\") and flag.lower() not in self.keywords:
+                self.keywords[flag.lower()] = flag
+                added = True
+        return added
+
+    def flags_responses(self) -> list[bytes]:
+        """``* FLAGS`` and ``* OK [PERMANENTFLAGS]``: the flags of the mailbox, with every
+        keyword in use, and those a client may store (none when read-only; ``\\*``: new
+        keywords may be created)."""
+        for flags in self.flags.values():  # also those this session stored silently
+            self._add_keywords(flags)
+        keywords = sorted(self.keywords.values(), key=str.lower)
+        permanent = () if self.readonly else (*SYSTEM_FLAGS, *keywords, "\\*")
+        return [
+            r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])),
+            r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)),
+        ]
+
+    def announce_keywords(self, flag_sets: Iterable[Iterable[str]]) -> list[bytes]:
+        """The FLAGS and PERMANENTFLAGS responses to send before responses that show
+        these flags, if they hold a keyword the client has not been told of; else none."""
+        added = False
+        for flags in flag_sets:
+            added = self._add_keywords(flags) or added
+        return self.flags_responses() if added else []
 
     # ---- lookups -----------------------------------------------------------------------
     @property
@@ -105,6 +143,7 @@ class MailboxView:
         self.recent.update(u for u in uids if u > previous)
 
     def fetch_flags(self, uid: int, *, with_uid: bool = True) -> bytes:
+        """``* n FETCH (FLAGS ...)``, preceded by the announcement of a new keyword."""
         seq = self.seq_of(uid)
         assert seq is not None
         items: list[tuple[str, object]] = []
@@ -113,7 +152,11 @@ class MailboxView:
         items.append(("FLAGS", flag_atoms(self.flags_of(uid, self.flags[uid]))))
         if self.condstore:
             items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
-        return r.fetch_response(seq, items)
+        return b"".join(self.announce_keywords([self.flags[uid]])) + r.fetch_response(seq, items)
+
+    def highest_modseq_response(self) -> bytes:
+        """``* OK [HIGHESTMODSEQ n]`` (RFC 7162 §3.1.2.1): what this view has reported."""
+        return r.OK_HIGHESTMODSEQ.untagged("highest", args=str(self.highest_modseq))
 
     def fetch_modseq(self, uid: int, *, with_uid: bool = True) -> bytes:
         """RFC 7162 §3.1.3: after STORE .SILENT, only the new MODSEQ (and the UID)."""
@@ -148,6 +191,7 @@ class MailboxView:
             self.highest_modseq = max(self.highest_modseq, changes.highest_modseq)
         if allow_expunge:
             out.extend(self._expunge_responses())
+        out.extend(self.announce_keywords(rec.flags for rec in new))
         for uid in flag_changed:
             if uid in self.flags and uid not in self.pending_expunge:
                 out.append(self.fetch_flags(uid))

@@ -89,21 +89,45 @@ class _Ctx:
         self.sc = sc
         self.tag = tag
         self.utf8_names = utf8_names
+        # A mailbox name that is not valid modified UTF-7 is well-formed syntax (an
+        # astring) naming no mailbox that can exist: the command is parsed to its end and
+        # then refused with NO (RFC 9051 §6.3.1: SELECT of a name that cannot exist is a
+        # NO, not a BAD); a LIST/LSUB pattern that is not valid matches nothing.
+        self.bad_name: str | None = None
+        self.bad_pattern = False
 
-    def mailbox_text(self, raw: bytes) -> str:
+    def _decoded(self, raw: bytes) -> str | None:
         if self.utf8_names or not raw.isascii():
             # RFC 9051 §5.1 / RFC 6855 §3: UTF-8 names; raw 8-bit from a rev1 client is taken as UTF-8 too.
             return self.sc.text(raw)
         try:
             return mutf7.decode(raw.decode("ascii"))
         except mutf7.MUTF7Error as exc:
-            raise ImapSyntaxError(f"bad mailbox name: {exc}") from None
+            self.bad_name = self.bad_name or f"mailbox name is not valid modified UTF-7: {exc}"
+            return None
+
+    def mailbox_text(self, raw: bytes) -> str:
+        text = self._decoded(raw)
+        return raw.decode("ascii") if text is None else text
 
     def mailbox(self) -> str:
         return mutf7.normalize_inbox(self.mailbox_text(self.sc.astring()), None)
 
-    def pattern(self) -> str:
-        return self.mailbox_text(self.sc.list_mailbox())
+    def pattern(self) -> str | None:
+        """A LIST/LSUB pattern (or reference); None when it is not valid modified UTF-7."""
+        text = self._decoded(self.sc.list_mailbox())
+        if text is None:
+            self.bad_name = None
+            self.bad_pattern = True
+        return text
+
+    def reference(self) -> str:
+        text = self._decoded(self.sc.astring())
+        if text is None:
+            self.bad_name = None
+            self.bad_pattern = True
+            return ""
+        return text
 
     def flag_list(self, *, allow_empty: bool = True) -> tuple[str, ...]:
         sc = self.sc
@@ -310,19 +334,25 @@ def _list(ctx: _Ctx) -> Command:
                     break
             sc.close()
         sc.sp()
-        if selection == {"RECURSIVEMATCH"}:
-            raise sc.error("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3
-    reference = ctx.mailbox_text(sc.astring())
+        if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 §3.1: never the only selection option, nor only with REMOTE: BAD.
+            raise sc.error("RECURSIVEMATCH needs another selection option")
+    reference = ctx.reference()
+    bad_reference = ctx.bad_pattern
     sc.sp()
+    given: list[str | None]
     if sc.peek() == 0x28:
         extended = True
         sc.open()
-        patterns = [ctx.pattern()]
+        given = [ctx.pattern()]
         while sc.try_sp():
-            patterns.append(ctx.pattern())
+            given.append(ctx.pattern())
         sc.close()
     else:
-        patterns = [ctx.pattern()]
+        given = [ctx.pattern()]
+    # Patterns that are not valid modified UTF-7 match nothing: LIST answers OK with no
+    # mailbox for them (not BAD: they are well-formed list-mailbox syntax).
+    patterns = [] if bad_reference else [p for p in given if p is not None]
     subscribed = children = special = False
     status: tuple[str, ...] | None = None
     if sc.try_sp():
@@ -356,10 +386,12 @@ def _list(ctx: _Ctx) -> Command:
 def _lsub(ctx: _Ctx) -> Command:
     sc = ctx.sc
     sc.sp()
-    reference = ctx.mailbox_text(sc.astring())
+    reference = ctx.reference()
     sc.sp()
     pattern = ctx.pattern()
     sc.end()
+    if ctx.bad_pattern or pattern is None:
+        return Lsub(ctx.tag, "", "")  # matches no subscribed name: an empty OK
     return Lsub(ctx.tag, reference, pattern)
 
 
@@ -826,7 +858,11 @@ def parse_command(
         handler = _COMMANDS.get(name)
         if handler is None:
             raise ImapSyntaxError(f"unknown command {name}")
-        return handler(_Ctx(sc, tag, utf8_names))
+        ctx = _Ctx(sc, tag, utf8_names)
+        command = handler(ctx)
+        if ctx.bad_name is not None:
+            raise ImapSyntaxError(ctx.bad_name, tag, status="NO", code="CANNOT")
+        return command
     except ImapSyntaxError as exc:
         raise exc.with_tag(tag)
     except (ValueError, IndexError, OverflowError) as exc:  # defence in depth: never leak another type

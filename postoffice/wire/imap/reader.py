@@ -64,7 +64,7 @@ LITERAL_MINUS_MAX = 4096  # RFC 7888 §5: LITERAL- allows non-synchronizing lite
 class ReaderLimits:
     """Limits of one connection's reader; :meth:`from_config` takes ``config.IMAPLimits``."""
 
-    max_line_length_before_auth: int = 8 * 1024  # octets of one line before authentication
+    max_line_length_before_auth: int = 32 * 1024  # octets of one line before authentication
     max_line_length: int = 64 * 1024  # octets of one line after authentication
     max_literal_size: int = 2 * 1024**3  # octets of one APPEND message literal (APPENDLIMIT)
     max_command_size: int = 1024 * 1024  # octets of one command held in memory (lines + buffered literals)

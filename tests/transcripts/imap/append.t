@@ -11,11 +11,15 @@ connections: 2
 1 C: 
 1 C: hi
 1 S: a1 OK [APPENDUID $uv 1]
+@ordered
 2 C: b2 NOOP
+2 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work)
+2 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work \*)]
 2 S: * 1 EXISTS
+2 S: * 1 RECENT
 2 S: b2 OK
 2 C: b3 FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE)
-2 S: * 1 FETCH (FLAGS (\Seen $Work) INTERNALDATE "14-Nov-2023 22:13:20 +0100" RFC822.SIZE 45)
+2 S: * 1 FETCH (FLAGS (\Recent \Seen $Work) INTERNALDATE "14-Nov-2023 22:13:20 +0100" RFC822.SIZE 45)
 2 S: b3 OK
 1 C: a2 APPEND Nowhere {5+}
 1 C: hello
@@ -28,4 +32,5 @@ connections: 2
 1 C: a5 APPEND INBOX {4+}
 1 C: a: b
 1 S: * 4 EXISTS
+1 S: * 3 RECENT
 1 S: a5 OK [APPENDUID $uv 4]

@@ -4,6 +4,7 @@ state: selected
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1]<0.5>)
 S: * 1 FETCH (BINARY.SIZE[1] $size BINARY[1]<0> $_)

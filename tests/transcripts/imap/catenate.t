@@ -36,7 +36,7 @@ C: a4 EXAMINE Drafts
 S: ...
 S: a4 OK [READ-ONLY]
 C: a5 UID FETCH 3 (FLAGS BODY.PEEK[])
-S: * 3 FETCH (UID 3 FLAGS (\Seen \Draft $MDNSent) BODY[] {273}
+S: * 3 FETCH (UID 3 FLAGS (\Draft \Recent \Seen $MDNSent) BODY[] {273}
 S: From: a@example.test
 S: Subject: draft
 S: Content-Type: multipart/mixed; boundary="b"

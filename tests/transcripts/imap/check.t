@@ -10,4 +10,5 @@ S: a2 OK
 @deliver-text alice two
 C: a3 CHECK
 S: * 2 EXISTS
+S: * 2 RECENT
 S: a3 OK

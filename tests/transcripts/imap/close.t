@@ -5,6 +5,7 @@ state: selected
 
 C: a0 NOOP
 S: * 2 EXISTS
+S: * 2 RECENT
 S: a0 OK
 C: a1 STORE 1 +FLAGS.SILENT (\Deleted)
 S: a1 OK

@@ -8,17 +8,17 @@ S: * OK [HIGHESTMODSEQ $m0]
 S: ...
 S: a1 OK
 C: a2 FETCH 1:2 (FLAGS MODSEQ)
-S: * 1 FETCH (FLAGS () MODSEQ ($m1))
-S: * 2 FETCH (FLAGS () MODSEQ ($m2))
+S: * 1 FETCH (FLAGS (\Recent) MODSEQ ($m1))
+S: * 2 FETCH (FLAGS (\Recent) MODSEQ ($m2))
 S: a2 OK
 C: a3 STORE 1 +FLAGS (\Seen)
-S: * 1 FETCH (FLAGS (\Seen) MODSEQ ($m3))
+S: * 1 FETCH (FLAGS (\Recent \Seen) MODSEQ ($m3))
 S: a3 OK
 C: a4 FETCH 1:* (FLAGS) (CHANGEDSINCE $m2)
-S: * 1 FETCH (FLAGS (\Seen) MODSEQ ($m3))
+S: * 1 FETCH (FLAGS (\Recent \Seen) MODSEQ ($m3))
 S: a4 OK
 C: a5 STORE 1:2 (UNCHANGEDSINCE $m2) +FLAGS (\Flagged)
-S: * 2 FETCH (FLAGS (\Flagged) MODSEQ ($_))
+S: * 2 FETCH (FLAGS (\Recent \Flagged) MODSEQ ($_))
 S: a5 OK [MODIFIED 1]
 C: a6 SEARCH MODSEQ $m3
 S: * SEARCH 1 2 (MODSEQ $_)

@@ -6,6 +6,7 @@ connections: 2
 
 1 C: a0 NOOP
 1 S: * 2 EXISTS
+1 S: * 2 RECENT
 1 S: a0 OK
 2 C: b1 SELECT Archive
 2 S: ...
@@ -14,6 +15,7 @@ connections: 2
 1 S: a1 OK [COPYUID $uv 1:2 1:2]
 2 C: b2 NOOP
 2 S: * 2 EXISTS
+2 S: * 2 RECENT
 2 S: b2 OK
 1 C: a2 UID COPY 2 Archive
 1 S: a2 OK [COPYUID $uv 2 3]

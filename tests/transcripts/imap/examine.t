@@ -12,7 +12,7 @@ S: one
 S: )
 S: a2 OK
 C: a3 FETCH 1 FLAGS
-S: * 1 FETCH (FLAGS ())
+S: * 1 FETCH (FLAGS (\Recent))
 S: a3 OK
 C: a4 STORE 1 +FLAGS (\Seen)
 S: a4 NO [NOPERM]

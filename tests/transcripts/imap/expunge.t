@@ -8,9 +8,11 @@ connections: 2
 
 1 C: a0 NOOP
 1 S: * 3 EXISTS
+1 S: * 3 RECENT
 1 S: a0 OK
 2 C: b0 NOOP
 2 S: * 3 EXISTS
+2 S: * 0 RECENT
 2 S: b0 OK
 1 C: a1 STORE 1:2 +FLAGS.SILENT (\Deleted)
 1 S: a1 OK
@@ -36,5 +38,5 @@ connections: 2
 2 S: * 1 EXPUNGE
 2 S: b4 OK
 1 C: a3 EXPUNGE
-1 S: * 1 FETCH (UID 3 FLAGS (\Flagged))
+1 S: * 1 FETCH (UID 3 FLAGS (\Recent \Flagged))
 1 S: a3 OK

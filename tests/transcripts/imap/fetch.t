@@ -4,9 +4,10 @@ state: selected
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 FETCH 1 (UID FLAGS RFC822.SIZE)
-S: * 1 FETCH (UID 1 FLAGS () RFC822.SIZE $size)
+S: * 1 FETCH (UID 1 FLAGS (\Recent) RFC822.SIZE $size)
 S: a1 OK
 C: a2 FETCH 1 ENVELOPE
 S: * 1 FETCH (ENVELOPE ("Tue, 14 Nov 2023 22:13:20 +0000" "hello world" ((NIL NIL "sender" "example.test")) ((NIL NIL "sender" "example.test")) ((NIL NIL "sender" "example.test")) ((NIL NIL "alice" "example.test")) NIL NIL NIL $_))
@@ -26,12 +27,12 @@ S: hello world
 S: )
 S: a5 OK
 C: a6 FETCH 1 FLAGS
-S: * 1 FETCH (FLAGS ())
+S: * 1 FETCH (FLAGS (\Recent))
 S: a6 OK
 C: a7 FETCH 1 BODY[TEXT]
 S: * 1 FETCH (BODY[TEXT] {13}
 S: hello world
-S: FLAGS (\Seen))
+S: FLAGS (\Recent \Seen))
 S: a7 OK
 C: a8 FETCH 1 (RFC822.HEADER INTERNALDATE)
 S: * 1 FETCH (RFC822.HEADER $_ INTERNALDATE $_)
@@ -46,7 +47,7 @@ S:
 S: )
 S: a10 OK
 C: a11 FETCH 1 FAST
-S: * 1 FETCH (FLAGS (\Seen) INTERNALDATE $_ RFC822.SIZE $size)
+S: * 1 FETCH (FLAGS (\Recent \Seen) INTERNALDATE $_ RFC822.SIZE $size)
 S: a11 OK
 C: a12 FETCH 1 BODY[9]
 S: * 1 FETCH (BODY[9] "")

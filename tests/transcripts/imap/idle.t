@@ -12,7 +12,7 @@ connections: 2
 2 C: b2 STORE 1 +FLAGS (\Flagged)
 2 S: * 1 FETCH (FLAGS (\Flagged))
 2 S: b2 OK
-@wait 1 "* 1 FETCH (UID 1 FLAGS (\Flagged))" 5s
+@wait 1 "* 1 FETCH (UID 1 FLAGS (\Flagged \Recent))" 5s
 2 C: b3 STORE 1 +FLAGS.SILENT (\Deleted)
 2 S: b3 OK
 2 C: b4 EXPUNGE

@@ -7,9 +7,11 @@ connections: 2
 
 1 C: a0 NOOP
 1 S: * 3 EXISTS
+1 S: * 3 RECENT
 1 S: a0 OK
 2 C: b0 NOOP
 2 S: * 3 EXISTS
+2 S: * 0 RECENT
 2 S: b0 OK
 @ordered
 1 C: a1 MOVE 2 Trash

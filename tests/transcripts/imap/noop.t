@@ -14,4 +14,5 @@ connections: 2
 @deliver-text alice hello
 1 C: a5 NOOP
 1 S: * 1 EXISTS
+1 S: * 1 RECENT
 1 S: a5 OK

@@ -6,6 +6,7 @@ state: selected
 
 C: a0 NOOP
 S: * 3 EXISTS
+S: * 3 RECENT
 S: a0 OK
 C: a1 SEARCH ALL
 S: * SEARCH 1 2 3
@@ -14,7 +15,7 @@ C: a2 SEARCH SUBJECT apple
 S: * SEARCH 1 3
 S: a2 OK
 C: a3 STORE 2 +FLAGS (\Seen)
-S: * 2 FETCH (FLAGS (\Seen))
+S: * 2 FETCH (FLAGS (\Recent \Seen))
 S: a3 OK
 C: a4 SEARCH UNSEEN
 S: * SEARCH 1 3

@@ -15,3 +15,13 @@ S: * OK [MAILBOXID $_]
 S: * LIST (\HasNoChildren) "/" INBOX
 !S: * 0 RECENT
 S: a2 OK [READ-WRITE]
+# RFC 9051 removed \Recent: no \Recent in FLAGS, no * n RECENT when mail arrives.
+@deliver-text alice one
+C: a3 NOOP
+S: * 1 EXISTS
+!S: * 1 RECENT
+!S: * 0 RECENT
+S: a3 OK
+C: a4 FETCH 1 FLAGS
+S: * 1 FETCH (FLAGS ())
+S: a4 OK

@@ -9,6 +9,7 @@ S: ...
 S: a0 OK
 C: a1 ENABLE CONDSTORE
 S: * ENABLED CONDSTORE
+S: * OK [HIGHESTMODSEQ $_]
 S: a1 OK
 C: a2 STORE 1 +FLAGS.SILENT (\Flagged)
 S: * 1 FETCH (MODSEQ ($m))
@@ -23,5 +24,7 @@ C: a5 APPEND INBOX (\Bogus) {4+}
 C: a: b
 S: a5 BAD
 C: a6 STORE 1 +FLAGS ($Label1 \Draft)
-S: * 1 FETCH (FLAGS (\Draft \Flagged $Label1) MODSEQ ($_))
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1)
+S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1 \*)]
+S: * 1 FETCH (FLAGS (\Recent \Draft \Flagged $Label1) MODSEQ ($_))
 S: a6 OK

@@ -4,6 +4,7 @@ state: selected
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 STORE 1 +FLAGS.SILENT (\Deleted)
 S: a1 OK
