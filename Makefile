@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian programs the tests run as real clients.
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time
+# Debian programs the tests run as real clients (fuse3: fusermount3 and libfuse3 for the
+# power-cut file system of tests/durability).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time fuse3
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix
 
 .PHONY: serve test check lint bench install test-deps clean

@@ -130,7 +130,9 @@ class PowerFSOperations:
 
     # ---- the model ----------------------------------------------------------------
     def _new(self, mode: int) -> Node:
-        node = Node(ino=self._next_ino, mode=mode, mtime_ns=time.time_ns())
+        now = time.time_ns()
+        # The type of an inode never changes; a cut before any sync leaves it empty.
+        node = Node(ino=self._next_ino, mode=mode, mtime_ns=now, durable_mode=mode, durable_mtime_ns=now)
         self._next_ino += 1
         return node
 
