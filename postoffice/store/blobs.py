@@ -162,6 +162,11 @@ class FileBlobStore:
         self._dirs_lock = threading.Lock()
         self._durable_dirs: set[Path] = {self.root}  # exist and their entry is synced
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # ``root`` may be new (first start): its entry in the data dir, and ``tmp`` in it,
+        # are durable only once both directories are fsynced; every blob below depends
+        # on them (found by tests/durability). Two fsyncs per open.
+        self.fsync_dir(self.root)
+        self.fsync_dir(self.root.parent)
         self._remove_stale_temps()
 
     # ---- paths ----------------------------------------------------------------------
