@@ -156,8 +156,10 @@ class PowerCutRun:
         for port in self.ports.values():
             while True:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited ({self.process.returncode}); see {self._stderr}")
+                    self.process = None
+                    raise RuntimeError(f"the server exited; see {self._stderr}")
                 if time.monotonic() > deadline:
+                    self.kill()
                     raise RuntimeError("the server did not start listening")
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -320,8 +322,11 @@ class PowerCutRun:
         self.fs.cut(keep=keep, seed=cut_seed)
         self.result.cuts += 1
         self._check_sqlite(n)
-        self.start()
-        self._check_mailbox(n)
+        try:
+            self.start()
+            self._check_mailbox(n)
+        except (OSError, RuntimeError, AssertionError, imaplib.IMAP4.error) as e:
+            self.result.failures.append(f"cut {n}: the server or its mailbox did not come back: {e!r}")
 
     def _check_sqlite(self, n: int) -> None:
         db = self.data_dir / "postoffice.sqlite3"
@@ -383,8 +388,8 @@ def run_power_cuts(workdir: Path, cuts: int, seed: int, *, serve: list[str] | No
             run.cut_once(rng)
             if progress is not None:
                 progress(run.result.log[-1] + " -> " + run.result.summary())
-            if stop_on_failure and not run.result.ok:
-                break
+            if (stop_on_failure and not run.result.ok) or run.process is None:
+                break  # stop at the first failure, or the server is gone
         run.result.log.append("powerfs: " + json.dumps(run.stats()))
     return run.result
 
