@@ -90,7 +90,9 @@ class Node:
     def dirty(self) -> bool:
         if self.is_dir:
             return self.entries != self.durable_entries or self.mode != self.durable_mode
-        return self.data != self.durable_data or self.mode != self.durable_mode or self.mtime_ns != self.durable_mtime_ns
+        return (
+            self.data != self.durable_data or self.mode != self.durable_mode or self.mtime_ns != self.durable_mtime_ns
+        )
 
     def make_durable(self) -> None:
         if self.is_dir:
@@ -270,7 +272,10 @@ class PowerFSOperations:
         if not node.is_dir:
             raise _fail(errno.ENOTDIR)
         # With use_ino each entry carries its inode number: readdir(3) skips d_ino 0.
-        listing = [(".", {"st_mode": node.mode, "st_ino": node.ino}, 0), ("..", {"st_mode": stat.S_IFDIR, "st_ino": 1}, 0)]
+        listing = [
+            (".", {"st_mode": node.mode, "st_ino": node.ino}, 0),
+            ("..", {"st_mode": stat.S_IFDIR, "st_ino": 1}, 0),
+        ]
         listing.extend((name, {"st_mode": child.mode, "st_ino": child.ino}, 0) for name, child in node.entries.items())
         return listing
 
