@@ -17,6 +17,7 @@ Usage: ``.venv/bin/python bench/fsync_mutations.py [--cuts 50] [--seed 1515] [--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -133,7 +134,8 @@ def mutate(root: Path, site: Site | None) -> Path:
 
 
 def run(site: Site | None, cuts: int, seed: int) -> str:
-    with tempfile.TemporaryDirectory(prefix="fsync-mutation-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fsync-mutation-") as tmp, contextlib.chdir(tmp):
+        # Not from the work tree: ``python -m`` puts the current directory first on the path.
         src = mutate(Path(tmp), site)
         env = {**os.environ, "PYTHONPATH": str(src)}
         where = subprocess.run(
