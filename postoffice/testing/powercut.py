@@ -307,6 +307,66 @@ class PowerCutRun:
                     time.sleep(0.02)
 
     # ---- one cut -----------------------------------------------------------------------
+    def cut_after_each_single_operation(self) -> None:
+        """The cut right after ONE acknowledged operation of each kind on a freshly
+        started server, with no later commit to sync it along: SMTP, APPEND, POP3
+        DELE+QUIT, UID EXPUNGE, each followed at once by SIGKILL and a cut."""
+        rng = random.Random(0)
+
+        def once(body: Callable[[], None], what: str) -> None:
+            n = self.result.cuts + 1
+            self.result.log.append(f"cut {n}: right after one {what}")
+            body()
+            self.kill()
+            self.fs.cut()
+            self.result.cuts += 1
+            self._check_sqlite(n)
+            try:
+                self.start()
+                self._check_mailbox(n)
+            except (OSError, RuntimeError, AssertionError, imaplib.IMAP4.error) as e:
+                self.result.failures.append(f"cut {n}: the server or its mailbox did not come back: {e!r}")
+
+        def smtp() -> None:
+            with smtplib.SMTP("127.0.0.1", self.ports["smtp"], timeout=15) as client:
+                msg_id = self._new_id("s")
+                client.sendmail("a@remote.test", [USER], _message(msg_id, rng))
+                self._delivered(msg_id, "smtp")
+
+        def append() -> None:
+            imap = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
+            imap.login(USER, PASSWORD)
+            msg_id = self._new_id("a")
+            if imap.append("INBOX", None, None, _message(msg_id, rng))[0] == "OK":
+                self._delivered(msg_id, "append")
+            imap.logout()
+
+        def pop3() -> None:
+            pop = poplib.POP3("127.0.0.1", self.ports["pop3"], timeout=15)
+            pop.user(USER)
+            pop.pass_(PASSWORD)
+            m = _MESSAGE_ID.search(b"\r\n".join(pop.top(1, 0)[1]))
+            assert m is not None
+            pop.dele(1)
+            self._deleting([m.group(1).decode()])
+            pop.quit()
+            self._deleted([m.group(1).decode()], "pop3_dele")
+
+        def expunge() -> None:
+            imap = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
+            imap.login(USER, PASSWORD)
+            imap.select("INBOX")
+            uid, msg_id = next(iter(self._fetch_ids(imap).items()))
+            self._deleting([msg_id])
+            imap.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
+            if imap.uid("EXPUNGE", str(uid))[0] == "OK":
+                self._deleted([msg_id], "imap_expunge")
+            imap.logout()
+
+        for body, what in ((smtp, "SMTP delivery"), (append, "APPEND"), (smtp, "SMTP delivery"),
+                           (pop3, "POP3 DELE+QUIT"), (expunge, "UID EXPUNGE")):  # fmt: skip
+            once(body, what)
+
     def cut_once(self, rng: random.Random) -> None:
         """Let the clients work for a random while, kill the server and cut the power,
         restart it and check the mailbox against the model."""
@@ -390,9 +450,11 @@ class PowerCutRun:
 def run_power_cuts(workdir: Path, cuts: int, seed: int, *, serve: list[str] | None = None,
                    env: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
                    stop_on_failure: bool = False) -> PowerCutResult:  # fmt: skip
-    """``cuts`` power cuts on one server; the result counts what was lost."""
+    """Five cuts right after single operations, then ``cuts`` cuts at random points, on
+    one server; the result counts what was lost."""
     rng = random.Random(seed)
     with PowerCutRun(workdir, serve=serve, env=env) as run:
+        run.cut_after_each_single_operation()
         for _ in range(cuts):
             run.cut_once(rng)
             if progress is not None:
