@@ -107,6 +107,20 @@ def _message(msg_id: str, rng: random.Random) -> bytes:
     return (head + "\r\n" + "".join(f"{msg_id} line {i}\r\n" for i in range(rng.randint(1, 300)))).encode()
 
 
+def _live_members(group: int) -> list[int]:
+    """Processes of a process group that are not zombies (from /proc/PID/stat)."""
+    live = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":  # state, ppid, pgrp
+                live.append(int(entry))
+    return live
+
+
 def _how_many(rng: random.Random, count: int) -> int:
     """Messages to delete in one go: a few, more when the mailbox grows past ~60, so
     deletions keep pace with deliveries over a long run."""
@@ -160,6 +174,7 @@ class PowerCutRun:
             self.process = subprocess.Popen(
                 [*self.serve, "--config", str(self.config), "serve"],
                 stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True,  # its own process group: the cut kills its workers too
             )  # fmt: skip
         deadline = time.monotonic() + 60
         for port in self.ports.values():
@@ -177,11 +192,22 @@ class PowerCutRun:
                     time.sleep(0.02)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        if self.process is not None:
-            self.process.wait()
+        """SIGKILL the server and its SMTP worker processes; return once all are gone
+        (a write still in flight must land before the cut, not after)."""
+        if self.process is None:
+            return
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait()
         self.process = None
+        deadline = time.monotonic() + 30
+        while _live_members(group):  # a zombie has closed its files already
+            if time.monotonic() > deadline:
+                raise RuntimeError("a server process outlived SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            time.sleep(0.01)
 
     # ---- the model -------------------------------------------------------------------
     def _new_id(self, kind: str) -> str:
