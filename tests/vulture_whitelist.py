@@ -76,3 +76,20 @@ _.DNSLookup
 # uvicorn.Server reads its ``lifespan`` attribute in startup()/shutdown(); web/ sets it
 # because it starts the server on its own socket instead of through Server.serve().
 _.lifespan
+
+# mfusepy calls these operations of the power-cut file system (postoffice.testing.powerfs)
+# by name, with its own signatures (arguments the model does not need included), and reads
+# ``use_ns`` to pass times in nanoseconds.
+_.use_ns
+_.init
+_.access
+_.rmdir
+_.fallocate
+_.symlink
+_.utimens
+_.statfs
+_.listxattr
+_.removexattr
+_.amode
+_.datasync
+_.fi

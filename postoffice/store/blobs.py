@@ -76,10 +76,29 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
+_FUSE_SUPER_MAGIC = 0x65735546
+
+
+def _on_fuse(fd: int) -> bool:
+    """Whether ``fd`` lies on a FUSE file system (fstatfs(2) f_type)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        buf = ctypes.create_string_buffer(256)  # struct statfs; f_type (a long) comes first
+        if libc.fstatfs(fd, buf) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    return ctypes.c_long.from_buffer(buf).value == _FUSE_SUPER_MAGIC
+
+
 def syncfs(fd: int) -> bool:
     """syncfs(2) on the file system holding ``fd``: False where unavailable, OSError
-    when the kernel reports a writeback error (Linux >= 5.8 does)."""
-    if _SYNCFS is None:
+    when the kernel reports a writeback error (Linux >= 5.8 does).
+
+    Unavailable on FUSE too: there the kernel returns 0 without telling the daemon
+    (it forwards FUSE_SYNCFS only to virtiofs), so nothing would be durable (sshfs,
+    mergerfs; found by tests/durability on its FUSE file system)."""
+    if _SYNCFS is None or _on_fuse(fd):
         return False
     if _SYNCFS(fd) != 0:
         errno = ctypes.get_errno()
@@ -162,6 +181,11 @@ class FileBlobStore:
         self._dirs_lock = threading.Lock()
         self._durable_dirs: set[Path] = {self.root}  # exist and their entry is synced
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # ``root`` may be new (first start): its entry in the data dir, and ``tmp`` in it,
+        # are durable only once both directories are fsynced; every blob below depends
+        # on them (found by tests/durability). Two fsyncs per open.
+        self.fsync_dir(self.root)
+        self.fsync_dir(self.root.parent)
         self._remove_stale_temps()
 
     # ---- paths ----------------------------------------------------------------------
@@ -242,6 +266,12 @@ class FileBlobStore:
         here: ``sync_filesystem`` needs syncfs(2) and the real fsync."""
         if _SYNCFS is None or self.fsync is not os.fsync:
             return None
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _on_fuse(fd):  # syncfs(2) makes nothing durable there: see syncfs()
+                return None
+        finally:
+            os.close(fd)
         return functools.partial(FileBlobStore, self.root)
 
     def sync_filesystem(self) -> None:

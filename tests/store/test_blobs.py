@@ -89,7 +89,10 @@ def _recording_store(root: Path) -> tuple[FileBlobStore, list[str]]:
         calls.append(os.readlink(f"/proc/self/fd/{fd}"))
         os.fsync(fd)
 
-    return FileBlobStore(root, fsync=fsync), calls
+    store = FileBlobStore(root, fsync=fsync)
+    assert calls == [str(root), str(root.parent)]  # the open makes blobs/tmp and blobs/ durable
+    calls.clear()
+    return store, calls
 
 
 def test_fsync_order_temp_file_then_rename_then_directory(tmp_path: Path) -> None:
@@ -103,6 +106,8 @@ def test_fsync_order_temp_file_then_rename_then_directory(tmp_path: Path) -> Non
         os.fsync(fd)
 
     store = FileBlobStore(tmp_path / "b", fsync=fsync)
+    assert [p for p, _ in calls] == [str(tmp_path / "b"), str(tmp_path)]  # the open: blobs/tmp, blobs/
+    calls.clear()
     store.put(data)
     temp_calls = [i for i, (p, _) in enumerate(calls) if p.startswith(str(tmp_path / "b" / "tmp") + "/")]
     dir_calls = [i for i, (p, _) in enumerate(calls) if p == str(dest.parent)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import re
 import sqlite3
@@ -142,6 +143,15 @@ class Database:
     # ---- lifecycle ------------------------------------------------------------------------
     def start(self, target_version: int | None = None) -> None:
         """Blocking: migrate, then start the writer thread. Call from a thread."""
+        # The data dir may be new (first start): its own entry is not durable until its
+        # parent is fsynced, and SQLite syncs only the directory of its files. Without
+        # this a power cut after a first start loses the whole database (found by
+        # tests/durability). One fsync per open.
+        fd = os.open(self.path.resolve().parent.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         conn = self._connect_writer()
         try:
             migrate(conn, target_version)
