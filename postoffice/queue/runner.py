@@ -26,12 +26,14 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from postoffice.authn.sign import DkimSigner
 from postoffice.clock import Clock
 from postoffice.config import Config
 from postoffice.errors import MailError
@@ -43,6 +45,7 @@ from postoffice.smtpclient import (
     Envelope,
     RecipientSpec,
     ServerReply,
+    SignHook,
     SMTPClientError,
     SMTPConnection,
     synthetic,
@@ -87,6 +90,8 @@ class QueueRunner:
         self.clock: Clock = clock or mail.clock
         self.router = router or Router(config.relay, config.dns)
         self.helo = config.relay.helo_name or config.hostname
+        # RFC 6376: mail from a local domain leaves DKIM-signed ([authn] dkim_sign).
+        self.signer = DkimSigner.from_config(config)
         self._wake = asyncio.Event()
         self._inflight: set[tuple[int, str]] = set()
         self._pending: dict[str, collections.deque[Job]] = {}  # route key -> jobs waiting for a connection
@@ -210,7 +215,9 @@ class QueueRunner:
                 try:
                     try:
                         content = await self.mail.get_content(job.entry.content_id)
-                        result = await conn.send(self._envelope(job, content), self.mail.stream(content))
+                        result = await conn.send(
+                            self._envelope(job, content), functools.partial(self.mail.stream, content), sign=self._sign_hook(job)
+                        )
                     except SMTPClientError as exc:
                         broken = True
                         await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
@@ -355,6 +362,18 @@ class QueueRunner:
                 await self._send_dsn(entry, info, [_report_of(r, "delayed", remote_mta, until) for r in waiting])
             await self.queue.set_delay_notified(entry.id)
         await self.queue.remove_finished()
+
+    def _sign_hook(self, job: Job) -> SignHook:
+        async def sign(message: AsyncIterator[bytes]) -> bytes:
+            try:
+                return await self.signer.signature(
+                    message, mail_from=job.entry.sender, local_domains=await self.mail.local_domains()
+                )
+            except ValueError as exc:  # no From field, a header block too big: sent unsigned
+                log.warning("queue entry %d: not DKIM-signed: %s", job.entry.id, exc)
+                return b""
+
+        return sign
 
     async def _send_dsn(self, entry: QueueEntry, info: dict[str, Any], reports: list[RecipientReport]) -> None:
         content = await self.mail.get_content(entry.content_id)

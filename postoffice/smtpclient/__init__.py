@@ -14,6 +14,7 @@ from .client import (
     Envelope,
     RecipientResult,
     RecipientSpec,
+    SignHook,
     SMTPClientError,
     SMTPConnection,
     TLSMode,
@@ -25,6 +26,7 @@ from .reply import ReplyError, ReplyParser, ServerReply
 
 __all__ = [
     "DataFramer",
+    "SignHook",
     "Envelope",
     "RecipientResult",
     "RecipientSpec",

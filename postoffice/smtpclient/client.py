@@ -21,7 +21,7 @@ import asyncio
 import base64
 import contextlib
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +33,7 @@ from .framing import DataFramer
 from .reply import ReplyError, ReplyParser, ServerReply
 
 __all__ = [
+    "SignHook",
     "Envelope",
     "RecipientSpec",
     "RecipientResult",
@@ -42,6 +43,9 @@ __all__ = [
     "TLSMode",
     "synthetic",
 ]
+
+# A signer of the outbound path: the message as sent in, header fields to prepend out.
+SignHook = Callable[[AsyncIterator[bytes]], Awaitable[bytes]]
 
 TLSMode = Literal["opportunistic", "verify", "implicit", "none"]
 _CHUNK = 256 * 1024
@@ -291,9 +295,20 @@ class SMTPConnection:
             return None
         return size or None
 
-    async def send(self, envelope: Envelope, source: AsyncIterable[bytes]) -> TransactionResult:
+    async def send(
+        self,
+        envelope: Envelope,
+        source: AsyncIterable[bytes] | Callable[[], AsyncIterable[bytes]],
+        *,
+        sign: SignHook | None = None,
+    ) -> TransactionResult:
         """One transaction; every recipient gets a final reply. SMTPClientError if the
-        connection failed (then it is unusable: close it)."""
+        connection failed (then it is unusable: close it).
+
+        ``sign`` (with ``source`` a callable that reads the message afresh each time):
+        called once with the message exactly as it will be sent to this peer, after any
+        8BITMIME/BINARYMIME conversion (RFC 6376 §5.3: a signature covers the octets on
+        the wire); the header fields it returns (DKIM-Signature) go before the message."""
         ext = self.extensions
         everyone = envelope.recipients
 
@@ -363,7 +378,13 @@ class SMTPConnection:
                 await self._finish_empty_data()
             await self.reset()
             return TransactionResult(tuple(RecipientResult(r.address, rep) for r, rep in zip(everyone, rcpt_replies, strict=True)))
-        body_source: AsyncIterator[bytes] = _converted(source, convert_8bit, convert_binary)
+        if callable(source):
+            signature = b""
+            if sign is not None:
+                signature = await sign(_converted(source(), convert_8bit, convert_binary))
+            body_source: AsyncIterator[bytes] = _prefixed(signature, _converted(source(), convert_8bit, convert_binary))
+        else:
+            body_source = _converted(source, convert_8bit, convert_binary)
         if chunking:
             final = await self._send_bdat(body_source)
         else:
@@ -429,6 +450,13 @@ class SMTPConnection:
 
 class _TLSFailed(Exception):
     pass
+
+
+async def _prefixed(prefix: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if prefix:
+        yield prefix
+    async for chunk in rest:
+        yield chunk
 
 
 async def _converted(source: AsyncIterable[bytes], convert_8bit: bool, convert_binary: bool) -> AsyncIterator[bytes]:
