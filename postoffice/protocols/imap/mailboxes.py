@@ -42,7 +42,9 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
         s.condstore = True
     mailbox = await s.mail.get_mailbox(s.account, cmd.mailbox)
     records = await s.mail.list_messages(mailbox)
-    view = MailboxView(s.mail, mailbox, records, readonly=cmd.readonly)
+    view = MailboxView(
+        s.mail, mailbox, records, readonly=cmd.readonly, max_keywords=s.limits.max_keywords_per_mailbox
+    )
     view.condstore = s.condstore
     view.qresync = s.qresync
     # RFC 3501 §2.3.2: \\Recent in FETCH FLAGS and * n RECENT for IMAP4rev1 sessions only

@@ -40,10 +40,19 @@ def flag_atoms(flags: Iterable[str]) -> tuple[r.Atom, ...]:
 class MailboxView:
     """Snapshot of one selected mailbox for one session."""
 
-    def __init__(self, mail: MailService, mailbox: Mailbox, records: Sequence[MessageRecord], *, readonly: bool) -> None:
+    def __init__(
+        self,
+        mail: MailService,
+        mailbox: Mailbox,
+        records: Sequence[MessageRecord],
+        *,
+        readonly: bool,
+        max_keywords: int,
+    ) -> None:
         self.mail = mail
         self.mailbox = mailbox
         self.readonly = readonly
+        self.max_keywords = max_keywords  # [limits.imap] max_keywords_per_mailbox
         self.uids: list[int] = [m.uid for m in records]
         self.flags: dict[int, frozenset[str]] = {m.uid: m.flags for m in records}
         self.modseqs: dict[int, int] = {m.uid: m.modseq for m in records}
@@ -79,7 +88,12 @@ class MailboxView:
         for flags in self.flags.values():  # also those this session stored silently
             self._add_keywords(flags)
         keywords = sorted(self.keywords.values(), key=str.lower)
-        permanent = () if self.readonly else (*SYSTEM_FLAGS, *keywords, "\\*")
+        # RFC 3501 §7.1 / RFC 9051 §7.1: "\\*" says a new keyword may be created by
+        # storing it; not so once the keywords in use reach max_keywords_per_mailbox
+        # (STORE would get NO [LIMIT]).
+        in_use = {f.lower() for flags in self.flags.values() for f in flags if not f.startswith("\\")}
+        create = ("\\*",) if len(in_use) < self.max_keywords else ()
+        permanent = () if self.readonly else (*SYSTEM_FLAGS, *keywords, *create)
         return [
             r.untagged(r.Atom("FLAGS"), flag_atoms([*SYSTEM_FLAGS, *keywords])),
             r.untagged_status("OK", "flags that stick", r.code_permanentflags(permanent)),

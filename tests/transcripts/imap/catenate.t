@@ -56,6 +56,7 @@ S: )
 S: a5 OK
 C: a6 APPEND Drafts CATENATE (URL "imap://alice%40example.test@mail.example.test/Drafts/;UID=2/;SECTION=TEXT" URL "/Drafts/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)/;PARTIAL=0.9")
 S: * 4 EXISTS
+S: * 4 RECENT
 S: a6 OK [APPENDUID $uv 4]
 C: a7 UID FETCH 4 BODY.PEEK[]
 S: * 4 FETCH (UID 4 BODY[] {20}

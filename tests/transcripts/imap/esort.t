@@ -16,6 +16,7 @@ state: selected
 
 C: a0 NOOP
 S: * 7 EXISTS
+S: * 7 RECENT
 S: a0 OK
 # MIN and MAX are the first and the last message in sort order (RFC 5267 §3.1)
 C: a1 SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL

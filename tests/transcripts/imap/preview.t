@@ -6,6 +6,7 @@ state: selected
 
 C: a0 NOOP
 S: * 3 EXISTS
+S: * 3 RECENT
 S: a0 OK
 C: a1 CAPABILITY
 S: * CAPABILITY *
@@ -32,10 +33,10 @@ S: * 3 FETCH (UID 3 PREVIEW "")
 S: a6 OK
 # PREVIEW does not set \Seen
 C: a7 FETCH 1:3 (FLAGS PREVIEW)
-S: * 1 FETCH (FLAGS () PREVIEW "Lorem ipsum dolor sit amet")
-S: * 2 FETCH (FLAGS () PREVIEW {17}
+S: * 1 FETCH (FLAGS (\Recent) PREVIEW "Lorem ipsum dolor sit amet")
+S: * 2 FETCH (FLAGS (\Recent) PREVIEW {17}
 S: Grüße aus Köln)
-S: * 3 FETCH (FLAGS () PREVIEW "")
+S: * 3 FETCH (FLAGS (\Recent) PREVIEW "")
 S: a7 OK
 # errors: an unknown modifier, an unclosed list
 C: a8 FETCH 1 (PREVIEW (FUZZY))

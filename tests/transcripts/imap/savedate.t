@@ -7,10 +7,12 @@ state: selected
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 APPEND INBOX (\Seen) "01-Jan-2020 10:00:00 +0100" {10}
 C: Subject: x
 S: * 2 EXISTS
+S: * 2 RECENT
 S: a1 OK [APPENDUID $_ 2]
 # the save date is the time of saving, whatever the internal date says
 C: a3 FETCH 1:2 (SAVEDATE INTERNALDATE)

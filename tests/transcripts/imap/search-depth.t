@@ -6,6 +6,7 @@ config: limits.imap.max_search_depth = 3
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 SEARCH NOT NOT NOT ALL
 S: * SEARCH

@@ -4,6 +4,7 @@ state: selected
 
 C: a0 NOOP
 S: * 1 EXISTS
+S: * 1 RECENT
 S: a0 OK
 C: a1 SORT (BOGUS) UTF-8 ALL
 S: a1 BAD

@@ -16,6 +16,7 @@ state: selected
 
 C: a0 NOOP
 S: * 7 EXISTS
+S: * 7 RECENT
 S: a0 OK
 C: a1 CAPABILITY
 S: * CAPABILITY *
@@ -72,6 +73,8 @@ S: * SORT 2 6 4 1 5 3
 S: a16 OK
 # RFC 7162 §3.1.5: a MODSEQ criterion adds the highest mod-sequence of what matched
 C: a17 SORT (DATE) UTF-8 MODSEQ 1
+# the first CONDSTORE-enabling command announces HIGHESTMODSEQ (RFC 7162 §3.1)
+S: * OK [HIGHESTMODSEQ $_]
 S: * SORT 6 2 4 1 3 5 7 (MODSEQ $_)
 S: a17 OK
 C: a18 SORT RETURN (COUNT) (DATE) UTF-8 MODSEQ 1

@@ -7,6 +7,7 @@ state: selected
 
 C: a0 NOOP
 S: * 4 EXISTS
+S: * 4 RECENT
 S: a0 OK
 C: a1 STORE 1 +FLAGS.SILENT (\Deleted)
 S: a1 OK
