@@ -218,7 +218,7 @@ def start_po(workdir: Path, processes: int | None = None) -> Server:
     workdir.mkdir(parents=True)
     port = free_port()
     config = workdir / "postoffice.toml"
-    server = "" if processes is None else f"[server]\nsmtp_processes = {processes}\n"
+    server = "" if processes is None else f"[server]\nprocesses = {processes}\n"
     config.write_text(
         f'hostname = "bench.{DOMAIN}"\ndata_dir = "{workdir / "data"}"\ndomains = ["{DOMAIN}"]\n{server}'
         f'[listen]\nsmtp = "127.0.0.1:{port}"\n'
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="also profile one postoffice run with py-spy into FILE")
     parser.add_argument("--top", type=int, default=15, help="frames shown per profile list")
     parser.add_argument("--smtp-processes", type=int, default=None,
-                        help="postoffice [server] smtp_processes (default: the server's default)")
+                        help="postoffice [server] processes (default: the server's default)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="smtp-bench-", dir="/var/tmp"))
     os.chmod(work, 0o755)

@@ -35,7 +35,6 @@ from postoffice.web import start_web_listener as start_web
 
 __all__ = [
     "LISTENERS",
-    "SMTP_LISTENERS",
     "ListenerKind",
     "ServerFactory",
     "Services",
@@ -83,7 +82,7 @@ async def open_services(
     ``background=False``: this process leaves the store's background work (deferred
     search indexing) to another one (a worker process leaves it to the main process)."""
     from postoffice.store.blobs import FileBlobStore
-    from postoffice.store.bus import InProcessChangeBus
+    from postoffice.store.bus import HubChangeBus
     from postoffice.store.sqlite import SQLiteStore
     from postoffice.store.sqlite.shared import SQLiteSharedState
 
@@ -99,7 +98,7 @@ async def open_services(
         raise
     store.db.background_paused = not background
     blobs = FileBlobStore(config.blob_dir)
-    bus = bus if bus is not None else InProcessChangeBus()
+    bus = bus if bus is not None else HubChangeBus()  # with no worker attached: in-process
     mail = MailService(config, store, blobs, bus, clock, shared=shared)
     # The outbound queue lives in the same database (its queue role).
     from postoffice.mail.outbound import Outbound
@@ -146,7 +145,6 @@ LISTENERS: dict[str, ListenerKind] = {
     "pop3": ListenerKind("pop3", pop3.make_server),
     "pop3s": ListenerKind("pop3", pop3.make_server, implicit_tls=True),
 }
-SMTP_LISTENERS = ("smtp", "submission", "submissions")  # served by every SMTP process
 
 
 def max_connections_per_ip(config: Config, protocol: str) -> int:
@@ -185,7 +183,9 @@ async def start_protocol_listener(
     )
 
 
-async def start_web_listener(s: Services, listener: str, host: str, port: int) -> WebListener:
+async def start_web_listener(
+    s: Services, listener: str, host: str, port: int, *, reuse_port: bool = False
+) -> WebListener:
     """The webmail on ``host:port`` ("https": implicit TLS with the mail listeners'
     certificate), its session and paging roles on the same database as ``s.store``."""
     from postoffice.store.sqlite import SQLiteStore
@@ -195,4 +195,4 @@ async def start_web_listener(s: Services, listener: str, host: str, port: int) -
         raise TypeError("the webmail is served on the embedded SQLite store")
     roles = SQLiteWebStore(s.store.db)
     tls = server_context(s.config) if listener == "https" else None
-    return await start_web(s.mail, roles, roles, listener, host, port, tls)
+    return await start_web(s.mail, roles, roles, listener, host, port, tls, reuse_port=reuse_port)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import re
 import tomllib
@@ -19,6 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("postoffice.config")
+
+MAX_PROCESSES = 64  # [server] processes at most
 
 __all__ = [
     "Config",
@@ -162,14 +167,13 @@ class AuthConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    # Processes accepting SMTP connections (listeners smtp, submission, submissions) on the
-    # same ports (SO_REUSEPORT): 1 (default) = the serve process alone, 0 = one per CPU
-    # core (at most 8). On 2 cores more processes measured no faster (bench/smtp_postfix.py:
-    # one process already uses ~1.3 cores); on bigger machines they spread SMTP load. The serve process keeps every other listener; the others serve SMTP only,
-    # each with its own store connections, and forward their changes to it (IMAP IDLE).
-    # Connection limits per client address ([limits.*] max_connections_per_ip) are
-    # counted per process. At most 64.
-    smtp_processes: int = _count(1)
+    # Processes of ``serve``: every listener (SMTP, IMAP, POP3, the webmail) is served by
+    # this many processes accepting on the same ports (SO_REUSEPORT), each with its own
+    # store connections on the one data dir, joined by one change bus (IMAP IDLE, POP3
+    # locks and webmail live updates work whichever process holds the session). 0 (the
+    # default) = one per CPU core; at most 64. The deprecated ``smtp_processes`` key is
+    # read as this one, with a warning in the log.
+    processes: int = _count(0)
     # Garbage collection while serve runs: contents no message refers to any more, then
     # blob files no content refers to. A blob is kept while it is younger than
     # gc_grace (since written, or found again by a delivery's dedup): a delivery has
@@ -180,11 +184,11 @@ class ServerConfig:
     # run is logged as a stall, with the command that caused it (net.watchdog). 0: off.
     stall_threshold: float = _duration(0.25)
 
-    def smtp_process_count(self) -> int:
-        """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""
-        if self.smtp_processes:
-            return self.smtp_processes
-        return max(1, min(os.cpu_count() or 1, 8))
+    def process_count(self) -> int:
+        """``processes`` with 0 resolved to the number of CPU cores (1 to 64)."""
+        if self.processes:
+            return self.processes
+        return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
 
 
 @dataclass(frozen=True)
@@ -424,6 +428,20 @@ def _parse_hostport(value: str) -> tuple[str, int]:
     return host, port
 
 
+def _server_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``[server]`` with the deprecated ``smtp_processes`` read as ``processes`` (logged)."""
+    out = dict(table)
+    old = [key for key in out if key.replace("-", "_") == "smtp_processes"]
+    if not old:
+        return out
+    if any(key.replace("-", "_") == "processes" for key in out):
+        raise ConfigError(f"{source}: key 'server.{old[0]}': deprecated, and 'server.processes' is set too; keep only processes")
+    value = out.pop(old[0])
+    log.warning("%s: key 'server.%s' is deprecated: read as 'server.processes = %r' (every protocol)", source, old[0], value)
+    out["processes"] = value
+    return out
+
+
 def _convert(section: str, cls: type[Any], raw: Mapping[str, Any], source: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
@@ -580,9 +598,11 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
             raise ConfigError(f"{source}: key 'limits.smtp.bare_lf': expected \"normalise\" or \"refuse\"")
         kwargs["limits"] = limits
     if "server" in raw:
-        server = _convert("server", ServerConfig, _table(raw, "server", source), source)
-        if server.smtp_processes > 64:
-            raise ConfigError(f"{source}: key 'server.smtp_processes': expected at most 64, got {server.smtp_processes}")
+        server = _convert("server", ServerConfig, _server_table(_table(raw, "server", source), source), source)
+        if server.processes > MAX_PROCESSES:
+            raise ConfigError(
+                f"{source}: key 'server.processes': expected at most {MAX_PROCESSES}, got {server.processes}"
+            )
         if server.gc_interval < 1:
             raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server

@@ -33,6 +33,7 @@ from postoffice import app
 from postoffice.config import Config
 from postoffice.net.listener import Listener
 from postoffice.queue import start_runner
+from postoffice.store.bus import HubChangeBus
 from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
 
 __all__ = ["Listening", "run", "serve", "start_listeners", "stop_event", "stop_listeners", "worker_main"]
@@ -96,7 +97,9 @@ async def start_listeners(
                     s, name, host, port, reuse_port=name in reuse_port
                 )
             else:  # "http", "https": the webmail
-                listening.listeners[name] = await app.start_web_listener(s, name, host, port)
+                listening.listeners[name] = await app.start_web_listener(
+                    s, name, host, port, reuse_port=name in reuse_port
+                )
             if announce:
                 print(f"{name:<12} listening on {host}:{port}", flush=True)
     except BaseException:
@@ -138,21 +141,25 @@ async def ensure_first_account(s: app.Services) -> None:
 async def serve(config: Config) -> int:
     """Run every configured listener until SIGINT or SIGTERM.
 
-    With ``[server] smtp_processes`` above 1, worker processes (``workers``) also accept
-    on the SMTP listeners' ports; this process supervises them, publishes their changes
-    on its bus, and stops them before it exits."""
+    With ``[server] processes`` above 1, worker processes (``workers``) also accept on
+    every listener's port (SO_REUSEPORT); this process supervises them, is the hub of
+    the change bus (each change reaches every process once: ``store.bus``), runs the
+    store's background work alone (search indexing, garbage collection, the outbound
+    queue), and stops them before it exits."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    s = await app.open_services(config)
+    hub = HubChangeBus()
+    s = await app.open_services(config, bus=hub)
     pool: WorkerPool | None = None
     try:
         await ensure_first_account(s)
-        processes = config.server.smtp_process_count()
-        shared = frozenset(app.SMTP_LISTENERS) if processes > 1 else frozenset()
+        processes = config.server.process_count()
+        names = list(config.listen.addresses)
+        shared = frozenset(names) if processes > 1 else frozenset()
         stop = stop_event()
-        listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
-        smtp = {name: listening.bound(name) for name in app.SMTP_LISTENERS if name in listening.listeners}
-        if processes > 1 and smtp:
-            pool = WorkerPool(config, smtp, processes - 1, s.bus, role="smtp")
+        listening = await start_listeners(s, names, reuse_port=shared)
+        bound = {name: listening.bound(name) for name in listening.listeners}
+        if processes > 1 and bound:
+            pool = WorkerPool(config, bound, processes - 1, hub)
             pool.start()
         web = [name for name in ("http", "https") if name in listening.listeners]
         if web:
@@ -186,9 +193,10 @@ async def serve(config: Config) -> int:
 
 async def _serve_worker(spec: WorkerSpec, channel: WorkerChannel, stdin: int) -> int:
     stop = stop_event()
-    watch_parent(stdin, stop)
+    bus = channel.bus()
+    watch_parent(stdin, stop, bus.receive)  # the other processes' changes, through the main
     # The main process runs the store's background work (search indexing).
-    s = await app.open_services(spec.config, bus=channel.bus(), background=False)
+    s = await app.open_services(spec.config, bus=bus, background=False)
     try:
         names = list(spec.config.listen.addresses)
         listening = await start_listeners(s, names, reuse_port=frozenset(names), announce=False)

@@ -1,9 +1,9 @@
-"""Worker processes of ``serve`` (``[server] smtp_processes`` above 1: SMTP workers).
+"""Worker processes of ``serve`` (``[server] processes`` above 1).
 
 Owns: ``WorkerPool``, the main process's side (start the workers, read their
-changes and publish them on the main's bus, restart a worker that dies, stop them
-all), and the worker's side of the pipes (:class:`WorkerChannel`, ``read_spec``,
-``die_with_parent``, ``watch_parent``). What a worker serves is not decided here:
+changes and publish them on the main's hub, which sends them on to the other workers;
+restart a worker that dies, stop them all), and the worker's side of the pipes
+(:class:`WorkerChannel`, ``read_spec``, ``die_with_parent``, ``watch_parent``). What a worker serves is not decided here:
 ``postoffice.lifecycle.worker_main`` (the worker's entry point) opens its own services
 (own SQLite connections and writer, own FileBlobStore on the same data dir) and serves
 the listeners of its spec — whatever their protocol — on the ports the main bound, with
@@ -13,14 +13,17 @@ port. This module imports neither ``app`` nor ``lifecycle`` (an import-linter co
 Between the main and a worker there are two pipes and signals, nothing else:
 
 - the worker's stdin: one frame from the main, an 8-byte big-endian length then a
-  pickled ``WorkerSpec``; nothing after it. End of file means the main is gone and
-  the worker stops (a watchdog besides ``PR_SET_PDEATHSIG``, which SIGKILLs the
+  pickled ``WorkerSpec``; after it, lines ``change JSON`` for every Change published
+  in another process (the main's or another worker's), which the worker publishes to
+  its own subscribers only (``store.bus``: exactly once everywhere). End of file means
+  the main is gone and the worker stops (a watchdog besides ``PR_SET_PDEATHSIG``, which SIGKILLs the
   worker the moment the main dies, so no orphan keeps accepting on the port);
 - the worker's stdout (its original fd 1; its own prints go to stderr): lines
   ``ready PID`` once its listeners accept, then ``change JSON`` for every Change it
   publishes (``store.bus.encode_change``), in publish order;
-- SIGTERM or SIGINT: the worker runs the SMTP shutdown (421 4.3.2 to idle sessions,
-  ``[limits.smtp] shutdown_grace`` for a message in DATA/BDAT) and exits 0.
+- SIGTERM or SIGINT: the worker runs every listener's shutdown (SMTP: 421 4.3.2 to
+  idle sessions, ``[limits.smtp] shutdown_grace`` for a message in DATA/BDAT) and
+  exits 0.
 
 Invariants: a worker that exits while the pool is not stopping is logged and
 restarted after a back-off (0.5 s doubling to 30 s; back to 0.5 s after it ran 60 s);
@@ -28,7 +31,8 @@ restarted after a back-off (0.5 s doubling to 30 s; back to 0.5 s after it ran 6
 15 s); ``kill`` leaves no worker alive. Several processes write the one SQLite
 database: each has its own writer thread with group commit and waits for the
 database's write lock (``busy_timeout``), so the 250 after DATA still means durable.
-Only the main process runs the store's background work (search indexing): a worker
+Only the main process runs the store's background work (search indexing; the garbage
+collector and the outbound queue runner are started by ``serve`` in the main): a worker
 idles between its own writes while the others are busy, and indexing then would
 take the write lock and CPU from them (it could not index twice: a slice runs under
 the write lock, BEGIN IMMEDIATE, and deletes what it indexed from search_pending).
@@ -47,12 +51,13 @@ import signal
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from postoffice.config import Config, Listen
-from postoffice.store.api import ChangeBus
-from postoffice.store.bus import ForwardingChangeBus, decode_change, encode_change
+from postoffice.store.api import Change
+from postoffice.store.bus import ForwardingChangeBus, HubChangeBus, decode_change, encode_change
 
 __all__ = ["WorkerPool", "WorkerSpec", "Worker", "WorkerChannel", "read_spec", "die_with_parent", "watch_parent"]
 
@@ -88,15 +93,14 @@ class Worker:
 
 
 class WorkerPool:
-    """``count`` worker processes serving ``listeners`` (name -> bound host, port);
-    ``role`` names them in logs and in the ``ROLE worker N serving ROLE (pid P)`` line."""
+    """``count`` worker processes serving ``listeners`` (name -> bound host, port), each
+    announced by a ``worker N serving NAMES (pid P)`` line on stdout once it accepts."""
 
-    def __init__(
-        self, config: Config, listeners: dict[str, tuple[str, int]], count: int, bus: ChangeBus, *, role: str = "smtp"
-    ) -> None:
+    role = "serve"  # names the workers in logs
+
+    def __init__(self, config: Config, listeners: dict[str, tuple[str, int]], count: int, bus: HubChangeBus) -> None:
         self.config = dataclasses.replace(config, listen=Listen(dict(listeners)))
         self.bus = bus
-        self.role = role
         self.workers = [Worker(i + 1) for i in range(count)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -106,7 +110,7 @@ class WorkerPool:
             self._tasks.append(asyncio.create_task(self._supervise(worker), name=f"{self.role}-worker-{worker.index}"))
 
     async def stop(self) -> None:
-        """SIGTERM every worker (each runs the SMTP shutdown) and wait for all to exit."""
+        """SIGTERM every worker (each runs its listeners' shutdown) and wait for all to exit."""
         self._stopping.set()
         for worker in self.workers:
             _signal(worker.process, signal.SIGTERM)
@@ -144,7 +148,10 @@ class WorkerPool:
                 worker.process = process
                 if self._stopping.is_set():  # stop() came while it was starting
                     _signal(process, signal.SIGTERM)
-                status = await self._pump(worker, process)
+                try:
+                    status = await self._pump(worker, process)
+                finally:
+                    self.bus.detach(worker.index)
                 worker.ready.clear()
                 if self._stopping.is_set():
                     log.info("%s worker %d (pid %d) exited with status %s", self.role, worker.index, process.pid, status)
@@ -169,7 +176,9 @@ class WorkerPool:
         process.stdin.write(struct.pack(">Q", len(spec)) + spec)
         with contextlib.suppress(ConnectionError):
             await process.stdin.drain()
-        # stdin stays open: its end of file tells the worker that this process is gone.
+        # stdin stays open: the changes of the other processes follow the spec, and its
+        # end of file tells the worker that this process is gone.
+        self.bus.attach(worker.index, _sender(process))
         return process
 
     async def _pump(self, worker: Worker, process: asyncio.subprocess.Process) -> int:
@@ -189,11 +198,35 @@ class WorkerPool:
                 except ValueError:
                     log.warning("%s worker %d: bad change line %r", self.role, worker.index, line[:80])
                     continue
-                self.bus.publish(change)
+                self.bus.publish_from(worker.index, change)
             elif line.startswith(b"ready"):
                 worker.ready.set()
-                print(f"{self.role} worker {worker.index:<3} serving {self.role.upper()} (pid {process.pid})", flush=True)
+                names = ", ".join(self.config.listen.addresses)
+                print(f"worker {worker.index:<3} serving {names} (pid {process.pid})", flush=True)
         return await process.wait()
+
+
+def _sender(process: asyncio.subprocess.Process) -> Callable[[bytes], None]:
+    """Queue a line on ``process``'s stdin from any thread (the hub's ``send``)."""
+    loop = asyncio.get_running_loop()
+    stdin = process.stdin
+    assert stdin is not None
+
+    def write(line: bytes) -> None:
+        if process.returncode is None and not stdin.is_closing():
+            stdin.write(b"change " + line)  # buffered by the transport: never blocks this loop
+
+    def send(line: bytes) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            write(line)
+        else:
+            loop.call_soon_threadsafe(write, line)
+
+    return send
 
 
 def _signal(process: asyncio.subprocess.Process | None, sig: int) -> None:
@@ -240,14 +273,25 @@ def read_spec(fd: int) -> WorkerSpec:
     return spec
 
 
-def watch_parent(fd: int, stop: asyncio.Event) -> None:
-    """Set ``stop`` when stdin (``fd``) reaches its end (the main process is gone)."""
+def watch_parent(fd: int, stop: asyncio.Event, on_change: Callable[[Change], None]) -> None:
+    """Hand every ``change`` line of stdin (``fd``) to ``on_change`` (from a thread: it
+    must be thread-safe); set ``stop`` when stdin reaches its end (the main is gone)."""
     loop = asyncio.get_running_loop()
 
     def watch() -> None:
+        pending = b""
         with contextlib.suppress(OSError):
-            while os.read(fd, 65536):
-                pass
+            while chunk := os.read(fd, 65536):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if not line.startswith(b"change "):
+                        continue
+                    try:
+                        on_change(decode_change(line[7:]))
+                    except ValueError:
+                        log.warning("bad change line from the main process: %r", line[:80])
+                    except Exception:
+                        log.exception("a change from the main process could not be published")
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             loop.call_soon_threadsafe(stop.set)
 

@@ -182,8 +182,8 @@ async def start_listener(
 
     Pass a ``counter`` to read the listener's numbers (tests, metrics); otherwise one
     is made. ``port=0`` picks a free port: read it from ``server.sockets[0]``.
-    ``reuse_port`` (SO_REUSEPORT) lets the SMTP processes of ``serve`` share the port
-    (``[server] smtp_processes``); every socket on the port must set it.
+    ``reuse_port`` (SO_REUSEPORT) lets the processes of ``serve`` share the port
+    (``[server] processes``); every socket on the port must set it.
     """
     counts = counter if counter is not None else ConnectionCounter(max_connections_per_ip)
 

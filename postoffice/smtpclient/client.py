@@ -328,7 +328,11 @@ class SMTPConnection:
             body = "8BITMIME" if eight_ok else None
         elif body == "8BITMIME" and not eight_ok:
             body = None
-        estimate = envelope.size * 4 // 3 + 1024 if convert_binary else envelope.size
+        signature = b""
+        if sign is not None and callable(source):
+            # Signed before MAIL: the declared SIZE (RFC 1870) counts the signature fields too.
+            signature = await sign(_converted(source(), convert_8bit, convert_binary))
+        estimate = (envelope.size * 4 // 3 + 1024 if convert_binary else envelope.size) + len(signature)
         limit = self.max_size()
         if limit is not None and estimate > limit:
             return all_get(synthetic(552, "5.3.4", f"message of {estimate} octets is larger than {self.host} accepts ({limit})"))
@@ -379,9 +383,6 @@ class SMTPConnection:
             await self.reset()
             return TransactionResult(tuple(RecipientResult(r.address, rep) for r, rep in zip(everyone, rcpt_replies, strict=True)))
         if callable(source):
-            signature = b""
-            if sign is not None:
-                signature = await sign(_converted(source(), convert_8bit, convert_binary))
             body_source: AsyncIterator[bytes] = _prefixed(signature, _converted(source(), convert_8bit, convert_binary))
         else:
             body_source = _converted(source, convert_8bit, convert_binary)

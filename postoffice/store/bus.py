@@ -1,10 +1,18 @@
-"""ChangeBus for one machine: the in-process bus, and the forwarding bus of a worker process.
+"""ChangeBus for one machine: in-process, the main's hub, and a worker process's bus.
 
 Owns: ``InProcessChangeBus`` (one process, many sessions: IMAP IDLE, POP3, webmail);
-``ForwardingChangeBus`` (a worker process of ``serve``: publishes locally and hands
-every change to a callable that sends it to the main process, where it is published
-on the main's bus: docs/architecture.md §7); ``encode_change`` /
-``decode_change``, the one-line wire form of a Change between processes.
+``HubChangeBus`` (the main process of ``serve``: its own subscribers, and every change
+sent on to each worker process: docs/architecture.md §7); ``ForwardingChangeBus`` (a
+worker process of ``serve``: publishes locally and hands every change it publishes to
+a callable that sends it to the main, which publishes it on the hub; changes from the
+others arrive through ``receive``); ``encode_change`` / ``decode_change``, the one-line
+wire form of a Change between processes.
+
+Exactly once, whichever process publishes: a worker's change goes to its own
+subscribers and to the main; the main publishes it to its own subscribers and sends it
+to every worker but the one it came from (``HubChangeBus.publish_from``); a worker
+publishes what it receives to its own subscribers only, never forwarding it again. A
+change published in the main goes to its subscribers and to every worker.
 
 Invariants: ``publish`` is called only after the change committed; every live
 subscription of the account receives every change in publish order; a closed
@@ -24,7 +32,14 @@ from collections.abc import AsyncIterator, Callable
 
 from postoffice.store.api import Change
 
-__all__ = ["InProcessChangeBus", "InProcessSubscription", "ForwardingChangeBus", "encode_change", "decode_change"]
+__all__ = [
+    "InProcessChangeBus",
+    "InProcessSubscription",
+    "HubChangeBus",
+    "ForwardingChangeBus",
+    "encode_change",
+    "decode_change",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +149,51 @@ def decode_change(line: bytes) -> Change:
     return Change(account_id, mailbox_id, kind, modseq, tuple(uids))
 
 
+class HubChangeBus:
+    """The main process's bus: its own subscribers, and each change sent to every peer.
+
+    A peer is a worker process; ``send`` (given to ``attach``) takes one encoded line
+    (``encode_change`` plus a line end), must be thread-safe and must not block (the
+    worker pool queues it on the pipe to the worker)."""
+
+    def __init__(self, local: InProcessChangeBus | None = None) -> None:
+        self.local = local if local is not None else InProcessChangeBus()
+        self._peers: dict[int, Callable[[bytes], None]] = {}
+        self._lock = threading.Lock()
+        self.failed = 0
+
+    def attach(self, peer: int, send: Callable[[bytes], None]) -> None:
+        with self._lock:
+            self._peers[peer] = send
+
+    def detach(self, peer: int) -> None:
+        with self._lock:
+            self._peers.pop(peer, None)
+
+    def subscribe(self, account_id: int) -> InProcessSubscription:
+        return self.local.subscribe(account_id)
+
+    def publish(self, change: Change) -> None:
+        self.publish_from(None, change)
+
+    def publish_from(self, origin: int | None, change: Change) -> None:
+        """Publish a change that peer ``origin`` (None: this process) published already."""
+        self.local.publish(change)
+        with self._lock:
+            peers = [send for peer, send in self._peers.items() if peer != origin]
+        if not peers:
+            return
+        line = encode_change(change) + b"\n"
+        for send in peers:
+            try:
+                send(line)
+            except Exception:
+                # The change committed; a lost notification only delays an IDLE client
+                # of that process until its next command.
+                self.failed += 1
+                log.warning("could not send a change to a worker process", exc_info=True)
+
+
 class ForwardingChangeBus:
     """A worker's bus: local subscribers as in-process, and every change also ``forward``ed.
 
@@ -148,6 +208,10 @@ class ForwardingChangeBus:
 
     def subscribe(self, account_id: int) -> InProcessSubscription:
         return self.local.subscribe(account_id)
+
+    def receive(self, change: Change) -> None:
+        """A change another process published (through the main): local subscribers only."""
+        self.local.publish(change)
 
     def publish(self, change: Change) -> None:
         self.local.publish(change)

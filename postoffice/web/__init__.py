@@ -98,8 +98,12 @@ async def start_web_listener(
     host: str,
     port: int,
     tls_context: ssl.SSLContext | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> WebListener:
-    """Serve the webmail on ``host:port`` (port 0: any free port); ``tls_context`` for https."""
+    """Serve the webmail on ``host:port`` (port 0: any free port); ``tls_context`` for https.
+
+    ``reuse_port``: SO_REUSEPORT, so the processes of ``serve`` share the port."""
     import uvicorn
 
     from postoffice.web.app import make_app
@@ -109,6 +113,8 @@ async def start_web_listener(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.setblocking(False)

@@ -14,25 +14,35 @@ import pytest
 from postoffice.cli import main
 from postoffice.config import Config, ConfigError, ServerConfig, config_from_dict
 from postoffice.store.api import Change
-from postoffice.store.bus import ForwardingChangeBus, InProcessChangeBus, decode_change, encode_change
+from postoffice.store.bus import ForwardingChangeBus, HubChangeBus, InProcessChangeBus, decode_change, encode_change
 
 
-def test_smtp_processes_defaults_to_one_and_0_means_one_per_core_at_most_8() -> None:
-    assert Config().server.smtp_process_count() == 1
-    assert ServerConfig(smtp_processes=0).smtp_process_count() == max(1, min(os.cpu_count() or 1, 8))
-    assert config_from_dict({"server": {"smtp_processes": 1}}).server.smtp_process_count() == 1
-    assert config_from_dict({"server": {"smtp-processes": 12}}).server.smtp_process_count() == 12
-    assert ServerConfig(smtp_processes=3).smtp_process_count() == 3
+def test_processes_defaults_to_one_per_core() -> None:
+    assert Config().server.process_count() == max(1, min(os.cpu_count() or 1, 64))
+    assert ServerConfig(processes=0).process_count() == max(1, min(os.cpu_count() or 1, 64))
+    assert config_from_dict({"server": {"processes": 1}}).server.process_count() == 1
+    assert config_from_dict({"server": {"processes": 64}}).server.process_count() == 64
+    assert ServerConfig(processes=3).process_count() == 3
+
+
+def test_smtp_processes_is_read_as_processes_with_a_deprecation_line(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="postoffice.config"):
+        assert config_from_dict({"server": {"smtp_processes": 3}}).server.process_count() == 3
+        assert config_from_dict({"server": {"smtp-processes": 2}}).server.process_count() == 2
+    assert sum("deprecated" in r.getMessage() and "server.processes" in r.getMessage() for r in caplog.records) == 2
+    with pytest.raises(ConfigError, match="server.smtp_processes"):
+        config_from_dict({"server": {"smtp_processes": 2, "processes": 2}})
 
 
 @pytest.mark.parametrize(
     ("toml", "key"),
     [
-        ("[server]\nsmtp_processes = -1\n", "server.smtp_processes"),
-        ('[server]\nsmtp_processes = "two"\n', "server.smtp_processes"),
-        ("[server]\nsmtp_processes = true\n", "server.smtp_processes"),
-        ("[server]\nsmtp_processes = 1.5\n", "server.smtp_processes"),
-        ("[server]\nsmtp_processes = 65\n", "server.smtp_processes"),
+        ("[server]\nprocesses = -1\n", "server.processes"),
+        ('[server]\nprocesses = "two"\n', "server.processes"),
+        ("[server]\nprocesses = true\n", "server.processes"),
+        ("[server]\nprocesses = 1.5\n", "server.processes"),
+        ("[server]\nprocesses = 65\n", "server.processes"),
+        ("[server]\nsmtp_processes = 65\n", "server.processes"),
         ("[server]\nworkers = 2\n", "server.workers"),
         ('server = "big"\n', "server"),
     ],
@@ -121,3 +131,40 @@ async def test_forwarding_from_other_threads_keeps_each_threads_order() -> None:
     await asyncio.to_thread(lambda: [t.join() for t in threads])
     for account in (1, 2, 3):
         assert [c.modseq for c in sent if c.account_id == account] == list(range(200))
+
+
+async def test_hub_and_workers_deliver_every_change_once_in_every_process() -> None:
+    """A main hub and two worker buses wired as ``serve`` wires them (the pipes replaced
+    by lists): a change published in any process reaches the subscribers of every
+    process exactly once."""
+    hub = HubChangeBus()
+    to_main: dict[int, list[bytes]] = {1: [], 2: []}
+    workers = {i: ForwardingChangeBus(lambda c, i=i: to_main[i].append(encode_change(c))) for i in (1, 2)}
+    to_worker: dict[int, list[bytes]] = {1: [], 2: []}
+    for i in (1, 2):
+        hub.attach(i, to_worker[i].append)
+
+    def pump() -> None:  # what the pool's readers and the workers' watchdogs do
+        for i in (1, 2):
+            for line in to_main[i]:
+                hub.publish_from(i, decode_change(line))
+            to_main[i].clear()
+        for i in (1, 2):
+            for line in to_worker[i]:
+                assert line.endswith(b"\n")
+                workers[i].receive(decode_change(line.rstrip(b"\n")))
+            to_worker[i].clear()
+
+    subs = {"main": hub.subscribe(7), "w1": workers[1].subscribe(7), "w2": workers[2].subscribe(7)}
+    published = [Change(7, 1, "append", 1, (1,)), Change(7, 1, "flags", 2, (1,)), Change(7, 1, "expunge", 3, (1,))]
+    hub.publish(published[0])
+    workers[1].publish(published[1])
+    workers[2].publish(published[2])
+    pump()
+    for name, sub in subs.items():
+        assert sorted(sub.pending(), key=lambda c: c.modseq) == published, name
+    hub.detach(2)
+    hub.publish(Change(7, 1, "append", 4, (2,)))
+    pump()
+    assert [c.modseq for c in subs["w1"].pending()] == [4]
+    assert subs["w2"].pending() == []

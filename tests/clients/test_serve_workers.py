@@ -1,4 +1,4 @@
-"""``serve`` with several SMTP processes (``[server] smtp_processes``): what a user sees.
+"""``serve`` with several processes (``[server] processes``): what a user sees.
 
 - A message delivered by a worker process wakes an IMAP IDLE session of the main process.
 - Concurrent deliveries over several processes: every 250'd message is stored exactly once.
@@ -43,7 +43,7 @@ def write_config(tmp_path: Path, processes: int, extra: str = "") -> tuple[Path,
     path.write_text(
         f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
         f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
-        f"[server]\nsmtp_processes = {processes}\n{extra}"
+        f"[server]\nprocesses = {processes}\n{extra}"
     )
     return path, smtp, imap
 
@@ -102,7 +102,7 @@ class Serve:
         """Worker index -> pid of its latest process that reported serving."""
         pids: dict[int, int] = {}
         for line in self.lines:
-            m = re.match(r"smtp worker (\d+)\s+serving SMTP \(pid (\d+)\)", line)
+            m = re.match(r"worker (\d+)\s+serving .* \(pid (\d+)\)", line)
             if m:
                 pids[int(m.group(1))] = int(m.group(2))
         return pids
