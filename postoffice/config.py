@@ -27,6 +27,8 @@ __all__ = [
     "TLSConfig",
     "AuthConfig",
     "ServerConfig",
+    "LogConfig",
+    "MetricsConfig",
     "Limits",
     "SMTPLimits",
     "IMAPLimits",
@@ -175,12 +177,39 @@ class ServerConfig:
     # that long between writing its blobs and storing the message that refers to them.
     gc_interval: float = _duration(3600.0)
     gc_grace: float = _duration(6 * 3600.0)
+    # SIGTERM: sessions get this long to finish work in flight (an SMTP DATA, an IMAP
+    # APPEND) before they are closed with their protocol's goodbye.
+    shutdown_grace: float = _duration(30.0)
+    # Started as root: after binding the listeners, run as this user (and group; default
+    # the user's primary group). Empty: stay as started.
+    user: str = ""
+    group: str = ""
 
     def smtp_process_count(self) -> int:
         """``smtp_processes`` with 0 resolved to the number of CPU cores (1 to 8)."""
         if self.smtp_processes:
             return self.smtp_processes
         return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """``[log]``: one line per event on stderr (observe/logs.py)."""
+
+    format: str = "text"  # "text" (key=value) or "json"
+    level: str = "info"  # "debug", "info", "warning", "error"
+    addresses: bool = False  # write mail addresses (user, from, to); else a short hash
+    # Protocols whose commands are traced at debug level (names and durations, never
+    # arguments): any of "smtp", "imap", "pop3".
+    trace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: ``/metrics`` on the http listener answers loopback clients, and
+    others that send ``Authorization: Bearer <bearer_token>`` when one is set."""
+
+    bearer_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -343,6 +372,8 @@ class Config:
     relay: RelayConfig = field(default_factory=RelayConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
     authn: AuthnConfig = field(default_factory=AuthnConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -466,7 +497,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn", "log", "metrics"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -569,6 +600,10 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["dns"] = _dns(_table(raw, "dns", source), source)
     if "authn" in raw:
         kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
+    if "log" in raw:
+        kwargs["log"] = _log(_table(raw, "log", source), source)
+    if "metrics" in raw:
+        kwargs["metrics"] = _convert("metrics", MetricsConfig, _table(raw, "metrics", source), source)
     return Config(**kwargs)
 
 
@@ -637,6 +672,20 @@ def _dns(table: Mapping[str, Any], source: str) -> DNSConfig:
         else:
             raise ConfigError(f"{source}: unknown key 'dns.{key}'")
     return DNSConfig(**values)
+
+
+def _log(table: Mapping[str, Any], source: str) -> LogConfig:
+    values = dict(table)
+    trace = values.pop("trace", [])
+    if not isinstance(trace, list) or any(t not in ("smtp", "imap", "pop3") for t in trace):
+        raise ConfigError(f"{source}: key 'log.trace': expected a list of \"smtp\", \"imap\", \"pop3\"")
+    config = _convert("log", LogConfig, values, source)
+    if config.format not in ("text", "json"):
+        raise ConfigError(f"{source}: key 'log.format': expected \"text\" or \"json\"")
+    if config.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{source}: key 'log.level': expected \"debug\", \"info\", \"warning\" or \"error\"")
+    result: LogConfig = dataclasses.replace(config, trace=tuple(trace))
+    return result
 
 
 def _table(raw: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -32,6 +33,9 @@ from typing import Any, TypeVar
 from postoffice import app
 from postoffice.config import Config
 from postoffice.net.listener import Listener
+from postoffice.observe.health import HEALTH, probe_store
+from postoffice.observe.logs import setup_logging
+from postoffice.observe.metrics import setup_metrics
 from postoffice.queue import start_runner
 from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
 
@@ -141,7 +145,7 @@ async def serve(config: Config) -> int:
     With ``[server] smtp_processes`` above 1, worker processes (``workers``) also accept
     on the SMTP listeners' ports; this process supervises them, publishes their changes
     on its bus, and stops them before it exits."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_observability(config, main=True)
     s = await app.open_services(config)
     pool: WorkerPool | None = None
     try:
@@ -150,6 +154,7 @@ async def serve(config: Config) -> int:
         shared = frozenset(app.SMTP_LISTENERS) if processes > 1 else frozenset()
         stop = stop_event()
         listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
+        register_health(s, listening)
         smtp = {name: listening.bound(name) for name in app.SMTP_LISTENERS if name in listening.listeners}
         if processes > 1 and smtp:
             pool = WorkerPool(config, smtp, processes - 1, s.bus, role="smtp")
@@ -181,6 +186,30 @@ async def serve(config: Config) -> int:
         await s.close()
 
 
+# ---- logs, metrics, health ------------------------------------------------------------------
+
+
+def setup_observability(config: Config, *, main: bool) -> None:
+    """``[log]`` on stderr (one handler: each line once) and the metrics of every process
+    of this data dir in ``data_dir/metrics`` (the main process starts it afresh)."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    c = config.log
+    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=config.data_dir)
+    setup_metrics(config.data_dir / "metrics", fresh=main)
+
+
+def _accepting(listener: Listener) -> bool:
+    server = getattr(listener, "socket_server", None) or getattr(listener, "server", None)
+    is_serving = getattr(server, "is_serving", None)
+    return bool(is_serving()) if callable(is_serving) else False
+
+
+def register_health(s: app.Services, listening: Listening) -> None:
+    """What ``/healthz`` checks in this process: its listeners and a write to its store."""
+    HEALTH.listeners = {name: functools.partial(_accepting, li) for name, li in listening.listeners.items()}
+    HEALTH.store_probe = lambda: probe_store(s.store, s.blobs, s.config.data_dir)
+
+
 # ---- a worker process ------------------------------------------------------------------------
 
 
@@ -208,8 +237,6 @@ def worker_main() -> int:
     spec = read_spec(stdin)
     if os.getppid() != spec.parent_pid:  # the parent died before prctl took effect
         return 1
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [worker {spec.index}]: %(message)s"
-    )
+    setup_observability(spec.config, main=False)
     channel = WorkerChannel()  # the pipe to the main; print now goes to stderr
     return run(_serve_worker(spec, channel, stdin))

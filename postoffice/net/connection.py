@@ -76,6 +76,7 @@ class Connection:
         peer = writer.get_extra_info("peername")
         self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
+        self.bytes_sent = 0  # octets written (before TLS): the metrics of net.listener
 
     # ---- facts --------------------------------------------------------------------------
 
@@ -270,6 +271,7 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         if not self._closed:
+            self.bytes_sent += len(data)
             self._writer.write(data)
 
     async def drain(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
@@ -297,7 +299,9 @@ class Connection:
         """Send part of an open file: sendfile(2) without TLS, read/write with it."""
         await self.drain()
         loop = asyncio.get_running_loop()
-        return await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+        sent = await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+        self.bytes_sent += sent
+        return sent
 
     # ---- STARTTLS -----------------------------------------------------------------------
 

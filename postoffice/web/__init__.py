@@ -102,10 +102,11 @@ async def start_web_listener(
     """Serve the webmail on ``host:port`` (port 0: any free port); ``tls_context`` for https."""
     import uvicorn
 
+    from postoffice.web import ops
     from postoffice.web.app import make_app
 
     stopping = asyncio.Event()
-    app = make_app(WebMail(mail, sessions, pages), stopping=stopping)
+    app = ops.wrap(make_app(WebMail(mail, sessions, pages), stopping=stopping), name, mail)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -19,6 +19,7 @@ from postoffice.config import Config
 from postoffice.errors import Kind, MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
+from postoffice.observe import commands
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
@@ -135,20 +136,22 @@ class IMAPServer:
             s.write(r.tagged(tag, "BAD", f"{key} is not allowed in the {s.state} state"))
             return True
         keep = True
+        started, ok = commands.now(), True
         try:
             answer = await spec.handler(s, command)
         except SessionEnd as end:
             answer = end.args[0] if end.args else None
             keep = False
         except (MailError, Refusal, ImapSyntaxError) as exc:
-            answer = failure_response(tag, exc, trycreate=spec.trycreate)
+            answer, ok = failure_response(tag, exc, trycreate=spec.trycreate), False
         except (ConnectionError, Timeout):
             raise  # the client is gone or silent: the session ends
         except Exception as exc:
             if s.literal_open:
                 log.error("imap: %s failed while writing a literal; closing the connection", key, exc_info=exc)
                 return False
-            answer = unexpected_response(tag, exc, command=key)
+            answer, ok = unexpected_response(tag, exc, command=key), False
+        commands.done("imap", key, started, ok)
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
             keep = await self._sync(s, spec) and keep
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))

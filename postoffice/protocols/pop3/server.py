@@ -31,6 +31,7 @@ import ssl
 from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.observe import commands
 from postoffice.wire.pop3 import (
     ERR_BAD_STATE,
     ERR_LINE_TOO_LONG,
@@ -108,13 +109,16 @@ class POP3Server:
                 await session.flush()
 
     async def _dispatch(self, session: Session, line: bytes) -> None:
+        started, name, ok = commands.now(), "unknown", False
         try:
             command = parse_command(line)
             spec = COMMANDS[command.keyword]
+            name = command.keyword
             if session.state not in spec.states:
                 raise Refusal(ERR_BAD_STATE)
             await session.keep_lock()
             await spec.handler(session, command)
+            ok = True
         except SessionEnd:
             raise
         except (Refusal, POP3SyntaxError) as exc:
@@ -123,6 +127,8 @@ class POP3Server:
             raise
         except Exception as exc:  # MailError from the store and anything unexpected
             self._failed(session, failure_response(exc))
+        finally:
+            commands.done("pop3", name, started, ok)
 
     def _failed(self, session: Session, response: Response) -> None:
         session.errors += 1

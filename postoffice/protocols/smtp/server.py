@@ -43,6 +43,7 @@ from postoffice.config import Config
 from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
+from postoffice.observe import commands
 from postoffice.wire.smtp import (
     R220_READY,
     R421_SHUTTING_DOWN,
@@ -59,9 +60,10 @@ from postoffice.wire.smtp import (
     UnknownCommand,
     parse_command,
 )
+from postoffice.wire.smtp.commands import Command
 
 from . import delivery
-from .commands import COMMANDS
+from .commands import COMMANDS, CommandSpec
 from .errors import SessionEnd, reply_for
 from .policy import Policy, policy_for
 from .session import Session, State
@@ -201,6 +203,13 @@ class SMTPServer:
         except SMTPSyntaxError as error:
             return error.reply
         spec = COMMANDS[command.verb]
+        started = commands.now()
+        try:
+            return await self._run(s, spec, command)
+        finally:
+            commands.done("smtp", command.verb, started)
+
+    async def _run(self, s: Session, spec: CommandSpec, command: Command) -> Reply | None:
         if s.state in (State.CONNECTED, State.GREETED) and command.verb != "MAIL":
             s.commands_since_mail += 1
             if s.commands_since_mail > self.limits.max_commands_before_mail:
