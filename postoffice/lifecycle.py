@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from postoffice import app
-from postoffice.config import Config
+from postoffice.config import Config, ConfigError, load_config
 from postoffice.net.listener import Listener
+from postoffice.net.tls import reload_server_contexts
 from postoffice.observe.health import HEALTH, probe_store
 from postoffice.observe.logs import setup_logging
 from postoffice.observe.metrics import setup_metrics
@@ -155,6 +158,8 @@ async def serve(config: Config) -> int:
         stop = stop_event()
         listening = await start_listeners(s, list(config.listen.addresses), reuse_port=shared)
         register_health(s, listening)
+        drop_privileges(config)
+        reload_on_sighup(config)
         smtp = {name: listening.bound(name) for name in app.SMTP_LISTENERS if name in listening.listeners}
         if processes > 1 and smtp:
             pool = WorkerPool(config, smtp, processes - 1, s.bus, role="smtp")
@@ -208,6 +213,105 @@ def register_health(s: app.Services, listening: Listening) -> None:
     """What ``/healthz`` checks in this process: its listeners and a write to its store."""
     HEALTH.listeners = {name: functools.partial(_accepting, li) for name, li in listening.listeners.items()}
     HEALTH.store_probe = lambda: probe_store(s.store, s.blobs, s.config.data_dir)
+
+
+# ---- SIGHUP: reload --------------------------------------------------------------------------
+
+# Keys a running process applies on SIGHUP; a change of any other key is logged as
+# needing a restart.
+RELOADABLE = frozenset({"log", "tls"})
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """Dotted names of the settings that differ (one level into each table)."""
+    changed: list[str] = []
+    for f in dataclasses.fields(old):
+        if f.name == "source":
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a == b:
+            continue
+        if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+            changed += [f"{f.name}.{g.name}" for g in dataclasses.fields(a) if getattr(a, g.name) != getattr(b, g.name)]
+        else:
+            changed.append(f.name)
+    return changed
+
+
+def reload_config(current: Config) -> Config:
+    """Read the configuration file again and apply what can change live: ``[log]`` and
+    the TLS certificate (also re-read when the file did not change: a renewed
+    certificate at the same path). Returns the configuration now in force; a bad file
+    changes nothing (logged)."""
+    if current.source.startswith("<"):
+        new = current  # no file: only the certificate is re-read
+    else:
+        try:
+            new = load_config(current.source)
+        except ConfigError as exc:
+            log.error("reload: %s; the configuration in force is unchanged", exc, extra={"event": "reload_failed"})
+            return current
+    restart = [k for k in changed_keys(current, new) if k.split(".")[0] not in RELOADABLE]
+    if restart:
+        log.warning(
+            "reload: %s changed but needs a restart to take effect", ", ".join(restart),
+            extra={"event": "reload_needs_restart", "fields": {"keys": ",".join(restart)}},
+        )  # fmt: skip
+    applied = dataclasses.replace(current, log=new.log, tls=new.tls)
+    c = applied.log
+    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=applied.data_dir)
+    try:
+        count = reload_server_contexts(applied)
+    except (OSError, ssl.SSLError) as exc:
+        log.error("reload: the certificate could not be loaded (%s); the old one stays", exc,
+                  extra={"event": "reload_failed"})  # fmt: skip
+        return dataclasses.replace(applied, tls=current.tls)
+    log.info("reload: configuration applied, certificate loaded into %d TLS contexts", count,
+             extra={"event": "reload"})  # fmt: skip
+    return applied
+
+
+def reload_on_sighup(config: Config) -> None:
+    """SIGHUP runs :func:`reload_config`; open connections are not touched."""
+    loop = asyncio.get_running_loop()
+    state = {"config": config}
+
+    def on_hup() -> None:
+        state["config"] = reload_config(state["config"])
+
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+
+# ---- running as a service: root binds, then the configured user runs ------------------------
+
+
+def drop_privileges(config: Config) -> None:
+    """Started as root with ``[server] user``: after the listeners are bound, become that
+    user (and ``group``, default its primary group; supplementary groups cleared). The
+    data directory is handed to that user first. Raises SystemExit(2) for an unknown
+    user or group. Not root, or no user configured: nothing changes."""
+    name = config.server.user
+    if not name or os.geteuid() != 0:
+        if name and os.geteuid() != 0:
+            log.info("running as uid %d; [server] user %s applies only when started as root", os.geteuid(), name)
+        return
+    import grp
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+        gid = grp.getgrnam(config.server.group).gr_gid if config.server.group else entry.pw_gid
+    except KeyError as exc:
+        log.error("[server] user/group: %s does not exist", exc)
+        raise SystemExit(2) from None
+    for path in [config.data_dir, *config.data_dir.rglob("*")]:
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(path, entry.pw_uid, gid, follow_symlinks=False)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(entry.pw_uid)  # last: after it, nothing can go back to root
+    log.info("running as user %s (uid %d, gid %d)", name, entry.pw_uid, gid, extra={"event": "privileges_dropped"})
 
 
 # ---- a worker process ------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class IMAPServer:
         self.listener = listener
         self.tls = tls
         self.sessions: set[Session] = set()
+        self.stopping = False
 
     @property
     def name(self) -> str:
@@ -53,14 +54,36 @@ class IMAPServer:
         return r.bye("too many connections from your address", "LIMIT")  # RFC 5530 §3
 
     async def shutdown(self) -> None:
-        """Nothing to announce: the listener closes every session (RFC 9051 §7.1.5 BYE is
-        sent by a session that ends on its own)."""
+        """RFC 9051 §7.1.5: every session ends with ``* BYE``: at once when it waits for
+        the client (between commands, in IDLE), after its command in flight (an APPEND
+        literal, a long FETCH) otherwise, within ``[server] shutdown_grace``."""
+        self.stopping = True
+        for s in list(self.sessions):
+            if s.interruptible and s.task is not None:
+                s.task.cancel()
+        pending = {s.task for s in self.sessions if s.task is not None}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.config.server.shutdown_grace)
+            for task in late:
+                task.cancel()  # past the grace: BYE, the command's work is dropped
+            if late:
+                await asyncio.wait(late, timeout=5.0)
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
+        session.task = asyncio.current_task()
         self.sessions.add(session)
         try:
             await self._run(session)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            if session.task is not None:
+                session.task.uncancel()
+            with contextlib.suppress(ConnectionError, Timeout, OSError):
+                session.discard_spools()
+                session.write(r.bye("server shutting down"))
+                await session.flush()
         except (ConnectionClosed, ConnectionError, Timeout):
             pass
         except Exception:
@@ -111,6 +134,10 @@ class IMAPServer:
                     s.discard_spools()
                 await s.flush()
                 if not keep:
+                    return
+                if self.stopping:  # the command in flight finished: now the goodbye
+                    s.write(r.bye("server shutting down"))
+                    await s.flush()
                     return
 
     async def _count_before_auth(self, s: Session) -> bool:
