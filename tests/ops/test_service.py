@@ -1,8 +1,10 @@
 """A real ``serve`` stopped, reloaded and run as a service, as an administrator does it.
 
-- SIGTERM while a 50 MB message is in SMTP DATA and an IMAP client IDLEs: the IDLE
-  client gets ``* BYE`` at once, no new connection is accepted, the message still gets
-  its 250 and is stored, and the process exits 0 within the deadline.
+- SIGTERM while a 50 MB message is in SMTP DATA, an IMAP APPEND literal is half sent,
+  an IMAP client IDLEs and a POP3 client waits: the IDLE client gets ``* BYE`` and the
+  POP3 client ``-ERR [SYS/TEMP]`` at once, no new connection is accepted, the APPEND
+  completes (then ``* BYE``), the message still gets its 250 and is stored, and the
+  process exits 0 within the deadline.
 - SIGHUP with a renewed certificate at the configured path: new TLS connections present
   the new one, and an IMAP session open across the reload goes on.
 - Started as root with ``[server] user``, on a privileged loopback port: the process
@@ -81,11 +83,11 @@ def refuses(port: int) -> bool:
 
 
 async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> None:
-    smtp, imap = free_port(), free_port()
+    smtp, imap, pop3 = free_port(), free_port(), free_port()
     config_file = tmp_path / "postoffice.toml"
     config_file.write_text(
         f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
-        f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
+        f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\npop3 = "127.0.0.1:{pop3}"\n'
         '[server]\nshutdown_grace = "40s"\n[limits.smtp]\nshutdown_grace = "40s"\nmax_message_size = "80MB"\n'
     )
     await add_alice(config_file)
@@ -94,9 +96,18 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
     digest = hashlib.sha256(b"Subject: big\r\n\r\n" + body).hexdigest()
     try:
 
+        appended = b"Subject: appended\r\n\r\n" + b"y" * 100_000 + b"\r\n"
+
         def scenario() -> tuple[bytes, bytes, bool, bytes]:
             idle = imap_logged_in(imap)
             idle.command(b"a3 IDLE\r\n", b"+")
+            pop = LineClient(pop3)
+            pop.until(b"+OK")
+            pop.command(b"USER alice@example.test\r\n", b"+OK")
+            pop.command(f"PASS {PASSWORD}\r\n".encode(), b"+OK")
+            append = imap_logged_in(imap)
+            append.command(f"a5 APPEND INBOX {{{len(appended)}}}\r\n".encode(), b"+")
+            append.sock.sendall(appended[:50_000])
             s = LineClient(smtp)
             s.until(b"220 ")
             s.command(b"EHLO client.test\r\n", b"250 ")
@@ -106,7 +117,11 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
             s.sock.sendall(b"Subject: big\r\n\r\n" + body[: len(body) // 2])
             os.kill(process.pid, signal.SIGTERM)
             bye = idle.until(b"* BYE")  # the server is stopping now
+            assert pop.file.readline().startswith(b"-ERR [SYS/TEMP]")  # RFC 3206: no UPDATE state
             stopped_accepting = refuses(smtp) and refuses(imap)
+            append.sock.sendall(appended[50_000:] + b"\r\n")
+            assert append.until(b"a5 ").startswith(b"a5 OK")  # the APPEND in flight completes
+            assert append.file.readline().startswith(b"* BYE")
             s.sock.sendall(body[len(body) // 2 :] + b".\r\n")
             accepted = s.until(b"2")  # 250 after the whole message is durable
             goodbye = s.file.readline()  # then 421: the server closes the session
@@ -126,7 +141,9 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
         account = await s.store.get_account("alice@example.test")
         assert account is not None
         box = await s.mail.get_mailbox(account, "INBOX")
-        (record,) = await s.mail.list_messages(box)
+        records = await s.mail.list_messages(box)
+        assert len(records) == 2  # the APPEND and the SMTP message
+        record = max(records, key=lambda r: r.size)
         stored = await s.mail.read(await s.mail.get_content(record.content_id))
         # Trace headers (Received) come first, then the message exactly as sent.
         assert hashlib.sha256(stored[stored.index(b"Subject: big\r\n") :]).hexdigest() == digest
