@@ -72,21 +72,30 @@ async def probe_store(store: Store, blobs: BlobStore, data_dir: Path) -> None:
 class StoreStats:
     accounts: int
     messages: int  # message records, every mailbox
-    raw_bytes: int  # what the messages would take stored one by one
-    stored_bytes: int  # blob files plus the database files: after dedup
+    raw_bytes: int  # the messages counted once per mailbox that holds them
+    content_bytes: int  # each distinct message counted once (what dedup keeps)
+    blob_bytes: int  # the part and skeleton files on disk
+    database_bytes: int  # the database and its write-ahead log
+
+    @property
+    def dedup_saved(self) -> int:
+        """Octets not stored again because one message is in several mailboxes."""
+        return self.raw_bytes - self.content_bytes
 
 
 async def store_stats(store: Store, blobs: BlobStore, db_path: Path) -> StoreStats:
     accounts = await store.list_accounts()
     messages = raw = 0
+    sizes: dict[int, int] = {}
     for account in accounts:
         for box in await store.list_mailboxes(account.id):
             for record in await store.list_messages(box.id):
                 messages += 1
                 raw += record.size
+                sizes[record.content_id] = record.size
 
-    def on_disk() -> int:
-        total = blobs.total_size()
+    def database() -> int:
+        total = 0
         for suffix in ("", "-wal"):
             try:
                 total += Path(str(db_path) + suffix).stat().st_size
@@ -94,7 +103,8 @@ async def store_stats(store: Store, blobs: BlobStore, db_path: Path) -> StoreSta
                 pass
         return total
 
-    return StoreStats(len(accounts), messages, raw, await asyncio.to_thread(on_disk))
+    blob_bytes = await asyncio.to_thread(blobs.total_size)
+    return StoreStats(len(accounts), messages, raw, sum(sizes.values()), blob_bytes, await asyncio.to_thread(database))
 
 
 @dataclass(frozen=True)

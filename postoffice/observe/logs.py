@@ -43,6 +43,7 @@ __all__ = [
     "current",
     "event",
     "protocol_of",
+    "RECENT_ERRORS_FILE",
     "read_recent_errors",
     "set_user",
     "setup_logging",

@@ -83,11 +83,12 @@ class OpsEndpoints:
         gauges: dict[str, tuple[str, float]] = {
             "postoffice_store_accounts": ("Accounts", stats.accounts),
             "postoffice_store_messages": ("Message records in every mailbox", stats.messages),
-            "postoffice_store_raw_bytes": ("Octets of the messages counted one by one", stats.raw_bytes),
-            "postoffice_store_bytes": ("Octets on disk: blob files and the database", stats.stored_bytes),
+            "postoffice_store_raw_bytes": ("Octets of the messages, once per mailbox holding them", stats.raw_bytes),
+            "postoffice_store_content_bytes": ("Octets of the distinct messages, each once", stats.content_bytes),
+            "postoffice_store_blob_bytes": ("Octets of the part files on disk", stats.blob_bytes),
+            "postoffice_store_database_bytes": ("Octets of the database and its log", stats.database_bytes),
             "postoffice_store_dedup_saved_bytes": (
-                "Octets the part store and dedup saved (raw minus on disk, at least 0)",
-                max(0, stats.raw_bytes - stats.stored_bytes),
+                "Octets not stored again because one message is in several mailboxes", stats.dedup_saved
             ),
         }
         if mail.outbound is not None:
