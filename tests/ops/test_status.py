@@ -1,4 +1,6 @@
-"""``postoffice status``: what an administrator reads at a glance.
+"""``postoffice status``, and the systemd unit of ``contrib/``.
+
+``status``: what an administrator reads at a glance.
 
 Version, counts, the bytes of the messages (each mailbox's copy counted) and what they
 take on disk after the part store and dedup, the outbound queue, and the last errors
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,9 @@ from postoffice.cli import main
 from postoffice.config import load_config
 from postoffice.mail.auth import fast_hasher
 from postoffice.observe.logs import RECENT_ERRORS_FILE, RecentErrors, read_recent_errors
+from postoffice.testing.serve import POSTOFFICE
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_status_shows_sizes_queue_and_last_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,3 +77,15 @@ def test_recent_errors_keep_the_last_ones(tmp_path: Path) -> None:
     last = read_recent_errors(tmp_path, keep=10)
     assert [e["msg"].split()[2] for e in last] == [str(n) for n in range(590, 600)]
     assert len((tmp_path / RECENT_ERRORS_FILE).read_text().splitlines()) < 600
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
+    unit = (ROOT / "contrib" / "systemd" / "postoffice.service").read_text()
+    assert "/opt/postoffice/.venv/bin/postoffice" in unit
+    # verify checks that ExecStart exists: point it at this virtualenv's script.
+    local = tmp_path / "postoffice.service"
+    local.write_text(unit.replace("/opt/postoffice/.venv/bin/postoffice", str(POSTOFFICE)))
+    out = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "postoffice.service" not in out.stderr, out.stderr  # no warning about the unit itself
