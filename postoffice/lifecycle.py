@@ -11,6 +11,13 @@ Invariants:
   close what is still open and wait for each session's cleanup (POP3 unlock, spool
   removal, shared leases); only then the store closes.
 - SIGINT and SIGTERM stop the process that way; a second signal changes nothing.
+  IMAP and POP3 sessions finish their command in flight within ``[server]
+  shutdown_grace``, then say goodbye (``* BYE``, ``-ERR [SYS/TEMP]``).
+- SIGHUP re-reads the file: ``[log]`` and the TLS certificate apply at once (new
+  connections; open ones untouched); other changed keys are logged as needing a restart.
+- Started as root with ``[server] user``: the listeners are bound first, then the
+  process becomes that user for good (``drop_privileges``).
+- Logging has one handler (``observe.logs.setup_logging``): each line is printed once.
 - On first start with no account, ``postmaster@<first domain>`` is created with a
   random password, printed once.
 """
