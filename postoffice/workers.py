@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postoffice.config import Config, Listen
+from postoffice.observe.metrics import process_gone
 from postoffice.store.api import ChangeBus
 from postoffice.store.bus import ForwardingChangeBus, decode_change, encode_change
 
@@ -146,6 +147,7 @@ class WorkerPool:
                     _signal(process, signal.SIGTERM)
                 status = await self._pump(worker, process)
                 worker.ready.clear()
+                process_gone(process.pid)  # its open-connection gauges stop counting
                 if self._stopping.is_set():
                     log.info("%s worker %d (pid %d) exited with status %s", self.role, worker.index, process.pid, status)
                     return

@@ -76,3 +76,10 @@ _.DNSLookup
 # uvicorn.Server reads its ``lifespan`` attribute in startup()/shutdown(); web/ sets it
 # because it starts the server on its own socket instead of through Server.serve().
 _.lifespan
+
+# prometheus-client reads ``values.ValueClass`` when it makes a metric's value;
+# observe/metrics.py points it at the multiprocess value class.
+_.ValueClass
+
+# A session-wide autouse fixture: pytest runs it, nothing names it.
+_.no_password_in_logs

@@ -73,7 +73,7 @@ class Metrics:
             "postoffice_auth_failures", "Failed logins, per protocol", ["protocol"], registry=r
         )
         self.bytes_sent = Counter(
-            "postoffice_sent_bytes", "Octets sent to clients (before TLS), per protocol", ["protocol"], registry=r
+            "postoffice_sent_bytes", "Octets sent to clients (before TLS), per protocol, counted as each connection closes", ["protocol"], registry=r
         )
 
 

@@ -155,9 +155,8 @@ async def test_fail2ban_itself_bans_the_right_addresses(
     for handler in (text, json_lines):
         log = tmp_path / "postoffice.log"
         log.write_text("\n".join(handler.lines) + "\n")
-        out = subprocess.run(
-            ["fail2ban-regex", "--out", "ip", str(log), str(FILTER)], capture_output=True, text=True, timeout=120
-        )
+        command = ["fail2ban-regex", "--out", "ip", str(log), str(FILTER)]
+        out = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert sorted(out.stdout.split()) == sorted(CLIENTS.values())
 

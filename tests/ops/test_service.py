@@ -193,6 +193,21 @@ async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path
         assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
 
 
+def ensure_system_user(user: str) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+
+
+def private_base() -> Path:
+    base = Path(tempfile.mkdtemp(prefix="postoffice-root-", dir="/tmp"))
+    base.chmod(0o755)  # the dropped user must reach data_dir
+    return base
+
+
 def _privileged_free_port() -> int | None:
     for port in (143, 110, 993, 995, 587, 465, 25):
         with socket.socket() as s:
@@ -207,13 +222,11 @@ def _privileged_free_port() -> int | None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to bind a privileged port and change user")
 async def test_root_binds_a_privileged_port_then_runs_as_the_configured_user() -> None:
     user = "postoffice-test"
-    if subprocess.run(["getent", "passwd", user], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+    await asyncio.to_thread(ensure_system_user, user)
     port = _privileged_free_port()
     if port is None:
         pytest.skip("no privileged loopback port is free")
-    base = Path(tempfile.mkdtemp(prefix="postoffice-root-", dir="/tmp"))
-    base.chmod(0o755)  # the dropped user must reach data_dir
+    base = await asyncio.to_thread(private_base)
     try:
         config_file = base / "postoffice.toml"
         config_file.write_text(
@@ -228,7 +241,7 @@ async def test_root_binds_a_privileged_port_then_runs_as_the_configured_user() -
             uid = pwd.getpwnam(user).pw_uid
             end = time.monotonic() + DEADLINE
             while True:
-                status = Path(f"/proc/{process.pid}/status").read_text()
+                status = await asyncio.to_thread(Path(f"/proc/{process.pid}/status").read_text)
                 uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
                 if uids == [str(uid)] * 4:
                     break

@@ -178,7 +178,7 @@ class IMAPServer:
                 log.error("imap: %s failed while writing a literal; closing the connection", key, exc_info=exc)
                 return False
             answer, ok = unexpected_response(tag, exc, command=key), False
-        commands.done("imap", key, started, ok)
+        commands.done("imap", key, started, ok and (answer is None or f"{tag} OK".encode() in answer))
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
             keep = await self._sync(s, spec) and keep
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
