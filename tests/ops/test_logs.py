@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import re
 import shutil
@@ -166,3 +167,44 @@ def test_the_readme_quotes_the_filter() -> None:
     for line in FILTER.read_text().splitlines():
         if line.startswith(("failregex", "            ^")):
             assert line.strip().removeprefix("failregex = ") in readme
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_serve_prints_each_line_once_in_the_configured_format(tmp_path: Path, fmt: str) -> None:
+    from postoffice.testing.serve import POSTOFFICE, free_port
+
+    if not POSTOFFICE.exists():
+        pytest.skip("the postoffice console script is not installed")
+    imap = free_port()
+    config = tmp_path / "postoffice.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n[listen]\nimap = "127.0.0.1:{imap}"\n'
+        f'[log]\nformat = "{fmt}"\n'
+    )
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as o, err.open("wb") as e:
+        process = await asyncio.create_subprocess_exec(str(POSTOFFICE), "--config", str(config), "serve", stdout=o, stderr=e)
+    try:
+        end = asyncio.get_running_loop().time() + 30
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", imap)
+            except OSError:
+                assert asyncio.get_running_loop().time() < end, "serve never listened"
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    lines = (out.read_text() + err.read_text()).splitlines()
+    assert len([line for line in lines if f":{imap}" in line and "listening" in line]) == 1
+    logged = err.read_text().splitlines()
+    assert logged  # at least the connection above and the stop
+    for line in logged:
+        if fmt == "json":
+            assert json.loads(line)["level"] in ("debug", "info", "warning", "error")
+        else:
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=\w+ event=\w+ ", line), line
