@@ -6,7 +6,8 @@
   completes (then ``* BYE``), the message still gets its 250 and is stored, and the
   process exits 0 within the deadline.
 - SIGHUP with a renewed certificate at the configured path: new TLS connections present
-  the new one, and an IMAP session open across the reload goes on.
+  the new one, and an IMAP session open across the reload goes on; a changed key that
+  needs a restart (``domains``) is named in the log, once.
 - Started as root with ``[server] user``, on a privileged loopback port: the process
   then runs as that user, and serves.
 """
@@ -149,6 +150,27 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
         assert hashlib.sha256(stored[stored.index(b"Subject: big\r\n") :]).hexdigest() == digest
 
 
+async def spawn_serve(config_file: Path, port: int, stderr: Path) -> asyncio.subprocess.Process:
+    """``serve`` with its stderr (the log) in a file; returns once ``port`` accepts."""
+    with stderr.open("wb") as err:
+        process = await asyncio.create_subprocess_exec(
+            str(POSTOFFICE), "--config", str(config_file), "serve", stdout=asyncio.subprocess.DEVNULL, stderr=err
+        )
+    end = time.monotonic() + DEADLINE
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if process.returncode is not None or time.monotonic() > end:
+                if process.returncode is None:
+                    process.kill()
+                raise AssertionError("serve did not listen") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return process
+
+
 def presented_certificate(port: int) -> bytes:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -173,12 +195,15 @@ async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path
         f'[tls]\ncert = "{cert}"\nkey = "{key}"\n'
     )
     await add_alice(config_file)
-    process = await start_serve(config_file, imaps)
+    err = tmp_path / "stderr"
+    process = await spawn_serve(config_file, imaps, err)
     try:
         old_der = await asyncio.to_thread(presented_certificate, imaps)
         session = await asyncio.to_thread(imap_logged_in, imap)
         shutil.copy(new_cert, cert)
         shutil.copy(new_key, key)
+        # A key a running process cannot change: named in the log, the rest applies.
+        config_file.write_text(config_file.read_text().replace('domains = ["example.test"]', 'domains = ["example.test", "other.test"]'))
         os.kill(process.pid, signal.SIGHUP)
         end = time.monotonic() + DEADLINE
         while (der := await asyncio.to_thread(presented_certificate, imaps)) == old_der:
@@ -188,6 +213,8 @@ async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path
         answer = await asyncio.to_thread(session.command, b"a9 NOOP\r\n", b"a9 ")
         assert answer.startswith(b"a9 OK")
         assert process.returncode is None
+        restart = [line for line in err.read_text().splitlines() if "event=reload_needs_restart" in line]
+        assert len(restart) == 1 and "keys=domains" in restart[0], restart
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
