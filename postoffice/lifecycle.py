@@ -312,9 +312,13 @@ def drop_privileges(config: Config) -> None:
     except KeyError as exc:
         log.error("[server] user/group: %s does not exist", exc)
         raise SystemExit(2) from None
+    # Everything this start made as root (database, shared state, metrics files) and,
+    # on the first start as that user, all of it; the walk skips what it owns already.
     for path in [config.data_dir, *config.data_dir.rglob("*")]:
         with contextlib.suppress(FileNotFoundError):
-            os.chown(path, entry.pw_uid, gid, follow_symlinks=False)
+            st = path.lstat()
+            if (st.st_uid, st.st_gid) != (entry.pw_uid, gid):
+                os.chown(path, entry.pw_uid, gid, follow_symlinks=False)
     os.setgroups([])
     os.setgid(gid)
     os.setuid(entry.pw_uid)  # last: after it, nothing can go back to root
