@@ -11,7 +11,8 @@
   line otherwise. It carries no figures, so any client may ask (load balancers,
   monitors).
 - Every other request runs with its own log context (``observe.logs``): a failed
-  web sign-in is then logged with ``proto=http`` and the client's address.
+  web sign-in is then logged with ``proto=http`` and the client's address. Its
+  latency goes to the command histogram as protocol ``http``, command = the method.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import time
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from postoffice.mail.service import MailService
-from postoffice.observe import health, logs, metrics
+from postoffice.observe import commands, health, logs, metrics
 
 __all__ = ["OpsEndpoints", "wrap"]
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded labels
 
 
 def _loopback(ip: str) -> bool:
@@ -65,7 +68,12 @@ class OpsEndpoints:
             else:
                 await _answer(send, 200, b"ok\n")
             return
-        await self.app(scope, receive, send)
+        method = str(scope.get("method", ""))
+        started = commands.now()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            commands.done("http", method if method in _METHODS else "other", started)
 
     def _may_scrape(self, scope: Scope, ip: str) -> bool:
         if _loopback(ip):

@@ -110,6 +110,7 @@ async def test_metrics_move_by_exactly_what_a_session_did(tmp_path: Path) -> Non
                 i.send(command)
                 i.until(answer)
             i.close()
+            urllib.request.urlopen(f"http://127.0.0.1:{http}/login", timeout=DEADLINE).read()
             return c.received, i.received
 
         smtp_octets, imap_octets = await asyncio.to_thread(session)
@@ -136,6 +137,7 @@ async def test_metrics_move_by_exactly_what_a_session_did(tmp_path: Path) -> Non
             'postoffice_sent_bytes_total{protocol="smtp"}': smtp_octets,
             'postoffice_sent_bytes_total{protocol="imap"}': imap_octets,
             "postoffice_store_messages": 1,
+            'postoffice_command_seconds_count{command="GET",protocol="http"}': 1,  # the sign-in page
         }
         assert {name: delta(before, after, name) for name in expected} == expected
         assert after['postoffice_connections_open{listener="smtp"}'] == 0
