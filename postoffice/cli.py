@@ -31,8 +31,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from postoffice import __version__
 from postoffice.config import Config, ConfigError, load_config, parse_size
 from postoffice.errors import Kind, MailError
+from postoffice.observe import health
+from postoffice.observe.logs import read_recent_errors
 
 __all__ = ["main", "build_parser"]
 
@@ -85,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True, metavar="ADDRESS")
     p.add_argument("dir", type=Path)
 
-    commands.add_parser("status", parents=[common], help="data dir, counts, listeners")
+    commands.add_parser("status", parents=[common], help="version, counts, sizes, queue, listeners, last errors")
 
     dkim = commands.add_parser("dkim", parents=[common], help="DKIM keys").add_subparsers(dest="action", required=True)
     p = dkim.add_parser("rotate", parents=[common], help="sign with new keys under new selectors; print their records")
@@ -311,17 +314,32 @@ async def _status(s: Any, args: argparse.Namespace, password: str | None) -> int
     for account in accounts:
         messages += sum(box.messages for box in await s.mail.list_mailboxes(account))
     blob_size = await asyncio.to_thread(s.blobs.total_size)
+    stats = await health.store_stats(s.store, s.blobs, config.db_path)
+    print(f"version: {__version__}")
     print(f"config: {config.source}")
     print(f"data_dir: {config.data_dir}")
     print(f"domains: {len(domains)}")
     print(f"users: {len(accounts)}")
     print(f"messages: {messages}")
-    print(f"blob_bytes: {blob_size}")
+    print(f"message_bytes: {stats.raw_bytes}")  # every message counted once per mailbox
+    print(f"content_bytes: {stats.content_bytes}")  # every distinct message once: after dedup
+    print(f"dedup_saved_bytes: {stats.dedup_saved}")
+    print(f"blob_bytes: {blob_size}")  # the part files on disk
+    print(f"database_bytes: {stats.database_bytes}")
+    if s.mail.outbound is None:
+        print("queue: off")
+    else:
+        q = await health.queue_stats(s.mail.outbound.queue)
+        print(f"queue: {q.entries} messages, {q.recipients} recipients, oldest {q.oldest_age:.0f}s")
     listeners = sorted(config.listen.addresses.items())
     states = await asyncio.gather(*(_listening(host, port) for _, (host, port) in listeners))
     for (name, (host, port)), up in zip(listeners, states, strict=True):
         shown = f"[{host}]" if ":" in host else host
         print(f"listener {name} {shown}:{port} {'listening' if up else 'not listening'}")
+    errors = read_recent_errors(config.data_dir)
+    print(f"recent_errors: {len(errors)}")
+    for e in errors:
+        print(f"error {e.get('time', '-')} {e.get('logger', '-')} {e.get('msg', '')}".rstrip())
     return 0
 
 

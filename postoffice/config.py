@@ -33,6 +33,8 @@ __all__ = [
     "AuthConfig",
     "ServerConfig",
     "QuotaConfig",
+    "LogConfig",
+    "MetricsConfig",
     "Limits",
     "SMTPLimits",
     "IMAPLimits",
@@ -183,12 +185,39 @@ class ServerConfig:
     # Every listener shares one event loop: a stretch longer than this with no callback
     # run is logged as a stall, with the command that caused it (net.watchdog). 0: off.
     stall_threshold: float = _duration(0.25)
+    # SIGTERM: sessions get this long to finish work in flight (an SMTP DATA, an IMAP
+    # APPEND) before they are closed with their protocol's goodbye.
+    shutdown_grace: float = _duration(30.0)
+    # Started as root: after binding the listeners, run as this user (and group; default
+    # the user's primary group). Empty: stay as started.
+    user: str = ""
+    group: str = ""
 
     def process_count(self) -> int:
         """``processes`` with 0 resolved to the number of CPU cores (1 to 64)."""
         if self.processes:
             return self.processes
         return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """``[log]``: one line per event on stderr (observe/logs.py)."""
+
+    format: str = "text"  # "text" (key=value) or "json"
+    level: str = "info"  # "debug", "info", "warning", "error"
+    addresses: bool = False  # write mail addresses (user, from, to); else a short hash
+    # Protocols whose commands are traced at debug level (names and durations, never
+    # arguments): any of "smtp", "imap", "pop3".
+    trace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: ``/metrics`` on the http listener answers loopback clients, and
+    others that send ``Authorization: Bearer <bearer_token>`` when one is set."""
+
+    bearer_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -370,6 +399,8 @@ class Config:
     dns: DNSConfig = field(default_factory=DNSConfig)
     authn: AuthnConfig = field(default_factory=AuthnConfig)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "<defaults>"  # the file this came from, for messages
 
     @property
@@ -507,7 +538,7 @@ def load_config(path: Path | str | None = None) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> Config:
     base_dir = base_dir or Path(".")
-    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn", "quota"}
+    known = {"hostname", "data_dir", "domains", "public_url", "listen", "tls", "auth", "limits", "server", "relay", "dns", "authn", "quota", "log", "metrics"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown key '{key}'")
@@ -614,6 +645,10 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         kwargs["authn"] = _convert("authn", AuthnConfig, _table(raw, "authn", source), source)
     if "quota" in raw:
         kwargs["quota"] = _convert("quota", QuotaConfig, _table(raw, "quota", source), source)
+    if "log" in raw:
+        kwargs["log"] = _log(_table(raw, "log", source), source)
+    if "metrics" in raw:
+        kwargs["metrics"] = _convert("metrics", MetricsConfig, _table(raw, "metrics", source), source)
     return Config(**kwargs)
 
 
@@ -682,6 +717,20 @@ def _dns(table: Mapping[str, Any], source: str) -> DNSConfig:
         else:
             raise ConfigError(f"{source}: unknown key 'dns.{key}'")
     return DNSConfig(**values)
+
+
+def _log(table: Mapping[str, Any], source: str) -> LogConfig:
+    values = dict(table)
+    trace = values.pop("trace", [])
+    if not isinstance(trace, list) or any(t not in ("smtp", "imap", "pop3") for t in trace):
+        raise ConfigError(f"{source}: key 'log.trace': expected a list of \"smtp\", \"imap\", \"pop3\"")
+    config = _convert("log", LogConfig, values, source)
+    if config.format not in ("text", "json"):
+        raise ConfigError(f"{source}: key 'log.format': expected \"text\" or \"json\"")
+    if config.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{source}: key 'log.level': expected \"debug\", \"info\", \"warning\" or \"error\"")
+    result: LogConfig = dataclasses.replace(config, trace=tuple(trace))
+    return result
 
 
 def _table(raw: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:

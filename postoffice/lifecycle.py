@@ -11,6 +11,13 @@ Invariants:
   close what is still open and wait for each session's cleanup (POP3 unlock, spool
   removal, shared leases); only then the store closes.
 - SIGINT and SIGTERM stop the process that way; a second signal changes nothing.
+  IMAP and POP3 sessions finish their command in flight within ``[server]
+  shutdown_grace``, then say goodbye (``* BYE``, ``-ERR [SYS/TEMP]``).
+- SIGHUP re-reads the file: ``[log]`` and the TLS certificate apply at once (new
+  connections; open ones untouched); other changed keys are logged as needing a restart.
+- Started as root with ``[server] user``: the listeners are bound first, then the
+  process becomes that user for good (``drop_privileges``).
+- Logging has one handler (``observe.logs.setup_logging``): each line is printed once.
 - On first start with no account, ``postmaster@<first domain>`` is created with a
   random password, printed once.
 """
@@ -19,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -30,8 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from postoffice import app
-from postoffice.config import Config
+from postoffice.config import Config, ConfigError, load_config
 from postoffice.net.listener import Listener
+from postoffice.net.tls import reload_server_contexts
+from postoffice.observe.health import HEALTH, probe_store
+from postoffice.observe.logs import setup_logging
+from postoffice.observe.metrics import setup_metrics
 from postoffice.queue import start_runner
 from postoffice.store.bus import HubChangeBus
 from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
@@ -146,7 +160,7 @@ async def serve(config: Config) -> int:
     the change bus (each change reaches every process once: ``store.bus``), runs the
     store's background work alone (search indexing, garbage collection, the outbound
     queue), and stops them before it exits."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_observability(config, main=True)
     hub = HubChangeBus()
     s = await app.open_services(config, bus=hub)
     pool: WorkerPool | None = None
@@ -157,10 +171,17 @@ async def serve(config: Config) -> int:
         shared = frozenset(names) if processes > 1 else frozenset()
         stop = stop_event()
         listening = await start_listeners(s, names, reuse_port=shared)
+        register_health(s, listening)
         bound = {name: listening.bound(name) for name in listening.listeners}
         if processes > 1 and bound:
+            # Workers start before the privileges are dropped: they bind the same ports
+            # (SO_REUSEPORT wants the same user), then drop them themselves.
             pool = WorkerPool(config, bound, processes - 1, hub)
             pool.start()
+        drop_privileges(config)
+        reload_on_sighup(config)
+        if pool is not None:
+            log.info("%d worker processes started", processes - 1)
         web = [name for name in ("http", "https") if name in listening.listeners]
         if web:
             print(f"Webmail URL: {webmail_url(config, listening, web[0])}", flush=True)
@@ -188,6 +209,133 @@ async def serve(config: Config) -> int:
         await s.close()
 
 
+# ---- logs, metrics, health ------------------------------------------------------------------
+
+
+def setup_observability(config: Config, *, main: bool) -> None:
+    """``[log]`` on stderr (one handler: each line once) and the metrics of every process
+    of this data dir in ``data_dir/metrics`` (the main process starts it afresh)."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    c = config.log
+    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=config.data_dir)
+    setup_metrics(config.data_dir / "metrics", fresh=main)
+
+
+def _accepting(listener: Listener) -> bool:
+    server = getattr(listener, "socket_server", None) or getattr(listener, "server", None)
+    is_serving = getattr(server, "is_serving", None)
+    return bool(is_serving()) if callable(is_serving) else False
+
+
+def register_health(s: app.Services, listening: Listening) -> None:
+    """What ``/healthz`` checks in this process: its listeners and a write to its store."""
+    HEALTH.listeners = {name: functools.partial(_accepting, li) for name, li in listening.listeners.items()}
+    HEALTH.store_probe = lambda: probe_store(s.store, s.blobs, s.config.data_dir)
+
+
+# ---- SIGHUP: reload --------------------------------------------------------------------------
+
+# Keys a running process applies on SIGHUP; a change of any other key is logged as
+# needing a restart.
+RELOADABLE = frozenset({"log", "tls"})
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """Dotted names of the settings that differ (one level into each table)."""
+    changed: list[str] = []
+    for f in dataclasses.fields(old):
+        if f.name == "source":
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a == b:
+            continue
+        if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+            changed += [f"{f.name}.{g.name}" for g in dataclasses.fields(a) if getattr(a, g.name) != getattr(b, g.name)]
+        else:
+            changed.append(f.name)
+    return changed
+
+
+def reload_config(current: Config) -> Config:
+    """Read the configuration file again and apply what can change live: ``[log]`` and
+    the TLS certificate (also re-read when the file did not change: a renewed
+    certificate at the same path). Returns the configuration now in force; a bad file
+    changes nothing (logged)."""
+    if current.source.startswith("<"):
+        new = current  # no file: only the certificate is re-read
+    else:
+        try:
+            new = load_config(current.source)
+        except ConfigError as exc:
+            log.error("reload: %s; the configuration in force is unchanged", exc, extra={"event": "reload_failed"})
+            return current
+    restart = [k for k in changed_keys(current, new) if k.split(".")[0] not in RELOADABLE]
+    if restart:
+        log.warning(
+            "reload: %s changed but needs a restart to take effect", ", ".join(restart),
+            extra={"event": "reload_needs_restart", "fields": {"keys": ",".join(restart)}},
+        )  # fmt: skip
+    applied = dataclasses.replace(current, log=new.log, tls=new.tls)
+    c = applied.log
+    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=applied.data_dir)
+    try:
+        count = reload_server_contexts(applied)
+    except (OSError, ssl.SSLError) as exc:
+        log.error("reload: the certificate could not be loaded (%s); the old one stays", exc,
+                  extra={"event": "reload_failed"})  # fmt: skip
+        return dataclasses.replace(applied, tls=current.tls)
+    log.info("reload: configuration applied, certificate loaded into %d TLS contexts", count,
+             extra={"event": "reload"})  # fmt: skip
+    return applied
+
+
+def reload_on_sighup(config: Config) -> None:
+    """SIGHUP runs :func:`reload_config`; open connections are not touched."""
+    loop = asyncio.get_running_loop()
+    state = {"config": config}
+
+    def on_hup() -> None:
+        state["config"] = reload_config(state["config"])
+
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+
+# ---- running as a service: root binds, then the configured user runs ------------------------
+
+
+def drop_privileges(config: Config) -> None:
+    """Started as root with ``[server] user``: after the listeners are bound, become that
+    user (and ``group``, default its primary group; supplementary groups cleared). The
+    data directory is handed to that user first. Raises SystemExit(2) for an unknown
+    user or group. Not root, or no user configured: nothing changes."""
+    name = config.server.user
+    if not name or os.geteuid() != 0:
+        if name and os.geteuid() != 0:
+            log.info("running as uid %d; [server] user %s applies only when started as root", os.geteuid(), name)
+        return
+    import grp
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+        gid = grp.getgrnam(config.server.group).gr_gid if config.server.group else entry.pw_gid
+    except KeyError as exc:
+        log.error("[server] user/group: %s does not exist", exc)
+        raise SystemExit(2) from None
+    # Everything this start made as root (database, shared state, metrics files) and,
+    # on the first start as that user, all of it; the walk skips what it owns already.
+    for path in [config.data_dir, *config.data_dir.rglob("*")]:
+        with contextlib.suppress(FileNotFoundError):
+            st = path.lstat()
+            if (st.st_uid, st.st_gid) != (entry.pw_uid, gid):
+                os.chown(path, entry.pw_uid, gid, follow_symlinks=False)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(entry.pw_uid)  # last: after it, nothing can go back to root
+    log.info("running as user %s (uid %d, gid %d)", name, entry.pw_uid, gid, extra={"event": "privileges_dropped"})
+
+
 # ---- a worker process ------------------------------------------------------------------------
 
 
@@ -200,6 +348,7 @@ async def _serve_worker(spec: WorkerSpec, channel: WorkerChannel, stdin: int) ->
     try:
         names = list(spec.config.listen.addresses)
         listening = await start_listeners(s, names, reuse_port=frozenset(names), announce=False)
+        drop_privileges(spec.config)  # bound as root like the main, then the same user
         channel.ready()
         await stop.wait()
         log.info("shutting down")
@@ -216,8 +365,6 @@ def worker_main() -> int:
     spec = read_spec(stdin)
     if os.getppid() != spec.parent_pid:  # the parent died before prctl took effect
         return 1
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [worker {spec.index}]: %(message)s"
-    )
+    setup_observability(spec.config, main=False)
     channel = WorkerChannel()  # the pipe to the main; print now goes to stderr
     return run(_serve_worker(spec, channel, stdin))

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postoffice.config import Config, Listen
+from postoffice.observe.metrics import process_gone
 from postoffice.store.api import Change
 from postoffice.store.bus import ForwardingChangeBus, HubChangeBus, decode_change, encode_change
 
@@ -153,6 +154,7 @@ class WorkerPool:
                 finally:
                     self.bus.detach(worker.index)
                 worker.ready.clear()
+                process_gone(process.pid)  # its open-connection gauges stop counting
                 if self._stopping.is_set():
                     log.info("%s worker %d (pid %d) exited with status %s", self.role, worker.index, process.pid, status)
                     return

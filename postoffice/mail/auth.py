@@ -36,6 +36,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from postoffice.clock import Clock
 from postoffice.config import AuthConfig
 from postoffice.errors import Kind, MailError
+from postoffice.observe import logs, metrics
 from postoffice.store.api import Account, Credentials, Store
 from postoffice.store.shared import LocalSharedState, SharedState
 from postoffice.wire.sasl import (
@@ -183,11 +184,17 @@ class Authenticator:
         key = client_ip or ""
         earlier = await self.shared.record_failure(key, self.clock.now(), self.config.failure_window)
         delay = self._delay(earlier)
-        log.info("failed login from %s (%d earlier within the window): waiting %.1f s", key or "-", earlier, delay)
+        # The one line per failed login (fail2ban matches ``event=auth_failed ... client=``,
+        # see the README); the session's context adds protocol, listener and session id.
+        protocol = str(logs.current().get("proto", "-"))
+        metrics.M.auth_failures.labels(protocol).inc()
+        logs.event(log, "auth_failed", "failed login", client=key or "-", earlier=earlier, delay=round(delay, 1))
         await self.clock.sleep(delay)
         return delay
 
-    async def _record_success(self, client_ip: str | None) -> None:
+    async def _record_success(self, client_ip: str | None, account: Account) -> None:
+        logs.set_user(account.address)
+        logs.event(log, "login", user=account.address)
         await self.shared.clear_failures(client_ip or "")
 
     # ---- checks -------------------------------------------------------------------------
@@ -221,7 +228,7 @@ class Authenticator:
         if not ok or account is None:
             await self.record_failure(client_ip)
             raise MailError(Kind.AUTH_FAILED, "authentication failed")
-        await self._record_success(client_ip)
+        await self._record_success(client_ip, account)
         return account
 
     async def scram_credentials(self, username: str) -> Credentials | None:
@@ -289,7 +296,7 @@ class Authenticator:
                     raise MailError(Kind.AUTH_FAILED, "authentication failed")
                 account = found
                 if step.server_final is not None and not send_final:
-                    await self._record_success(client_ip)
+                    await self._record_success(client_ip, account)
                     return AuthResult(account, name, step.server_final)
                 if step.server_final is not None:
                     # RFC 5802 §5 / RFC 4954 §4: the server-final message travels as a last
@@ -300,7 +307,7 @@ class Authenticator:
                     if answer != b"":
                         await self.record_failure(client_ip)
                         raise MailError(Kind.AUTH_FAILED, "unexpected data after server-final")
-                await self._record_success(client_ip)
+                await self._record_success(client_ip, account)
                 return AuthResult(account, name)
             else:
                 assert isinstance(step, Failure)

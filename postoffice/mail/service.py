@@ -47,6 +47,7 @@ from postoffice.mail.parts import Leaf, StoredMessage
 from postoffice.mail.quota import QuotaUsage
 from postoffice.mail.sections import SectionSpec, section_span, select_header_fields
 from postoffice.message.structure import BodyStructure, Envelope
+from postoffice.observe import metrics
 from postoffice.store.api import (
     SEARCH_FIELDS,
     Account,
@@ -464,6 +465,7 @@ class MailService:
         records = await self._insert(content, [NewMessage(mailbox.id, flags, when, 0, uid=uid)], [mailbox])
         return records[0]
 
+    @metrics.counts_messages
     async def deliver(
         self,
         source: Source,
@@ -579,6 +581,7 @@ class MailService:
             self.bus.publish(Change(owners[record.mailbox_id], record.mailbox_id, "append", record.modseq, (record.uid,)))
         return records
 
+    @metrics.counts_messages
     async def append(
         self,
         account: Account,

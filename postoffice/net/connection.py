@@ -121,6 +121,7 @@ class Connection:
         peer = writer.get_extra_info("peername")
         self.peer_ip: str = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.peer_port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
+        self.bytes_sent = 0  # octets written (before TLS): the metrics of net.listener
 
     # ---- facts --------------------------------------------------------------------------
 
@@ -339,12 +340,14 @@ class Connection:
                 data = self._deflate.compress(data)
                 if not data:
                     return
+            self.bytes_sent += len(data)
             self._writer.write(data)
 
     def _flush_deflate(self) -> None:
         if self._deflate is not None and not self._closed:
             data = self._deflate.flush()
             if data:
+                self.bytes_sent += len(data)
                 self._writer.write(data)
 
     async def drain(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - per-call protocol timeouts are the API
@@ -375,7 +378,9 @@ class Connection:
             return await self._send_file_compressed(file, offset, count)
         await self.drain()
         loop = asyncio.get_running_loop()
-        return await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+        sent = await loop.sendfile(self._writer.transport, file, offset, count, fallback=True)
+        self.bytes_sent += sent
+        return sent
 
     async def _send_file_compressed(self, file: BinaryIO, offset: int, count: int | None) -> int:
         total = 0

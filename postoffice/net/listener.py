@@ -23,10 +23,12 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from postoffice.net.connection import Connection
+from postoffice.observe import logs, metrics
 from postoffice.store.shared import Lease, SharedState
 
 __all__ = [
@@ -190,30 +192,40 @@ async def start_listener(
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(reader, writer)
         ip = conn.peer_ip
+        # This connection's task has its own log context (session id, listener, client).
+        session = logs.begin_session(name, ip)
         slot = await counts.try_acquire(ip)
         if not slot:
-            log.info("%s: refused %s: %d connections already open", name, ip, counts.max_per_ip)
+            metrics.M.connections_refused.labels(name).inc()
+            logs.event(log, "refused", f"{counts.max_per_ip} connections already open from this address")
             if refuse_message is not None:
                 with contextlib.suppress(Exception):
                     conn.write(refuse_message(ip))
             await conn.close(timeout=2.0)
             return
         counts.connections.add(conn)
-        log.debug("%s: connection from %s:%d", name, ip, conn.peer_port)
+        metrics.M.connections_total.labels(name).inc()
+        open_gauge = metrics.M.connections_open.labels(name)
+        open_gauge.inc()
+        logs.event(log, "connect", port=conn.peer_port, tls=conn.is_tls)
         try:
             await handler(conn)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s: session with %s failed", name, ip)
+            log.exception("%s: session with %s failed", name, ip, extra={"event": "session_failed"})
         finally:
             counts.connections.discard(conn)
+            open_gauge.dec()
             try:
                 await conn.close()
             finally:
                 # shield: a cancelled session (shutdown) still gives its slot back
                 await asyncio.shield(counts.release(ip, slot))
-            log.debug("%s: %s disconnected", name, ip)
+            metrics.M.bytes_sent.labels(session["proto"]).inc(conn.bytes_sent)
+            logs.event(
+                log, "disconnect", duration=round(time.monotonic() - session["_start"], 3), sent=conn.bytes_sent
+            )
 
     server = await asyncio.start_server(
         on_connect,
@@ -225,7 +237,8 @@ async def start_listener(
         reuse_port=reuse_port or None,
     )
     bound = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
-    log.info("%s: listening on %s%s", name, bound, " (TLS)" if tls_context else "")
+    # debug: ``serve`` prints the listening line itself (once).
+    log.debug("%s: listening on %s%s", name, bound, " (TLS)" if tls_context else "")
     return server
 
 

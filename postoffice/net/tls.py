@@ -16,6 +16,7 @@ import datetime
 import ipaddress
 import os
 import ssl
+import weakref
 from pathlib import Path
 
 from cryptography import x509
@@ -27,6 +28,7 @@ from postoffice.config import Config
 
 __all__ = [
     "server_context",
+    "reload_server_contexts",
     "client_context_insecure",
     "ensure_self_signed",
     "SELF_SIGNED_CERT",
@@ -98,17 +100,40 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+# Every server context this process made, so SIGHUP can load a renewed certificate into
+# them: a handshake after ``load_cert_chain`` presents the new one; connections already
+# up keep theirs.
+_SERVER_CONTEXTS: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
+
+
+def _cert_paths(config: Config) -> tuple[Path, Path]:
+    if config.tls.cert is not None and config.tls.key is not None:
+        return config.tls.cert, config.tls.key
+    return ensure_self_signed(config.data_dir, config.hostname)
+
+
 def server_context(config: Config) -> ssl.SSLContext:
     """The server-side context for implicit TLS and STARTTLS listeners."""
-    if config.tls.cert is not None and config.tls.key is not None:
-        cert_path, key_path = config.tls.cert, config.tls.key
-    else:
-        cert_path, key_path = ensure_self_signed(config.data_dir, config.hostname)
+    cert_path, key_path = _cert_paths(config)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION  # CRIME
     context.load_cert_chain(str(cert_path), str(key_path))
+    _SERVER_CONTEXTS.add(context)
     return context
+
+
+def reload_server_contexts(config: Config) -> int:
+    """Load ``config``'s certificate and key into every server context of this process
+    (SIGHUP); returns how many. The pair is checked on a scratch context first, so a
+    bad file changes nothing (ssl.SSLError or OSError is raised)."""
+    cert_path, key_path = _cert_paths(config)
+    check = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    check.load_cert_chain(str(cert_path), str(key_path))
+    contexts = list(_SERVER_CONTEXTS)
+    for context in contexts:
+        context.load_cert_chain(str(cert_path), str(key_path))
+    return len(contexts)
 
 
 def client_context_insecure() -> ssl.SSLContext:

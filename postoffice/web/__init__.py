@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from postoffice.mail.service import MailService
 from postoffice.mail.web import WebMail
+from postoffice.observe import metrics
 from postoffice.store.web import MessagePages, WebSessionStore
 
 if TYPE_CHECKING:
@@ -57,9 +58,10 @@ class WebListener:
         in flight (``timeout_graceful_shutdown``); nothing is left to close."""
 
 
-def _per_client_limit(base: type[asyncio.Protocol], limit: int) -> type[asyncio.Protocol]:
+def _per_client_limit(base: type[asyncio.Protocol], limit: int, name: str) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol with ``[limits.http] max_connections_per_ip``: a connection
-    beyond the limit from one address is closed at once, as on the mail listeners."""
+    beyond the limit from one address is closed at once, as on the mail listeners.
+    Accepted connections are counted in the listener's connection metrics."""
     open_per_ip: dict[str, int] = {}
 
     class Limited(base):  # type: ignore[valid-type,misc]
@@ -73,6 +75,8 @@ def _per_client_limit(base: type[asyncio.Protocol], limit: int) -> type[asyncio.
                 return
             open_per_ip[ip] = open_per_ip.get(ip, 0) + 1
             self._po_ip = ip
+            metrics.M.connections_total.labels(name).inc()
+            metrics.M.connections_open.labels(name).inc()
             super().connection_made(transport)
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -80,6 +84,7 @@ def _per_client_limit(base: type[asyncio.Protocol], limit: int) -> type[asyncio.
             if ip is None:
                 return  # refused above: uvicorn never saw it
             self._po_ip = None
+            metrics.M.connections_open.labels(name).dec()
             left = open_per_ip.get(ip, 1) - 1
             if left > 0:
                 open_per_ip[ip] = left
@@ -106,10 +111,11 @@ async def start_web_listener(
     ``reuse_port``: SO_REUSEPORT, so the processes of ``serve`` share the port."""
     import uvicorn
 
+    from postoffice.web import ops
     from postoffice.web.app import make_app
 
     stopping = asyncio.Event()
-    app = make_app(WebMail(mail, sessions, pages), stopping=stopping)
+    app = ops.wrap(make_app(WebMail(mail, sessions, pages), stopping=stopping), name, mail)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -130,7 +136,9 @@ async def start_web_listener(
         h11_max_incomplete_event_size=64 * 1024,
     )
     config.load()
-    config.http_protocol_class = _per_client_limit(config.http_protocol_class, mail.config.limits.http.max_connections_per_ip)
+    config.http_protocol_class = _per_client_limit(
+        config.http_protocol_class, mail.config.limits.http.max_connections_per_ip, name
+    )
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     if tls_context is not None:

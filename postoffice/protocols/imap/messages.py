@@ -238,7 +238,11 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
             if bus_task is None and s.subscription is not None:
                 bus_task = asyncio.ensure_future(s.subscription.get())
             waiting = {t for t in (read_task, bus_task) if t is not None}
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            s.interruptible = True  # a shutdown may end IDLE with BYE (server.shutdown)
+            try:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                s.interruptible = False
             if bus_task is not None and bus_task in done:
                 change = bus_task.result()
                 bus_task = None

@@ -20,6 +20,7 @@ from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
 from postoffice.net.watchdog import note_command
+from postoffice.observe import commands
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
@@ -43,6 +44,7 @@ class IMAPServer:
         self.listener = listener
         self.tls = tls
         self.sessions: set[Session] = set()
+        self.stopping = False
 
     @property
     def name(self) -> str:
@@ -53,14 +55,36 @@ class IMAPServer:
         return r.bye("too many connections from your address", "LIMIT")  # RFC 5530 §3
 
     async def shutdown(self) -> None:
-        """Nothing to announce: the listener closes every session (RFC 9051 §7.1.5 BYE is
-        sent by a session that ends on its own)."""
+        """RFC 9051 §7.1.5: every session ends with ``* BYE``: at once when it waits for
+        the client (between commands, in IDLE), after its command in flight (an APPEND
+        literal, a long FETCH) otherwise, within ``[server] shutdown_grace``."""
+        self.stopping = True
+        for s in list(self.sessions):
+            if s.interruptible and s.task is not None:
+                s.task.cancel()
+        pending = {s.task for s in self.sessions if s.task is not None}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.config.server.shutdown_grace)
+            for task in late:
+                task.cancel()  # past the grace: BYE, the command's work is dropped
+            if late:
+                await asyncio.wait(late, timeout=5.0)
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
+        session.task = asyncio.current_task()
         self.sessions.add(session)
         try:
             await self._run(session)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            if session.task is not None:
+                session.task.uncancel()
+            with contextlib.suppress(ConnectionError, Timeout, OSError):
+                session.discard_spools()
+                session.write(r.bye("server shutting down"))
+                await session.flush()
         except (ConnectionClosed, ConnectionError, Timeout):
             pass
         except Exception:
@@ -112,6 +136,10 @@ class IMAPServer:
                 await s.flush()
                 if not keep:
                     return
+                if self.stopping:  # the command in flight finished: now the goodbye
+                    s.write(r.bye("server shutting down"))
+                    await s.flush()
+                    return
 
     async def _count_before_auth(self, s: Session) -> bool:
         if s.state != NONAUTH:
@@ -137,20 +165,22 @@ class IMAPServer:
             s.write(r.tagged(tag, "BAD", f"{key} is not allowed in the {s.state} state"))
             return True
         keep = True
+        started, ok = commands.now(), True
         try:
             answer = await spec.handler(s, command)
         except SessionEnd as end:
             answer = end.args[0] if end.args else None
             keep = False
         except (MailError, Refusal, ImapSyntaxError) as exc:
-            answer = failure_response(tag, exc, trycreate=spec.trycreate)
+            answer, ok = failure_response(tag, exc, trycreate=spec.trycreate), False
         except (ConnectionError, Timeout):
             raise  # the client is gone or silent: the session ends
         except Exception as exc:
             if s.literal_open:
                 log.error("imap: %s failed while writing a literal; closing the connection", key, exc_info=exc)
                 return False
-            answer = unexpected_response(tag, exc, command=key)
+            answer, ok = unexpected_response(tag, exc, command=key), False
+        commands.done("imap", key, started, ok and (answer is None or f"{tag} OK".encode() in answer))
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
             keep = await self._sync(s, spec) and keep
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))

@@ -72,6 +72,11 @@ class Session:
         self.limits = server.config.limits.imap
         self.conn = conn
         self.reader = self._new_reader()
+        # Shutdown (server.shutdown): the session's task, and whether it waits for the
+        # client with no command begun (between commands, or in IDLE), so it may be
+        # told BYE at once; a command in flight (an APPEND literal) finishes first.
+        self.task: asyncio.Task[None] | None = None
+        self.interruptible = False
         self.state = NONAUTH
         self.account: Account | None = None
         self.view: MailboxView | None = None
@@ -168,8 +173,12 @@ class Session:
         while True:
             event = self.reader.next_event()
             if event is None:
-                if not await self.fill():
-                    return None
+                self.interruptible = not self.reader.in_command
+                try:
+                    if not await self.fill():
+                        return None
+                finally:
+                    self.interruptible = False
                 continue
             if isinstance(event, ContinuationNeeded):
                 self.write(r.continuation("Ready"))

@@ -32,6 +32,7 @@ from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
 from postoffice.net.watchdog import note_command
+from postoffice.observe import commands
 from postoffice.wire.pop3 import (
     ERR_BAD_STATE,
     ERR_LINE_TOO_LONG,
@@ -63,6 +64,9 @@ class POP3Server:
         self.listener = listener
         self.tls = tls
         self.limits = config.limits.pop3
+        # Shutdown: each session's task, and whether it waits for a command line.
+        self.sessions: dict[asyncio.Task[None], Session] = {}
+        self.stopping = False
 
     @property
     def name(self) -> str:
@@ -73,10 +77,26 @@ class POP3Server:
         return ERR_SYS_TEMP.with_text("Too many connections from your address").to_bytes()  # RFC 3206 §4
 
     async def shutdown(self) -> None:
-        """Nothing to announce: the listener closes every session, which releases its lock."""
+        """Every session ends with ``-ERR [SYS/TEMP]`` (RFC 3206 §3) without entering the
+        UPDATE state (RFC 1939 §6: nothing is deleted), at once when it waits for a
+        command, after its command in flight (a RETR) otherwise, within ``[server]
+        shutdown_grace``; its maildrop lock is released."""
+        self.stopping = True
+        for task, session in list(self.sessions.items()):
+            if session.interruptible:
+                task.cancel()
+        if self.sessions:
+            _, late = await asyncio.wait(set(self.sessions), timeout=self.config.server.shutdown_grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5.0)
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions[task] = session
         try:
             session.send(OK_GREETING)  # RFC 1939 §4; no APOP timestamp: APOP is not offered
             await session.flush()
@@ -88,7 +108,15 @@ class POP3Server:
                 await session.flush()
         except (ConnectionClosed, ConnectionError, Timeout, ssl.SSLError):
             pass  # the client went away or stalled: no UPDATE
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            task.uncancel()
+            with contextlib.suppress(ConnectionError, Timeout, OSError):
+                session.send(ERR_SYS_TEMP.with_text("Server shutting down"))
+                await session.flush()
         finally:
+            self.sessions.pop(task, None)
             # shield: a cancelled session (shutdown) still gives its lock back
             with contextlib.suppress(Exception):
                 await asyncio.shield(session.release())
@@ -105,18 +133,23 @@ class POP3Server:
             if not line.endswith(b"\n"):
                 return  # the end of the stream (or a line it cut off): no UPDATE
             await self._dispatch(session, line)
+            if self.stopping:  # the command in flight finished: now the goodbye
+                raise SessionEnd(ERR_SYS_TEMP.with_text("Server shutting down"))
             if session.conn.buffered() == 0:
                 await session.flush()
 
     async def _dispatch(self, session: Session, line: bytes) -> None:
+        started, name, ok = commands.now(), "unknown", False
         try:
             command = parse_command(line)
             spec = COMMANDS[command.keyword]
-            note_command("pop3", command.keyword)
+            name = command.keyword
+            note_command("pop3", name)
             if session.state not in spec.states:
                 raise Refusal(ERR_BAD_STATE)
             await session.keep_lock()
             await spec.handler(session, command)
+            ok = True
         except SessionEnd:
             raise
         except (Refusal, POP3SyntaxError) as exc:
@@ -125,6 +158,8 @@ class POP3Server:
             raise
         except Exception as exc:  # MailError from the store and anything unexpected
             self._failed(session, failure_response(exc))
+        finally:
+            commands.done("pop3", name, started, ok)
 
     def _failed(self, session: Session, response: Response) -> None:
         session.errors += 1

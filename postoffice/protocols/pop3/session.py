@@ -67,6 +67,7 @@ class Session:
         self.maildrop: Maildrop | None = None
         self.holder = f"pop3:{os.getpid()}:{secrets.token_hex(8)}"
         self.locked = False
+        self.interruptible = False  # waiting for a command line (server.shutdown)
         now = self.clock.monotonic()
         self.last_activity = now
         self._lock_refreshed = now
@@ -100,6 +101,7 @@ class Session:
             remaining = self.limits.idle_timeout - idle
             if remaining <= 0:
                 raise SessionEnd(ERR_TIMEOUT)  # RFC 1939 §3: autologout timer
+            self.interruptible = self.conn.buffered() == 0  # no command begun: shutdown may end it
             try:
                 line = await self.conn.readline(limit, timeout=min(remaining, self.server.clock_poll))
             except Timeout:
@@ -108,6 +110,8 @@ class Session:
             except LineTooLong:
                 self.last_activity = self.clock.monotonic()
                 raise
+            finally:
+                self.interruptible = False
             self.last_activity = self.clock.monotonic()
             return line
 

@@ -44,6 +44,7 @@ from postoffice.errors import MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, LineTooLong, Timeout
 from postoffice.net.watchdog import note_command
+from postoffice.observe import commands
 from postoffice.wire.smtp import (
     R220_READY,
     R421_SHUTTING_DOWN,
@@ -60,9 +61,10 @@ from postoffice.wire.smtp import (
     UnknownCommand,
     parse_command,
 )
+from postoffice.wire.smtp.commands import Command
 
 from . import delivery
-from .commands import COMMANDS
+from .commands import COMMANDS, CommandSpec
 from .errors import SessionEnd, reply_for
 from .policy import Policy, policy_for
 from .session import Session, State
@@ -203,6 +205,13 @@ class SMTPServer:
             return error.reply
         spec = COMMANDS[command.verb]
         note_command("smtp", command.verb)
+        started = commands.now()
+        try:
+            return await self._run(s, spec, command)
+        finally:
+            commands.done("smtp", command.verb, started)
+
+    async def _run(self, s: Session, spec: CommandSpec, command: Command) -> Reply | None:
         if s.state in (State.CONNECTED, State.GREETED) and command.verb != "MAIL":
             s.commands_since_mail += 1
             if s.commands_since_mail > self.limits.max_commands_before_mail:

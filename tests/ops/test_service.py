@@ -1,0 +1,285 @@
+"""A real ``serve`` stopped, reloaded and run as a service, as an administrator does it.
+
+- SIGTERM while a 50 MB message is in SMTP DATA, an IMAP APPEND literal is half sent,
+  an IMAP client IDLEs and a POP3 client waits: the IDLE client gets ``* BYE`` and the
+  POP3 client ``-ERR [SYS/TEMP]`` at once, no new connection is accepted, the APPEND
+  completes (then ``* BYE``), the message still gets its 250 and is stored, and the
+  process exits 0 within the deadline.
+- SIGHUP with a renewed certificate at the configured path: new TLS connections present
+  the new one, and an IMAP session open across the reload goes on; a changed key that
+  needs a restart (``domains``) is named in the log, once.
+- Started as root with ``[server] user``, on a privileged loopback port: the process
+  then runs as that user, and serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from postoffice import app
+from postoffice.config import load_config
+from postoffice.mail.auth import fast_hasher
+from postoffice.net.tls import ensure_self_signed
+from postoffice.testing.serve import POSTOFFICE, free_port, start_serve
+
+PASSWORD = "ops-right-pw-4d2"
+DEADLINE = 60.0
+
+pytestmark = [
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed"),
+]
+
+
+async def add_alice(config_file: Path) -> None:
+    async with app.services(load_config(config_file)) as s:
+        s.mail.auth.hasher = fast_hasher()
+        await s.mail.add_user("alice@example.test", PASSWORD)
+
+
+class LineClient:
+    def __init__(self, port: int, context: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        self.sock: socket.socket = context.wrap_socket(sock) if context else sock
+        self.file = self.sock.makefile("rb")
+
+    def until(self, prefix: bytes) -> bytes:
+        while True:
+            line = self.file.readline()
+            assert line, f"closed while waiting for {prefix!r}"
+            if line.startswith(prefix):
+                return line
+
+    def command(self, data: bytes, answer: bytes) -> bytes:
+        self.sock.sendall(data)
+        return self.until(answer)
+
+
+def imap_logged_in(port: int) -> LineClient:
+    c = LineClient(port)
+    c.until(b"* OK")
+    c.command(f"a1 LOGIN alice@example.test {PASSWORD}\r\n".encode(), b"a1 OK")
+    c.command(b"a2 SELECT INBOX\r\n", b"a2 OK")
+    return c
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError:
+        return True
+    return False
+
+
+async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> None:
+    smtp, imap, pop3 = free_port(), free_port(), free_port()
+    config_file = tmp_path / "postoffice.toml"
+    config_file.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
+        f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\npop3 = "127.0.0.1:{pop3}"\n'
+        '[server]\nshutdown_grace = "40s"\n[limits.smtp]\nshutdown_grace = "40s"\nmax_message_size = "80MB"\n'
+    )
+    await add_alice(config_file)
+    process = await start_serve(config_file, imap)
+    body = (b"x" * 998 + b"\r\n") * (50 * 1024 * 1024 // 1000)
+    digest = hashlib.sha256(b"Subject: big\r\n\r\n" + body).hexdigest()
+    try:
+
+        appended = b"Subject: appended\r\n\r\n" + b"y" * 100_000 + b"\r\n"
+
+        def scenario() -> tuple[bytes, bytes, bool, bytes]:
+            idle = imap_logged_in(imap)
+            idle.command(b"a3 IDLE\r\n", b"+")
+            pop = LineClient(pop3)
+            pop.until(b"+OK")
+            pop.command(b"USER alice@example.test\r\n", b"+OK")
+            pop.command(f"PASS {PASSWORD}\r\n".encode(), b"+OK")
+            append = imap_logged_in(imap)
+            append.command(f"a5 APPEND INBOX {{{len(appended)}}}\r\n".encode(), b"+")
+            append.sock.sendall(appended[:50_000])
+            s = LineClient(smtp)
+            s.until(b"220 ")
+            s.command(b"EHLO client.test\r\n", b"250 ")
+            s.command(b"MAIL FROM:<bob@remote.test>\r\n", b"250 ")
+            s.command(b"RCPT TO:<alice@example.test>\r\n", b"250 ")
+            s.command(b"DATA\r\n", b"354 ")
+            s.sock.sendall(b"Subject: big\r\n\r\n" + body[: len(body) // 2])
+            os.kill(process.pid, signal.SIGTERM)
+            bye = idle.until(b"* BYE")  # the server is stopping now
+            assert pop.file.readline().startswith(b"-ERR [SYS/TEMP]")  # RFC 3206: no UPDATE state
+            stopped_accepting = refuses(smtp) and refuses(imap)
+            append.sock.sendall(appended[50_000:] + b"\r\n")
+            assert append.until(b"a5 ").startswith(b"a5 OK")  # the APPEND in flight completes
+            assert append.file.readline().startswith(b"* BYE")
+            s.sock.sendall(body[len(body) // 2 :] + b".\r\n")
+            accepted = s.until(b"2")  # 250 after the whole message is durable
+            goodbye = s.file.readline()  # then 421: the server closes the session
+            return bye, accepted, stopped_accepting, goodbye
+
+        bye, accepted, stopped_accepting, goodbye = await asyncio.to_thread(scenario)
+        assert bye.startswith(b"* BYE")
+        assert accepted.startswith(b"250 ")
+        assert stopped_accepting
+        assert goodbye.startswith(b"421 ") or goodbye == b""
+        assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    async with app.services(load_config(config_file)) as s:
+        account = await s.store.get_account("alice@example.test")
+        assert account is not None
+        box = await s.mail.get_mailbox(account, "INBOX")
+        records = await s.mail.list_messages(box)
+        assert len(records) == 2  # the APPEND and the SMTP message
+        record = max(records, key=lambda r: r.size)
+        stored = await s.mail.read(await s.mail.get_content(record.content_id))
+        # Trace headers (Received) come first, then the message exactly as sent.
+        assert hashlib.sha256(stored[stored.index(b"Subject: big\r\n") :]).hexdigest() == digest
+
+
+async def spawn_serve(config_file: Path, port: int, stderr: Path) -> asyncio.subprocess.Process:
+    """``serve`` with its stderr (the log) in a file; returns once ``port`` accepts."""
+    with stderr.open("wb") as err:
+        process = await asyncio.create_subprocess_exec(
+            str(POSTOFFICE), "--config", str(config_file), "serve", stdout=asyncio.subprocess.DEVNULL, stderr=err
+        )
+    end = time.monotonic() + DEADLINE
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if process.returncode is not None or time.monotonic() > end:
+                if process.returncode is None:
+                    process.kill()
+                raise AssertionError("serve did not listen") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return process
+
+
+def presented_certificate(port: int) -> bytes:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as sock, context.wrap_socket(sock) as tls:
+        der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        return der
+
+
+async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path: Path) -> None:
+    imap, imaps = free_port(), free_port()
+    old_cert, old_key = ensure_self_signed(tmp_path / "old", "old.example.test")
+    new_cert, new_key = ensure_self_signed(tmp_path / "new", "new.example.test")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(old_cert, cert)
+    shutil.copy(old_key, key)
+    config_file = tmp_path / "postoffice.toml"
+    config_file.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
+        f'[listen]\nimap = "127.0.0.1:{imap}"\nimaps = "127.0.0.1:{imaps}"\n'
+        f'[tls]\ncert = "{cert}"\nkey = "{key}"\n'
+    )
+    await add_alice(config_file)
+    err = tmp_path / "stderr"
+    process = await spawn_serve(config_file, imaps, err)
+    try:
+        old_der = await asyncio.to_thread(presented_certificate, imaps)
+        session = await asyncio.to_thread(imap_logged_in, imap)
+        shutil.copy(new_cert, cert)
+        shutil.copy(new_key, key)
+        # A key a running process cannot change: named in the log, the rest applies.
+        config_file.write_text(config_file.read_text().replace('domains = ["example.test"]', 'domains = ["example.test", "other.test"]'))
+        os.kill(process.pid, signal.SIGHUP)
+        end = time.monotonic() + DEADLINE
+        while (der := await asyncio.to_thread(presented_certificate, imaps)) == old_der:
+            assert time.monotonic() < end, "the renewed certificate was never presented"
+            await asyncio.sleep(0.05)
+        assert der != old_der
+        answer = await asyncio.to_thread(session.command, b"a9 NOOP\r\n", b"a9 ")
+        assert answer.startswith(b"a9 OK")
+        assert process.returncode is None
+        restart = [line for line in err.read_text().splitlines() if "event=reload_needs_restart" in line]
+        assert len(restart) == 1 and "keys=domains" in restart[0], restart
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+
+
+def ensure_system_user(user: str) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+
+
+def private_base() -> Path:
+    base = Path(tempfile.mkdtemp(prefix="postoffice-root-", dir="/tmp"))
+    base.chmod(0o755)  # the dropped user must reach data_dir
+    return base
+
+
+def _privileged_free_port() -> int | None:
+    for port in (143, 110, 993, 995, 587, 465, 25):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to bind a privileged port and change user")
+async def test_root_binds_a_privileged_port_then_runs_as_the_configured_user() -> None:
+    user = "postoffice-test"
+    await asyncio.to_thread(ensure_system_user, user)
+    port = _privileged_free_port()
+    if port is None:
+        pytest.skip("no privileged loopback port is free")
+    base = await asyncio.to_thread(private_base)
+    try:
+        config_file = base / "postoffice.toml"
+        config_file.write_text(
+            f'data_dir = "{base / "data"}"\ndomains = ["example.test"]\n'
+            f'[listen]\nimap = "127.0.0.1:{port}"\n[server]\nuser = "{user}"\n'
+        )
+        await add_alice(config_file)
+        process = await start_serve(config_file, port)
+        try:
+            import pwd
+
+            uid = pwd.getpwnam(user).pw_uid
+            end = time.monotonic() + DEADLINE
+            while True:
+                status = await asyncio.to_thread(Path(f"/proc/{process.pid}/status").read_text)
+                uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+                if uids == [str(uid)] * 4:
+                    break
+                assert time.monotonic() < end, f"still running as {uids}"
+                await asyncio.sleep(0.05)
+            # It still serves, and writes its store, as that user.
+            session = await asyncio.to_thread(imap_logged_in, port)
+            answer = await asyncio.to_thread(session.command, b"a4 CREATE Projects\r\n", b"a4 ")
+            assert answer.startswith(b"a4 OK")
+        finally:
+            process.terminate()
+            assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
