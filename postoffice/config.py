@@ -287,6 +287,8 @@ class HTTPLimits:
     max_upload_size: int = _size(2 * 1024**3)  # one compose form with its attachments
     max_connections_per_ip: int = _count(100)
     session_lifetime: float = _duration(7 * 86400.0)  # a webmail sign-in lasts this long
+    # RFC 9110 §14.2: a Range with more ranges than this is ignored (the whole part is sent).
+    max_ranges: int = _count(16)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from postoffice.mail.names import (
     split_address,
     validate_mailbox_name,
 )
-from postoffice.mail.parts import Leaf, StoredMessage
+from postoffice.mail.parts import Leaf, SkeletonSegment, StoredMessage
 from postoffice.mail.sections import SectionSpec, section_span, select_header_fields
 from postoffice.message.structure import BodyStructure, Envelope
 from postoffice.store.api import (
@@ -681,6 +681,20 @@ class MailService:
         """Decoded bytes of one leaf part (IMAP BINARY, HTTP Range), reading only that range."""
         stored = self._stored(content)
         return await asyncio.to_thread(stored.read_part, self._leaf(content, stored, part), offset, length)
+
+    def part_tag(self, content: Content, part: Sequence[int] | str) -> str:
+        """A strong validator of one part's decoded octets (RFC 9110 §8.8.3): the SHA-256
+        of its blob when the part store keeps it as one, else the message's content hash
+        and the section (the same message always decodes to the same octets)."""
+        stored = self._stored(content)
+        leaf = self._leaf(content, stored, part)
+        if isinstance(leaf, str):
+            found = stored.leaf(leaf)
+            if found.segment >= 0 and found.decoded_size >= 0:
+                seg = stored.segments[found.segment]
+                if not isinstance(seg, SkeletonSegment):
+                    return seg.blob_id
+        return f"{content.sha256}.{_section(part)}"
 
     async def part_size(self, content: Content, part: Sequence[int] | str) -> int:
         """Decoded size of one leaf part (IMAP BINARY.SIZE)."""
