@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven by Playwright).
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium
+# Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven by Playwright;
+# ffmpeg and espeak-ng make the test media at test time: video, and speech for voice messages).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium ffmpeg espeak-ng
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix roundcube roundcube-sqlite3 php-cli
 
 .PHONY: serve test check lint bench install test-deps clean

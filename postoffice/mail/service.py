@@ -70,6 +70,7 @@ from postoffice.store.api import (
 from postoffice.store.shared import LocalSharedState, SharedState
 
 if TYPE_CHECKING:
+    from postoffice.mail.media import MediaService
     from postoffice.mail.outbound import Outbound
 
 __all__ = ["MailService", "DeliveryResult", "GarbageCollected", "Source", "SPECIAL_USE_FOLDERS", "UnknownRecipients"]
@@ -157,6 +158,8 @@ class MailService:
         self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
         # Mail for other servers (the outbound queue), set by the composition root; None: no relay.
         self.outbound: Outbound | None = None
+        # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
+        self.media: MediaService | None = None
 
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:
@@ -191,6 +194,8 @@ class MailService:
         """Wait until every directory change made here is visible to other processes."""
         if self._bumps:
             await asyncio.gather(*self._bumps)
+        if self.media is not None:
+            await self.media.settle()
 
     def _remember(self, cache: dict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
         if self._cache_ttl > 0:
@@ -509,6 +514,8 @@ class MailService:
             records = await self._insert(
                 content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
             )
+        if self.media is not None:
+            self.media.ingested(records[0].content_id)  # in the background, after it is durable
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
     async def _delivery_targets(self, recipients: Sequence[str], name: str) -> list[Mailbox]:

@@ -1,0 +1,149 @@
+"""Media facts at ingestion (mail/'s hook into ``postoffice.media``).
+
+After a delivery is durable, each audio or video leaf part kept as a blob of its own
+(the part store's large parts) is probed in a worker thread, in the background, and its
+facts stored once per blob (``store.media``): a second delivery of the same recording
+finds them already there. Reading a message combines those facts with what its headers
+say: ``Content-Duration`` of the part (RFC 3803), ``Message-Context`` (RFC 3458) and
+``X-VoiceMessageDuration`` of the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from postoffice.mail.parts import SkeletonSegment, StoredMessage
+from postoffice.media.headers import parse_content_duration, parse_message_context, parse_voice_message_duration
+from postoffice.media.probe import probe
+from postoffice.message.headers import split_header_block
+from postoffice.message.structure import BodyPart
+from postoffice.store.api import Content
+from postoffice.store.media import MediaFacts, MediaFactsStore
+
+if TYPE_CHECKING:
+    from postoffice.mail.service import MailService
+
+__all__ = ["MediaService", "MessageMedia", "PartMedia", "MEDIA_TYPES"]
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPES = frozenset({"audio", "video"})
+
+
+@dataclass(frozen=True, slots=True)
+class PartMedia:
+    section: str
+    kind: str  # "audio" or "video", from the part's Content-Type
+    blob_id: str  # the decoded part's blob ("" when the part store keeps it inline)
+    facts: MediaFacts | None  # None until probed (or when FFmpeg cannot read it)
+    declared_duration: int | None  # Content-Duration of the part (RFC 3803)
+
+    @property
+    def duration(self) -> float | None:
+        if self.facts is not None and self.facts.duration:
+            return self.facts.duration
+        return None if self.declared_duration is None else float(self.declared_duration)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageMedia:
+    context: str | None  # Message-Context (RFC 3458), or "voice-message" for X-VoiceMessageDuration
+    voice_duration: int | None  # X-VoiceMessageDuration
+    parts: tuple[PartMedia, ...]
+
+
+def _media_leaves(root: BodyPart) -> list[BodyPart]:
+    found: list[BodyPart] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_leaf and node.type.lower() in MEDIA_TYPES:
+            found.append(node)
+        stack.extend(reversed(node.children))
+    return found
+
+
+def _blob_of(stored: StoredMessage, section: str) -> str:
+    leaf = stored.leaves.get(section)
+    if leaf is None or leaf.segment < 0 or leaf.decoded_size < 0:
+        return ""
+    seg = stored.segments[leaf.segment]
+    return "" if isinstance(seg, SkeletonSegment) else seg.blob_id
+
+
+class MediaService:
+    """Probes media parts after delivery and answers what a message's media are."""
+
+    def __init__(self, mail: MailService, facts: MediaFactsStore) -> None:
+        self.mail = mail
+        self.facts = facts
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._probing = asyncio.Semaphore(1)  # one FFmpeg demuxer at a time: it reads the whole part
+
+    def ingested(self, content_id: int) -> None:
+        """A content was just stored (durably): probe its media parts in the background."""
+        task = asyncio.get_running_loop().create_task(self._probe_content(content_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for the probes started so far (tests; shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _probe_content(self, content_id: int) -> None:
+        try:
+            content = await self.mail.get_content(content_id)
+            stored = self.mail._stored(content)
+            leaves = _media_leaves(self.mail.bodystructure(content).root)
+            blobs = {b for b in (_blob_of(stored, n.section) for n in leaves) if b}
+            known = await self.facts.get_media_facts(sorted(blobs))
+            for blob_id in sorted(blobs - known.keys()):
+                async with self._probing:
+                    facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                if facts is not None:
+                    await self.facts.put_media_facts(facts)
+        except Exception:  # a probe is an optimisation: the message is stored and readable
+            log.exception("media probe of content %d failed", content_id)
+
+    def _probe_blob(self, blob_id: str) -> MediaFacts | None:
+        size = self.mail.blobs.size(blob_id)
+        with self.mail.blobs.open(blob_id) as f:
+            return probe(f, blob_id, size)
+
+    async def media_of(self, content: Content) -> MessageMedia:
+        """The message's audio and video parts with their facts and declared durations."""
+        structure = self.mail.bodystructure(content)
+        stored = self.mail._stored(content)
+        leaves = sorted(_media_leaves(structure.root), key=lambda n: [int(x) for x in n.section.split(".")])
+        ranges = [(content, structure.root.header_offset, structure.root.header_length)]
+        ranges += [(content, n.header_offset, n.header_length) for n in leaves]
+        blocks = await self.mail.read_many(ranges)
+        top = _fields(blocks[0])
+        blob_ids = {n.section: _blob_of(stored, n.section) for n in leaves}
+        known = await self.facts.get_media_facts(sorted(b for b in blob_ids.values() if b))
+        parts = tuple(
+            PartMedia(
+                n.section,
+                n.type.lower(),
+                blob_ids[n.section],
+                known.get(blob_ids[n.section]),
+                parse_content_duration(_fields(block).get("content-duration")),
+            )
+            for n, block in zip(leaves, blocks[1:], strict=True)
+        )
+        voice = parse_voice_message_duration(top.get("x-voicemessageduration"))
+        context = parse_message_context(top.get("message-context"))
+        if context is None and voice is not None:
+            context = "voice-message"
+        return MessageMedia(context, voice, parts)
+
+
+def _fields(block: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name, value in split_header_block(block):
+        fields.setdefault(name.lower(), value.decode("latin-1"))
+    return fields

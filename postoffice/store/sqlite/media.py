@@ -1,0 +1,58 @@
+"""The media role (``store.media``) on the SQLite database of a SQLiteStore."""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+
+from postoffice.store.media import Cue, MediaFacts
+from postoffice.store.sqlite.engine import Database
+
+__all__ = ["SQLiteMediaStore"]
+
+_CUE = struct.Struct("<dq")
+_COLS = "blob_id, container, audio_codec, video_codec, duration, bitrate, cues"
+
+
+def _pack(cues: tuple[Cue, ...]) -> bytes:
+    return b"".join(_CUE.pack(c.seconds, c.offset) for c in cues)
+
+
+def _unpack(data: bytes) -> tuple[Cue, ...]:
+    return tuple(Cue(s, o) for s, o in _CUE.iter_unpack(data))
+
+
+class SQLiteMediaStore:
+    """MediaFactsStore over one ``Database`` (shared with the SQLiteStore)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put_media_facts(self, facts: MediaFacts) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT OR REPLACE INTO media_facts ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    facts.blob_id,
+                    facts.container,
+                    facts.audio_codec,
+                    facts.video_codec,
+                    facts.duration,
+                    facts.bitrate,
+                    _pack(facts.cues),
+                ),
+            )
+
+        await self.db.write(op)
+
+    async def get_media_facts(self, blob_ids: list[str]) -> dict[str, MediaFacts]:
+        def op(conn: sqlite3.Connection) -> dict[str, MediaFacts]:
+            found: dict[str, MediaFacts] = {}
+            for start in range(0, len(blob_ids), 500):
+                chunk = blob_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(f"SELECT {_COLS} FROM media_facts WHERE blob_id IN ({marks})", chunk):
+                    found[row[0]] = MediaFacts(row[0], row[1], row[2], row[3], row[4], row[5], _unpack(row[6]))
+            return found
+
+        return await self.db.read(op)
