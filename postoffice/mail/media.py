@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from postoffice.mail.parts import SkeletonSegment, StoredMessage
 from postoffice.media.headers import parse_content_duration, parse_message_context, parse_voice_message_duration
 from postoffice.media.probe import probe
+from postoffice.media.rendition import make_rendition, plan_for
 from postoffice.message.headers import split_header_block
 from postoffice.message.structure import BodyPart
 from postoffice.store.api import Content
-from postoffice.store.media import MediaFacts, MediaFactsStore
+from postoffice.store.media import MediaFacts, MediaFactsStore, Rendition
 
 if TYPE_CHECKING:
     from postoffice.mail.service import MailService
@@ -40,6 +43,7 @@ class PartMedia:
     blob_id: str  # the decoded part's blob ("" when the part store keeps it inline)
     facts: MediaFacts | None  # None until probed (or when FFmpeg cannot read it)
     declared_duration: int | None  # Content-Duration of the part (RFC 3803)
+    rendition: Rendition | None  # None until made (the original plays meanwhile), or when none is needed
 
     @property
     def duration(self) -> float | None:
@@ -101,11 +105,20 @@ class MediaService:
             leaves = _media_leaves(self.mail.bodystructure(content).root)
             blobs = {b for b in (_blob_of(stored, n.section) for n in leaves) if b}
             known = await self.facts.get_media_facts(sorted(blobs))
-            for blob_id in sorted(blobs - known.keys()):
-                async with self._probing:
-                    facts = await asyncio.to_thread(self._probe_blob, blob_id)
-                if facts is not None:
+            made = await self.facts.get_renditions(sorted(blobs))
+            for blob_id in sorted(blobs):
+                facts = known.get(blob_id)
+                if facts is None:
+                    async with self._probing:
+                        facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                    if facts is None:
+                        continue
                     await self.facts.put_media_facts(facts)
+                if blob_id not in made:
+                    async with self._probing:
+                        rendition = await asyncio.to_thread(self._render, facts)
+                    if rendition is not None:
+                        await self.facts.put_rendition(rendition)  # its blob is durable: finish() synced it
         except Exception:  # a probe is an optimisation: the message is stored and readable
             log.exception("media probe of content %d failed", content_id)
 
@@ -113,6 +126,36 @@ class MediaService:
         size = self.mail.blobs.size(blob_id)
         with self.mail.blobs.open(blob_id) as f:
             return probe(f, blob_id, size)
+
+    def _render(self, facts: MediaFacts) -> Rendition | None:
+        """The seekable rendition of one blob, stored as a blob of its own (so deduplicated
+        like any part), or None when the part needs none or FFmpeg cannot make it."""
+        plan = plan_for(facts)
+        if plan is None:
+            return None
+        blobs = self.mail.blobs
+        fd, name = tempfile.mkstemp(dir=self.mail.config.spool_dir, prefix="rendition-", suffix="." + plan.format)
+        os.close(fd)
+        try:
+            with blobs.open(facts.blob_id) as src:
+                if not make_rendition(src, name, plan):
+                    return None
+            writer = blobs.writer()
+            try:
+                with open(name, "rb") as made:
+                    while chunk := made.read(1024 * 1024):
+                        writer.write(chunk)
+                blob_id = writer.finish()
+            except BaseException:
+                writer.abort()
+                raise
+        finally:
+            os.unlink(name)
+        return Rendition(facts.blob_id, blob_id, plan.media_type)
+
+    async def rendition_blob_ids(self, referenced: set[str]) -> set[str]:
+        """Blobs of the renditions of referenced parts: alive as long as their source."""
+        return await self.facts.rendition_blob_ids(referenced)
 
     async def media_of(self, content: Content) -> MessageMedia:
         """The message's audio and video parts with their facts and declared durations."""
@@ -125,6 +168,7 @@ class MediaService:
         top = _fields(blocks[0])
         blob_ids = {n.section: _blob_of(stored, n.section) for n in leaves}
         known = await self.facts.get_media_facts(sorted(b for b in blob_ids.values() if b))
+        made = await self.facts.get_renditions(sorted(b for b in blob_ids.values() if b))
         parts = tuple(
             PartMedia(
                 n.section,
@@ -132,6 +176,7 @@ class MediaService:
                 blob_ids[n.section],
                 known.get(blob_ids[n.section]),
                 parse_content_duration(_fields(block).get("content-duration")),
+                made.get(blob_ids[n.section]),
             )
             for n, block in zip(leaves, blocks[1:], strict=True)
         )

@@ -766,6 +766,8 @@ class MailService:
         # Read only now, after the contents went: a blob of a content inserted since
         # is fresh (its delivery wrote or found it) and collect() keeps it.
         referenced = await self.store.list_blob_ids()
+        if self.media is not None:  # a rendition lives as long as the part it was made of
+            referenced |= await self.media.rendition_blob_ids(referenced)
 
         def sweep() -> int:
             return sum(

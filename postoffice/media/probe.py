@@ -13,6 +13,7 @@ from typing import BinaryIO
 import av
 import av.error
 
+from postoffice.media.containers import seekable_as_is
 from postoffice.store.media import Cue, MediaFacts
 
 __all__ = ["probe", "CUE_SPACING"]
@@ -54,14 +55,18 @@ def probe(f: BinaryIO, blob_id: str, size: int, *, max_cues: int = 100_000) -> M
         bitrate = int(container.bit_rate or 0)
         if bitrate <= 0 and duration:
             bitrate = int(size * 8 / duration)
+        header_duration = container.duration is not None and container.duration > 0
+        fmt = container.format.name
+        f.seek(0)
         return MediaFacts(
             blob_id=blob_id,
-            container=container.format.name,
+            container=fmt,
             audio_codec=audio.codec_context.name if audio is not None else "",
             video_codec=video.codec_context.name if video is not None else "",
             duration=duration,
             bitrate=bitrate,
             cues=tuple(cues),
+            seekable=header_duration and seekable_as_is(f, fmt, size),
         )
     finally:
         container.close()

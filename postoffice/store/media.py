@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Cue", "MediaFacts", "MediaFactsStore"]
+__all__ = ["Cue", "MediaFacts", "MediaFactsStore", "Rendition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,18 @@ class MediaFacts:
     duration: float | None  # seconds; None when neither the container nor its packets say
     bitrate: int  # bits per second over the whole part (0 when unknown)
     cues: tuple[Cue, ...]  # keyframes in time order, at most about one a second
+    # A browser can start it early and seek in it as it is: an MP4 with its index (moov)
+    # before the media data, a WebM with Duration and Cues. False: a rendition is made.
+    seekable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """A seekable rendition of the part stored as ``source_blob_id``."""
+
+    source_blob_id: str
+    blob_id: str
+    media_type: str  # e.g. "video/webm", "audio/webm", "video/mp4"
 
 
 class MediaFactsStore(Protocol):
@@ -39,4 +51,16 @@ class MediaFactsStore(Protocol):
 
     async def get_media_facts(self, blob_ids: list[str]) -> dict[str, MediaFacts]:
         """The facts known for these blobs (absent ones are left out)."""
+        ...
+
+    async def put_rendition(self, rendition: Rendition) -> None:
+        """Record a rendition whose blob is durable."""
+        ...
+
+    async def get_renditions(self, source_blob_ids: list[str]) -> dict[str, Rendition]:
+        """The renditions made of these source blobs, by source."""
+        ...
+
+    async def rendition_blob_ids(self, source_blob_ids: set[str]) -> set[str]:
+        """The blobs of the renditions of these sources (the garbage collector keeps them)."""
         ...

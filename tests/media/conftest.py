@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+# --import-mode=importlib does not put test folders on sys.path; the media tests share media_helpers.
+sys.path.insert(0, str(Path(__file__).parent))
 
 FFMPEG = shutil.which("ffmpeg")
 ESPEAK = shutil.which("espeak-ng")
@@ -40,3 +44,17 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_video(root / "clip.mp4", 10, codec=["-c:v", "libx264", "-g", "25", "-c:a", "aac"])
     make_speech(root / "voice.wav", "This is a voice message. Please call me back when you can.")
     return root
+
+
+@pytest.fixture(scope="session")
+def recorder_like_webm(media_dir: Path) -> Path:
+    """A WebM as a browser's MediaRecorder writes it: streamed, so without Duration or Cues."""
+    path = media_dir / "streamed.webm"
+    with path.open("wb") as out:
+        subprocess.run(
+            [FFMPEG or "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-f", "lavfi",
+             "-i", "sine=frequency=440", "-t", "10", "-c:v", "libvpx", "-b:v", "200k", "-g", "25", "-c:a", "libopus",
+             "-f", "webm", "pipe:1"],
+            check=True, timeout=120, stdout=out,
+        )
+    return path

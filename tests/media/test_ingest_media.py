@@ -3,25 +3,12 @@ blob, combined with the headers a voice or video message carries."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
+
+from media_helpers import DOMAIN, media_mail  # noqa: I001  (the folder is on sys.path)
 
 from postoffice.app import Services
 from postoffice.store.media import MediaFacts
-
-DOMAIN = "example.test"
-
-
-def media_mail(payload: bytes, content_type: str, *, extra_headers: bytes = b"", part_headers: bytes = b"") -> bytes:
-    encoded = base64.encodebytes(payload).replace(b"\n", b"\r\n")
-    return (
-        b"From: bob@example.test\r\nSubject: listen\r\nMIME-Version: 1.0\r\n" + extra_headers
-        + b"Content-Type: multipart/mixed; boundary=m\r\n\r\n"
-        b"--m\r\nContent-Type: text/plain\r\n\r\nA message for you.\r\n"
-        b"--m\r\nContent-Type: " + content_type.encode() + b"\r\n" + part_headers
-        + b"Content-Disposition: attachment; filename=media\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + encoded + b"--m--\r\n"
-    )
 
 
 async def test_voice_mail_facts_and_headers(services: Services, media_dir: Path) -> None:

@@ -8,5 +8,14 @@ CREATE TABLE media_facts (
     video_codec  TEXT NOT NULL DEFAULT '',
     duration     REAL,                    -- seconds, NULL when unknown
     bitrate      INTEGER NOT NULL DEFAULT 0,
-    cues         BLOB NOT NULL DEFAULT x''
+    cues         BLOB NOT NULL DEFAULT x'',
+    seekable     INTEGER NOT NULL DEFAULT 0  -- plays and seeks as it is (no rendition needed)
+) WITHOUT ROWID;
+
+-- Seekable renditions (a stream-copy remux, or Opus for PCM voice mail), kept beside
+-- the untouched original: one per source blob, itself a blob (content-addressed).
+CREATE TABLE media_renditions (
+    source_blob_id  TEXT PRIMARY KEY,
+    blob_id         TEXT NOT NULL,
+    media_type      TEXT NOT NULL
 ) WITHOUT ROWID;
