@@ -23,17 +23,19 @@ from postoffice.media.probe import probe
 from postoffice.media.rendition import make_rendition, plan_for
 from postoffice.message.headers import split_header_block
 from postoffice.message.structure import BodyPart
-from postoffice.store.api import Content
+from postoffice.store.api import Content, FlagUpdate, Mailbox, MessageRecord
 from postoffice.store.media import MediaFacts, MediaFactsStore, Rendition
 
 if TYPE_CHECKING:
     from postoffice.mail.service import MailService
 
-__all__ = ["MediaService", "MessageMedia", "PartMedia", "MEDIA_TYPES"]
+__all__ = ["MediaService", "MessageMedia", "PartMedia", "MEDIA_TYPES", "PLAYED", "PLAYED_FRACTION"]
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"audio", "video"})
+PLAYED = "$Played"  # keyword set once most of a message's media was played (seen over IMAP too)
+PLAYED_FRACTION = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,38 @@ class MediaService:
     async def rendition_blob_ids(self, referenced: set[str]) -> set[str]:
         """Blobs of the renditions of referenced parts: alive as long as their source."""
         return await self.facts.rendition_blob_ids(referenced)
+
+    async def rendition_size(self, rendition: Rendition) -> int:
+        return await asyncio.to_thread(self.mail.blobs.size, rendition.blob_id)
+
+    async def read_rendition(self, rendition: Rendition, offset: int, length: int) -> bytes:
+        """Octets [offset, offset+length) of a rendition: a read of that range of its blob."""
+        return await asyncio.to_thread(self.mail.blobs.read, rendition.blob_id, offset, length)
+
+    async def part_media(self, content: Content, section: str) -> PartMedia | None:
+        """One audio or video part of a message, None when that section is not one."""
+        return next((p for p in (await self.media_of(content)).parts if p.section == section), None)
+
+    async def positions(self, account_id: int, content: Content) -> dict[str, float]:
+        """Where this user stopped in each media part of the message, by section."""
+        return await self.facts.get_positions(account_id, content.id)
+
+    async def remember_position(
+        self, mailbox: Mailbox, record: MessageRecord, part: PartMedia, seconds: float
+    ) -> bool:
+        """Store where the mailbox's owner stopped playing ``part``; once that is at least
+        90% of its duration, the message gets the ``$Played`` keyword (True then)."""
+        if seconds < 0 or seconds != seconds:  # negative or NaN: nothing a player reports
+            raise ValueError("not a position")
+        duration = part.duration
+        if duration is not None:
+            seconds = min(seconds, duration)
+        await self.facts.put_position(mailbox.account_id, record.content_id, part.section, seconds, self.mail.clock.now())
+        if duration is None or seconds < PLAYED_FRACTION * duration:
+            return False
+        if PLAYED not in record.flags:
+            await self.mail.update_flags(mailbox, [record.uid], FlagUpdate("add", frozenset({PLAYED})))
+        return True
 
     async def media_of(self, content: Content) -> MessageMedia:
         """The message's audio and video parts with their facts and declared durations."""

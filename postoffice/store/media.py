@@ -64,3 +64,11 @@ class MediaFactsStore(Protocol):
     async def rendition_blob_ids(self, source_blob_ids: set[str]) -> set[str]:
         """The blobs of the renditions of these sources (the garbage collector keeps them)."""
         ...
+
+    async def put_position(self, account_id: int, content_id: int, section: str, seconds: float, now: float) -> None:
+        """Where ``account_id`` stopped playing a part."""
+        ...
+
+    async def get_positions(self, account_id: int, content_id: int) -> dict[str, float]:
+        """The positions of that user in the parts of one content, by section."""
+        ...

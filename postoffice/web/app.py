@@ -48,6 +48,7 @@ from postoffice.web.base import (
     parse_int,
 )
 from postoffice.web.i18n import LANGUAGES
+from postoffice.web.media import MediaPages
 from postoffice.web.ranges import ranged_response
 from postoffice.web.security import (
     PAGE_CSP,
@@ -66,7 +67,7 @@ _SAFE_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*"
 _INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-class WebApp(WritingPages):
+class WebApp(WritingPages, MediaPages):
     """The webmail over one MailService; ``app`` is the ASGI application."""
 
     def __init__(self, web: WebMail, *, stopping: asyncio.Event | None = None) -> None:
@@ -93,6 +94,7 @@ class WebApp(WritingPages):
             Route("/message/{uid:int}/html", self.message_html),
             Route("/message/{uid:int}/raw", self.message_raw),
             Route("/message/{uid:int}/part/{section}", self.message_part),
+            *self.media_routes(),
             Route("/actions", self.actions, methods=["POST"]),
             Route("/compose", self.compose_page, methods=["GET"]),
             Route("/send", self.send, methods=["POST"]),
@@ -212,6 +214,7 @@ class WebApp(WritingPages):
             mailbox=mailbox,
             record=record,
             message=message,
+            players=await self.players(user, content),
             remote_images=request.query_params.get("images") == "1",
             query="",
             search_folder=mailbox.name,

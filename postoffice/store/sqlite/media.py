@@ -86,3 +86,23 @@ class SQLiteMediaStore:
             return {blob for source, blob in rows if source in source_blob_ids}
 
         return await self.db.read(op)
+
+    async def put_position(self, account_id: int, content_id: int, section: str, seconds: float, now: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO media_positions (account_id, content_id, section, seconds, updated)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (account_id, content_id, section, seconds, now),
+            )
+
+        await self.db.write(op)
+
+    async def get_positions(self, account_id: int, content_id: int) -> dict[str, float]:
+        def op(conn: sqlite3.Connection) -> dict[str, float]:
+            rows = conn.execute(
+                "SELECT section, seconds FROM media_positions WHERE account_id = ? AND content_id = ?",
+                (account_id, content_id),
+            )
+            return {section: seconds for section, seconds in rows}
+
+        return await self.db.read(op)

@@ -19,3 +19,13 @@ CREATE TABLE media_renditions (
     blob_id         TEXT NOT NULL,
     media_type      TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Where each user stopped playing each media part (resumed on any device).
+CREATE TABLE media_positions (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    content_id  INTEGER NOT NULL,
+    section     TEXT NOT NULL,
+    seconds     REAL NOT NULL,
+    updated     REAL NOT NULL,
+    PRIMARY KEY (account_id, content_id, section)
+) WITHOUT ROWID;
