@@ -174,9 +174,7 @@ class MediaService:
         """Where this user stopped in each media part of the message, by section."""
         return await self.facts.get_positions(account_id, content.id)
 
-    async def remember_position(
-        self, mailbox: Mailbox, record: MessageRecord, part: PartMedia, seconds: float
-    ) -> bool:
+    async def remember_position(self, mailbox: Mailbox, record: MessageRecord, part: PartMedia, seconds: float) -> bool:
         """Store where the mailbox's owner stopped playing ``part``; once that is at least
         90% of its duration, the message gets the ``$Played`` keyword (True then)."""
         if seconds < 0 or seconds != seconds:  # negative or NaN: nothing a player reports
@@ -184,7 +182,9 @@ class MediaService:
         duration = part.duration
         if duration is not None:
             seconds = min(seconds, duration)
-        await self.facts.put_position(mailbox.account_id, record.content_id, part.section, seconds, self.mail.clock.now())
+        await self.facts.put_position(
+            mailbox.account_id, record.content_id, part.section, seconds, self.mail.clock.now()
+        )
         if duration is None or seconds < PLAYED_FRACTION * duration:
             return False
         if PLAYED not in record.flags:

@@ -43,7 +43,11 @@ def probe(f: BinaryIO, blob_id: str, size: int, *, max_cues: int = 100_000) -> M
                 start = float(packet.pts * packet.time_base)
                 end = start + float((packet.duration or 0) * packet.time_base)
                 last_end = max(last_end, end, start)
-                if packet.is_keyframe and len(cues) < max_cues and (not cues or start >= cues[-1].seconds + CUE_SPACING):
+                if (
+                    packet.is_keyframe
+                    and len(cues) < max_cues
+                    and (not cues or start >= cues[-1].seconds + CUE_SPACING)
+                ):
                     cues.append(Cue(start, packet.pos if packet.pos is not None else -1))
         except (av.error.FFmpegError, ValueError):
             pass  # a damaged tail: what was read so far stands

@@ -67,7 +67,11 @@ def make_rendition(src: BinaryIO, dst: str, plan: Plan) -> bool:
 
 
 def _copy(inp: av.container.InputContainer, out: av.container.OutputContainer) -> None:
-    streams = [s for s in inp.streams if s.type in ("audio", "video") and not s.disposition & av.stream.Disposition.attached_pic]
+    streams = [
+        s
+        for s in inp.streams
+        if s.type in ("audio", "video") and not s.disposition & av.stream.Disposition.attached_pic
+    ]
     mapping = {s.index: out.add_stream_from_template(s) for s in streams}
     for packet in inp.demux(streams):
         if packet.dts is None:  # the demuxer's flush packet

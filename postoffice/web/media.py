@@ -4,6 +4,11 @@ user stopped (mail/media.py keeps it; ``$Played`` is set at 90%).
 - ``GET|HEAD /message/{uid}/media/{section}``: the part's seekable rendition when it is
   ready (mail/media.py), else the original part; ranged as RFC 9110 §14 says
   (web/ranges.py). The original stays at ``/message/{uid}/part/{section}`` (downloads).
+  Bounded waste (``[limits.http]``): an open-ended range gets at most ``media_cap_video``
+  or ``media_cap_audio`` octets, and after a first burst of ``media_burst`` seconds of
+  media the viewer's requests for the part share one budget refilled at ``media_pace``
+  times its bitrate (web/pacing.py). ``?download=1``: the original as an attachment,
+  neither capped nor paced.
 - ``POST /message/{uid}/media/{section}/position``: ``seconds``, with the form token.
 - ``players(...)``: what the message page shows for each media part: ``<audio>`` or
   ``<video preload="metadata">``, its duration before playing, a voice-message badge,
@@ -12,6 +17,7 @@ user stopped (mail/media.py keeps it; ``$Played`` is set at 90%).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from dataclasses import dataclass
@@ -25,7 +31,8 @@ from postoffice.mail.media import MediaService, PartMedia
 from postoffice.mail.web import SignedIn
 from postoffice.store.api import Content
 from postoffice.web.base import PageBase, form_text
-from postoffice.web.ranges import ranged_response
+from postoffice.web.pacing import Pacer
+from postoffice.web.ranges import Reader, ranged_response
 from postoffice.web.security import download_headers
 
 __all__ = ["MediaPages", "Player", "clock_text"]
@@ -53,8 +60,13 @@ class Player:
     voice: bool  # a voice message (RFC 3458 Message-Context), shown as a badge
 
 
+_PACED_CHUNK = 32 * 1024  # octets sent per budget check when paced
+
+
 class MediaPages(PageBase):
     """The media routes and the players of the message page."""
+
+    _pacer: Pacer | None = None
 
     def media_routes(self) -> list[BaseRoute]:
         return [
@@ -83,57 +95,102 @@ class MediaPages(PageBase):
         positions = await self.mail.media.positions(user.account.id, content)
         voice = media.context == "voice-message"
         return [
-            Player(p.section, p.kind, p.duration, clock_text(p.duration), positions.get(p.section, 0.0), voice and p.kind == "audio")
+            Player(
+                p.section,
+                p.kind,
+                p.duration,
+                clock_text(p.duration),
+                positions.get(p.section, 0.0),
+                voice and p.kind == "audio",
+            )
             for p in media.parts
         ]
 
     async def media_part(self, request: Request) -> Response:
         user = await self._signed_in(request)
-        _, _, content = await self._record(user, request.query_params.get("folder", "INBOX"), request.path_params["uid"])
+        _, _, content = await self._record(
+            user, request.query_params.get("folder", "INBOX"), request.path_params["uid"]
+        )
         section = request.path_params["section"]
         part = await self._part(content, section)
-        media = self._media
-        headers = download_headers(f"{part.kind}-{section}", inline=True)
+        media, mail = self._media, self.mail
+        limits = mail.config.limits.http
+        download = request.query_params.get("download") == "1"
+        headers = download_headers(f"{part.kind}-{section}", inline=not download)
+        read: Reader
         rendition = part.rendition
-        if rendition is not None:
+        if rendition is not None and not download:
             chosen = rendition
 
             async def read_rendition(offset: int, length: int) -> bytes:
                 return await media.read_rendition(chosen, offset, length)
 
+            size, etag, media_type, read = (
+                await media.rendition_size(rendition),
+                rendition.blob_id,
+                rendition.media_type,
+                read_rendition,
+            )
+        else:  # a download, or the rendition is not ready yet (or none is needed): the original
+            node = mail.bodystructure(content).sections.get(section)
+            media_type = f"{node.type}/{node.subtype}".lower() if node is not None else ""
+            if not _MEDIA_TYPE.fullmatch(media_type):
+                media_type = f"{part.kind}/octet-stream"
+
+            async def read_original(offset: int, length: int) -> bytes:
+                return await mail.read_part(content, section, offset, length)
+
+            size, etag, read = await mail.part_size(content, section), mail.part_tag(content, section), read_original
+        if download:
             return ranged_response(
                 request,
-                size=await media.rendition_size(rendition),
-                etag=rendition.blob_id,
-                media_type=rendition.media_type,
+                size=size,
+                etag=etag,
+                media_type=media_type,
                 headers=headers,
-                read=read_rendition,
-                max_ranges=self.mail.config.limits.http.max_ranges,
+                read=read,
+                max_ranges=limits.max_ranges,
             )
-        # Not ready yet (or none needed): the original plays.
-        mail = self.mail
-        node = mail.bodystructure(content).sections.get(section)
-        media_type = f"{node.type}/{node.subtype}".lower() if node is not None else ""
-        if not _MEDIA_TYPE.fullmatch(media_type):
-            media_type = f"{part.kind}/octet-stream"
+        duration = part.duration
+        chunk = 256 * 1024
+        if duration and limits.media_pace > 0:
+            byte_rate = size / duration  # of the file served: the rendition's own rate when it is one
+            if self._pacer is None:
+                self._pacer = Pacer()
+            budget = self._pacer.budget(
+                (user.session.token_hash, content.id, section),
+                limits.media_pace * byte_rate,
+                limits.media_burst * byte_rate,
+            )
+            unpaced = read
+            chunk = _PACED_CHUNK
 
-        async def read_original(offset: int, length: int) -> bytes:
-            return await mail.read_part(content, section, offset, length)
+            async def paced(offset: int, length: int) -> bytes:
+                wait = budget.take(length)
+                if wait > 0:
+                    await asyncio.sleep(wait)  # the pacing itself: this viewer's share of the rate
+                return await unpaced(offset, length)
 
+            read = paced
+        cap = limits.media_cap_video if part.kind == "video" else limits.media_cap_audio
         return ranged_response(
             request,
-            size=await mail.part_size(content, section),
-            etag=mail.part_tag(content, section),
+            size=size,
+            etag=etag,
             media_type=media_type,
             headers=headers,
-            read=read_original,
-            max_ranges=mail.config.limits.http.max_ranges,
+            read=read,
+            max_ranges=limits.max_ranges,
+            chunk=chunk,
+            open_cap=cap,
         )
 
     async def media_position(self, request: Request) -> Response:
         user = await self._signed_in(request)
         form = await self._form(request, user)
-        mailbox, record, content = await self._record(user, form_text(form, "folder") or "INBOX", request.path_params["uid"])
+        mailbox, record, content = await self._record(
+            user, form_text(form, "folder") or "INBOX", request.path_params["uid"]
+        )
         part = await self._part(content, request.path_params["section"])
         try:
             seconds = float(form_text(form, "seconds"))

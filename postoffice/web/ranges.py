@@ -51,9 +51,13 @@ def ranged_response(
     read: Reader,
     max_ranges: int,
     chunk: int = _CHUNK,
+    open_cap: int | None = None,
 ) -> Response:
     """The answer to a GET or HEAD of a representation of ``size`` octets (module docstring).
-    ``etag`` is the opaque tag without quotes; ``headers`` are added to every answer."""
+    ``etag`` is the opaque tag without quotes; ``headers`` are added to every answer.
+    ``open_cap``: a single open-ended range ("bytes=N-") is answered with at most that
+    many octets; Content-Range says which, and the client asks again for the rest
+    (RFC 9110 §14.4 lets the server choose the range it sends as long as it says so)."""
     tag = f'"{etag}"'
     headers = {**headers, "Accept-Ranges": "bytes", "ETag": tag}
     if request.method == "HEAD":
@@ -68,8 +72,12 @@ def ranged_response(
         return StreamingResponse(body, media_type=media_type, headers={**headers, "Content-Length": str(size)})
     if len(wanted) == 1:
         (r,) = wanted
+        if open_cap is not None and r.open_ended and r.length > open_cap:
+            r = ByteRange(r.first, r.first + open_cap - 1)
         headers.update({"Content-Range": content_range(r, size), "Content-Length": str(r.length)})
-        return StreamingResponse(_copy(read, r.first, r.length, chunk), status_code=206, media_type=media_type, headers=headers)
+        return StreamingResponse(
+            _copy(read, r.first, r.length, chunk), status_code=206, media_type=media_type, headers=headers
+        )
     return _multipart(wanted, size, media_type, headers, read, chunk)
 
 

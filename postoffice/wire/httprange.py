@@ -17,7 +17,7 @@ octets must send:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = ["ByteRange", "UNSATISFIABLE", "Unsatisfiable", "parse_range", "if_range_allows", "content_range"]
@@ -35,6 +35,7 @@ class ByteRange:
 
     first: int
     last: int
+    open_ended: bool = field(default=False, compare=False)  # asked as "first-": to the end
 
     @property
     def length(self) -> int:
@@ -93,7 +94,8 @@ def parse_range(header: str | None, size: int, *, max_ranges: int = 16) -> tuple
                 continue  # §14.1.1: a suffix-length of zero is unsatisfiable
             ranges.append(ByteRange(max(0, size - last_pos), size - 1))
         elif first_pos < size:  # §14.1.1: satisfiable when first-pos < length
-            ranges.append(ByteRange(first_pos, size - 1 if last_pos is None else min(last_pos, size - 1)))
+            end = size - 1 if last_pos is None else min(last_pos, size - 1)
+            ranges.append(ByteRange(first_pos, end, open_ended=last_pos is None))
     if not ranges:
         return UNSATISFIABLE
     return _coalesce(ranges)
@@ -115,7 +117,7 @@ def _coalesce(ranges: list[ByteRange]) -> tuple[ByteRange, ...]:
                     at = len(kept)
             else:
                 kept.append(m)
-        kept.insert(len(kept) if at is None else at, ByteRange(lo, hi))
+        kept.insert(len(kept) if at is None else at, r if (lo, hi) == (r.first, r.last) else ByteRange(lo, hi))
         merged = kept
     return tuple(merged)
 

@@ -53,7 +53,9 @@ class SQLiteMediaStore:
                 chunk = blob_ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for row in conn.execute(f"SELECT {_COLS} FROM media_facts WHERE blob_id IN ({marks})", chunk):
-                    found[row[0]] = MediaFacts(row[0], row[1], row[2], row[3], row[4], row[5], _unpack(row[6]), bool(row[7]))
+                    found[row[0]] = MediaFacts(
+                        row[0], row[1], row[2], row[3], row[4], row[5], _unpack(row[6]), bool(row[7])
+                    )
             return found
 
         return await self.db.read(op)
