@@ -76,3 +76,8 @@ _.DNSLookup
 # uvicorn.Server reads its ``lifespan`` attribute in startup()/shutdown(); web/ sets it
 # because it starts the server on its own socket instead of through Server.serve().
 _.lifespan
+
+# The message page's Jinja template (web/templates/message.html) reads each media player's
+# text; uvicorn's Server reads ``should_exit`` to stop (the range test's curl server).
+_.duration_text
+_.should_exit

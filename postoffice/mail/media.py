@@ -170,6 +170,27 @@ class MediaService:
         """One audio or video part of a message, None when that section is not one."""
         return next((p for p in (await self.media_of(content)).parts if p.section == section), None)
 
+    async def durations(self, contents: list[Content]) -> dict[int, float]:
+        """The duration of the first audio or video part of each content that has one
+        probed (a message list: no part is read, one store query for the whole page)."""
+        first: dict[int, str] = {}
+        for content in contents:
+            if not content.blob_ids:
+                continue  # no part large enough for a blob of its own: nothing probed
+            stored = self.mail._stored(content)
+            for node in sorted(_media_leaves(self.mail.bodystructure(content).root), key=lambda n: n.section):
+                blob_id = _blob_of(stored, node.section)
+                if blob_id:
+                    first[content.id] = blob_id
+                    break
+        known = await self.facts.get_media_facts(sorted(set(first.values())))
+        found: dict[int, float] = {}
+        for content_id, blob_id in first.items():
+            facts = known.get(blob_id)
+            if facts is not None and facts.duration:
+                found[content_id] = facts.duration
+        return found
+
     async def positions(self, account_id: int, content: Content) -> dict[str, float]:
         """Where this user stopped in each media part of the message, by section."""
         return await self.facts.get_positions(account_id, content.id)

@@ -182,6 +182,7 @@ class WebApp(WritingPages, MediaPages):
         records = await self.web.page(mailbox, before, PAGE_SIZE + 1)
         older = records[PAGE_SIZE - 1].uid if len(records) > PAGE_SIZE else None
         rows = await self._rows(records[:PAGE_SIZE])
+        await self.add_durations(records[:PAGE_SIZE], rows)
         threads = request.query_params.get("threads") == "1"
         if threads:
             rows = group_threads(rows)

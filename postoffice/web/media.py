@@ -21,6 +21,7 @@ import asyncio
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 from postoffice.errors import Kind, MailError
 from postoffice.mail.media import MediaService, PartMedia
 from postoffice.mail.web import SignedIn
-from postoffice.store.api import Content
+from postoffice.store.api import Content, MessageRecord
 from postoffice.web.base import PageBase, form_text
 from postoffice.web.pacing import Pacer
 from postoffice.web.ranges import Reader, ranged_response
@@ -105,6 +106,18 @@ class MediaPages(PageBase):
             )
             for p in media.parts
         ]
+
+    async def add_durations(self, records: list[MessageRecord], rows: list[dict[str, Any]]) -> None:
+        """Each listed message with a probed recording gets its duration (``row["duration"]``)."""
+        if self.mail.media is None or not any(row.get("attachment") for row in rows):
+            return
+        contents = await self.mail.get_contents([r.content_id for r in records])
+        durations = await self.mail.media.durations(list(contents.values()))
+        by_uid = {r.uid: durations.get(r.content_id) for r in records}
+        for row in rows:
+            seconds = by_uid.get(row["uid"])
+            if seconds is not None:
+                row["duration"] = clock_text(seconds)
 
     async def media_part(self, request: Request) -> Response:
         user = await self._signed_in(request)

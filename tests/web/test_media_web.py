@@ -60,6 +60,8 @@ async def test_voice_message_player_rendition_and_position(
     assert 'class="badge voice"' in page
     duration = re.search(r'data-duration-text>(\d+:\d\d)<', page)
     assert duration is not None and duration.group(1) in ("0:03", "0:04", "0:05")
+    listed = re.search(r"data-list-duration>(\d+:\d\d)<", (await alice.get("/folder/INBOX")).text)
+    assert listed is not None and listed.group(1) == duration.group(1)  # in the list too
     # Now the small Opus rendition is served, ranged; the original stays at /part/.
     head = await alice.head(media_url)
     assert head.headers["content-type"] == "audio/webm" and int(head.headers["content-length"]) * 5 < len(wav)
