@@ -17,13 +17,14 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from postoffice.mail.codec import decode_bodystructure, decode_layout
 from postoffice.mail.parts import SkeletonSegment, StoredMessage
 from postoffice.media.headers import parse_content_duration, parse_message_context, parse_voice_message_duration
 from postoffice.media.probe import probe
 from postoffice.media.rendition import make_rendition, plan_for
 from postoffice.message.headers import split_header_block
 from postoffice.message.structure import BodyPart
-from postoffice.store.api import Content, FlagUpdate, Mailbox, MessageRecord
+from postoffice.store.api import Content, FlagUpdate, Mailbox, MessageRecord, NewContent
 from postoffice.store.media import MediaFacts, MediaFactsStore, Rendition
 
 if TYPE_CHECKING:
@@ -72,6 +73,10 @@ def _media_leaves(root: BodyPart) -> list[BodyPart]:
     return found
 
 
+def _section_key(node: BodyPart) -> list[int]:
+    return [int(x) for x in node.section.split(".") if x.isdigit()]
+
+
 def _blob_of(stored: StoredMessage, section: str) -> str:
     leaf = stored.leaves.get(section)
     if leaf is None or leaf.segment < 0 or leaf.decoded_size < 0:
@@ -89,8 +94,15 @@ class MediaService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._probing = asyncio.Semaphore(1)  # one FFmpeg demuxer at a time: it reads the whole part
 
-    def ingested(self, content_id: int) -> None:
-        """A content was just stored (durably): probe its media parts in the background."""
+    def ingested(self, content_id: int, content: NewContent) -> None:
+        """A content was just stored (durably): probe its media parts in the background.
+        A message without an audio or video part kept as a blob costs nothing here."""
+        if not content.blob_ids:
+            return
+        structure = decode_bodystructure(content.bodystructure, content.size)
+        stored = StoredMessage(decode_layout(content.layout), self.mail.blobs)
+        if not any(_blob_of(stored, n.section) for n in _media_leaves(structure.root)):
+            return
         task = asyncio.get_running_loop().create_task(self._probe_content(content_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -178,7 +190,7 @@ class MediaService:
             if not content.blob_ids:
                 continue  # no part large enough for a blob of its own: nothing probed
             stored = self.mail._stored(content)
-            for node in sorted(_media_leaves(self.mail.bodystructure(content).root), key=lambda n: n.section):
+            for node in sorted(_media_leaves(self.mail.bodystructure(content).root), key=_section_key):
                 blob_id = _blob_of(stored, node.section)
                 if blob_id:
                     first[content.id] = blob_id
@@ -216,7 +228,7 @@ class MediaService:
         """The message's audio and video parts with their facts and declared durations."""
         structure = self.mail.bodystructure(content)
         stored = self.mail._stored(content)
-        leaves = sorted(_media_leaves(structure.root), key=lambda n: [int(x) for x in n.section.split(".")])
+        leaves = sorted(_media_leaves(structure.root), key=_section_key)
         ranges = [(content, structure.root.header_offset, structure.root.header_length)]
         ranges += [(content, n.header_offset, n.header_length) for n in leaves]
         blocks = await self.mail.read_many(ranges)

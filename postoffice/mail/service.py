@@ -515,7 +515,7 @@ class MailService:
                 content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
             )
         if self.media is not None:
-            self.media.ingested(records[0].content_id)  # in the background, after it is durable
+            self.media.ingested(records[0].content_id, content)  # in the background, after it is durable
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
     async def _delivery_targets(self, recipients: Sequence[str], name: str) -> list[Mailbox]:

@@ -12,7 +12,8 @@ user stopped (mail/media.py keeps it; ``$Played`` is set at 90%).
 - ``POST /message/{uid}/media/{section}/position``: ``seconds``, with the form token.
 - ``players(...)``: what the message page shows for each media part: ``<audio>`` or
   ``<video preload="metadata">``, its duration before playing, a voice-message badge,
-  the position to resume at.
+  the position to resume at. The page's URL names the file it plays (``source=``), so a
+  rendition made while a page plays the original does not replace it under the player.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class Player:
     duration_text: str
     position: float  # where this user stopped (0: from the start)
     voice: bool  # a voice message (RFC 3458 Message-Context), shown as a badge
+    # "rendition" or "original": pinned in the page's media URL, so a rendition finished
+    # while the page plays never swaps the octets under the player's ranges
+    source: str
 
 
 _PACED_CHUNK = 32 * 1024  # octets sent per budget check when paced
@@ -103,6 +107,7 @@ class MediaPages(PageBase):
                 clock_text(p.duration),
                 positions.get(p.section, 0.0),
                 voice and p.kind == "audio",
+                "original" if p.rendition is None else "rendition",
             )
             for p in media.parts
         ]
@@ -132,7 +137,7 @@ class MediaPages(PageBase):
         headers = download_headers(f"{part.kind}-{section}", inline=not download)
         read: Reader
         rendition = part.rendition
-        if rendition is not None and not download:
+        if rendition is not None and not download and request.query_params.get("source") != "original":
             chosen = rendition
 
             async def read_rendition(offset: int, length: int) -> bytes:

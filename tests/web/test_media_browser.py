@@ -214,17 +214,20 @@ def media_message(subject: str, data: bytes, content_type: str, *, voice: bool =
 
 
 def open_message(page: object, server: Server, subject: str, kind: str) -> str:
-    """Open the message with that subject once its rendition is served; its media URL."""
+    """Open the message with that subject once the page plays its rendition; its media URL."""
     page.goto(server.url + "/folder/INBOX")  # type: ignore[attr-defined]
     page.get_by_role("link", name=subject).first.click()  # type: ignore[attr-defined]
-    page.wait_for_selector(f"[data-media-player] {kind}")  # type: ignore[attr-defined]
-    src = page.eval_on_selector(f"[data-media-player] {kind}", "e => e.getAttribute('src')")  # type: ignore[attr-defined]
-    url = server.url + src
-    # The rendition is made in the background after delivery; wait until it is served.
-    wait_for(lambda: page.request.head(url).headers["content-type"].endswith(("/webm", "/mp4")), "the rendition")  # type: ignore[attr-defined]
-    page.reload()  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-media-player][data-ready]")  # type: ignore[attr-defined]
-    return url
+    selector = f"[data-media-player] {kind}"
+
+    def rendition_ready() -> bool:
+        # The rendition is made in the background after delivery; the page names the file it plays.
+        page.reload()  # type: ignore[attr-defined]
+        page.wait_for_selector(selector)  # type: ignore[attr-defined]
+        return "source=rendition" in page.eval_on_selector(selector, "e => e.getAttribute('src')")  # type: ignore[attr-defined]
+
+    wait_for(rendition_ready, "the rendition")
+    page.wait_for_selector("[data-media-player][data-ready]", state="attached")  # type: ignore[attr-defined]
+    return server.url + page.eval_on_selector(selector, "e => e.getAttribute('src')")  # type: ignore[attr-defined]
 
 
 def quiet(server: Server) -> None:

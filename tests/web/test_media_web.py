@@ -56,7 +56,7 @@ async def test_voice_message_player_rendition_and_position(
     assert services.mail.media is not None
     await services.mail.media.settle()
     page = (await alice.get(f"/message/{uid}?folder=INBOX")).text
-    assert re.search(r'<audio controls preload="metadata" src="/message/\d+/media/2\?folder=INBOX"', page)
+    assert re.search(r'<audio controls preload="metadata" src="/message/\d+/media/2\?folder=INBOX&amp;source=rendition"', page)
     assert 'class="badge voice"' in page
     duration = re.search(r'data-duration-text>(\d+:\d\d)<', page)
     assert duration is not None and duration.group(1) in ("0:03", "0:04", "0:05")
@@ -68,6 +68,9 @@ async def test_voice_message_player_rendition_and_position(
     tail = await alice.get(media_url, headers={"Range": "bytes=-100"})
     assert tail.status_code == 206 and len(tail.content) == 100
     assert (await alice.get(f"/message/{uid}/part/2?folder=INBOX")).content == wav
+    # A page rendered before the rendition existed keeps playing the original.
+    pinned = await alice.get(media_url + "&source=original", headers={"Range": "bytes=0-3"})
+    assert pinned.content == b"RIFF" and pinned.headers["content-type"] == "audio/wav"
     # The position is kept per user and part; 90% played sets $Played.
     csrf = await csrf_of(alice)
     position_url = f"/message/{uid}/media/2/position"
