@@ -8,6 +8,7 @@ Test media are made here with Debian's ffmpeg and espeak-ng; mail arrives over S
   costs at most 1 MB sent;
 - a video (H.264 MP4 with its index at the end): a seek to 90% resumes playing within
   0.5 s of the target with at most 4 MiB sent between the seek and ``playing``;
+- a minute of playback under pacing has no ``waiting`` event after the start;
 - a WebM recorded by Chromium's MediaRecorder, mailed and played back: finite duration,
   seekable;
 - the position resumes in a second browser context; ``$Played`` is seen over IMAP.
@@ -305,6 +306,22 @@ def test_video_seek_to_90_percent(server: Server, browser: object, video_mp4: by
     now = page.eval_on_selector("video", "v => v.currentTime")  # type: ignore[attr-defined]
     assert abs(now - target) <= 0.5, (now, target)
     assert sent <= 4 * 1024 * 1024, sent
+    context.close()  # type: ignore[attr-defined]
+
+
+def test_a_minute_of_paced_playback_never_waits(server: Server, browser: object, video_mp4: bytes) -> None:
+    """Pacing at about twice the bitrate keeps ahead of playing: no ``waiting`` after the start."""
+    server.send(media_message("Paced video", video_mp4, "video/mp4"))
+    context, page = sign_in(browser, server)
+    open_message(page, server, "Paced video", "video")
+    page.evaluate(  # type: ignore[attr-defined]
+        "() => { const v = document.querySelector('video'); document.body.dataset.waits = '0';"
+        " v.addEventListener('playing', () => {"
+        "   v.addEventListener('waiting', () => { document.body.dataset.waits = String(Number(document.body.dataset.waits) + 1); });"
+        " }, { once: true }); v.play(); }"
+    )
+    page.wait_for_function("() => document.querySelector('video').currentTime >= 60", timeout=120_000)  # type: ignore[attr-defined]
+    assert page.eval_on_selector("body", "b => b.dataset.waits") == "0"  # type: ignore[attr-defined]
     context.close()  # type: ignore[attr-defined]
 
 
