@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 # Debian programs the tests run as real clients (chromium: the webmail's browser tests, driven
 # by Playwright; dovecot-imapd: the reference server of tests/differential, which starts a
 # private instance of it; fuse3: fusermount3 and libfuse3 for the power-cut file system
-# of tests/durability; fail2ban: fail2ban-regex checks the documented filter).
-TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium dovecot-imapd fuse3 fail2ban
+# of tests/durability; fail2ban: fail2ban-regex checks the documented filter;
+# ffmpeg and espeak-ng make the test media at test time: video, and speech for voice messages).
+TEST_DEBS := swaks curl fetchmail isync offlineimap sqlite3 time opendkim libmail-dkim-perl libnet-dns-perl postfix chromium dovecot-imapd fuse3 fail2ban ffmpeg espeak-ng
 BENCH_DEBS := dovecot-imapd dovecot-pop3d postfix roundcube roundcube-sqlite3 php-cli
 
 .PHONY: serve test check lint bench install test-deps clean

@@ -106,6 +106,11 @@ async def open_services(
 
     if config.relay.enabled:
         mail.outbound = Outbound(mail, SQLiteQueueStore.of(store))
+    # Media facts of audio and video parts, probed after delivery (docs/architecture.md).
+    from postoffice.mail.media import MediaService
+    from postoffice.store.sqlite.media import SQLiteMediaStore
+
+    mail.media = MediaService(mail, SQLiteMediaStore(store.db))
     return Services(config, store, blobs, bus, mail, shared)
 
 

@@ -333,6 +333,16 @@ class HTTPLimits:
     max_upload_size: int = _size(2 * 1024**3)  # one compose form with its attachments
     max_connections_per_ip: int = _count(100)
     session_lifetime: float = _duration(7 * 86400.0)  # a webmail sign-in lasts this long
+    # RFC 9110 §14.2: a Range with more ranges than this is ignored (the whole part is sent).
+    max_ranges: int = _count(16)
+    # Bounded waste on the media endpoint (web/media.py): a 206 answer to an open-ended
+    # range ("bytes=N-") carries at most this much; a player asks again for more.
+    media_cap_video: int = _size(2 * 1024 * 1024)
+    media_cap_audio: int = _size(256 * 1024)
+    # After a first burst of this many seconds of media, a viewer's requests for a part
+    # share one budget that refills at media_pace times the media's bitrate. 0: no pacing.
+    media_burst: float = _duration(8.0)
+    media_pace: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,8 @@ _.ValueClass
 
 # A session-wide autouse fixture: pytest runs it, nothing names it.
 _.no_password_in_logs
+
+# The message page's Jinja template (web/templates/message.html) reads each media player's
+# text; uvicorn's Server reads ``should_exit`` to stop (the range test's curl server).
+_.duration_text
+_.should_exit

@@ -43,7 +43,7 @@ from postoffice.mail.names import (
     split_address,
     validate_mailbox_name,
 )
-from postoffice.mail.parts import Leaf, StoredMessage
+from postoffice.mail.parts import Leaf, SkeletonSegment, StoredMessage
 from postoffice.mail.quota import QuotaUsage
 from postoffice.mail.sections import SectionSpec, section_span, select_header_fields
 from postoffice.message.structure import BodyStructure, Envelope
@@ -72,6 +72,7 @@ from postoffice.store.api import (
 from postoffice.store.shared import LocalSharedState, SharedState
 
 if TYPE_CHECKING:
+    from postoffice.mail.media import MediaService
     from postoffice.mail.outbound import Outbound
 
 __all__ = ["MailService", "DeliveryResult", "GarbageCollected", "Source", "SPECIAL_USE_FOLDERS", "UnknownRecipients"]
@@ -159,6 +160,8 @@ class MailService:
         self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
         # Mail for other servers (the outbound queue), set by the composition root; None: no relay.
         self.outbound: Outbound | None = None
+        # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
+        self.media: MediaService | None = None
 
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:
@@ -193,6 +196,8 @@ class MailService:
         """Wait until every directory change made here is visible to other processes."""
         if self._bumps:
             await asyncio.gather(*self._bumps)
+        if self.media is not None:
+            await self.media.settle()
 
     def _remember(self, cache: dict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
         if self._cache_ttl > 0:
@@ -513,6 +518,8 @@ class MailService:
             records = await self._insert(
                 content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
             )
+        if self.media is not None:
+            self.media.ingested(records[0].content_id, content)  # in the background, after it is durable
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
     async def _delivery_targets(self, recipients: Sequence[str], name: str) -> list[Mailbox]:
@@ -749,6 +756,20 @@ class MailService:
         stored = self._stored(content)
         return await asyncio.to_thread(stored.read_part, self._leaf(content, stored, part), offset, length)
 
+    def part_tag(self, content: Content, part: Sequence[int] | str) -> str:
+        """A strong validator of one part's decoded octets (RFC 9110 §8.8.3): the SHA-256
+        of its blob when the part store keeps it as one, else the message's content hash
+        and the section (the same message always decodes to the same octets)."""
+        stored = self._stored(content)
+        leaf = self._leaf(content, stored, part)
+        if isinstance(leaf, str):
+            found = stored.leaf(leaf)
+            if found.segment >= 0 and found.decoded_size >= 0:
+                seg = stored.segments[found.segment]
+                if not isinstance(seg, SkeletonSegment):
+                    return seg.blob_id
+        return f"{content.sha256}.{_section(part)}"
+
     async def part_size(self, content: Content, part: Sequence[int] | str) -> int:
         """Decoded size of one leaf part (IMAP BINARY.SIZE)."""
         stored = self._stored(content)
@@ -814,6 +835,8 @@ class MailService:
         # Read only now, after the contents went: a blob of a content inserted since
         # is fresh (its delivery wrote or found it) and collect() keeps it.
         referenced = await self.store.list_blob_ids()
+        if self.media is not None:  # a rendition lives as long as the part it was made of
+            referenced |= await self.media.rendition_blob_ids(referenced)
 
         def sweep() -> int:
             return sum(

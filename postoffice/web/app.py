@@ -48,6 +48,8 @@ from postoffice.web.base import (
     parse_int,
 )
 from postoffice.web.i18n import LANGUAGES
+from postoffice.web.media import MediaPages
+from postoffice.web.ranges import ranged_response
 from postoffice.web.security import (
     PAGE_CSP,
     download_headers,
@@ -65,7 +67,7 @@ _SAFE_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*"
 _INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-class WebApp(WritingPages):
+class WebApp(WritingPages, MediaPages):
     """The webmail over one MailService; ``app`` is the ASGI application."""
 
     def __init__(self, web: WebMail, *, stopping: asyncio.Event | None = None) -> None:
@@ -92,6 +94,7 @@ class WebApp(WritingPages):
             Route("/message/{uid:int}/html", self.message_html),
             Route("/message/{uid:int}/raw", self.message_raw),
             Route("/message/{uid:int}/part/{section}", self.message_part),
+            *self.media_routes(),
             Route("/actions", self.actions, methods=["POST"]),
             Route("/compose", self.compose_page, methods=["GET"]),
             Route("/send", self.send, methods=["POST"]),
@@ -179,6 +182,7 @@ class WebApp(WritingPages):
         records = await self.web.page(mailbox, before, PAGE_SIZE + 1)
         older = records[PAGE_SIZE - 1].uid if len(records) > PAGE_SIZE else None
         rows = await self._rows(records[:PAGE_SIZE])
+        await self.add_durations(records[:PAGE_SIZE], rows)
         threads = request.query_params.get("threads") == "1"
         if threads:
             rows = group_threads(rows)
@@ -211,6 +215,7 @@ class WebApp(WritingPages):
             mailbox=mailbox,
             record=record,
             message=message,
+            players=await self.players(user, content),
             remote_images=request.query_params.get("images") == "1",
             query="",
             search_folder=mailbox.name,
@@ -253,35 +258,34 @@ class WebApp(WritingPages):
         inline = request.query_params.get("inline") == "1" and content_type in _INLINE_IMAGES
         filename = node.get("filename") or f"part-{section}"
         headers = download_headers(filename, inline=inline)
-        try:
-            size = await self.mail.part_size(content, section)
-        except KeyError:
-            # Not a leaf of the part store (an attached message): its stored octets, whole.
-            offset, length = node["body"]
-            data = await self.mail.read(content, int(offset), int(length))
-            return Response(data, media_type=content_type, headers=headers)
-        headers["Accept-Ranges"] = "bytes"
-        start, end, status = 0, size, 200
-        wanted = _byte_range(request.headers.get("range"), size)
-        if isinstance(wanted, str):
-            return Response(b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-        if wanted is not None:
-            start, end, status = wanted[0], wanted[1], 206
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-        headers["Content-Length"] = str(end - start)
         mail = self.mail
+        try:
+            size = await mail.part_size(content, section)
+        except KeyError:
+            # Not a leaf of the part store (an attached message): its stored octets.
+            offset, length = int(node["body"][0]), int(node["body"][1])
 
-        async def body() -> AsyncIterator[bytes]:
-            # Only the bytes sent are read from the part store (RFC 9110 §14 ranges).
-            position = start
-            while position < end:
-                data = await mail.read_part(content, section, position, min(256 * 1024, end - position))
-                if not data:
-                    break
-                position += len(data)
-                yield data
+            async def read_stored(position: int, n: int) -> bytes:
+                return await mail.read(content, offset + position, n)
 
-        return StreamingResponse(body(), status_code=status, media_type=content_type, headers=headers)
+            size, read = length, read_stored
+        else:
+
+            async def read_part(position: int, n: int) -> bytes:
+                # Only the bytes sent are read: of the part's own blob when it has one.
+                return await mail.read_part(content, section, position, n)
+
+            read = read_part
+        return ranged_response(
+            request,
+            size=size,
+            etag=mail.part_tag(content, section),
+            media_type=content_type,
+            headers=headers,
+            read=read,
+            max_ranges=mail.config.limits.http.max_ranges,
+        )
+
     # ---- acting on messages -----------------------------------------------------------
     async def actions(self, request: Request) -> Response:
         user = await self._signed_in(request)
@@ -443,23 +447,6 @@ class WebApp(WritingPages):
         return StreamingResponse(
             stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         )
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
-    """One ``bytes=`` range of RFC 9110 §14.1.2 as [start, end), "unsatisfiable", or None
-    (no Range, a malformed one or several ranges: the whole part is sent, §14.2)."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, dash, last = header[6:].strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
-        return None
-    if not first:  # suffix: the last N bytes
-        n = int(last)
-        return (max(0, size - n), size) if n > 0 and size > 0 else "unsatisfiable"
-    start = int(first)
-    if start >= size:
-        return "unsatisfiable"
-    end = min(size, int(last) + 1) if last else size
-    return None if end <= start else (start, end)
 
 class _SecurityHeaders:
     """Adds the page security headers to every response that did not set its own CSP."""

@@ -121,3 +121,58 @@ if (composeForm) {
   composeForm.addEventListener("submit", () => clearTimeout(timer));
 }
 export {};
+
+// Audio and video players: speed 0.75x-2x, keyboard (Space or k: play/pause, Left/Right:
+// 5 s back/forward, < and >: slower/faster), and the position kept on the server, so
+// another browser resumes where this one stopped (the server sets $Played at 90%).
+for (const figure of document.querySelectorAll("[data-media-player]")) {
+  const media = figure.querySelector("audio, video");
+  const speed = figure.querySelector("[data-speed]");
+  const rates = Array.from(speed.options).map((o) => Number(o.value));
+  let saved = Number(figure.dataset.position || 0);
+  const save = () => {
+    const seconds = media.currentTime;
+    if (!Number.isFinite(seconds) || Math.abs(seconds - saved) < 1) return;
+    saved = seconds;
+    const form = new FormData();
+    form.append("csrf", figure.dataset.csrf);
+    form.append("folder", figure.dataset.folder);
+    form.append("seconds", seconds.toFixed(2));
+    fetch(figure.dataset.positionUrl, { method: "POST", body: form, credentials: "same-origin" })
+      .then((r) => { figure.dataset.saved = r.ok ? seconds.toFixed(2) : "error"; });
+  };
+  media.addEventListener("loadedmetadata", () => {
+    const at = Number(figure.dataset.position || 0);
+    if (at > 0 && (!Number.isFinite(media.duration) || at < media.duration - 1)) media.currentTime = at;
+    figure.dataset.ready = "1";
+  });
+  let last = 0;
+  media.addEventListener("timeupdate", () => {
+    if (Date.now() - last > 5000) { last = Date.now(); save(); }
+  });
+  media.addEventListener("pause", save);
+  media.addEventListener("ended", save);
+  speed.addEventListener("change", () => { media.playbackRate = Number(speed.value); });
+  const setRate = (step) => {
+    const i = Math.min(rates.length - 1, Math.max(0, rates.indexOf(Number(speed.value)) + step));
+    speed.value = String(rates[i]);
+    media.playbackRate = rates[i];
+  };
+  figure.addEventListener("keydown", (event) => {
+    if (event.target === speed) return;
+    const keys = {
+      " ": () => (media.paused ? media.play() : media.pause()),
+      k: () => (media.paused ? media.play() : media.pause()),
+      ArrowLeft: () => { media.currentTime = Math.max(0, media.currentTime - 5); },
+      ArrowRight: () => { media.currentTime = media.currentTime + 5; },
+      "<": () => setRate(-1),
+      ">": () => setRate(1),
+    };
+    const action = keys[event.key];
+    if (!action) return;
+    event.preventDefault();
+    event.stopPropagation(); // not the list's own shortcuts
+    action();
+  });
+  window.addEventListener("pagehide", save);
+}

@@ -1,0 +1,111 @@
+"""Audio and video in the webmail, in process: the players on the message page, the
+media endpoint (rendition when ready, else the original; ranged), the position kept per
+user and part, and $Played at 90%."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from postoffice.app import Services
+from postoffice.web.app import WebApp
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "media"))
+
+from media_helpers import media_mail  # noqa: E402
+from web_helpers import DOMAIN, csrf_of, sign_in  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,
+    reason="Debian's ffmpeg and espeak-ng are not installed (make test-deps)",
+)
+
+
+def speech(tmp: Path) -> bytes:
+    path = tmp / "voice.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), "Hello, please call me back about the meeting tomorrow."], check=True, capture_output=True)
+    return path.read_bytes()
+
+
+async def deliver_voice(services: Services, wav: bytes) -> int:
+    message = media_mail(
+        wav, "audio/wav", extra_headers=b"Message-Context: voice-message\r\nX-VoiceMessageDuration: 4\r\n"
+    )
+    uid = (await services.mail.deliver(message, [f"alice@{DOMAIN}"])).records[0].uid
+    return uid
+
+
+async def test_voice_message_player_rendition_and_position(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services], tmp_path: Path
+) -> None:
+    _, services = webmail
+    wav = await asyncio.to_thread(speech, tmp_path)
+    uid = await deliver_voice(services, wav)
+    media_url = f"/message/{uid}/media/2?folder=INBOX"
+    # Before the rendition is ready the original plays (the probe runs in the background).
+    first = await alice.get(media_url, headers={"Range": "bytes=0-3"})
+    assert first.status_code == 206 and first.content in (b"RIFF", b"\x1a\x45\xdf\xa3")
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    page = (await alice.get(f"/message/{uid}?folder=INBOX")).text
+    assert re.search(r'<audio controls preload="metadata" src="/message/\d+/media/2\?folder=INBOX&amp;source=rendition"', page)
+    assert 'class="badge voice"' in page
+    duration = re.search(r'data-duration-text>(\d+:\d\d)<', page)
+    assert duration is not None and duration.group(1) in ("0:03", "0:04", "0:05")
+    listed = re.search(r"data-list-duration>(\d+:\d\d)<", (await alice.get("/folder/INBOX")).text)
+    assert listed is not None and listed.group(1) == duration.group(1)  # in the list too
+    # Now the small Opus rendition is served, ranged; the original stays at /part/.
+    head = await alice.head(media_url)
+    assert head.headers["content-type"] == "audio/webm" and int(head.headers["content-length"]) * 5 < len(wav)
+    tail = await alice.get(media_url, headers={"Range": "bytes=-100"})
+    assert tail.status_code == 206 and len(tail.content) == 100
+    assert (await alice.get(f"/message/{uid}/part/2?folder=INBOX")).content == wav
+    # A page rendered before the rendition existed keeps playing the original.
+    pinned = await alice.get(media_url + "&source=original", headers={"Range": "bytes=0-3"})
+    assert pinned.content == b"RIFF" and pinned.headers["content-type"] == "audio/wav"
+    # The position is kept per user and part; 90% played sets $Played.
+    csrf = await csrf_of(alice)
+    position_url = f"/message/{uid}/media/2/position"
+    assert (await alice.post(position_url, data={"csrf": csrf, "folder": "INBOX", "seconds": "1.5"})).status_code == 204
+    page = (await alice.get(f"/message/{uid}?folder=INBOX")).text
+    assert 'data-position="1.5"' in page
+    account = await services.mail.get_account(f"alice@{DOMAIN}")
+    assert account is not None
+    inbox = await services.mail.get_mailbox(account, "INBOX")
+    (record,) = await services.mail.get_messages(inbox, [uid])
+    assert "$Played" not in record.flags
+    assert (await alice.post(position_url, data={"csrf": csrf, "folder": "INBOX", "seconds": "99"})).status_code == 204
+    (record,) = await services.mail.get_messages(inbox, [uid])
+    assert "$Played" in record.flags
+    # Refused: no form token, not a number, not a media part.
+    assert (await alice.post(position_url, data={"folder": "INBOX", "seconds": "1"})).status_code == 403
+    assert (await alice.post(position_url, data={"csrf": csrf, "folder": "INBOX", "seconds": "nan"})).status_code == 400
+    assert (await alice.post(f"/message/{uid}/media/1/position", data={"csrf": csrf, "seconds": "1"})).status_code == 404
+
+
+async def test_positions_are_per_user(webmail: tuple[WebApp, Services], alice: httpx.AsyncClient, tmp_path: Path) -> None:
+    app, services = webmail
+    wav = await asyncio.to_thread(speech, tmp_path)
+    message = media_mail(wav, "audio/wav")
+    result = await services.mail.deliver(message, [f"alice@{DOMAIN}", f"bob@{DOMAIN}"])
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    uid_alice = next(r.uid for r in result.records)
+    csrf = await csrf_of(alice)
+    await alice.post(f"/message/{uid_alice}/media/2/position", data={"csrf": csrf, "folder": "INBOX", "seconds": "2"})
+    from web_helpers import client_for
+
+    async with client_for(app) as bob:
+        assert (await sign_in(bob, "bob")).status_code == 303
+        uids = [r.uid for r in result.records]
+        pages = [(await bob.get(f"/message/{u}?folder=INBOX")) for u in uids]
+        page = next(p.text for p in pages if p.status_code == 200)
+        assert 'data-position="0.0"' in page
