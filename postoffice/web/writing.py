@@ -1,8 +1,12 @@
 """Writing mail in the browser: the compose form, sending, drafts, address completion.
 
-Sending takes the road of SMTP submission (``MailService.deliver`` for local
-recipients, Return-Path and Received prepended, only the user's own addresses as
-sender) and keeps a copy in Sent; drafts go to Drafts as the user writes.
+Sending takes the road of SMTP submission, under the same rules (``mail/submission.py``:
+only the user's own addresses as sender, the per-user limits of ``[limits.smtp]``):
+local recipients get the message at once, remote ones through the outbound queue
+(``MailService.outbound``, one ingestion, durable before the page answers), with
+Return-Path and Received prepended; a copy goes to Sent. Without an outbound queue
+(``[relay] enabled = false``) a message for another domain is refused with an error
+page and nothing is stored. Drafts go to Drafts as the user writes.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from postoffice.errors import Kind, MailError
+from postoffice.mail import submission
+from postoffice.mail.service import UnknownRecipients
 from postoffice.mail.web import SignedIn
 from postoffice.message.address import parse_address_list
 from postoffice.store.api import FlagUpdate
+from postoffice.store.queue import NewQueueRecipient
 from postoffice.web import compose, reading
 from postoffice.web.base import (
     PageBase,
@@ -112,8 +119,8 @@ class WritingPages(PageBase):
     async def send(self, request: Request) -> Response:
         """Send the compose form, or (``action=draft``) save it to Drafts.
 
-        Sending takes the road of SMTP submission: local recipients at once through
-        ``MailService.deliver`` (Return-Path and Received prepended), a copy in Sent."""
+        Sending takes the road of SMTP submission: local recipients at once, remote
+        ones into the outbound queue (Return-Path and Received prepended), a copy in Sent."""
         user = await self._signed_in(request)
         form = await self._form(request, user)
         saving = form_text(form, "action") == "draft"
@@ -141,15 +148,22 @@ class WritingPages(PageBase):
         if any(compose.has_line_break(v) for v in (*fields.values(), form_text(form, "from"))):
             return await again("A line break is not allowed in this field.", 400)
         sender = form_text(form, "from") or user.account.address
-        if sender.lower() not in {a.lower() for a in await self._senders(user)}:
+        if not await submission.may_send_as(self.mail, user.account, sender):
             # The same rule as SMTP submission (553 5.7.1): only the user's own addresses.
             return await again("You cannot send as this address.", 403)
         try:
             recipients = [a for k in ("to", "cc", "bcc") for a in compose.parse_recipients(fields[k])]
         except MailError as exc:
             return await again(exc.text, 400)
-        if not recipients and not saving:
-            return await again("No recipient.", 400)
+        if not saving:
+            if not recipients:
+                return await again("No recipient.", 400)
+            # The per-user submission limits of SMTP submission (450 4.7.0, 452 4.5.3).
+            if await submission.rate_limit_reached(self.mail, user.account) is not None:
+                return await again("You have sent as many messages as allowed in one hour; try again later.", 429)
+            most = submission.max_recipients_per_message(self.mail)
+            if most and len(recipients) > most:
+                return await again("Too many recipients for one message.", 400)
         uploads: list[compose.Upload] = []
         total = 0
         limit = self.mail.config.limits.http.max_upload_size
@@ -186,19 +200,29 @@ class WritingPages(PageBase):
                 return JSONResponse({"draft_uid": saved.uid, "folder": drafts.name})
             target = "/compose?" + urlencode({"mode": "draft", "folder": drafts.name, "uid": saved.uid, "notice": "Draft saved."})
             return RedirectResponse(target, status_code=303)
-        local: list[str] = []
-        remote: list[str] = []
-        for address in recipients:
-            (local if await self.mail.is_local_domain(address.rsplit("@", 1)[1]) else remote).append(address)
-        if remote:
-            # The same answer as SMTP submission gives until the outbound queue exists.
-            return await again(f"Cannot send to {', '.join(remote)} yet: this server has no outbound queue.", 400)
+        local, remote = await submission.split_recipients(self.mail, recipients)
+        outbound = self.mail.outbound
+        if remote and outbound is None:
+            # As SMTP submission without an outbound queue (451 4.3.0): refused, nothing stored.
+            return await again("This server does not send mail to other domains; remove the recipients outside this server.", 400)
         known = [a for a in local if await self.mail.resolve_recipient(a)]
         unknown = [a for a in local if a not in known]
         if unknown:
             return await again(f"No such user: {', '.join(unknown)}", 400)
         received = _received(user.account.address, self.mail.config.hostname, self.mail.clock.now())
-        await self.mail.deliver(message, known, prepend=f"Return-Path: <{sender}>\r\n".encode() + received)
+        prepend = f"Return-Path: <{sender}>\r\n".encode() + received
+        try:
+            if outbound is not None and remote:
+                # One ingestion: the local copies and the queue entry are durable on return.
+                await outbound.submit(
+                    message, sender=sender, local=known, remote=[NewQueueRecipient(a) for a in remote], prepend=prepend,
+                    max_size=self.mail.config.limits.smtp.max_message_size + len(prepend),
+                )
+            else:
+                await self.mail.deliver(message, known, prepend=prepend)
+        except UnknownRecipients as exc:  # deleted since the check above: nothing was stored
+            return await again(f"No such user: {', '.join(exc.addresses)}", 400)
+        await submission.count_submission(self.mail, user.account)
         sent = await self._special(user, "\\Sent")
         if sent is not None:
             await self.mail.append(user.account, sent.name, message, flags=frozenset({"\\Seen"}))

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from postoffice.errors import MailError
+from postoffice.mail import submission
 from postoffice.mail.service import UnknownRecipients
 from postoffice.store.api import DeliveryRecipient, NewDelivery
 from postoffice.store.queue import NewQueueRecipient
@@ -89,7 +90,7 @@ async def _split(server: Engine, tx: Transaction) -> tuple[list[str], list[NewQu
     local: list[str] = []
     remote: list[NewQueueRecipient] = []
     for r in tx.recipients:
-        if await server.mail.is_local_domain(r.address.rsplit("@", 1)[-1]):
+        if await submission.is_local_address(server.mail, r.address):
             local.append(r.address)
         else:
             notify = ",".join(r.params.notify) if r.params.notify else None

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from postoffice.authn.inbound import InboundChecker, collect, without_forged_results
 from postoffice.errors import MailError
+from postoffice.mail import submission
 from postoffice.wire.smtp import (
     R250_RECIPIENT_OK,
     R250_SENDER_OK,
@@ -216,25 +217,23 @@ class SubmissionPolicy(Policy):
         assert session.account is not None
         if path.address is None:
             return R250_SENDER_OK  # the null sender: read receipts (RFC 8098 §2.1), bounces
-        owned = {a.lower() for a in await self.mail.addresses_of(session.account)}
-        if path.relay_tricks() or path.address.canonical.lower() not in owned:
+        if path.relay_tricks() or not await submission.may_send_as(self.mail, session.account, path.address.canonical):
             return R553_SENDER_NOT_OWNED
-        limit = self.mail.config.limits.smtp.max_messages_per_hour
-        if limit and await self.mail.submissions_last_hour(session.account) >= limit:
+        limit = await submission.rate_limit_reached(self.mail, session.account)
+        if limit is not None:
             return R450_RATE_LIMITED.with_text(
                 f"{session.account.address} sent {limit} messages in the last hour, the most allowed; try again later"
             )
         return R250_SENDER_OK
 
     def max_recipients(self) -> int:
-        limits = self.mail.config.limits.smtp
-        if limits.max_recipients_per_message:
-            return min(limits.max_recipients, limits.max_recipients_per_message)
-        return limits.max_recipients
+        per_transaction = self.mail.config.limits.smtp.max_recipients
+        per_message = submission.max_recipients_per_message(self.mail)
+        return min(per_transaction, per_message) if per_message else per_transaction
 
     async def check_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:
         tx = session.transaction
-        limit = self.mail.config.limits.smtp.max_recipients_per_message
+        limit = submission.max_recipients_per_message(self.mail)
         if limit and tx is not None and len(tx.recipients) >= limit:
             # RFC 5321 §4.5.3.1.10: 452, and the client sends the rest in another transaction.
             return R452_TOO_MANY_RECIPIENTS.with_text(f"Too many recipients: at most {limit} per message"), None
@@ -249,8 +248,8 @@ class SubmissionPolicy(Policy):
         return Screened(without_forged_results(source, config.hostname, config.limits.message.max_header_size))
 
     async def delivered(self, session: Session, tx: Transaction) -> None:
-        if session.account is not None and self.mail.config.limits.smtp.max_messages_per_hour:
-            await self.mail.record_submission(session.account)
+        if session.account is not None:
+            await submission.count_submission(self.mail, session.account)
 
     async def remote_recipient(self, session: Session, path: Path) -> tuple[Reply, str | None]:
         if self.mail.outbound is None:
