@@ -216,7 +216,7 @@ class QueueRunner:
                     try:
                         content = await self.mail.get_content(job.entry.content_id)
                         result = await conn.send(
-                            self._envelope(job, content), functools.partial(self.mail.stream, content), sign=self._sign_hook(job)
+                            self._envelope(job, content), functools.partial(_as_relayed, self.mail, content), sign=self._sign_hook(job)
                         )
                     except SMTPClientError as exc:
                         broken = True
@@ -407,6 +407,27 @@ class QueueRunner:
                 # Nobody can take it: logged, and not retried forever (RFC 5321 §6.1 asks
                 # for every effort, not for a report about a report).
                 log.error("queue %d: report undeliverable to the postmaster too: %s", entry.id, again)
+
+
+async def _as_relayed(mail: MailService, content: Content) -> AsyncIterator[bytes]:
+    """The stored message as it is relayed: without the Return-Path field that the
+    submission put first for the local copies (RFC 5321 §4.4: only the final delivery
+    adds one, and a message that already holds one SHOULD NOT be sent on)."""
+    head = b""
+    stream = mail.stream(content)
+    async for chunk in stream:
+        head += chunk
+        if b"\n" in head or len(head) > 4096:
+            break
+    if head[:12].lower() == b"return-path:":
+        end = head.find(b"\n")
+        # a folded Return-Path is not ours: only a one-line field is dropped
+        if end != -1 and head[end + 1 : end + 2] not in (b" ", b"\t"):
+            head = head[end + 1 :]
+    if head:
+        yield head
+    async for chunk in stream:
+        yield chunk
 
 
 def _notify(r: QueueRecipient, kind: str) -> bool:
