@@ -280,7 +280,10 @@ async def test_connections_per_destination_limit() -> None:
                     remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6,
                 )  # fmt: skip
             await runner.run_until_idle()
-            assert len(sink.messages) == 6 and sink.connections == 6
+            # One message per connection: six connections at least. A seventh may open
+            # when two connection tasks race for the last message (it then only says
+            # EHLO and QUIT); the limit under test is the concurrency, two at a time.
+            assert len(sink.messages) == 6 and sink.connections >= 6
             assert sink.max_active <= 2
     finally:
         await sink.stop()

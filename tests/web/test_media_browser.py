@@ -79,6 +79,7 @@ class CountingRelay:
         self.upstream = upstream
         self.sent = 0
         self.open = 0
+        self.last_sent = time.monotonic()  # when the server last sent an octet
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -103,6 +104,7 @@ class CountingRelay:
                 if count:
                     with self._lock:
                         self.sent += len(data)
+                        self.last_sent = time.monotonic()
                 dst.sendall(data)
         except OSError:
             pass
@@ -232,7 +234,14 @@ def open_message(page: object, server: Server, subject: str, kind: str) -> str:
 
 
 def quiet(server: Server) -> None:
-    wait_for(lambda: server.relay.open == 0, "the browser's connections to close")
+    """Until the closed browser context's traffic is over: its connections closed, or
+    (a connection the browser keeps open a while) none of them moving an octet for 3 s.
+    Bytes counted after this belong to what the test does next."""
+    relay = server.relay
+    wait_for(
+        lambda: relay.open == 0 or time.monotonic() - relay.last_sent > 3.0,
+        "the browser's connections to close or fall silent",
+    )
 
 
 @pytest.fixture(scope="module")
