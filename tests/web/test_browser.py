@@ -13,31 +13,15 @@ The browser is never downloaded: Playwright's driver launches /usr/bin/chromium.
 from __future__ import annotations
 
 import imaplib
-import os
-import signal
 import smtplib
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_helpers import CHROMIUM, POSTOFFICE, chromium, serve_webmail
 
-CHROMIUM = "/usr/bin/chromium"
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEADLINE = 30.0
 PASSWORD = "browser-secret"
 
@@ -47,12 +31,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test-deps)"),
     pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -69,58 +47,14 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("webmail")
-    http, smtp, imap = free_port(), free_port(), free_port()
-    config = root / "postoffice.toml"
-    config.write_text(
-        f'data_dir = "{root / "data"}"\ndomains = ["example.test"]\nhostname = "mail.example.test"\n'
-        f'[listen]\nhttp = "127.0.0.1:{http}"\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
-    )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for user in ("alice", "bob"):
-        subprocess.run(
-            [str(POSTOFFICE), "--config", str(config), "user", "add", f"{user}@example.test", "--password-stdin"],
-            input=PASSWORD + "\n", text=True, check=True, env=env, capture_output=True,
-        )
-    process = subprocess.Popen(
-        [str(POSTOFFICE), "--config", str(config), "serve"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    url = ""
-    deadline = time.monotonic() + DEADLINE
-    assert process.stdout is not None
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("Webmail URL: "):
-            url = line.split(": ", 1)[1].strip()
-            break
-    assert url == f"http://127.0.0.1:{http}/", "".join(seen)
-    # Keep reading the server's output so it never blocks on a full pipe.
-    drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-    try:
-        yield Server(url.rstrip("/"), smtp, imap, process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=DEADLINE)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            drain.wait(timeout=DEADLINE)
+    with serve_webmail(tmp_path_factory.mktemp("webmail"), ["alice", "bob"], PASSWORD, DEADLINE) as w:
+        yield Server(w.url, w.smtp, w.imap, w.process)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium(playwright_api) as b:
+        yield b
 
 
 def sign_in(context: object, server: Server, user: str) -> object:

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import os
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,12 +32,9 @@ from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
+from browser_helpers import CHROMIUM, POSTOFFICE, chromium, serve_webmail
 
-CHROMIUM = "/usr/bin/chromium"
-POSTOFFICE = Path(sys.executable).parent / "postoffice"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+MEDIA_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]
@@ -56,12 +50,6 @@ pytestmark = [
     pytest.mark.skipif(not POSTOFFICE.exists(), reason="the postoffice console script is not installed in the venv"),
     pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None, reason="ffmpeg/espeak-ng missing (make test-deps)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
@@ -139,56 +127,18 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("mediamail")
-    http, smtp, imap = free_port(), free_port(), free_port()
-    config = root / "postoffice.toml"
-    config.write_text(
-        f'data_dir = "{root / "data"}"\ndomains = ["example.test"]\nhostname = "mail.example.test"\n'
-        f'[listen]\nhttp = "127.0.0.1:{http}"\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
-    )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    subprocess.run(
-        [str(POSTOFFICE), "--config", str(config), "user", "add", "alice@example.test", "--password-stdin"],
-        input=PASSWORD + "\n", text=True, check=True, env=env, capture_output=True,
-    )
-    process = subprocess.Popen(
-        [str(POSTOFFICE), "--config", str(config), "serve"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    assert process.stdout is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("Webmail URL: "):
-            break
-    assert seen and seen[-1].startswith("Webmail URL: "), "".join(seen)
-    drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-    relay = CountingRelay(http)
-    try:
-        yield Server(f"http://127.0.0.1:{relay.port}", smtp, imap, relay)
-    finally:
-        relay.close()
-        process.send_signal(signal.SIGTERM)
+    with serve_webmail(tmp_path_factory.mktemp("mediamail"), ["alice"], PASSWORD, DEADLINE) as w:
+        relay = CountingRelay(w.http)
         try:
-            process.wait(timeout=DEADLINE)
+            yield Server(f"http://127.0.0.1:{relay.port}", w.smtp, w.imap, relay)
         finally:
-            if process.poll() is None:
-                process.kill()
-            drain.wait(timeout=DEADLINE)
+            relay.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium(playwright_api, MEDIA_FLAGS) as b:
+        yield b
 
 
 def sign_in(browser: object, server: Server) -> tuple[object, object]:
