@@ -185,8 +185,11 @@ class ServerConfig:
     # Every listener shares one event loop: a stretch longer than this with no callback
     # run is logged as a stall, with the command that caused it (net.watchdog). 0: off.
     stall_threshold: float = _duration(0.25)
-    # SIGTERM: sessions get this long to finish work in flight (an SMTP DATA, an IMAP
-    # APPEND) before they are closed with their protocol's goodbye.
+    # SIGTERM: the one deadline of a stop, for every protocol. Sessions of every listener
+    # (SMTP, IMAP, POP3, the webmail) get this long to finish work in flight (an SMTP
+    # DATA or BDAT, an IMAP APPEND, a RETR, an HTTP request) before they are closed with
+    # their protocol's goodbye. The deprecated ``[limits.smtp] shutdown_grace`` is read
+    # as this key, with a warning in the log.
     shutdown_grace: float = _duration(30.0)
     # Started as root: after binding the listeners, run as this user (and group; default
     # the user's primary group). Empty: stay as started.
@@ -250,7 +253,6 @@ class SMTPLimits:
     timeout_server: float = _duration(300.0)  # for every later command or AUTH line (§4.5.3.2.7: >= 5 min)
     timeout_data_init: float = _duration(120.0)  # for the first message octets after 354 (DATA)
     timeout_data_block: float = _duration(180.0)  # for each further read of DATA / BDAT octets (cf. §4.5.3.2.5)
-    shutdown_grace: float = _duration(5.0)  # at shutdown, for a message in DATA / BDAT to finish
     vrfy: bool = False  # off: 252 for every address alike
     # Submission (listeners submission, submissions), per authenticated user, counted in
     # the store so every process sees the same count. 0: no limit.
@@ -483,6 +485,22 @@ def _server_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def _limits_table(table: Mapping[str, Any], source: str) -> tuple[dict[str, Any], Any]:
+    """``[limits]`` without the deprecated ``[limits.smtp] shutdown_grace``, and its value
+    (None when absent): ``[server] shutdown_grace`` is the one deadline of a stop."""
+    out = dict(table)
+    smtp = out.get("smtp")
+    if not isinstance(smtp, dict):
+        return out, None
+    old = [key for key in smtp if key.replace("-", "_") == "shutdown_grace"]
+    if not old:
+        return out, None
+    smtp = dict(smtp)
+    value = smtp.pop(old[0])
+    out["smtp"] = smtp
+    return out, value
+
+
 def _convert(section: str, cls: type[Any], raw: Mapping[str, Any], source: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
@@ -624,8 +642,9 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
                     raise ConfigError(f"{source}: key 'auth.trusted_networks': {n!r} is not a network") from None
             auth = dataclasses.replace(auth, trusted_networks=tuple(nets))
         kwargs["auth"] = auth
+    old_grace: Any = None
     if "limits" in raw:
-        table = _table(raw, "limits", source)
+        table, old_grace = _limits_table(_table(raw, "limits", source), source)
         sections = {"smtp": SMTPLimits, "imap": IMAPLimits, "pop3": POP3Limits, "http": HTTPLimits, "message": MessageLimits, "relay": RelayLimits}
         limit_kwargs: dict[str, Any] = {}
         for name, sub in table.items():
@@ -638,8 +657,18 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
         if limits.smtp.bare_lf not in ("normalise", "refuse"):
             raise ConfigError(f"{source}: key 'limits.smtp.bare_lf': expected \"normalise\" or \"refuse\"")
         kwargs["limits"] = limits
-    if "server" in raw:
-        server = _convert("server", ServerConfig, _server_table(_table(raw, "server", source), source), source)
+    if "server" in raw or old_grace is not None:
+        server_table = _server_table(_table(raw, "server", source) if "server" in raw else {}, source)
+        if old_grace is not None:
+            if any(key.replace("-", "_") == "shutdown_grace" for key in server_table):
+                raise ConfigError(
+                    f"{source}: key 'limits.smtp.shutdown_grace': deprecated, and 'server.shutdown_grace' is set too; "
+                    "keep only server.shutdown_grace (one deadline for every protocol)"
+                )
+            log.warning("%s: key 'limits.smtp.shutdown_grace' is deprecated: read as 'server.shutdown_grace = %r' "
+                        "(one deadline for every protocol)", source, old_grace)  # fmt: skip
+            server_table["shutdown_grace"] = old_grace
+        server = _convert("server", ServerConfig, server_table, source)
         if server.processes > MAX_PROCESSES:
             raise ConfigError(
                 f"{source}: key 'server.processes': expected at most {MAX_PROCESSES}, got {server.processes}"

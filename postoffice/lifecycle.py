@@ -6,13 +6,14 @@ listeners one process serves, started from the composition in ``app``), the orde
 a stop, and ``run``, the one event-loop runner of every command (uvloop when installed).
 
 Invariants:
-- A stop goes: stop accepting on every listener; every listener's shutdown at once
-  (SMTP: 421 4.3.2, the grace for a message in DATA), the workers' at the same time;
+- A stop goes: stop accepting on every listener; every listener's shutdown at once,
+  each giving work in flight (SMTP DATA/BDAT, IMAP APPEND, POP3 RETR, web requests) the
+  one deadline ``[server] shutdown_grace`` before its goodbye, the workers' at the same time;
   close what is still open and wait for each session's cleanup (POP3 unlock, spool
   removal, shared leases); only then the store closes.
 - SIGINT and SIGTERM stop the process that way; a second signal changes nothing.
-  IMAP and POP3 sessions finish their command in flight within ``[server]
-  shutdown_grace``, then say goodbye (``* BYE``, ``-ERR [SYS/TEMP]``).
+  Sessions of every protocol finish their work in flight within ``[server]
+  shutdown_grace``, then say goodbye (``421 4.3.2``, ``* BYE``, ``-ERR [SYS/TEMP]``).
 - SIGHUP re-reads the file: ``[log]`` and the TLS certificate apply at once (new
   connections; open ones untouched); other changed keys are logged as needing a restart.
 - Started as root with ``[server] user``: the listeners are bound first, then the

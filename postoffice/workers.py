@@ -22,7 +22,7 @@ Between the main and a worker there are two pipes and signals, nothing else:
   ``ready PID`` once its listeners accept, then ``change JSON`` for every Change it
   publishes (``store.bus.encode_change``), in publish order;
 - SIGTERM or SIGINT: the worker runs every listener's shutdown (SMTP: 421 4.3.2 to
-  idle sessions, ``[limits.smtp] shutdown_grace`` for a message in DATA/BDAT) and
+  idle sessions, ``[server] shutdown_grace`` for work in flight, a DATA/BDAT included) and
   exits 0.
 
 Invariants: a worker that exits while the pool is not stopping is logged and
@@ -116,7 +116,7 @@ class WorkerPool:
         for worker in self.workers:
             _signal(worker.process, signal.SIGTERM)
         if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=self.config.limits.smtp.shutdown_grace + _STOP_SLACK)
+            _, late = await asyncio.wait(self._tasks, timeout=self.config.server.shutdown_grace + _STOP_SLACK)
             if late:
                 log.warning("%d %s worker(s) did not stop in time; killing them", len(late), self.role)
         await self.kill()

@@ -62,8 +62,9 @@ class ProtocolServer(Protocol):
         """The one line (with CRLF) sent to a connection over the per-address limit."""
 
     async def shutdown(self) -> None:
-        """Announce the end to open sessions and let them finish (SMTP: 421 4.3.2 and
-        the grace for a message in DATA); returns when they have ended or been told."""
+        """Announce the end to open sessions and let them finish their work in flight
+        within ``[server] shutdown_grace`` (SMTP: 421 4.3.2, a message in DATA may
+        finish); returns when they have ended or been told."""
 
 
 class Listener(Protocol):

@@ -131,7 +131,8 @@ async def start_web_listener(
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        timeout_graceful_shutdown=5,
+        # The one deadline of a stop (``[server] shutdown_grace``) for requests in flight.
+        timeout_graceful_shutdown=max(1, round(mail.config.server.shutdown_grace)),
         limit_concurrency=None,
         h11_max_incomplete_event_size=64 * 1024,
     )

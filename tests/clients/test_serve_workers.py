@@ -232,7 +232,7 @@ async def smtp_reply(reader: asyncio.StreamReader) -> bytes:
 
 
 async def test_sigterm_stops_every_process_after_the_smtp_shutdown(tmp_path: Path, cleanup: list[Serve]) -> None:
-    config_file, smtp_port, _ = write_config(tmp_path, 3, '[limits.smtp]\nshutdown_grace = "20s"\n')
+    config_file, smtp_port, _ = write_config(tmp_path, 3, 'shutdown_grace = "20s"\n')
     await add_user(load_config(config_file))
     serve = await Serve.start(config_file)
     cleanup.append(serve)

@@ -41,3 +41,15 @@ def test_values_are_read() -> None:
 def test_bad_values_name_the_key(raw: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=f"'{key}'"):
         config_from_dict(raw, source="t.toml")
+
+
+def test_the_old_smtp_grace_is_read_as_the_one_deadline() -> None:
+    config = config_from_dict({"limits": {"smtp": {"shutdown_grace": "45s"}}})
+    assert config.server.shutdown_grace == 45.0
+    assert not hasattr(config.limits.smtp, "shutdown_grace")
+
+
+def test_the_old_smtp_grace_and_the_deadline_together_are_refused() -> None:
+    raw = {"limits": {"smtp": {"shutdown_grace": "5s"}}, "server": {"shutdown_grace": "30s"}}
+    with pytest.raises(ConfigError, match="'limits.smtp.shutdown_grace'"):
+        config_from_dict(raw, source="t.toml")

@@ -3,8 +3,11 @@
 - SIGTERM while a 50 MB message is in SMTP DATA, an IMAP APPEND literal is half sent,
   an IMAP client IDLEs and a POP3 client waits: the IDLE client gets ``* BYE`` and the
   POP3 client ``-ERR [SYS/TEMP]`` at once, no new connection is accepted, the APPEND
-  completes (then ``* BYE``), the message still gets its 250 and is stored, and the
-  process exits 0 within the deadline.
+  completes (then ``* BYE``), the message still gets its 250 and is stored although its
+  client paused longer than SMTP's old fixed 5 s grace (one deadline, ``[server]
+  shutdown_grace``, for every protocol), and the process exits 0 within the deadline.
+- Past the deadline, a client stalled in DATA gets 421 4.3.2 no sooner than the
+  configured deadline, nothing of its message is stored, and the process exits 0.
 - SIGHUP with a renewed certificate at the configured path: new TLS connections present
   the new one, and an IMAP session open across the reload goes on; a changed key that
   needs a restart (``domains``) is named in the log, once.
@@ -36,6 +39,9 @@ from postoffice.testing.serve import POSTOFFICE, free_port, start_serve
 
 PASSWORD = "ops-right-pw-4d2"
 DEADLINE = 60.0
+GRACE = 40.0  # [server] shutdown_grace of the SIGTERM tests
+STOP_SLACK = 15.0  # past the deadline: the goodbyes, the sessions' cleanup, closing the store
+OLD_SMTP_GRACE = 5.0  # SMTP's own grace before one deadline served every protocol
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -89,7 +95,7 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
     config_file.write_text(
         f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
         f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\npop3 = "127.0.0.1:{pop3}"\n'
-        '[server]\nshutdown_grace = "40s"\n[limits.smtp]\nshutdown_grace = "40s"\nmax_message_size = "80MB"\n'
+        f'[server]\nshutdown_grace = "{GRACE:.0f}s"\n[limits.smtp]\nmax_message_size = "80MB"\n'
     )
     await add_alice(config_file)
     process = await start_serve(config_file, imap)
@@ -99,7 +105,7 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
 
         appended = b"Subject: appended\r\n\r\n" + b"y" * 100_000 + b"\r\n"
 
-        def scenario() -> tuple[bytes, bytes, bool, bytes]:
+        def scenario() -> tuple[bytes, bytes, bool, bytes, float]:
             idle = imap_logged_in(imap)
             idle.command(b"a3 IDLE\r\n", b"+")
             pop = LineClient(pop3)
@@ -117,23 +123,28 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
             s.command(b"DATA\r\n", b"354 ")
             s.sock.sendall(b"Subject: big\r\n\r\n" + body[: len(body) // 2])
             os.kill(process.pid, signal.SIGTERM)
+            signalled = time.monotonic()
             bye = idle.until(b"* BYE")  # the server is stopping now
             assert pop.file.readline().startswith(b"-ERR [SYS/TEMP]")  # RFC 3206: no UPDATE state
             stopped_accepting = refuses(smtp) and refuses(imap)
             append.sock.sendall(appended[50_000:] + b"\r\n")
             assert append.until(b"a5 ").startswith(b"a5 OK")  # the APPEND in flight completes
             assert append.file.readline().startswith(b"* BYE")
+            # A slow client: it pauses past SMTP's old fixed grace; the configured deadline
+            # of the whole stop is what counts.
+            time.sleep(max(0.0, signalled + OLD_SMTP_GRACE + 2.0 - time.monotonic()))
             s.sock.sendall(body[len(body) // 2 :] + b".\r\n")
             accepted = s.until(b"2")  # 250 after the whole message is durable
             goodbye = s.file.readline()  # then 421: the server closes the session
-            return bye, accepted, stopped_accepting, goodbye
+            return bye, accepted, stopped_accepting, goodbye, signalled
 
-        bye, accepted, stopped_accepting, goodbye = await asyncio.to_thread(scenario)
+        bye, accepted, stopped_accepting, goodbye, signalled = await asyncio.to_thread(scenario)
         assert bye.startswith(b"* BYE")
-        assert accepted.startswith(b"250 ")
+        assert accepted.startswith(b"250 "), accepted
         assert stopped_accepting
         assert goodbye.startswith(b"421 ") or goodbye == b""
-        assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+        assert await asyncio.wait_for(process.wait(), GRACE + STOP_SLACK) == 0
+        assert time.monotonic() - signalled < GRACE + STOP_SLACK  # exited within the deadline
     finally:
         if process.returncode is None:
             process.kill()
@@ -148,6 +159,50 @@ async def test_sigterm_lets_data_finish_and_says_bye_to_idle(tmp_path: Path) -> 
         stored = await s.mail.read(await s.mail.get_content(record.content_id))
         # Trace headers (Received) come first, then the message exactly as sent.
         assert hashlib.sha256(stored[stored.index(b"Subject: big\r\n") :]).hexdigest() == digest
+
+
+async def test_sigterm_deadline_is_the_configured_one_for_smtp_too(tmp_path: Path) -> None:
+    grace = OLD_SMTP_GRACE + 4.0
+    smtp, imap = free_port(), free_port()
+    config_file = tmp_path / "postoffice.toml"
+    config_file.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
+        f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
+        f'[server]\nprocesses = 1\nshutdown_grace = "{grace:.0f}s"\n'
+    )
+    await add_alice(config_file)
+    process = await start_serve(config_file, imap)  # the last listener started
+    try:
+
+        def scenario() -> tuple[bytes, float, bytes]:
+            idle = imap_logged_in(imap)
+            idle.command(b"a3 IDLE\r\n", b"+")
+            s = LineClient(smtp)
+            s.until(b"220 ")
+            s.command(b"EHLO client.test\r\n", b"250 ")
+            s.command(b"MAIL FROM:<bob@remote.test>\r\n", b"250 ")
+            s.command(b"RCPT TO:<alice@example.test>\r\n", b"250 ")
+            s.command(b"DATA\r\n", b"354 ")
+            s.sock.sendall(b"Subject: stalled\r\n\r\nhalf a message\r\n")  # and no more
+            os.kill(process.pid, signal.SIGTERM)
+            signalled = time.monotonic()
+            bye = idle.until(b"* BYE")
+            goodbye = s.file.readline()  # the client never finishes: the deadline ends it
+            return goodbye, time.monotonic() - signalled, bye
+
+        goodbye, after, bye = await asyncio.to_thread(scenario)
+        assert bye.startswith(b"* BYE")
+        assert goodbye.startswith(b"421 4.3.2"), goodbye
+        assert after >= grace - 0.5, f"421 after {after:.1f} s, before the configured {grace:.0f} s"
+        assert await asyncio.wait_for(process.wait(), grace + STOP_SLACK) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    async with app.services(load_config(config_file)) as s:
+        account = await s.store.get_account("alice@example.test")
+        assert account is not None
+        assert await s.mail.list_messages(await s.mail.get_mailbox(account, "INBOX")) == []
 
 
 async def spawn_serve(config_file: Path, port: int, stderr: Path) -> asyncio.subprocess.Process:

@@ -20,7 +20,7 @@ Invariants:
 - Whatever ends the session, a transaction in progress leaves nothing stored.
 - Shutdown (:meth:`SMTPServer.shutdown`, RFC 5321 §3.8): a session waiting for a command
   gets 421 4.3.2 and is closed at once; a session in the middle of DATA or of a BDAT
-  transaction may finish it within the grace (its 250 is sent only once the message is
+  transaction may finish it within ``[server] shutdown_grace`` (its 250 is sent only once the message is
   durable, as always) and then gets 421 4.3.2; past the grace it gets 421 4.3.2 and
   nothing of its unfinished message is kept. So nothing acknowledged is ever lost, and
   the client of an unfinished message retries it (a 4xx reply).
@@ -73,6 +73,8 @@ __all__ = ["SMTPServer"]
 
 log = logging.getLogger("postoffice.smtp")
 
+_GOODBYE_TIMEOUT = 5.0  # seconds past the deadline for a cancelled session's 421 and cleanup
+
 
 class SMTPServer:
     """Serves SMTP on one listener: ``smtp`` (MX policy), ``submission`` or ``submissions``."""
@@ -108,10 +110,10 @@ class SMTPServer:
     async def shutdown(self, grace: float | None = None) -> None:
         """Announce 421 4.3.2 to every session and end it (RFC 5321 §3.8); see the module
         docstring for a session in the middle of a message. Returns once every session
-        has ended (at most ``grace`` seconds, default ``[limits.smtp] shutdown_grace``,
-        plus the last replies' flush)."""
+        has ended (at most ``grace`` seconds, default ``[server] shutdown_grace``, the
+        one deadline of a stop for every protocol, plus the last replies' flush)."""
         if grace is None:
-            grace = self.limits.shutdown_grace
+            grace = self.config.server.shutdown_grace
         self.stopping = True
         for s in list(self.sessions):
             s.shutdown_requested = True
@@ -123,7 +125,7 @@ class SMTPServer:
             for task in late:
                 task.cancel()  # past the grace: 421, nothing of the unfinished message kept
             if late:
-                await asyncio.wait(late, timeout=grace)
+                await asyncio.wait(late, timeout=_GOODBYE_TIMEOUT)
 
     @staticmethod
     def _in_bdat(s: Session) -> bool:
