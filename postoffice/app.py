@@ -65,6 +65,12 @@ class Services:
             self.watchdog.start()
         return self.watchdog
 
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: ``config`` is in force from now on for the mail service (the listeners
+        are told by the lifecycle)."""
+        self.config = config
+        self.mail.reconfigure(config)
+
     async def close(self) -> None:
         if self.watchdog is not None:
             self.watchdog.stop()

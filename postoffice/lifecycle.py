@@ -14,8 +14,12 @@ Invariants:
 - SIGINT and SIGTERM stop the process that way; a second signal changes nothing.
   Sessions of every protocol finish their work in flight within ``[server]
   shutdown_grace``, then say goodbye (``421 4.3.2``, ``* BYE``, ``-ERR [SYS/TEMP]``).
-- SIGHUP re-reads the file: ``[log]`` and the TLS certificate apply at once (new
-  connections; open ones untouched); other changed keys are logged as needing a restart.
+- SIGHUP re-reads the file in every process (the main passes it on to the workers):
+  what can change live (``RELOADABLE``: ``[log]``, the TLS certificate, the limits of
+  the servers, ``[auth]``, ``[quota]``, ``[metrics]``, the deadline of a stop, ...)
+  applies at once, for new connections and the next command of open ones; no
+  connection is dropped. Other changed settings are named in one log line as needing
+  a restart.
 - Started as root with ``[server] user``: the listeners are bound first, then the
   process becomes that user for good (``drop_privileges``).
 - Logging has one handler (``observe.logs.setup_logging``): each line is printed once.
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from postoffice import app
-from postoffice.config import Config, ConfigError, load_config
+from postoffice.config import Config, ConfigError, Listen, load_config
 from postoffice.net.listener import Listener
 from postoffice.net.tls import reload_server_contexts
 from postoffice.observe.health import HEALTH, probe_store
@@ -51,7 +55,7 @@ from postoffice.queue import start_runner
 from postoffice.store.bus import HubChangeBus
 from postoffice.workers import WorkerChannel, WorkerPool, WorkerSpec, die_with_parent, read_spec, watch_parent
 
-__all__ = ["Listening", "run", "serve", "start_listeners", "stop_event", "stop_listeners", "worker_main"]
+__all__ = ["Listening", "Reloader", "run", "serve", "start_listeners", "stop_event", "stop_listeners", "worker_main"]
 
 log = logging.getLogger("postoffice")
 T = TypeVar("T")
@@ -180,7 +184,7 @@ async def serve(config: Config) -> int:
             pool = WorkerPool(config, bound, processes - 1, hub)
             pool.start()
         drop_privileges(config)
-        reload_on_sighup(config)
+        Reloader(config, s, listening, pool).on_sighup()
         if pool is not None:
             log.info("%d worker processes started", processes - 1)
         web = [name for name in ("http", "https") if name in listening.listeners]
@@ -236,13 +240,26 @@ def register_health(s: app.Services, listening: Listening) -> None:
 
 # ---- SIGHUP: reload --------------------------------------------------------------------------
 
-# Keys a running process applies on SIGHUP; a change of any other key is logged as
-# needing a restart.
-RELOADABLE = frozenset({"log", "tls"})
+# Settings a running process applies on SIGHUP: a whole table, or one key of a table.
+# Everything the servers, the webmail and the mail service read at each use (a new
+# connection, the next command) is here; a change of any other setting is logged as
+# needing a restart: the listeners' addresses, the data directory, the domains and the
+# hostname (greetings, caches), the user, the processes, the outbound queue (``[relay]``,
+# ``[limits.relay]``, ``[dns]``, ``[authn]``: built once at start) and the stall watchdog.
+RELOADABLE = frozenset({
+    "log", "tls", "auth", "quota", "metrics",
+    "limits.smtp", "limits.imap", "limits.pop3", "limits.http", "limits.message",
+    "server.shutdown_grace", "server.gc_grace", "server.gc_interval",
+})  # fmt: skip
 
 
-def changed_keys(old: Config, new: Config) -> list[str]:
-    """Dotted names of the settings that differ (one level into each table)."""
+def _reloadable(key: str) -> bool:
+    return any(key == r or key.startswith(r + ".") for r in RELOADABLE)
+
+
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ, down to the key (``limits.smtp.vrfy``,
+    ``listen.imap``)."""
     changed: list[str] = []
     for f in dataclasses.fields(old):
         if f.name == "source":
@@ -250,18 +267,30 @@ def changed_keys(old: Config, new: Config) -> list[str]:
         a, b = getattr(old, f.name), getattr(new, f.name)
         if a == b:
             continue
-        if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
-            changed += [f"{f.name}.{g.name}" for g in dataclasses.fields(a) if getattr(a, g.name) != getattr(b, g.name)]
+        name = f"{prefix}{f.name}"
+        if isinstance(a, Listen) and isinstance(b, Listen):
+            changed += sorted(f"{name}.{k}" for k in set(a.addresses) | set(b.addresses) if a.get(k) != b.get(k))
+        elif dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+            changed += changed_keys(a, b, f"{name}.")
         else:
-            changed.append(f.name)
+            changed.append(name)
     return changed
 
 
-def reload_config(current: Config) -> Config:
-    """Read the configuration file again and apply what can change live: ``[log]`` and
-    the TLS certificate (also re-read when the file did not change: a renewed
-    certificate at the same path). Returns the configuration now in force; a bad file
-    changes nothing (logged)."""
+def _take(current: Any, new: Any, path: list[str]) -> Any:
+    """``current`` with the setting at ``path`` taken from ``new``."""
+    head, rest = path[0], path[1:]
+    value = getattr(new, head) if not rest else _take(getattr(current, head), getattr(new, head), rest)
+    return dataclasses.replace(current, **{head: value})
+
+
+def reload_config(current: Config, *, main: bool = True) -> Config:
+    """Read the configuration file again and apply what can change live (RELOADABLE) to
+    the configuration returned; the TLS certificate is loaded again even when the file
+    did not change (a renewed certificate at the same path). Logs one line naming the
+    settings applied and one naming the changed settings that need a restart (the main
+    process only: a worker's listeners differ from the file by design). A bad file or a
+    bad certificate changes nothing (logged)."""
     if current.source.startswith("<"):
         new = current  # no file: only the certificate is re-read
     else:
@@ -270,36 +299,56 @@ def reload_config(current: Config) -> Config:
         except ConfigError as exc:
             log.error("reload: %s; the configuration in force is unchanged", exc, extra={"event": "reload_failed"})
             return current
-    restart = [k for k in changed_keys(current, new) if k.split(".")[0] not in RELOADABLE]
-    if restart:
+    changed = changed_keys(current, new)
+    restart = [k for k in changed if not _reloadable(k)]
+    applied = current
+    for key in sorted(RELOADABLE):
+        applied = _take(applied, new, key.split("."))
+    c = applied.log  # first: the lines of this reload are in the new format
+    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=applied.data_dir)
+    if restart and main:
         log.warning(
-            "reload: %s changed but needs a restart to take effect", ", ".join(restart),
+            "reload: restart needed for %s (changed; the old values stay in force)", ", ".join(restart),
             extra={"event": "reload_needs_restart", "fields": {"keys": ",".join(restart)}},
         )  # fmt: skip
-    applied = dataclasses.replace(current, log=new.log, tls=new.tls)
-    c = applied.log
-    setup_logging(c.format, c.level, addresses=c.addresses, trace_protocols=frozenset(c.trace), data_dir=applied.data_dir)
     try:
         count = reload_server_contexts(applied)
     except (OSError, ssl.SSLError) as exc:
         log.error("reload: the certificate could not be loaded (%s); the old one stays", exc,
                   extra={"event": "reload_failed"})  # fmt: skip
-        return dataclasses.replace(applied, tls=current.tls)
-    log.info("reload: configuration applied, certificate loaded into %d TLS contexts", count,
-             extra={"event": "reload"})  # fmt: skip
+        applied = dataclasses.replace(applied, tls=current.tls)
+        count = 0
+    live = [k for k in changed if _reloadable(k)]
+    log.info("reload: applied %s; certificate loaded into %d TLS contexts", ", ".join(live) or "no changed setting",
+             count, extra={"event": "reload", "fields": {"keys": ",".join(live)}})  # fmt: skip
     return applied
 
 
-def reload_on_sighup(config: Config) -> None:
-    """SIGHUP runs :func:`reload_config`; open connections are not touched."""
-    loop = asyncio.get_running_loop()
-    state = {"config": config}
+@dataclass
+class Reloader:
+    """What SIGHUP reconfigures in one process: its services, its listeners and (in the
+    main process) the worker pool, which passes the signal on to every worker."""
 
-    def on_hup() -> None:
-        state["config"] = reload_config(state["config"])
+    config: Config
+    services: app.Services
+    listening: Listening
+    pool: WorkerPool | None = None
+    main: bool = True
 
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
+    def reload(self) -> None:
+        applied = reload_config(self.config, main=self.main)
+        if applied is not self.config:
+            self.config = applied
+            self.services.reconfigure(applied)
+            for listener in self.listening.listeners.values():
+                listener.reconfigure(applied)
+        if self.pool is not None:
+            self.pool.reload(applied)
+
+    def on_sighup(self) -> None:
+        """SIGHUP runs :meth:`reload`; open connections are not touched."""
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload)
 
 
 # ---- running as a service: root binds, then the configured user runs ------------------------
@@ -350,6 +399,7 @@ async def _serve_worker(spec: WorkerSpec, channel: WorkerChannel, stdin: int) ->
         names = list(spec.config.listen.addresses)
         listening = await start_listeners(s, names, reuse_port=frozenset(names), announce=False)
         drop_privileges(spec.config)  # bound as root like the main, then the same user
+        Reloader(spec.config, s, listening, main=False).on_sighup()  # before ready: the pool's SIGHUP
         channel.ready()
         await stop.wait()
         log.info("shutting down")

@@ -21,6 +21,8 @@ Between the main and a worker there are two pipes and signals, nothing else:
 - the worker's stdout (its original fd 1; its own prints go to stderr): lines
   ``ready PID`` once its listeners accept, then ``change JSON`` for every Change it
   publishes (``store.bus.encode_change``), in publish order;
+- SIGHUP (forwarded by the main process): the worker re-reads the configuration file
+  and applies what can change live, as the main does (``lifecycle.reload_config``);
 - SIGTERM or SIGINT: the worker runs every listener's shutdown (SMTP: 421 4.3.2 to
   idle sessions, ``[server] shutdown_grace`` for work in flight, a DATA/BDAT included) and
   exits 0.
@@ -91,6 +93,7 @@ class Worker:
     process: asyncio.subprocess.Process | None = None
     starts: int = 0  # processes started in this slot
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # the current process accepts
+    reloads: int = 0  # the pool's reloads the current process has applied (or started with)
 
 
 class WorkerPool:
@@ -105,10 +108,23 @@ class WorkerPool:
         self.workers = [Worker(i + 1) for i in range(count)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._reloads = 0  # SIGHUPs so far (reload)
 
     def start(self) -> None:
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(self._supervise(worker), name=f"{self.role}-worker-{worker.index}"))
+
+    def reload(self, config: Config) -> None:
+        """SIGHUP: workers started from now on get ``config`` (with the bound ports), and
+        every worker that accepts already re-reads the configuration file itself. One
+        still starting (SIGHUP before its handler would end it) is sent SIGHUP once it
+        is ready."""
+        self.config = dataclasses.replace(config, listen=self.config.listen)
+        self._reloads += 1
+        for worker in self.workers:
+            if worker.ready.is_set():
+                worker.reloads = self._reloads
+                _signal(worker.process, signal.SIGHUP)
 
     async def stop(self) -> None:
         """SIGTERM every worker (each runs its listeners' shutdown) and wait for all to exit."""
@@ -173,6 +189,7 @@ class WorkerPool:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=_LINE_LIMIT,
         )  # fmt: skip
         worker.starts += 1
+        worker.reloads = self._reloads  # its spec has the configuration in force
         spec = pickle.dumps(WorkerSpec(self.config, worker.index, os.getpid()))
         assert process.stdin is not None
         process.stdin.write(struct.pack(">Q", len(spec)) + spec)
@@ -203,6 +220,9 @@ class WorkerPool:
                 self.bus.publish_from(worker.index, change)
             elif line.startswith(b"ready"):
                 worker.ready.set()
+                if worker.reloads < self._reloads:  # a reload came while it was starting
+                    worker.reloads = self._reloads
+                    _signal(process, signal.SIGHUP)
                 names = ", ".join(self.config.listen.addresses)
                 print(f"worker {worker.index:<3} serving {names} (pid {process.pid})", flush=True)
         return await process.wait()

@@ -105,3 +105,7 @@ _.no_password_in_logs
 # text; uvicorn's Server reads ``should_exit`` to stop (the range test's curl server).
 _.duration_text
 _.should_exit
+
+# uvicorn reads its Config's ``timeout_graceful_shutdown`` at shutdown; WebListener.shutdown sets
+# it to [server] shutdown_grace.
+_.timeout_graceful_shutdown

@@ -163,6 +163,13 @@ class MailService:
         # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
         self.media: MediaService | None = None
 
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: read limits, ``[auth]``, ``[quota]`` and the collector's timing from
+        ``config`` from now on (the lifecycle says which keys may change live)."""
+        self.config = config
+        self.auth.config = config.auth
+        self._cache_ttl = config.auth.directory_cache
+
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:
         generation = self.shared.generation(_DIRECTORY)
@@ -850,8 +857,8 @@ class MailService:
 
     async def run_garbage_collector(self) -> None:
         """Collect garbage every ``[server] gc_interval`` seconds until cancelled (serve)."""
-        interval = self.config.server.gc_interval
         while True:
+            interval = self.config.server.gc_interval  # as in force: SIGHUP may change it
             await asyncio.sleep(interval)
             try:
                 await self.collect_garbage()

@@ -49,7 +49,11 @@ class WebMail:
         self.mail = mail
         self.sessions = sessions
         self.pages = pages
-        self.lifetime = mail.config.limits.http.session_lifetime
+
+    @property
+    def lifetime(self) -> float:
+        """``[limits.http] session_lifetime`` in force (SIGHUP may change it)."""
+        return self.mail.config.limits.http.session_lifetime
 
     # ---- sessions -------------------------------------------------------------------
     async def sign_in(

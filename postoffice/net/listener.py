@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from postoffice.config import Config
 from postoffice.net.connection import Connection
 from postoffice.observe import logs, metrics
 from postoffice.store.shared import Lease, SharedState
@@ -61,6 +62,13 @@ class ProtocolServer(Protocol):
     def refuse_message(self, ip: str) -> bytes:
         """The one line (with CRLF) sent to a connection over the per-address limit."""
 
+    def max_connections_per_ip(self) -> int:
+        """Its protocol's ``[limits.<protocol>] max_connections_per_ip`` in force."""
+
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: use ``config`` from now on (limits, timeouts; new sessions and the next
+        command of open ones). Open connections are not touched."""
+
     async def shutdown(self) -> None:
         """Announce the end to open sessions and let them finish their work in flight
         within ``[server] shutdown_grace`` (SMTP: 421 4.3.2, a message in DATA may
@@ -78,6 +86,10 @@ class Listener(Protocol):
 
     def stop_accepting(self) -> None:
         """Close the listening socket; open sessions go on."""
+
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: apply ``config``'s reloadable settings (lifecycle.RELOADABLE) to what
+        it serves; open connections stay open."""
 
     async def shutdown(self) -> None:
         """Tell open sessions the server stops and let them finish what they may."""
@@ -100,6 +112,7 @@ class ConnectionCounter:
 
     def __init__(self, max_per_ip: int, *, shared: SharedState | None = None, key: str = "") -> None:
         self.max_per_ip = max_per_ip
+        self._shared = shared
         self.shared = shared if max_per_ip else None  # no limit: nothing to share
         self.key = key
         self.per_ip: dict[str, int] = {}
@@ -107,6 +120,11 @@ class ConnectionCounter:
         self.refused = 0  # connections refused by the per-IP limit, ever
         self.connections: set[Connection] = set()
         self._changed = asyncio.Event()
+
+    def set_limit(self, max_per_ip: int) -> None:
+        """A new limit (SIGHUP), for the connections that come next."""
+        self.max_per_ip = max_per_ip
+        self.shared = self._shared if max_per_ip else None
 
     @property
     def active(self) -> int:
@@ -261,6 +279,10 @@ class ProtocolListener:
 
     def stop_accepting(self) -> None:
         self.socket_server.close()
+
+    def reconfigure(self, config: Config) -> None:
+        self.server.reconfigure(config)
+        self.counter.set_limit(self.server.max_connections_per_ip())
 
     async def shutdown(self) -> None:
         await self.server.shutdown()

@@ -18,6 +18,7 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from postoffice.config import Config
 from postoffice.mail.service import MailService
 from postoffice.mail.web import WebMail
 from postoffice.observe import metrics
@@ -40,6 +41,7 @@ class WebListener:
     server: asyncio.Server
     uvicorn: uvicorn.Server
     stopping: asyncio.Event
+    mail: MailService
 
     def bound(self) -> tuple[str, int]:
         host, port = self.server.sockets[0].getsockname()[:2]
@@ -48,9 +50,15 @@ class WebListener:
     def stop_accepting(self) -> None:
         self.server.close()
 
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: nothing to do here: the pages and the per-address limit read
+        ``mail.config`` (which the lifecycle replaced) at each use."""
+
     async def shutdown(self) -> None:
-        """End live event streams, then let uvicorn finish open requests (bounded)."""
+        """End live event streams, then let uvicorn finish open requests within the one
+        deadline of a stop, ``[server] shutdown_grace``."""
         self.stopping.set()
+        self.uvicorn.config.timeout_graceful_shutdown = max(1, round(self.mail.config.server.shutdown_grace))
         await self.uvicorn.shutdown()
 
     async def close_sessions(self, timeout: float) -> None:  # noqa: ASYNC109 - a deadline for the whole stop
@@ -58,10 +66,11 @@ class WebListener:
         in flight (``timeout_graceful_shutdown``); nothing is left to close."""
 
 
-def _per_client_limit(base: type[asyncio.Protocol], limit: int, name: str) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol with ``[limits.http] max_connections_per_ip``: a connection
-    beyond the limit from one address is closed at once, as on the mail listeners.
-    Accepted connections are counted in the listener's connection metrics."""
+def _per_client_limit(base: type[asyncio.Protocol], mail: MailService, name: str) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with ``[limits.http] max_connections_per_ip`` (as in force:
+    SIGHUP may change it): a connection beyond the limit from one address is closed at
+    once, as on the mail listeners. Accepted connections are counted in the listener's
+    connection metrics."""
     open_per_ip: dict[str, int] = {}
 
     class Limited(base):  # type: ignore[valid-type,misc]
@@ -70,7 +79,7 @@ def _per_client_limit(base: type[asyncio.Protocol], limit: int, name: str) -> ty
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             peer = transport.get_extra_info("peername")
             ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-            if open_per_ip.get(ip, 0) >= limit:
+            if open_per_ip.get(ip, 0) >= mail.config.limits.http.max_connections_per_ip:
                 transport.close()
                 return
             open_per_ip[ip] = open_per_ip.get(ip, 0) + 1
@@ -131,15 +140,12 @@ async def start_web_listener(
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        # The one deadline of a stop (``[server] shutdown_grace``) for requests in flight.
-        timeout_graceful_shutdown=max(1, round(mail.config.server.shutdown_grace)),
+        timeout_graceful_shutdown=5,  # WebListener.shutdown sets [server] shutdown_grace
         limit_concurrency=None,
         h11_max_incomplete_event_size=64 * 1024,
     )
     config.load()
-    config.http_protocol_class = _per_client_limit(
-        config.http_protocol_class, mail.config.limits.http.max_connections_per_ip, name
-    )
+    config.http_protocol_class = _per_client_limit(config.http_protocol_class, mail, name)
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     if tls_context is not None:
@@ -148,4 +154,4 @@ async def start_web_listener(
     await server.startup(sockets=[sock])
     if not server.servers:
         raise OSError(f"listener {name}: the web server did not start")
-    return WebListener(name, server.servers[0], server, stopping)
+    return WebListener(name, server.servers[0], server, stopping, mail)

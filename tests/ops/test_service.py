@@ -8,9 +8,13 @@
   shutdown_grace``, for every protocol), and the process exits 0 within the deadline.
 - Past the deadline, a client stalled in DATA gets 421 4.3.2 no sooner than the
   configured deadline, nothing of its message is stored, and the process exits 0.
-- SIGHUP with a renewed certificate at the configured path: new TLS connections present
-  the new one, and an IMAP session open across the reload goes on; a changed key that
+- SIGHUP with a renewed certificate at the configured path: new TLS connections to
+  either process of a two-process ``serve`` present the new one, and an IMAP session open across the reload goes on; a changed key that
   needs a restart (``domains``) is named in the log, once.
+- SIGHUP with changed limits, log format and deadline in a two-process ``serve``: every
+  process applies them (new SMTP sessions on either process get the new recipient
+  limit; the log turns JSON), open IMAP and SMTP sessions go on, and one line of the
+  main process names the changes that need a restart (``domains``, ``listen.imap``).
 - Started as root with ``[server] user``, on a privileged loopback port: the process
   then runs as that user, and serves.
 """
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -247,7 +253,7 @@ async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path
     config_file.write_text(
         f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
         f'[listen]\nimap = "127.0.0.1:{imap}"\nimaps = "127.0.0.1:{imaps}"\n'
-        f'[tls]\ncert = "{cert}"\nkey = "{key}"\n'
+        f'[tls]\ncert = "{cert}"\nkey = "{key}"\n[server]\nprocesses = 2\n'
     )
     await add_alice(config_file)
     err = tmp_path / "stderr"
@@ -261,15 +267,94 @@ async def test_sighup_presents_a_renewed_certificate_and_keeps_sessions(tmp_path
         config_file.write_text(config_file.read_text().replace('domains = ["example.test"]', 'domains = ["example.test", "other.test"]'))
         os.kill(process.pid, signal.SIGHUP)
         end = time.monotonic() + DEADLINE
-        while (der := await asyncio.to_thread(presented_certificate, imaps)) == old_der:
-            assert time.monotonic() < end, "the renewed certificate was never presented"
+        while len(set(re.findall(r"event=reload .* pid=(\d+)", err.read_text()))) < 2:  # both processes
+            assert time.monotonic() < end, "not every process reloaded:\n" + err.read_text()
             await asyncio.sleep(0.05)
-        assert der != old_der
+        # New connections land on either process (SO_REUSEPORT): each presents the new one.
+        for _ in range(12):
+            assert await asyncio.to_thread(presented_certificate, imaps) != old_der
         answer = await asyncio.to_thread(session.command, b"a9 NOOP\r\n", b"a9 ")
         assert answer.startswith(b"a9 OK")
         assert process.returncode is None
         restart = [line for line in err.read_text().splitlines() if "event=reload_needs_restart" in line]
         assert len(restart) == 1 and "keys=domains" in restart[0], restart
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+
+
+def json_lines(path: Path) -> list[dict[str, object]]:
+    out = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def smtp_recipients_accepted(port: int) -> list[bytes]:
+    """A new SMTP session that tries two recipients: the first reply line of each."""
+    s = LineClient(port)
+    s.until(b"220 ")
+    s.command(b"EHLO client.test\r\n", b"250 ")
+    s.command(b"MAIL FROM:<bob@remote.test>\r\n", b"250 ")
+    answers = [s.command(f"RCPT TO:<{rcpt}@example.test>\r\n".encode(), b"") for rcpt in ("alice", "postmaster")]
+    s.command(b"QUIT\r\n", b"221 ")
+    return answers
+
+
+async def test_sighup_applies_the_reloadable_settings_in_every_process(tmp_path: Path) -> None:
+    smtp, imap = free_port(), free_port()
+    config_file = tmp_path / "postoffice.toml"
+    before = (
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n'
+        f'[listen]\nsmtp = "127.0.0.1:{smtp}"\nimap = "127.0.0.1:{imap}"\n'
+        '[server]\nprocesses = 2\n[limits.smtp]\nmax_recipients = 5\n'
+    )
+    config_file.write_text(before)
+    await add_alice(config_file)
+    err = tmp_path / "stderr"
+    process = await spawn_serve(config_file, imap, err)
+    try:
+        assert [a[:3] for a in await asyncio.to_thread(smtp_recipients_accepted, smtp)] == [b"250", b"250"]
+        session = await asyncio.to_thread(imap_logged_in, imap)
+        open_smtp = await asyncio.to_thread(LineClient, smtp)
+        await asyncio.to_thread(open_smtp.until, b"220 ")
+        # Live: a limit, the log format, the deadline of a stop. Needs a restart: the
+        # domains and a listener's address.
+        config_file.write_text(
+            before.replace('domains = ["example.test"]', 'domains = ["example.test", "other.test"]')
+            .replace(f'imap = "127.0.0.1:{imap}"', f'imap = "127.0.0.1:{free_port()}"')
+            .replace("max_recipients = 5", "max_recipients = 1")
+            .replace("processes = 2", 'processes = 2\nshutdown_grace = "7s"')
+            + '[log]\nformat = "json"\n'
+        )
+        os.kill(process.pid, signal.SIGHUP)
+        end = time.monotonic() + DEADLINE
+        while len({line["pid"] for line in json_lines(err) if line.get("event") == "reload"}) < 2:
+            assert time.monotonic() < end, "not every process reloaded:\n" + err.read_text()
+            assert process.returncode is None
+            await asyncio.sleep(0.05)
+        reloads = [line for line in json_lines(err) if line.get("event") == "reload"]
+        assert all(
+            set(str(line["keys"]).split(",")) == {"limits.smtp.max_recipients", "log.format", "server.shutdown_grace"}
+            for line in reloads
+        ), reloads
+        # One line, from the main process, naming each changed setting a restart needs.
+        restart = [line for line in json_lines(err) if line.get("event") == "reload_needs_restart"]
+        assert len(restart) == 1, restart
+        assert set(str(restart[0]["keys"]).split(",")) == {"domains", "listen.imap"}
+        assert "restart needed for" in str(restart[0]["msg"])
+        # Every process serves new sessions with the new limit (connections land on
+        # either process: SO_REUSEPORT).
+        for _ in range(12):
+            answers = await asyncio.to_thread(smtp_recipients_accepted, smtp)
+            assert [a[:3] for a in answers] == [b"250", b"452"], answers
+        # Nothing was dropped.
+        answer = await asyncio.to_thread(session.command, b"a9 NOOP\r\n", b"a9 ")
+        assert answer.startswith(b"a9 OK")
+        assert (await asyncio.to_thread(open_smtp.command, b"NOOP\r\n", b"2")).startswith(b"250")
+        assert any(line.get("event") == "connect" for line in json_lines(err))  # the new format, live
+        assert process.returncode is None
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), DEADLINE) == 0

@@ -50,6 +50,13 @@ class IMAPServer:
     def name(self) -> str:
         return self.listener
 
+    def max_connections_per_ip(self) -> int:
+        return self.config.limits.imap.max_connections_per_ip
+
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: sessions that start from now on use ``config``'s ``[limits.imap]``."""
+        self.config = config
+
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
         return r.bye("too many connections from your address", "LIMIT")  # RFC 5530 §3

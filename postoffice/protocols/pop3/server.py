@@ -72,6 +72,14 @@ class POP3Server:
     def name(self) -> str:
         return self.listener
 
+    def max_connections_per_ip(self) -> int:
+        return self.limits.max_connections_per_ip
+
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: ``[limits.pop3]`` from ``config`` (new sessions, the next command)."""
+        self.config = config
+        self.limits = config.limits.pop3
+
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
         return ERR_SYS_TEMP.with_text("Too many connections from your address").to_bytes()  # RFC 3206 §4

@@ -103,6 +103,15 @@ class SMTPServer:
     def name(self) -> str:
         return self.listener
 
+    def max_connections_per_ip(self) -> int:
+        return self.limits.max_connections_per_ip
+
+    def reconfigure(self, config: Config) -> None:
+        """SIGHUP: ``[limits.smtp]`` and the deadline of a stop from ``config`` (the next
+        command of every session; the greeting's hostname needs a restart)."""
+        self.config = config
+        self.limits = config.limits.smtp
+
     def refuse_message(self, ip: str) -> bytes:
         """The line sent to a connection over the per-address limit (net.listener)."""
         return R421_TOO_MANY_CONNECTIONS.to_bytes()
