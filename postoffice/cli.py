@@ -310,21 +310,17 @@ async def _status(s: Any, args: argparse.Namespace, password: str | None) -> int
     config: Config = s.config
     domains = await s.mail.local_domains()
     accounts = await s.mail.list_users()
-    messages = 0
-    for account in accounts:
-        messages += sum(box.messages for box in await s.mail.list_mailboxes(account))
-    blob_size = await asyncio.to_thread(s.blobs.total_size)
-    stats = await health.store_stats(s.store, s.blobs, config.db_path)
+    stats = await health.store_stats(s.store, s.blobs, config.db_path)  # no scan of the messages
     print(f"version: {__version__}")
     print(f"config: {config.source}")
     print(f"data_dir: {config.data_dir}")
     print(f"domains: {len(domains)}")
     print(f"users: {len(accounts)}")
-    print(f"messages: {messages}")
+    print(f"messages: {stats.messages}")
     print(f"message_bytes: {stats.raw_bytes}")  # every message counted once per mailbox
     print(f"content_bytes: {stats.content_bytes}")  # every distinct message once: after dedup
     print(f"dedup_saved_bytes: {stats.dedup_saved}")
-    print(f"blob_bytes: {blob_size}")  # the part files on disk
+    print(f"blob_bytes: {stats.blob_bytes}")  # the part files on disk
     print(f"database_bytes: {stats.database_bytes}")
     if s.mail.outbound is None:
         print("queue: off")

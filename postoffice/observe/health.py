@@ -16,6 +16,7 @@ import asyncio
 import os
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from postoffice.store.api import BlobStore, Store
 
-__all__ = ["HEALTH", "Health", "QueueStats", "StoreStats", "probe_store", "queue_stats", "store_stats"]
+__all__ = ["HEALTH", "Health", "QueueStats", "StoreStats", "blob_bytes", "probe_store", "queue_stats", "store_stats"]
 
 
 @dataclass
@@ -84,15 +85,12 @@ class StoreStats:
 
 
 async def store_stats(store: Store, blobs: BlobStore, db_path: Path) -> StoreStats:
+    """The store's figures: messages and their octets raw and after dedup in O(1) (kept
+    by the store as messages come and go), the database's size, and the part files'
+    octets (a walk of the blob directory, done at most every ``_BLOB_WALK_TTL`` seconds
+    per process and blob store)."""
     accounts = await store.list_accounts()
-    messages = raw = 0
-    sizes: dict[int, int] = {}
-    for account in accounts:
-        for box in await store.list_mailboxes(account.id):
-            for record in await store.list_messages(box.id):
-                messages += 1
-                raw += record.size
-                sizes[record.content_id] = record.size
+    totals = await store.store_totals()
 
     def database() -> int:
         total = 0
@@ -103,8 +101,26 @@ async def store_stats(store: Store, blobs: BlobStore, db_path: Path) -> StoreSta
                 pass
         return total
 
-    blob_bytes = await asyncio.to_thread(blobs.total_size)
-    return StoreStats(len(accounts), messages, raw, sum(sizes.values()), blob_bytes, await asyncio.to_thread(database))
+    return StoreStats(
+        len(accounts), totals.messages, totals.raw_bytes, totals.content_bytes,
+        await blob_bytes(blobs), await asyncio.to_thread(database),
+    )  # fmt: skip
+
+
+_BLOB_WALK_TTL = 60.0  # seconds a walk of the blob directory is reused (scrapes come often)
+_blob_walks: weakref.WeakKeyDictionary[BlobStore, tuple[float, int]] = weakref.WeakKeyDictionary()  # (when, octets)
+
+
+async def blob_bytes(blobs: BlobStore, *, fresh: bool = False) -> int:
+    """Octets of the part files: a directory walk, reused for ``_BLOB_WALK_TTL`` seconds
+    unless ``fresh``."""
+    now = time.monotonic()
+    known = _blob_walks.get(blobs)
+    if known is not None and not fresh and now - known[0] < _BLOB_WALK_TTL:
+        return known[1]
+    size = await asyncio.to_thread(blobs.total_size)
+    _blob_walks[blobs] = (now, size)
+    return size
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,15 @@ class Metrics:
         self.auth_failures = Counter(
             "postoffice_auth_failures", "Failed logins, per protocol", ["protocol"], registry=r
         )
+        self.media_sent = Counter(
+            "postoffice_media_sent_bytes", "Media octets the webmail's players were sent (not downloads), per kind",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.media_saved = Counter(
+            "postoffice_media_saved_bytes",
+            "Media octets an answer to a player announced but never sent because the viewer stopped first "
+            "(capped and paced answers cut short), per kind", ["kind"], registry=r,
+        )  # fmt: skip
         self.bytes_sent = Counter(
             "postoffice_sent_bytes", "Octets sent to clients (before TLS), per protocol, counted as each connection closes", ["protocol"], registry=r
         )

@@ -56,6 +56,7 @@ __all__ = [
     "Content",
     "NewMessage",
     "MessageRecord",
+    "StoreTotals",
     "FlagUpdate",
     "FlagUpdateResult",
     "Changes",
@@ -245,6 +246,16 @@ class MailboxSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreTotals:
+    """The figures of the whole store, kept as messages come and go (read in O(1))."""
+
+    messages: int  # message records in every mailbox
+    raw_bytes: int  # their octets, once per mailbox holding a message
+    contents: int  # distinct contents some message refers to
+    content_bytes: int  # their octets, each once: what dedup keeps
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRecord:
     mailbox_id: int
     uid: int
@@ -385,6 +396,8 @@ class ContentStore(Protocol):
     # ^ batch read (IMAP SEARCH SENT*/HEADER over a whole mailbox); unknown ids are left out
     async def find_content(self, sha256: str) -> Content | None: ...
     async def list_blob_ids(self) -> set[str]: ...  # every blob referenced by any content
+    async def store_totals(self) -> StoreTotals: ...
+    # ^ the whole store's figures without a scan (kept as messages are inserted and removed)
     async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]: ...
     # ^ look at up to ``limit`` contents that may have lost their last message and
     #   remove those no message refers to (re-checked inside the removing transaction),

@@ -37,6 +37,7 @@ from postoffice.store.api import (
     NewDelivery,
     NewMessage,
     SearchText,
+    StoreTotals,
 )
 
 __all__ = ["MemoryStore", "MemoryBlobStore", "MemoryBlobWriter"]
@@ -582,6 +583,14 @@ class MemoryStore:
             if any(needle in str(getattr(text, n)).lower() for n in names):
                 out.add(r.uid)
         return out
+
+    async def store_totals(self) -> StoreTotals:
+        # Computed here (the in-memory backend is for small tests); SQLite keeps them.
+        records = [r for box in self._boxes.values() for r in box.messages.values()]
+        held = {r.content_id for r in records}
+        return StoreTotals(
+            len(records), sum(r.size for r in records), len(held), sum(self._contents[c].size for c in held)
+        )
 
     async def list_blob_ids(self) -> set[str]:
         return {b for c in self._contents.values() for b in c.blob_ids}

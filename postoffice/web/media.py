@@ -8,7 +8,9 @@ user stopped (mail/media.py keeps it; ``$Played`` is set at 90%).
   or ``media_cap_audio`` octets, and after a first burst of ``media_burst`` seconds of
   media the viewer's requests for the part share one budget refilled at ``media_pace``
   times its bitrate (web/pacing.py). ``?download=1``: the original as an attachment,
-  neither capped nor paced.
+  neither capped nor paced. Metrics (players' answers, not downloads): the media octets
+  sent, and the octets an answer announced but never sent because the viewer stopped
+  first (what the cap and the pacing saved).
 - ``POST /message/{uid}/media/{section}/position``: ``seconds``, with the form token.
 - ``players(...)``: what the message page shows for each media part: ``<audio>`` or
   ``<video preload="metadata">``, its duration before playing, a voice-message badge,
@@ -31,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from postoffice.errors import Kind, MailError
 from postoffice.mail.media import MediaService, PartMedia
 from postoffice.mail.web import SignedIn
+from postoffice.observe import metrics
 from postoffice.store.api import Content, MessageRecord
 from postoffice.web.base import PageBase, form_text
 from postoffice.web.pacing import Pacer
@@ -191,6 +194,13 @@ class MediaPages(PageBase):
 
             read = paced
         cap = limits.media_cap_video if part.kind == "video" else limits.media_cap_audio
+        kind = part.kind
+
+        def tally(announced: int, sent: int) -> None:
+            metrics.M.media_sent.labels(kind).inc(sent)
+            # What the viewer stopped before (a paced or capped answer cut short): never read, never sent.
+            metrics.M.media_saved.labels(kind).inc(announced - sent)
+
         return ranged_response(
             request,
             size=size,
@@ -201,6 +211,7 @@ class MediaPages(PageBase):
             max_ranges=limits.max_ranges,
             chunk=chunk,
             open_cap=cap,
+            tally=tally,
         )
 
     async def media_position(self, request: Request) -> Response:

@@ -199,3 +199,49 @@ async def test_healthz_follows_store_writes_and_listeners(tmp_path: Path, monkey
         health.HEALTH.listeners = {}
         health.HEALTH.store_probe = None
         await s.close()
+
+
+async def test_store_figures_are_read_without_a_scan_of_the_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from postoffice.cli import main
+    from postoffice.store.sqlite import SQLiteStore
+    from postoffice.web.ops import OpsEndpoints
+
+    config_file = tmp_path / "postoffice.toml"
+    config_file.write_text(f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n[listen]\n')
+    message = b"Subject: twice\r\n\r\n" + b"q" * 5000 + b"\r\n"
+    async with app.services(load_config(config_file)) as s:
+        s.mail.auth.hasher = fast_hasher()
+        for user in ("alice", "bob"):
+            await s.mail.add_user(f"{user}@example.test", PASSWORD)
+        size = (await s.mail.deliver(message, ["alice@example.test", "bob@example.test"])).size
+
+    async def no_scan(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the store's figures scanned the messages")
+
+    # Whatever the store holds, the figures are one read: listing the messages or the
+    # mailboxes (a scan on a 100k-message store) would fail here.
+    monkeypatch.setattr(SQLiteStore, "list_messages", no_scan)
+    monkeypatch.setattr(SQLiteStore, "list_mailboxes", no_scan)
+    s = await app.open_services(load_config(config_file), clock=ManualClock())
+    try:
+
+        async def webmail(scope: object, receive: object, send: object) -> None:
+            raise AssertionError("not for the webmail")
+
+        endpoints = OpsEndpoints(webmail, "http", s.mail)  # type: ignore[arg-type]
+        local = httpx.ASGITransport(app=endpoints, client=("127.0.0.1", 4000))
+        async with httpx.AsyncClient(transport=local, base_url="http://localhost") as c:
+            text = (await c.get("/metrics")).text
+    finally:
+        await s.close()
+    figures = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("postoffice_store_"))
+    assert float(figures["postoffice_store_messages"]) == 2
+    assert float(figures["postoffice_store_raw_bytes"]) == 2 * size
+    assert float(figures["postoffice_store_content_bytes"]) == size
+    assert float(figures["postoffice_store_dedup_saved_bytes"]) == size
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["--config", str(config_file), "status"]) == 0
+    values = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line)
+    assert (values["messages"], values["message_bytes"], values["dedup_saved_bytes"]) == ("2", str(2 * size), str(size))

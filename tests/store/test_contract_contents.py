@@ -7,7 +7,7 @@ import pytest
 from store_helpers import CREDS, make_content
 
 from postoffice.errors import MailError
-from postoffice.store.api import NewDelivery, NewMessage, Store
+from postoffice.store.api import NewDelivery, NewMessage, Store, StoreTotals
 
 
 async def _inbox(store: Store) -> int:
@@ -104,3 +104,30 @@ async def test_collect_never_takes_a_content_a_message_refers_to(store: Store) -
     await store.expunge(box, [1, 2, 3])
     assert await _collect(store) == 1  # only message 3's content had no other copy
     assert sorted(await store.get_contents(ids)) == sorted(ids[:2] + ids[3:])
+
+
+# ---- the store's figures, kept as messages come and go ------------------------------------------
+
+
+async def test_store_totals_move_by_exactly_what_was_stored_and_removed(store: Store) -> None:
+    assert await store.store_totals() == StoreTotals(0, 0, 0, 0)
+    alice = await store.add_account("alice@example.test", CREDS)
+    bob = await store.add_account("bob@example.test", CREDS)
+    a_inbox = (await store.create_mailbox(alice.id, "INBOX")).id
+    a_keep = (await store.create_mailbox(alice.id, "Keep")).id
+    b_inbox = (await store.create_mailbox(bob.id, "INBOX")).id
+    one, two = make_content(1), make_content(2)
+    # One content for two mailboxes (a delivery to two users): counted twice raw, once after dedup.
+    await store.insert_messages(one, [NewMessage(a_inbox, frozenset(), 1000.0, 0), NewMessage(b_inbox, frozenset(), 1000.0, 0)])
+    await store.insert_messages(two, [NewMessage(a_inbox, frozenset(), 1001.0, 0)])
+    assert await store.store_totals() == StoreTotals(3, 2 * one.size + two.size, 2, one.size + two.size)
+    await store.copy_messages(a_inbox, [1, 2], a_keep)
+    assert await store.store_totals() == StoreTotals(5, 3 * one.size + 2 * two.size, 2, one.size + two.size)
+    await store.copy_messages(a_keep, [2], b_inbox, move=True)  # a move keeps the figures
+    assert await store.store_totals() == StoreTotals(5, 3 * one.size + 2 * two.size, 2, one.size + two.size)
+    await store.expunge(a_inbox, [1, 2])
+    assert await store.store_totals() == StoreTotals(3, 2 * one.size + two.size, 2, one.size + two.size)
+    await store.delete_mailbox(a_keep)  # its messages go with it
+    assert await store.store_totals() == StoreTotals(2, one.size + two.size, 2, one.size + two.size)
+    await store.delete_account(bob.id)  # the last copies of both contents
+    assert await store.store_totals() == StoreTotals(0, 0, 0, 0)

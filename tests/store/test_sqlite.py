@@ -322,3 +322,30 @@ async def test_upgrade_lists_contents_already_unreferenced_for_collection(tmp_pa
         assert set(await store.get_contents([gone, kept])) == {kept}
     finally:
         await store.close()
+
+
+async def test_the_store_totals_migration_counts_what_is_already_stored(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = await SQLiteStore.open(path)
+    account = await store.add_account("alice@example.test", CREDS)
+    inbox = (await store.create_mailbox(account.id, "INBOX")).id
+    other = (await store.create_mailbox(account.id, "Other")).id
+    one, two = make_content(1), make_content(2)
+    await store.insert_messages(one, [NewMessage(inbox, frozenset(), 1.0, 0), NewMessage(other, frozenset(), 1.0, 0)])
+    await store.insert_messages(two, [NewMessage(inbox, frozenset(), 2.0, 0)])
+    expected = await store.store_totals()
+    await store.close()
+    # A store from before the migration: its data, without the figures; then the migration.
+    [sql] = [sql for _, name, sql in migrations() if "store_totals" in name]
+    with sqlite3.connect(path) as conn:
+        for trigger in ("insert", "delete", "update"):
+            conn.execute(f"DROP TRIGGER store_totals_{trigger}")
+        conn.execute("DROP TABLE store_totals")
+        conn.executescript(sql)
+    store = await SQLiteStore.open(path)
+    try:
+        assert await store.store_totals() == expected
+        assert (expected.messages, expected.raw_bytes) == (3, 2 * one.size + two.size)
+        assert (expected.contents, expected.content_bytes) == (2, one.size + two.size)
+    finally:
+        await store.close()

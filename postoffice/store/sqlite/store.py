@@ -45,6 +45,7 @@ from postoffice.store.api import (
     NewContent,
     NewDelivery,
     NewMessage,
+    StoreTotals,
 )
 from postoffice.store.sqlite.engine import Database
 
@@ -766,6 +767,14 @@ class SQLiteStore:
             )
             found.update(int(r[0]) for r in rows)
             return found
+
+        return await self.db.read(op)
+
+    async def store_totals(self) -> StoreTotals:
+        # One row kept by triggers (migration 0013): no scan, whatever the store holds.
+        def op(conn: sqlite3.Connection) -> StoreTotals:
+            row = conn.execute("SELECT messages, raw_bytes, contents, content_bytes FROM store_totals").fetchone()
+            return StoreTotals(*(int(v) for v in row)) if row else StoreTotals(0, 0, 0, 0)
 
         return await self.db.read(op)
 
