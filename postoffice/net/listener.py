@@ -255,9 +255,7 @@ async def start_listener(
         reuse_address=True,
         reuse_port=reuse_port or None,
     )
-    bound = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
-    # debug: ``serve`` prints the listening line itself (once).
-    log.debug("%s: listening on %s%s", name, bound, " (TLS)" if tls_context else "")
+    # No log line here: ``serve`` prints each listening line itself, once (stdout).
     return server
 
 

@@ -249,4 +249,8 @@ def setup_logging(
     root.setLevel(getattr(logging, level.upper()))
     _trace_log.setLevel(logging.DEBUG if trace_protocols else logging.NOTSET)
     _trace_protocols = trace_protocols
+    # uvicorn's own info lines ("Shutting down", once per web listener, "Waiting for
+    # connections to close") repeat what the lifecycle logs once; its warnings and
+    # errors stay.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     _installed = _Installed(handler, errors)

@@ -15,6 +15,8 @@
   process applies them (new SMTP sessions on either process get the new recipient
   limit; the log turns JSON), open IMAP and SMTP sessions go on, and one line of the
   main process names the changes that need a restart (``domains``, ``listen.imap``).
+- ``serve`` (two processes, debug log) prints each listener's line once, and each
+  process says once that it stops.
 - Started as root with ``[server] user``, on a privileged loopback port: the process
   then runs as that user, and serves.
 """
@@ -22,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import os
@@ -33,6 +36,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -358,6 +362,42 @@ async def test_sighup_applies_the_reloadable_settings_in_every_process(tmp_path:
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+
+
+async def test_serve_prints_each_line_once(tmp_path: Path) -> None:
+    names = ("smtp", "imap", "imaps", "http", "https")
+    ports = {name: free_port() for name in names}
+    config_file = tmp_path / "postoffice.toml"
+    config_file.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndomains = ["example.test"]\n[listen]\n'
+        + "".join(f'{name} = "127.0.0.1:{port}"\n' for name, port in ports.items())
+        + '[server]\nprocesses = 2\n[log]\nlevel = "debug"\n'  # debug: every line there is
+    )
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            str(POSTOFFICE), "--config", str(config_file), "serve", stdout=stdout, stderr=stderr
+        )
+    try:
+        end = time.monotonic() + DEADLINE
+        while "worker 1 " not in out.read_text():  # both processes serve
+            assert process.returncode is None and time.monotonic() < end, out.read_text() + err.read_text()
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/login", timeout=DEADLINE).read())
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), DEADLINE) == 0
+    printed = out.read_text().splitlines() + err.read_text().splitlines()
+    for name, port in ports.items():
+        announced = [line for line in printed if "listening on" in line and re.search(rf"\b{port}\b", line)]
+        assert len(announced) == 1, (name, announced)
+    assert not [line for line in printed if line.count("listening on") > 1]
+    # Each process says once that it stops (uvicorn's own "Shutting down", once per web
+    # listener, repeated it).
+    stops = collections.Counter(
+        m.group(1) for line in printed if (m := re.search(r"pid=(\d+) msg=\"?[Ss]hutting down\"?$", line))
+    )
+    assert len(stops) == 2 and set(stops.values()) == {1}, stops
 
 
 def ensure_system_user(user: str) -> None:
