@@ -51,7 +51,7 @@ async def services(tmp_config: Config, manual_clock: ManualClock) -> AsyncIterat
 # Distinctive passwords the tests use ("password" itself is a word log lines may hold).
 TEST_PASSWORDS = (
     "secret-password", "listener-secret", "correct horse", "browser-secret", "secret-pw",
-    "ops-right-pw-4d2", "ops-wrong-pw-9c1",
+    "ops-right-pw-4d2", "ops-wrong-pw-9c1", "media-pw-1",
 )  # fmt: skip
 
 

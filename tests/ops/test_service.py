@@ -418,6 +418,7 @@ async def test_sighup_applies_the_reloadable_settings_in_every_process(tmp_path:
         assert answer.startswith(b"a9 OK")
         assert (await asyncio.to_thread(open_smtp.command, b"NOOP\r\n", b"2")).startswith(b"250")
         assert any(line.get("event") == "connect" for line in json_lines(err))  # the new format, live
+        assert PASSWORD not in err.read_text()  # the logins above, in either format
         assert process.returncode is None
     finally:
         process.terminate()
