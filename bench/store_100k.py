@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python bench/store_100k.py [--messages N]``. Fills one mailbox in
 bulk (directly through the writer, one transaction), then prints the median time of
 ``list_messages``, a rare-word ``search_text``, a common-word one, a 2-character
-(scan) one, ``get_mailbox`` (counters) and a group-committed burst of inserts.
+(scan) one, ``get_mailbox`` (counters), the store's figures (``store_totals``, what
+``/metrics`` and ``status`` read, against the scan they replaced) and a group-committed
+burst of inserts.
 Targets (store brief): list_messages well under 1 s, rare-word search well under 0.5 s.
 """
 
@@ -95,6 +97,14 @@ async def run(count: int) -> None:
         await timed("search_text 2 chars (scan, body)", lambda: store.search_text(inbox.id, "zq", "body"))
         await timed("get_mailbox (counters)", lambda: store.get_mailbox_by_id(inbox.id), repeat=50)
         await timed("changes_since (last 10)", lambda: store.changes_since(inbox.id, count - 9))
+        # The figures of /metrics and `status`: kept by triggers (migration 0013), against
+        # the scan of every mailbox's messages they replaced.
+        await timed("store_totals (figures, one row)", store.store_totals, repeat=50)
+
+        async def scan() -> list[object]:
+            return [r for box in await store.list_mailboxes(account.id) for r in await store.list_messages(box.id)]
+
+        await timed("figures by scanning every message", scan)
 
         async def burst() -> list[object]:
             base = random.randrange(1 << 30)

@@ -19,27 +19,35 @@ SELECT 1,
        (SELECT coalesce(sum(c.size), 0) FROM contents c
          WHERE EXISTS (SELECT 1 FROM messages m WHERE m.content_id = c.id));
 
--- AFTER INSERT: the new row is counted, so "= 1" means it is the content's first.
+-- One UPDATE per row changed. AFTER INSERT the new row is counted: it is its content's
+-- first when no other row refers to that content (one probe of messages_content).
 CREATE TRIGGER store_totals_insert AFTER INSERT ON messages
 BEGIN
-    UPDATE store_totals SET messages = messages + 1, raw_bytes = raw_bytes + NEW.size WHERE id = 1;
     UPDATE store_totals
-       SET contents = contents + 1,
-           content_bytes = content_bytes + (SELECT size FROM contents WHERE id = NEW.content_id)
-     WHERE id = 1
-       AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE content_id = NEW.content_id LIMIT 2)) = 1;
+       SET messages = messages + 1,
+           raw_bytes = raw_bytes + NEW.size,
+           contents = contents + first,
+           content_bytes = content_bytes + first * (SELECT size FROM contents WHERE id = NEW.content_id)
+      FROM (SELECT NOT EXISTS (
+                SELECT 1 FROM messages
+                 WHERE content_id = NEW.content_id AND (mailbox_id, uid) != (NEW.mailbox_id, NEW.uid)
+            ) AS first)
+     WHERE id = 1;
 END;
 
 CREATE TRIGGER store_totals_delete AFTER DELETE ON messages
 BEGIN
-    UPDATE store_totals SET messages = messages - 1, raw_bytes = raw_bytes - OLD.size WHERE id = 1;
     UPDATE store_totals
-       SET contents = contents - 1,
-           content_bytes = content_bytes - coalesce((SELECT size FROM contents WHERE id = OLD.content_id), 0)
-     WHERE id = 1
-       AND NOT EXISTS (SELECT 1 FROM messages WHERE content_id = OLD.content_id);
+       SET messages = messages - 1,
+           raw_bytes = raw_bytes - OLD.size,
+           contents = contents - last,
+           content_bytes = content_bytes - last * coalesce((SELECT size FROM contents WHERE id = OLD.content_id), 0)
+      FROM (SELECT NOT EXISTS (SELECT 1 FROM messages WHERE content_id = OLD.content_id) AS last)
+     WHERE id = 1;
 END;
 
+-- Not done by the store today (a message's content and size never change); kept right
+-- all the same.
 CREATE TRIGGER store_totals_update AFTER UPDATE OF size, content_id ON messages
 BEGIN
     UPDATE store_totals SET raw_bytes = raw_bytes - OLD.size + NEW.size WHERE id = 1;
@@ -52,5 +60,8 @@ BEGIN
        SET contents = contents + 1,
            content_bytes = content_bytes + (SELECT size FROM contents WHERE id = NEW.content_id)
      WHERE id = 1 AND OLD.content_id != NEW.content_id
-       AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE content_id = NEW.content_id LIMIT 2)) = 1;
+       AND NOT EXISTS (
+           SELECT 1 FROM messages
+            WHERE content_id = NEW.content_id AND (mailbox_id, uid) != (NEW.mailbox_id, NEW.uid)
+       );
 END;
