@@ -287,8 +287,9 @@ class Change:
     """Published on the ChangeBus after a commit."""
 
     account_id: int
-    mailbox_id: int | None  # None: the mailbox list itself changed
-    kind: Literal["append", "flags", "expunge", "mailbox"]
+    mailbox_id: int | None  # None: the mailbox list (or the subscriptions) changed; for
+    # "metadata", None names the account's server annotations (RFC 5464)
+    kind: Literal["append", "flags", "expunge", "mailbox", "metadata"]
     modseq: int = 0
     uids: tuple[int, ...] = ()
 

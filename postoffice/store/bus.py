@@ -43,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_KINDS = frozenset({"append", "flags", "expunge", "mailbox"})
+_KINDS = frozenset({"append", "flags", "expunge", "mailbox", "metadata"})
 
 
 class InProcessSubscription:

@@ -28,6 +28,7 @@ from postoffice.wire.imap.reader import CommandReady, LineReceived, Rejected
 
 from .commands import COMMANDS, CommandSpec
 from .errors import Refusal, SessionEnd, failure_response, unexpected_response
+from .notify import OWN_NEW_MESSAGES
 from .session import NONAUTH, SELECTED, Session
 
 __all__ = ["IMAPServer"]
@@ -183,6 +184,12 @@ class IMAPServer:
         commands.done("imap", key, started, ok and (answer is None or f"{tag} OK".encode() in answer))
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
             keep = await self._sync(s, spec) and keep
+        if s.notifier is not None and spec.sync != "none" and keep:
+            # RFC 5465: notifications due go out before the tagged answer too.
+            s.note_bus()
+            if key in OWN_NEW_MESSAGES:
+                s.notifier.own_new_messages()
+            keep = await s.notifier.deliver("command")
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
         return keep and s.state != "logout"
 
