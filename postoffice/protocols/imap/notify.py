@@ -45,6 +45,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from postoffice.errors import MailError
+from postoffice.net.connection import Timeout
 from postoffice.store.api import Change, Mailbox
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
@@ -199,8 +200,17 @@ class Notifier:
             ):
                 return False
         self.selected_dirty = False
-        await self._fetch_new()
-        for line in await self._collect():
+        try:
+            await self._fetch_new()
+            lines = await self._collect()
+        except (ConnectionError, Timeout):
+            raise
+        except Exception:
+            # The failure policy (docs/architecture.md §8.1): logged, and the session goes
+            # on; this round's notifications may be lost, later changes are told again.
+            log.exception("imap: NOTIFY notifications could not be made")
+            return True
+        for line in lines:
             s.write(line)
         return True
 
