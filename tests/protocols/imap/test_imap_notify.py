@@ -1,0 +1,67 @@
+"""NOTIFY (RFC 5465) where Python must look: a session waiting with NOTIFY on (reading
+the client and the ChangeBus at once) still ends with ``* BYE`` at shutdown, and a
+change made while the client is sending a command (a literal in flight) is told once,
+before that command's tagged answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from postoffice.testing.server import TranscriptServer
+
+DEADLINE = 10.0
+
+
+async def line(reader: asyncio.StreamReader) -> bytes:
+    got = await asyncio.wait_for(reader.readline(), DEADLINE)
+    assert got, "the server closed the connection"
+    return got
+
+
+async def command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tag: str, text: str) -> list[bytes]:
+    writer.write(f"{tag} {text}\r\n".encode())
+    out: list[bytes] = []
+    while not (got := await line(reader)).startswith(tag.encode() + b" "):
+        out.append(got)
+    assert got.split()[1] == b"OK", got
+    return out
+
+
+async def test_shutdown_while_waiting_with_notify_says_bye() -> None:
+    async with TranscriptServer("imap", users=["alice"]) as srv:
+        port = await srv.start_listener("imap")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await line(reader)
+        await command(reader, writer, "a", "LOGIN alice@example.test password")
+        await command(reader, writer, "b", "NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))")
+        await srv.deliver(["alice"], b"Subject: x\r\n\r\nx\r\n")
+        assert await line(reader) == b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2)\r\n"
+        await srv.listener("imap").shutdown()
+        assert (await line(reader)).startswith(b"* BYE")
+        writer.close()
+
+
+async def test_no_notification_inside_a_command_being_sent() -> None:
+    async with TranscriptServer("imap", users=["alice"]) as srv:
+        port = await srv.start_listener("imap")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await line(reader)
+        await command(reader, writer, "a", "LOGIN alice@example.test password")
+        await command(reader, writer, "b", "NOTIFY SET (personal (MessageNew MessageExpunge))")
+        # The command's first line, with a synchronising literal: the server answers "+"
+        # and then waits for the octets; a delivery meanwhile is told only afterwards.
+        writer.write(b"c APPEND Sent {10}\r\n")
+        assert (await line(reader)).startswith(b"+")
+        await srv.deliver(["alice"], b"Subject: y\r\n\r\ny\r\n")
+        writer.write(b"Subject: z\r\n")
+        answers = [await line(reader), await line(reader), await line(reader)]
+        # the delivery, and (RFC 5465 §5 lets a server report them) this session's own APPEND
+        assert sorted(answers[:2]) == [
+            b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2)\r\n",
+            b"* STATUS Sent (MESSAGES 1 UIDNEXT 2)\r\n",
+        ]
+        assert answers[2].startswith(b"c OK"), answers
+        # once each
+        rest = await command(reader, writer, "d", "NOOP")
+        assert not [r for r in rest if r.startswith(b"* STATUS")]
+        writer.close()
