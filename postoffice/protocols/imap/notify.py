@@ -34,8 +34,11 @@ the selected mailbox as RFC 9051 says). While a notifier is installed:
 - AnnotationChange (per-message annotations, RFC 5257) is not supported: NOTIFY SET
   naming it, or any unknown event, is refused ``NO [BADEVENT (...)]`` listing the events
   that are (§3.1).
-- Changes this session makes to other mailboxes are reported to it too (§5 says SHOULD
-  omit them; the ChangeBus does not say who made a change).
+- §5: the session is not told of its own message changes (a Change carries the
+  session that made it, ``store.api.CHANGE_ORIGIN``). Its own CREATE, DELETE, RENAME,
+  SUBSCRIBE and SETMETADATA are told to it like anyone's: those are found by diffing
+  snapshots, and taking its own change into a snapshot silently could also swallow
+  another process's change committed meanwhile, which would then never be told.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from .mailboxes import status_items_of
 from .session import Session
 from .view import MailboxView
 
-__all__ = ["notify", "Notifier", "SUPPORTED_EVENTS", "OWN_NEW_MESSAGES"]
+__all__ = ["notify", "Notifier", "SUPPORTED_EVENTS"]
 
 log = logging.getLogger("postoffice.imap")
 
@@ -75,8 +78,6 @@ SUPPORTED_EVENTS = (
     "ServerMetadataChange",
 )
 _MESSAGE_KINDS = frozenset({"append", "expunge"})
-# Commands after which new messages in the selected mailbox are this session's own.
-OWN_NEW_MESSAGES = frozenset({"APPEND", "COPY", "UID COPY", "MOVE", "UID MOVE"})
 
 
 def _rank(group: EventGroup, name: str, special_use: str | None, subscribed: set[str]) -> tuple[int, int] | None:
@@ -117,6 +118,7 @@ class Notifier:
         # MessageNew fetch attributes: the view they were last sent for, and its last UID then.
         self._view: MailboxView | None = None
         self._reported_uid = 0
+        self._own_uids: set[int] = set()  # put in the selected mailbox by this session
 
     # ---- which events ------------------------------------------------------------------------
     def events_of(self, name: str, special_use: str | None = None, subscribed: set[str] | None = None) -> set[str]:
@@ -165,6 +167,13 @@ class Notifier:
         selected = self._selected_id()
         for change in changes:
             self.backlog += 1
+            own = change.origin is not None and change.origin == self.s.origin
+            if own and change.kind in _MESSAGE_KINDS | {"flags"}:
+                # RFC 5465 §5: not told of its own message changes (its commands'
+                # answers say them); §5.2: no FETCH for the messages it put there.
+                if change.mailbox_id == selected and change.kind == "append":
+                    self._own_uids.update(change.uids)
+                continue
             if change.kind == "metadata":
                 self.metadata_dirty.add(change.mailbox_id)
             elif change.mailbox_id is None:
@@ -214,12 +223,6 @@ class Notifier:
             s.write(line)
         return True
 
-    def own_new_messages(self) -> None:
-        """Messages now in the selected view are this session's own (APPEND, COPY): no
-        MessageNew FETCH for them (RFC 5465 §5.2)."""
-        if self.s.view is not None and self._view is self.s.view:
-            self._reported_uid = self.s.view.largest_uid
-
     async def _fetch_new(self) -> None:
         """RFC 5465 §5.2: the FETCH of MessageNew's attributes, after the EXISTS."""
         s, view = self.s, self.s.view
@@ -229,8 +232,9 @@ class Notifier:
             return
         if view is None or self.selected is None or not self.selected.fetch_items:
             return
-        new = [u for u in view.uids if u > self._reported_uid]
+        new = [u for u in view.uids if u > self._reported_uid and u not in self._own_uids]
         self._reported_uid = view.largest_uid
+        self._own_uids = {u for u in self._own_uids if u > self._reported_uid}
         if not new:
             return
         try:

@@ -21,6 +21,7 @@ from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
 from postoffice.net.watchdog import note_command
 from postoffice.observe import commands
+from postoffice.store.api import CHANGE_ORIGIN
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
@@ -28,7 +29,6 @@ from postoffice.wire.imap.reader import CommandReady, LineReceived, Rejected
 
 from .commands import COMMANDS, CommandSpec
 from .errors import Refusal, SessionEnd, failure_response, unexpected_response
-from .notify import OWN_NEW_MESSAGES
 from .session import NONAUTH, SELECTED, Session
 
 __all__ = ["IMAPServer"]
@@ -74,6 +74,7 @@ class IMAPServer:
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
         session.task = asyncio.current_task()
+        CHANGE_ORIGIN.set(session.origin)  # this task's changes are this session's own
         self.sessions.add(session)
         try:
             await self._run(session)
@@ -187,8 +188,6 @@ class IMAPServer:
         if s.notifier is not None and spec.sync != "none" and keep:
             # RFC 5465: notifications due go out before the tagged answer too.
             s.note_bus()
-            if key in OWN_NEW_MESSAGES:
-                s.notifier.own_new_messages()
             keep = await s.notifier.deliver("command")
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
         return keep and s.state != "logout"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import ssl
@@ -53,6 +54,8 @@ log = logging.getLogger("postoffice.imap")
 
 STREAM_THRESHOLD = 64 * 1024  # APPEND literals at least this big go to a spool file
 
+_ORIGINS = itertools.count(1)
+
 
 class SessionHost(Protocol):
     """What a session needs of the server that runs it (``server.IMAPServer``); the
@@ -70,8 +73,6 @@ class Notifications(Protocol):
 
     def note(self, changes: Sequence[Change]) -> None: ...
 
-    def own_new_messages(self) -> None: ...
-
     async def deliver(self, when: Literal["waiting", "idle", "command"]) -> bool:
         """Write the notifications due; False when the session must end. ``waiting``:
         no command in progress; ``idle``: in IDLE; ``command``: before a tagged answer,
@@ -84,6 +85,7 @@ class Session:
 
     def __init__(self, server: SessionHost, conn: Connection) -> None:
         self.server = server
+        self.origin = next(_ORIGINS)  # store.api.CHANGE_ORIGIN of the changes this session makes
         self.mail = server.mail
         self.config = server.config
         self.limits = server.config.limits.imap

@@ -61,3 +61,10 @@ connections: 2
 1 C: a3 NOOP
 !S: * STATUS *
 1 S: a3 OK
+# this session's own append to a watched mailbox: its answer says it, no STATUS (§5)
+1 C: a4 APPEND Lists/Lemonade {22}
+1 C: Subject: lemonade
+1 C: 
+1 C: x
+!S: * STATUS *
+1 S: a4 OK [APPENDUID $v2 2]
