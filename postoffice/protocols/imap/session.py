@@ -270,8 +270,14 @@ class Session:
                 if bus_task.done() and not bus_task.cancelled():
                     self.take_changes([bus_task.result()])
                     if self.notifier is not None:
-                        keep = await self.notifier.deliver("waiting")
-                        await self.flush()
+                        # Not interruptible while writing: a BYE must not cut a response
+                        # (a FETCH literal) in two; a shutdown waits for it (its grace).
+                        self.interruptible = False
+                        try:
+                            keep = await self.notifier.deliver("waiting")
+                            await self.flush()
+                        finally:
+                            self.interruptible = True
                         if not keep:
                             return False  # the view wrote BYE (sync_view)
                 if read_task in done:
