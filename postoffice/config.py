@@ -283,6 +283,11 @@ class IMAPLimits:
     # annotations of the server or of one mailbox (NO [METADATA TOOMANY] above)
     max_metadata_size: int = _size(64 * 1024)
     max_metadata_entries: int = _count(100)
+    # RFC 5465 NOTIFY: mailboxes one NOTIFY SET may watch for message events (beyond:
+    # NO [NOTIFICATIONOVERFLOW], §3.1); changes waiting for one session beyond which its
+    # notifications stop with * OK [NOTIFICATIONOVERFLOW] (§5.8: a client not reading)
+    max_notify_mailboxes: int = _count(1000)
+    max_notify_backlog: int = _count(1000)
 
 
 @dataclass(frozen=True)

@@ -440,6 +440,7 @@ class MailService:
         if subscribed:
             self._validate(name)
         await self.store.set_subscribed(account.id, name, subscribed)
+        self.bus.publish(Change(account.id, None, "mailbox"))  # RFC 5465 §5.5 SubscriptionChange
 
     async def list_subscriptions(self, account: Account) -> list[str]:
         return await self.store.list_subscriptions(account.id)
@@ -674,7 +675,10 @@ class MailService:
         """Set (or, with None, remove) annotations in one transaction; False, nothing
         changed, when more than ``max_entries`` would remain."""
         target = await self._metadata_target(account, mailbox)
-        return await self.store.set_metadata(account.id, target, changes, max_entries)
+        done = await self.store.set_metadata(account.id, target, changes, max_entries)
+        if done:
+            self.bus.publish(Change(account.id, target, "metadata"))  # RFC 5465 §5.6, §5.7
+        return done
 
     # ---- messages ------------------------------------------------------------------------
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:

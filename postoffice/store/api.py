@@ -37,6 +37,7 @@ keywords without (``$Forwarded``); ``\\Recent`` is never stored.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
@@ -75,6 +76,7 @@ __all__ = [
     "BlobWriter",
     "ChangeBus",
     "ChangeSubscription",
+    "CHANGE_ORIGIN",
 ]
 
 
@@ -293,15 +295,24 @@ class Changes:
     highest_modseq: int
 
 
+# Who makes the changes of the running task: a protocol session sets it for its task
+# (IMAP NOTIFY, RFC 5465 §5: a client need not be told of its own changes), and every
+# Change made in that task carries it. It never crosses processes: a change another
+# process made is nobody's own here.
+CHANGE_ORIGIN: ContextVar[int | None] = ContextVar("change_origin", default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """Published on the ChangeBus after a commit."""
 
     account_id: int
-    mailbox_id: int | None  # None: the mailbox list itself changed
-    kind: Literal["append", "flags", "expunge", "mailbox"]
+    mailbox_id: int | None  # None: the mailbox list (or the subscriptions) changed; for
+    # "metadata", None names the account's server annotations (RFC 5464)
+    kind: Literal["append", "flags", "expunge", "mailbox", "metadata"]
     modseq: int = 0
     uids: tuple[int, ...] = ()
+    origin: int | None = field(default_factory=CHANGE_ORIGIN.get, compare=False)  # see CHANGE_ORIGIN
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_KINDS = frozenset({"append", "flags", "expunge", "mailbox"})
+_KINDS = frozenset({"append", "flags", "expunge", "mailbox", "metadata"})
 
 
 class InProcessSubscription:
@@ -146,7 +146,7 @@ def decode_change(line: bytes) -> Change:
     ints = [account_id, modseq, *uids] + ([] if mailbox_id is None else [mailbox_id])
     if kind not in _KINDS or not all(isinstance(i, int) and not isinstance(i, bool) for i in ints):
         raise ValueError(f"not an encoded change: {line[:80]!r}")
-    return Change(account_id, mailbox_id, kind, modseq, tuple(uids))
+    return Change(account_id, mailbox_id, kind, modseq, tuple(uids), origin=None)  # nobody's own here
 
 
 class HubChangeBus:

@@ -13,7 +13,7 @@ import pytest
 
 from postoffice.cli import main
 from postoffice.config import Config, ConfigError, ServerConfig, config_from_dict
-from postoffice.store.api import Change
+from postoffice.store.api import CHANGE_ORIGIN, Change
 from postoffice.store.bus import ForwardingChangeBus, HubChangeBus, InProcessChangeBus, decode_change, encode_change
 
 
@@ -67,12 +67,27 @@ def test_bad_server_values_exit_2_with_one_line(
         Change(7, None, "mailbox"),
         Change(2, 3, "expunge", 99, tuple(range(1000))),
         Change(2, 3, "flags", 1, ()),
+        Change(2, 3, "metadata"),  # RFC 5465 MailboxMetadataChange
+        Change(2, None, "metadata"),  # ... and ServerMetadataChange
     ],
 )
 def test_change_wire_form_round_trips_on_one_line(change: Change) -> None:
     line = encode_change(change)
     assert b"\n" not in line and b"\r" not in line
     assert decode_change(line) == change
+
+
+def test_the_origin_of_a_change_stays_in_its_process() -> None:
+    # A session's own changes (RFC 5465 §5) are told apart by origin; a change from
+    # another process is nobody's own, whatever origin it had there.
+    token = CHANGE_ORIGIN.set(42)
+    try:
+        change = Change(1, 10, "append", 5, (1,))
+        assert change.origin == 42
+        assert decode_change(encode_change(change)).origin is None
+    finally:
+        CHANGE_ORIGIN.reset(token)
+    assert Change(1, 10, "append").origin is None
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """``serve`` with several processes (``[server] processes``): what a user sees.
 
-- A message delivered by a worker process wakes an IMAP IDLE session of the main process.
+- A message delivered by a worker process wakes an IMAP IDLE session of the main process,
+  and reaches a NOTIFY session of the main between commands (RFC 5465).
 - Concurrent deliveries over several processes: every 250'd message is stored exactly once.
 - SIGKILL of the main takes its workers with it: the port then refuses, and a new
   ``serve`` binds it and delivers.
@@ -170,6 +171,36 @@ async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) 
             await pool.stop()
             imap.stop_accepting()
         assert all(w.process is not None and w.process.returncode == 0 for w in pool.workers)
+
+
+async def test_delivery_in_a_worker_reaches_a_notify_session_in_the_main(tmp_path: Path) -> None:
+    # RFC 5465: the session has another mailbox selected and sends nothing at all; the
+    # change committed in the worker crosses the hub and becomes a STATUS of INBOX.
+    config_file, smtp_port, _ = write_config(tmp_path, 2)
+    config = load_config(config_file)
+    await add_user(config)
+    async with app.services(config) as s:
+        imap = await app.start_protocol_listener(s, "imap", "127.0.0.1", 0)
+        pool = WorkerPool(config, {"smtp": ("127.0.0.1", smtp_port)}, 1, s.bus)
+        pool.start()
+        try:
+            await asyncio.wait_for(pool.workers[0].ready.wait(), DEADLINE)
+            reader, writer = await asyncio.open_connection("127.0.0.1", imap.bound()[1])
+            await imap_line(reader)
+            await imap_command(reader, writer, "a", "LOGIN alice@example.test secret-pw")
+            await imap_command(reader, writer, "b", "SELECT Sent")
+            await imap_command(reader, writer, "c", "NOTIFY SET (inboxes (MessageNew MessageExpunge))")
+            for n in range(2):
+                await asyncio.to_thread(send, smtp_port, n)
+                while not re.match(
+                    rb"\* STATUS INBOX \(MESSAGES %d UIDNEXT %d\)" % (n + 1, n + 2), await imap_line(reader)
+                ):
+                    pass
+            await imap_command(reader, writer, "d", "LOGOUT")
+            writer.close()
+        finally:
+            await pool.stop()
+            imap.stop_accepting()
 
 
 async def test_concurrent_deliveries_over_processes_are_stored_exactly_once(

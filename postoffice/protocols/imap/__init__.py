@@ -5,7 +5,8 @@ Layout: ``server.py`` (connection loop, state check, dispatch), ``commands.py`` 
 command table), ``session.py`` (per-connection state), ``view.py`` (the selected-mailbox
 view, the only source of untagged EXISTS/EXPUNGE/VANISHED/FETCH updates), ``errors.py``
 (MailError and refusals -> NO/BAD, in one place), and handlers by command group:
-``auth.py``, ``mailboxes.py``, ``messages.py``, ``fetch.py``, ``search.py``.
+``auth.py``, ``mailboxes.py``, ``messages.py``, ``fetch.py``, ``search.py``, and
+``notify.py`` (RFC 5465: the notifications a session asked for, between commands too).
 
 Invariants: commands are parsed whole (``wire.imap``) before their state is checked;
 storage is reached only through ``MailService``; big literals stream both ways.

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import auth, compress, fetch, mailboxes, messages, metadata, quota, search, sort  # RFC 4978, RFC 9208
+from . import auth, compress, fetch, mailboxes, messages, metadata, notify, quota, search, sort  # RFC 4978, RFC 9208
 from .session import AUTHENTICATED, NONAUTH, SELECTED
 
 __all__ = ["CommandSpec", "COMMANDS", "ANY", "AUTHED", "SELECTED_ONLY"]
@@ -95,4 +95,6 @@ COMMANDS: dict[str, CommandSpec] = {
     # RFC 5464 METADATA
     "GETMETADATA": CommandSpec(metadata.getmetadata, AUTHED),
     "SETMETADATA": CommandSpec(metadata.setmetadata, AUTHED),
+    # RFC 5465 NOTIFY: NOTIFY SET is an implicit NOOP for the selected mailbox (§3.1)
+    "NOTIFY": CommandSpec(notify.notify, AUTHED, force_sync=True),
 }

@@ -97,5 +97,6 @@ PRODUCED_CODES: dict[str, str] = {
         "OVERQUOTA",  # RFC 9208 (protocols/imap/quota.py)
         "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
         "BADURL",  # RFC 4469 (protocols/imap/catenate.py)
+        "BADEVENT", "NOTIFICATIONOVERFLOW",  # RFC 5465 (protocols/imap/notify.py)
     )
 }

@@ -16,7 +16,7 @@ from datetime import datetime
 from postoffice.errors import Kind, MailError
 from postoffice.mail.service import Source
 from postoffice.net.connection import Timeout
-from postoffice.store.api import SYSTEM_FLAGS, FlagUpdate, MessageRecord
+from postoffice.store.api import SYSTEM_FLAGS, Change, FlagUpdate, MessageRecord
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.parser import is_done
@@ -219,7 +219,13 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
     async def report() -> None:
         # A failure here is reported as the view reports it (CLOSED, or BYE and the end
         # of the session), never as a tagged answer while the client is still idling.
-        if not await s.sync_view(allow_expunge=True):
+        # With NOTIFY, exactly what NOTIFY asked for is sent (RFC 5465 §4).
+        if s.notifier is not None:
+            s.note_bus()
+            ok = await s.notifier.deliver("idle") if s.notifier is not None else True
+        else:
+            ok = await s.sync_view(allow_expunge=True)
+        if not ok:
             await s.flush()
             raise SessionEnd(r.NO_SERVERBUG.tagged(cmd.tag, "the selected mailbox cannot be updated"))
         await s.flush()
@@ -227,7 +233,7 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
     await report()
     s.reader.expect_line()
     read_task: asyncio.Task[bytes] | None = None
-    bus_task: asyncio.Task[object] | None = None
+    bus_task: asyncio.Task[Change] | None = None
     try:
         while True:
             event = s.reader.next_event()
@@ -246,8 +252,7 @@ async def idle(s: Session, cmd: c.Idle) -> bytes | None:
             if bus_task is not None and bus_task in done:
                 change = bus_task.result()
                 bus_task = None
-                if s.view is not None and getattr(change, "mailbox_id", None) == s.view.mailbox.id:
-                    s.view.dirty = True
+                s.take_changes([change])
                 await report()
             if read_task in done:
                 try:

@@ -21,6 +21,7 @@ from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, ConnectionClosed, Timeout
 from postoffice.net.watchdog import note_command
 from postoffice.observe import commands
+from postoffice.store.api import CHANGE_ORIGIN
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.commands import Command
 from postoffice.wire.imap.errors import ImapSyntaxError
@@ -80,6 +81,7 @@ class IMAPServer:
     async def handle(self, conn: Connection) -> None:
         session = Session(self, conn)
         session.task = asyncio.current_task()
+        CHANGE_ORIGIN.set(session.origin)  # this task's changes are this session's own
         self.sessions.add(session)
         try:
             await self._run(session)
@@ -190,6 +192,10 @@ class IMAPServer:
         commands.done("imap", key, started, ok and (answer is None or f"{tag} OK".encode() in answer))
         if s.state == SELECTED and s.view is not None and spec.sync != "none":
             keep = await self._sync(s, spec) and keep
+        if s.notifier is not None and spec.sync != "none" and keep:
+            # RFC 5465: notifications due go out before the tagged answer too.
+            s.note_bus()
+            keep = await s.notifier.deliver("command")
         s.write(answer if answer is not None else r.tagged(tag, "OK", f"{key} completed"))
         return keep and s.state != "logout"
 

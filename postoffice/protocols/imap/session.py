@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import ssl
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from postoffice.config import Config
 from postoffice.errors import Kind, MailError
 from postoffice.mail.service import MailService
 from postoffice.net.connection import Connection, Timeout
-from postoffice.store.api import Account, ChangeSubscription
+from postoffice.store.api import Account, Change, ChangeSubscription
 from postoffice.store.shared import Lease
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.reader import (
@@ -40,7 +42,7 @@ from postoffice.wire.imap.reader import (
 
 from .view import MailboxView
 
-__all__ = ["Session", "SessionHost", "NONAUTH", "AUTHENTICATED", "SELECTED", "LOGOUT", "STATES"]
+__all__ = ["Session", "SessionHost", "Notifications", "NONAUTH", "AUTHENTICATED", "SELECTED", "LOGOUT", "STATES"]
 
 NONAUTH = "nonauth"
 AUTHENTICATED = "authenticated"
@@ -52,6 +54,8 @@ log = logging.getLogger("postoffice.imap")
 
 STREAM_THRESHOLD = 64 * 1024  # APPEND literals at least this big go to a spool file
 
+_ORIGINS = itertools.count(1)
+
 
 class SessionHost(Protocol):
     """What a session needs of the server that runs it (``server.IMAPServer``); the
@@ -62,11 +66,26 @@ class SessionHost(Protocol):
     tls: ssl.SSLContext | None  # STARTTLS offered when set
 
 
+class Notifications(Protocol):
+    """The session's NOTIFY state (RFC 5465; ``notify.Notifier``): told of every change
+    the ChangeBus brings, it writes the notifications the client asked for. The session
+    holds it through this Protocol so that it never imports a handler module."""
+
+    def note(self, changes: Sequence[Change]) -> None: ...
+
+    async def deliver(self, when: Literal["waiting", "idle", "command"]) -> bool:
+        """Write the notifications due; False when the session must end. ``waiting``:
+        no command in progress; ``idle``: in IDLE; ``command``: before a tagged answer,
+        after the selected view's own updates."""
+        ...
+
+
 class Session:
     """State and I/O of one connection (handlers receive it as ``s``)."""
 
     def __init__(self, server: SessionHost, conn: Connection) -> None:
         self.server = server
+        self.origin = next(_ORIGINS)  # store.api.CHANGE_ORIGIN of the changes this session makes
         self.mail = server.mail
         self.config = server.config
         self.limits = server.config.limits.imap
@@ -81,6 +100,9 @@ class Session:
         self.account: Account | None = None
         self.view: MailboxView | None = None
         self.subscription: ChangeSubscription | None = None
+        # RFC 5465: set by NOTIFY SET, None before it and after NOTIFY NONE (IDLE and the
+        # selected view then behave as without NOTIFY).
+        self.notifier: Notifications | None = None
         self.enabled: set[str] = set()
         self.condstore = False  # RFC 7162 §3.1: CONDSTORE enabled by ENABLE or first use
         self.commands_before_auth = 0
@@ -93,7 +115,9 @@ class Session:
         self._spool_file: BinaryIO | None = None
 
     def _new_reader(self) -> CommandReader:
-        return CommandReader(ReaderLimits.from_config(self.server.config.limits.imap), stream_threshold=STREAM_THRESHOLD)
+        return CommandReader(
+            ReaderLimits.from_config(self.server.config.limits.imap), stream_threshold=STREAM_THRESHOLD
+        )
 
     # ---- facts ---------------------------------------------------------------------------
     @property
@@ -118,24 +142,53 @@ class Session:
         if self.state == NONAUTH:
             if not self.conn.is_tls and self.server.tls is not None:
                 caps.append("STARTTLS")
-            caps += ["AUTH=" + m for m in self.mail.auth.mechanisms(self.conn.peer_ip, self.conn.is_tls) if m != "LOGIN"]
+            caps += [
+                "AUTH=" + m for m in self.mail.auth.mechanisms(self.conn.peer_ip, self.conn.is_tls) if m != "LOGIN"
+            ]
             if not self.plaintext_allowed:
                 caps.append("LOGINDISABLED")  # RFC 9051 §6.2.3
             return caps
-        return caps + [
-            "NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH",
-            "SEARCHRES", "WITHIN", "BINARY", "MULTIAPPEND", f"APPENDLIMIT={self.limits.max_literal_size}",
-            "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "STATUS=SIZE", "UTF8=ACCEPT",
-        ] + [
-            # RFC 5256, RFC 5957, RFC 5267 §3
-            "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
-            "PREVIEW", "OBJECTID", "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514
-        ] + self._extension_capabilities()
+        return (
+            caps
+            + [
+                "NAMESPACE",
+                "UNSELECT",
+                "UIDPLUS",
+                "CHILDREN",
+                "MOVE",
+                "CONDSTORE",
+                "QRESYNC",
+                "ESEARCH",
+                "SEARCHRES",
+                "WITHIN",
+                "BINARY",
+                "MULTIAPPEND",
+                f"APPENDLIMIT={self.limits.max_literal_size}",
+                "LIST-EXTENDED",
+                "LIST-STATUS",
+                "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "STATUS=SIZE",
+                "UTF8=ACCEPT",
+            ]
+            + [
+                # RFC 5256, RFC 5957, RFC 5267 §3
+                "SORT",
+                "SORT=DISPLAY",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
+                "ESORT",
+                "PREVIEW",
+                "OBJECTID",
+                "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514
+            ]
+            + self._extension_capabilities()
+        )
 
     def _extension_capabilities(self) -> list[str]:
         """RFC 4978 COMPRESS (until it is active), RFC 9208 QUOTA, RFC 5464 METADATA, RFC 4469 CATENATE."""
         caps = [] if self.conn.compressed else ["COMPRESS=DEFLATE"]
-        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA", "CATENATE"]
+        return caps + ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "METADATA", "CATENATE", "NOTIFY"]
 
     def enable_condstore(self) -> None:
         """RFC 7162 §3.1: CONDSTORE enabled (by ENABLE or by the first command that uses
@@ -175,7 +228,10 @@ class Session:
             if event is None:
                 self.interruptible = not self.reader.in_command
                 try:
-                    if not await self.fill():
+                    if self.notifier is not None and not self.reader.in_command:
+                        if not await self._fill_notifying():
+                            return None
+                    elif not await self.fill():
                         return None
                 finally:
                     self.interruptible = False
@@ -195,6 +251,47 @@ class Session:
                 await self._spool_end()
                 continue
             return event
+
+    async def _fill_notifying(self) -> bool:
+        """Between commands with NOTIFY on (RFC 5465 §1: notifications come "even when no
+        command is in progress"): read from the client, and write each notification as
+        the ChangeBus brings its change. False at the end of the stream."""
+        read_task = asyncio.ensure_future(self.conn.read(timeout=self.read_timeout))
+        try:
+            while self.notifier is not None and self.subscription is not None:
+                bus_task = asyncio.ensure_future(self.subscription.get())
+                try:
+                    done, _ = await asyncio.wait({read_task, bus_task}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not bus_task.done():
+                        bus_task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await bus_task
+                if bus_task.done() and not bus_task.cancelled():
+                    self.take_changes([bus_task.result()])
+                    if self.notifier is not None:
+                        # Not interruptible while writing: a BYE must not cut a response
+                        # (a FETCH literal) in two; a shutdown waits for it (its grace).
+                        self.interruptible = False
+                        try:
+                            keep = await self.notifier.deliver("waiting")
+                            await self.flush()
+                        finally:
+                            self.interruptible = True
+                        if not keep:
+                            return False  # the view wrote BYE (sync_view)
+                if read_task in done:
+                    break
+            data = await read_task
+        finally:
+            if not read_task.done():
+                read_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await read_task
+        if not data:
+            return False
+        self.reader.feed(data)
+        return True
 
     async def _spool_start(self, index: int) -> None:
         spool_dir = self.config.spool_dir
@@ -274,14 +371,22 @@ class Session:
         return False
 
     def note_bus(self) -> None:
-        """Mark the view dirty if the ChangeBus reported a change to its mailbox."""
+        """Mark the view dirty if the ChangeBus reported a change to its mailbox (and
+        tell the NOTIFY state of every change)."""
         if self.subscription is None:
             return
-        changes = self.subscription.pending()
+        self.take_changes([])
+
+    def take_changes(self, changes: list[Change]) -> None:
+        """``changes`` (taken from the subscription already) and those still waiting."""
+        if self.subscription is not None:
+            changes = changes + self.subscription.pending()
         if self.view is not None:
             box = self.view.mailbox.id
             if any(c.mailbox_id == box for c in changes):
                 self.view.dirty = True
+        if self.notifier is not None and changes:
+            self.notifier.note(changes)
 
     async def close(self) -> None:
         self.discard_spools()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from . import mutf7, sort
+from . import mutf7, notify, sort
 from .commands import (  # RFC 4978, RFC 9208
     STATUS_ITEMS,
     Append,
@@ -836,6 +836,8 @@ _COMMANDS.update(
         "UID SORT": _with_scanner(sort.parse_sort(True)),
         "THREAD": _with_scanner(sort.parse_thread(False)),
         "UID THREAD": _with_scanner(sort.parse_thread(True)),
+        # RFC 5465 NOTIFY: parsed in wire/imap/notify.py, with the session's mailbox names
+        "NOTIFY": lambda ctx: notify.parse_notify(ctx.sc, ctx.tag, ctx.mailbox),
     }
 )
 

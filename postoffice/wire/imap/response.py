@@ -440,6 +440,10 @@ NO_BADURL = Reply("NO", "BADURL")  # RFC 4469 §6: the URL that could not be use
 # RFC 5464 METADATA
 OK_METADATA = Reply("OK", "METADATA")  # LONGENTRIES n (§4.2.1)
 NO_METADATA = Reply("NO", "METADATA")  # MAXSIZE n, TOOMANY (§4.3)
+# RFC 5465 NOTIFY
+NO_BADEVENT = Reply("NO", "BADEVENT")  # (the events the server supports), §3.1
+NO_NOTIFICATIONOVERFLOW = Reply("NO", "NOTIFICATIONOVERFLOW")  # §3.1: too much to watch
+OK_NOTIFICATIONOVERFLOW = Reply("OK", "NOTIFICATIONOVERFLOW")  # §5.8: notifications stopped
 
 
 def metadata_value(value: bytes | None) -> bytes:

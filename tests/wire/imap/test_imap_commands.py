@@ -47,6 +47,7 @@ from postoffice.wire.imap import (
     parse_line,
 )
 from postoffice.wire.imap.fetch import FetchAttr, FetchBinarySize, FetchBody, Section
+from postoffice.wire.imap.notify import EventGroup, Notify
 from postoffice.wire.imap.search import (
     AgeKey,
     All,
@@ -69,6 +70,18 @@ UTC_MINUS_7 = dt.timezone(dt.timedelta(hours=-7))
 
 GOOD: list[tuple[bytes, object]] = [
     (b"a CAPABILITY", Capability("a")),
+    (b"a NOTIFY NONE", Notify("a", none=True)),  # RFC 5465
+    (
+        b'a NOTIFY SET STATUS (selected (MessageNew (UID) MessageExpunge)) (subtree "A B" (MailboxName))',
+        Notify(
+            "a",
+            status=True,
+            groups=(
+                EventGroup("SELECTED", (), ("MessageNew", "MessageExpunge"), (FetchAttr("UID"),)),
+                EventGroup("SUBTREE", ("A B",), ("MailboxName",)),
+            ),
+        ),
+    ),
     (b"a noop", Noop("a")),
     (b"a LOGOUT", Logout("a")),
     (b"a STARTTLS", StartTLS("a")),

@@ -90,6 +90,13 @@ TOKENS = [
     b"99999999999999999999",
     b"1-Feb-1994",
     b"INBOX",
+    b"NOTIFY",  # RFC 5465
+    b"SET",
+    b"NONE",
+    b"SELECTED",
+    b"SUBTREE",
+    b"MessageNew",
+    b"MessageExpunge",
 ]
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=40).map(b"".join)
 any_input = st.one_of(st.binary(max_size=300), token_soup)
@@ -118,7 +125,14 @@ def test_reader_never_raises_and_chunking_does_not_matter(data: bytes, cuts: lis
 @FUZZ
 @given(any_input)
 def test_parser_raises_only_syntax_errors(data: bytes) -> None:
-    for line in (data, b"a1 " + data, b"a1 UID " + data, b"a1 SEARCH " + data, b"a1 FETCH 1 " + data):
+    for line in (
+        data,
+        b"a1 " + data,
+        b"a1 UID " + data,
+        b"a1 SEARCH " + data,
+        b"a1 FETCH 1 " + data,
+        b"a1 NOTIFY SET " + data,
+    ):
         try:
             parse_line(line)
         except ImapSyntaxError:
