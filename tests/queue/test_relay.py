@@ -37,9 +37,9 @@ def runner_for(srv: TranscriptServer, routes: dict[str, tuple[str, int]]) -> Que
     return QueueRunner(srv.mail, outbound.queue, outbound, srv.config, router=router)
 
 
-async def inbox(srv: TranscriptServer, user: str) -> list[Message]:
+async def inbox(srv: TranscriptServer, user: str, mailbox: str = "INBOX") -> list[Message]:
     mail = srv.mail
-    box = await mail.get_mailbox(await srv.account(user), "INBOX")
+    box = await mail.get_mailbox(await srv.account(user), mailbox)
     out = []
     for record in await mail.list_messages(box):
         content = await mail.get_content(record.content_id)
