@@ -380,6 +380,12 @@ class RelayConfig:
     routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     require_tls: bool = False  # refuse to send without verified TLS (else STARTTLS is opportunistic)
     helo_name: str = ""  # EHLO argument; default: the hostname
+    # RFC 8461: apply the MTA-STS policy a destination publishes (verified TLS to its listed MX).
+    mta_sts: bool = True
+    mta_sts_port: int = 443  # HTTPS port of the policy hosts (tests use an unprivileged one)
+    # PEM file of the CAs trusted for verified TLS when sending (SMTP and MTA-STS policy
+    # fetches); "": the system's trust store.
+    tls_ca_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -680,19 +686,19 @@ def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key 'relay.routes': expected a table of \"domain\" = \"HOST:PORT\"")
             values[key] = {d.lower().rstrip("."): _hostport(v, f"relay.routes.{d}", source) for d in value for v in [value[d]]}
-        elif key == "mx_port":
+        elif key in ("mx_port", "mta_sts_port"):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-                raise ConfigError(f"{source}: key 'relay.mx_port': expected a port 1-65535, got {value!r}")
+                raise ConfigError(f"{source}: key 'relay.{key}': expected a port 1-65535, got {value!r}")
             values[key] = value
         elif key == "smarthost_tls":
             if value not in ("starttls", "implicit", "none"):
                 raise ConfigError(f"{source}: key 'relay.smarthost_tls': expected \"starttls\", \"implicit\" or \"none\"")
             values[key] = value
-        elif key in ("smarthost_user", "smarthost_password", "helo_name"):
+        elif key in ("smarthost_user", "smarthost_password", "helo_name", "tls_ca_file"):
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected a string")
             values[key] = value
-        elif key in ("require_tls", "enabled"):
+        elif key in ("require_tls", "enabled", "mta_sts"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected true or false")
             values[key] = value
