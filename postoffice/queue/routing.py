@@ -91,6 +91,7 @@ class Router:
             if configured:
                 resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in self.dns_config.nameservers]
             resolver.lifetime = self.dns_config.timeout
+            resolver.cache = dns.resolver.Cache()  # answers kept for their TTL (RFC 1035 §3.2.1): MX, A, MTA-STS TXT
             self._resolver = resolver
         return self._resolver
 
