@@ -435,6 +435,11 @@ class Config:
     def dkim_dir(self) -> Path:
         return self.data_dir / "dkim"
 
+    @property
+    def mta_sts_cache(self) -> Path:
+        """The MTA-STS policies fetched for destination domains (RFC 8461 §5.1)."""
+        return self.data_dir / "mta-sts.json"
+
     def webmail_url(self) -> str:
         if self.public_url:
             return self.public_url

@@ -16,8 +16,9 @@ How a policy is found (RFC 8461 §3, §5.1), each time mail is routed to a domai
 - a fetch that fails leaves the cached policy in force while it is valid; without one
   the domain is treated as having no policy (§3.3).
 
-The cache is in memory: a restart fetches the policies again (§5.1 asks for a cache
-that survives restarts: not yet). Applying a policy is :class:`~.routing.Router`'s
+The cache is kept in memory and, when given a file (``data_dir/mta-sts.json``), written
+there after each fetch (atomically) and read at start: a policy outlives a restart, so
+an attacker who blocks the fetch afterwards cannot turn it off (§10.2). Applying a policy is :class:`~.routing.Router`'s
 part: in ``enforce`` mode only MX hosts that match the policy are tried, each with
 verified TLS for its MX name (§4, §5); ``testing`` and ``none`` change nothing (no
 TLS-RPT reports are sent, RFC 8460).
@@ -26,10 +27,14 @@ TLS-RPT reports are sent, RFC 8460).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
+import os
 import re
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import dns.asyncresolver
@@ -114,13 +119,20 @@ class MtaSts:
     HTTPS on ``port`` (443; tests use another), trusting ``context``'s CAs."""
 
     def __init__(
-        self, resolver: dns.asyncresolver.Resolver, clock: Clock, *, port: int = 443, context: ssl.SSLContext | None = None
+        self,
+        resolver: dns.asyncresolver.Resolver,
+        clock: Clock,
+        *,
+        port: int = 443,
+        context: ssl.SSLContext | None = None,
+        cache_file: Path | None = None,
     ) -> None:
         self.resolver = resolver
         self.clock = clock
         self.port = port
         self.context = context or ssl.create_default_context()
-        self._cache: dict[str, Policy] = {}
+        self.cache_file = cache_file
+        self._cache: dict[str, Policy] = _load(cache_file) if cache_file is not None else {}
 
     async def policy(self, domain: str) -> Policy | None:
         """The policy in force for ``domain`` now, or None."""
@@ -144,6 +156,11 @@ class MtaSts:
             return cached
         fresh = Policy(domain, policy_id, mode, mx, max_age, now)
         self._cache[domain] = fresh
+        if self.cache_file is not None:
+            try:
+                await asyncio.to_thread(_save, self.cache_file, dict(self._cache))
+            except OSError as exc:
+                log.warning("MTA-STS: cache %s not written (%s)", self.cache_file, exc)
         log.info("MTA-STS %s: policy %s, mode %s, mx %s, max_age %d", domain, policy_id, mode, ",".join(mx), max_age)
         return fresh
 
@@ -219,6 +236,24 @@ class MtaSts:
             raise PolicyError(f"truncated answer ({exc})") from None
         finally:
             writer.close()
+
+
+def _load(path: Path) -> dict[str, Policy]:
+    """The cached policies in ``path`` ({} when there is none or it cannot be read)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {p["domain"]: Policy(p["domain"], p["id"], p["mode"], tuple(p["mx"]), int(p["max_age"]), float(p["fetched"])) for p in raw}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("MTA-STS: cache %s unreadable (%s); policies are fetched again", path, exc)
+        return {}
+
+
+def _save(path: Path, policies: dict[str, Policy]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps([dataclasses.asdict(p) for p in policies.values()]), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -21,6 +21,7 @@ import logging
 import random
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 import dns.asyncresolver
 import dns.exception
@@ -66,12 +67,19 @@ class RouteError(Exception):
 
 class Router:
     def __init__(
-        self, relay: RelayConfig, dns_config: DNSConfig, *, rng: random.Random | None = None, clock: Clock | None = None
+        self,
+        relay: RelayConfig,
+        dns_config: DNSConfig,
+        *,
+        rng: random.Random | None = None,
+        clock: Clock | None = None,
+        mta_sts_cache: Path | None = None,
     ) -> None:
         self.relay = relay
         self.dns_config = dns_config
         self.rng = rng or random.Random()
         self.clock: Clock = clock or SystemClock()
+        self.mta_sts_cache = mta_sts_cache  # where MTA-STS policies are kept across restarts
         self._resolver: dns.asyncresolver.Resolver | None = None
         self._mta_sts: MtaSts | None = None
 
@@ -80,7 +88,9 @@ class Router:
         """The MTA-STS policies (None when ``[relay] mta_sts`` is off)."""
         if self._mta_sts is None and self.relay.mta_sts:
             context = verify_context(self.relay.tls_ca_file)
-            self._mta_sts = MtaSts(self.resolver, self.clock, port=self.relay.mta_sts_port, context=context)
+            self._mta_sts = MtaSts(
+                self.resolver, self.clock, port=self.relay.mta_sts_port, context=context, cache_file=self.mta_sts_cache
+            )
         return self._mta_sts
 
     @property

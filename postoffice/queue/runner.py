@@ -88,7 +88,7 @@ class QueueRunner:
         self.config = config
         self.limits = config.limits.relay
         self.clock: Clock = clock or mail.clock
-        self.router = router or Router(config.relay, config.dns, clock=self.clock)
+        self.router = router or Router(config.relay, config.dns, clock=self.clock, mta_sts_cache=config.mta_sts_cache)
         self._verify = verify_context(config.relay.tls_ca_file)  # [relay] tls_ca_file: whom verified TLS trusts
         self.helo = config.relay.helo_name or config.hostname
         # RFC 6376: mail from a local domain leaves DKIM-signed ([authn] dkim_sign).

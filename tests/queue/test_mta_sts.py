@@ -170,6 +170,22 @@ async def test_enforce_needs_a_verified_certificate_until_the_policy_expires(tmp
         assert len(server.requests) == 3 and await subjects(b) == ["one"]
 
 
+async def test_the_policy_outlives_a_restart(tmp_path: Path) -> None:
+    """A new runner (as after a restart of serve) uses the policy fetched before, from
+    data_dir: the policy host being unreachable now does not switch MTA-STS off."""
+    async with setup(tmp_path, trusted_mx_cert=False) as (a, b, dns, server, runner):
+        dns.set("_mta-sts.b.test", "TXT", ["v=STSv1; id=1"])
+        server.policy = policy("enforce", "mail.b.test")
+        await send_all(runner, "one")
+        assert await subjects(b) == [] and len(server.requests) == 1
+        await server.stop()  # nothing answers for mta-sts.b.test any more
+        restarted = runner_to(a, runner.router.relay.mx_port)
+        await retry(a, restarted, 301)
+        assert await subjects(b) == [] and len(server.requests) == 1
+        [reason] = await waiting(a)
+        assert " 4.7." in reason  # still enforced: no verified TLS, no delivery
+
+
 async def test_testing_mode_delivers_to_an_unlisted_mx(tmp_path: Path) -> None:
     async with setup(tmp_path, trusted_mx_cert=False) as (a, b, dns, server, runner):
         dns.set("_mta-sts.b.test", "TXT", ["v=STSv1; id=1"])
