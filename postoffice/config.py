@@ -659,7 +659,7 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
             raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server
     if "relay" in raw:
-        kwargs["relay"] = _relay(_table(raw, "relay", source), source)
+        kwargs["relay"] = _relay(_table(raw, "relay", source), source, base_dir)
     if "dns" in raw:
         kwargs["dns"] = _dns(_table(raw, "dns", source), source)
     if "authn" in raw:
@@ -682,7 +682,7 @@ def _hostport(value: object, key: str, source: str) -> tuple[str, int]:
         raise ConfigError(f"{source}: key '{key}': {exc}") from None
 
 
-def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
+def _relay(table: Mapping[str, Any], source: str, base_dir: Path) -> RelayConfig:
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key == "smarthost":
@@ -699,7 +699,16 @@ def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
             if value not in ("starttls", "implicit", "none"):
                 raise ConfigError(f"{source}: key 'relay.smarthost_tls': expected \"starttls\", \"implicit\" or \"none\"")
             values[key] = value
-        elif key in ("smarthost_user", "smarthost_password", "helo_name", "tls_ca_file"):
+        elif key == "tls_ca_file":
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: key 'relay.tls_ca_file': expected a file path")
+            if value:
+                path = Path(value) if Path(value).is_absolute() else base_dir / value
+                if not path.is_file():
+                    raise ConfigError(f"{source}: key 'relay.tls_ca_file': file {str(path)!r} does not exist")
+                value = str(path)
+            values[key] = value
+        elif key in ("smarthost_user", "smarthost_password", "helo_name"):
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected a string")
             values[key] = value
