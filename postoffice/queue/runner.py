@@ -296,7 +296,9 @@ class QueueRunner:
             else:
                 updates.append(RecipientUpdate(r.address, "queued", text, now + self.backoff(r.attempts + 1), now))
             log.info("queue %d <%s>: %s", entry.id, r.address, text)
-        await self.queue.update_recipients(entry.id, updates)
+        # Nothing left to report (no success notice to send): the entry ends with its outcome.
+        if await self.queue.update_recipients(entry.id, updates, remove_if_finished=not relayed):
+            return
         if relayed and entry.sender:
             info: dict[str, Any] = json.loads(entry.envelope or "{}")
             try:
