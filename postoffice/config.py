@@ -387,6 +387,12 @@ class RelayConfig:
     routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     require_tls: bool = False  # refuse to send without verified TLS (else STARTTLS is opportunistic)
     helo_name: str = ""  # EHLO argument; default: the hostname
+    # RFC 8461: apply the MTA-STS policy a destination publishes (verified TLS to its listed MX).
+    mta_sts: bool = True
+    mta_sts_port: int = 443  # HTTPS port of the policy hosts (tests use an unprivileged one)
+    # PEM file of the CAs trusted for verified TLS when sending (SMTP and MTA-STS policy
+    # fetches); "": the system's trust store.
+    tls_ca_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -435,6 +441,11 @@ class Config:
     @property
     def dkim_dir(self) -> Path:
         return self.data_dir / "dkim"
+
+    @property
+    def mta_sts_cache(self) -> Path:
+        """The MTA-STS policies fetched for destination domains (RFC 8461 §5.1)."""
+        return self.data_dir / "mta-sts.json"
 
     def webmail_url(self) -> str:
         if self.public_url:
@@ -682,7 +693,7 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>", base_dir
             raise ConfigError(f"{source}: key 'server.gc_interval': expected at least 1 second, got {server.gc_interval}")
         kwargs["server"] = server
     if "relay" in raw:
-        kwargs["relay"] = _relay(_table(raw, "relay", source), source)
+        kwargs["relay"] = _relay(_table(raw, "relay", source), source, base_dir)
     if "dns" in raw:
         kwargs["dns"] = _dns(_table(raw, "dns", source), source)
     if "authn" in raw:
@@ -705,7 +716,7 @@ def _hostport(value: object, key: str, source: str) -> tuple[str, int]:
         raise ConfigError(f"{source}: key '{key}': {exc}") from None
 
 
-def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
+def _relay(table: Mapping[str, Any], source: str, base_dir: Path) -> RelayConfig:
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key == "smarthost":
@@ -714,19 +725,28 @@ def _relay(table: Mapping[str, Any], source: str) -> RelayConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key 'relay.routes': expected a table of \"domain\" = \"HOST:PORT\"")
             values[key] = {d.lower().rstrip("."): _hostport(v, f"relay.routes.{d}", source) for d in value for v in [value[d]]}
-        elif key == "mx_port":
+        elif key in ("mx_port", "mta_sts_port"):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-                raise ConfigError(f"{source}: key 'relay.mx_port': expected a port 1-65535, got {value!r}")
+                raise ConfigError(f"{source}: key 'relay.{key}': expected a port 1-65535, got {value!r}")
             values[key] = value
         elif key == "smarthost_tls":
             if value not in ("starttls", "implicit", "none"):
                 raise ConfigError(f"{source}: key 'relay.smarthost_tls': expected \"starttls\", \"implicit\" or \"none\"")
             values[key] = value
+        elif key == "tls_ca_file":
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: key 'relay.tls_ca_file': expected a file path")
+            if value:
+                path = Path(value) if Path(value).is_absolute() else base_dir / value
+                if not path.is_file():
+                    raise ConfigError(f"{source}: key 'relay.tls_ca_file': file {str(path)!r} does not exist")
+                value = str(path)
+            values[key] = value
         elif key in ("smarthost_user", "smarthost_password", "helo_name"):
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected a string")
             values[key] = value
-        elif key in ("require_tls", "enabled"):
+        elif key in ("require_tls", "enabled", "mta_sts"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{source}: key 'relay.{key}': expected true or false")
             values[key] = value

@@ -53,7 +53,7 @@ from postoffice.smtpclient import (
 from postoffice.store.api import Content
 from postoffice.store.queue import QueueEntry, QueueRecipient, QueueStore, RecipientUpdate
 
-from .routing import Route, RouteError, Router
+from .routing import Route, RouteError, Router, verify_context
 
 __all__ = ["QueueRunner", "Job"]
 
@@ -88,7 +88,8 @@ class QueueRunner:
         self.config = config
         self.limits = config.limits.relay
         self.clock: Clock = clock or mail.clock
-        self.router = router or Router(config.relay, config.dns)
+        self.router = router or Router(config.relay, config.dns, clock=self.clock, mta_sts_cache=config.mta_sts_cache)
+        self._verify = verify_context(config.relay.tls_ca_file)  # [relay] tls_ca_file: whom verified TLS trusts
         self.helo = config.relay.helo_name or config.hostname
         # RFC 6376: mail from a local domain leaves DKIM-signed ([authn] dkim_sign).
         self.signer = DkimSigner.from_config(config)
@@ -238,9 +239,11 @@ class QueueRunner:
         last: ServerReply | None = None
         for hop in route.hops:
             try:
+                context = self._verify if hop.tls in ("verify", "implicit") else None
                 conn = await SMTPConnection.open(
-                    hop.host, hop.port, self.limits, helo=self.helo, tls=hop.tls, server_name=hop.server_name, auth=hop.auth
-                )
+                    hop.host, hop.port, self.limits, helo=self.helo, tls=hop.tls, server_name=hop.server_name, auth=hop.auth,
+                    context=context,
+                )  # fmt: skip
                 return conn, hop.server_name
             except SMTPClientError as exc:
                 last = exc.reply
@@ -293,7 +296,9 @@ class QueueRunner:
             else:
                 updates.append(RecipientUpdate(r.address, "queued", text, now + self.backoff(r.attempts + 1), now))
             log.info("queue %d <%s>: %s", entry.id, r.address, text)
-        await self.queue.update_recipients(entry.id, updates)
+        # Nothing left to report (no success notice to send): the entry ends with its outcome.
+        if await self.queue.update_recipients(entry.id, updates, remove_if_finished=not relayed):
+            return
         if relayed and entry.sender:
             info: dict[str, Any] = json.loads(entry.envelope or "{}")
             try:

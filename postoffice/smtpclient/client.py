@@ -27,6 +27,7 @@ from typing import Literal
 
 from postoffice.config import RelayLimits
 from postoffice.message.downgrade import Downgrader
+from postoffice.message.lineends import LineEndNormaliser
 from postoffice.wire.smtp.commands import encode_xtext
 
 from .framing import DataFramer
@@ -328,10 +329,13 @@ class SMTPConnection:
             body = "8BITMIME" if eight_ok else None
         elif body == "8BITMIME" and not eight_ok:
             body = None
+        # Only BINARYMIME data may hold bare CR or LF (RFC 3030 §3): anything else leaves
+        # with CRLF line ends (by BDAT too), made here so that the signature covers them.
+        crlf = body != "BINARYMIME"
         signature = b""
         if sign is not None and callable(source):
             # Signed before MAIL: the declared SIZE (RFC 1870) counts the signature fields too.
-            signature = await sign(_converted(source(), convert_8bit, convert_binary))
+            signature = await sign(_converted(source(), convert_8bit, convert_binary, crlf))
         estimate = (envelope.size * 4 // 3 + 1024 if convert_binary else envelope.size) + len(signature)
         limit = self.max_size()
         if limit is not None and estimate > limit:
@@ -383,9 +387,9 @@ class SMTPConnection:
             await self.reset()
             return TransactionResult(tuple(RecipientResult(r.address, rep) for r, rep in zip(everyone, rcpt_replies, strict=True)))
         if callable(source):
-            body_source: AsyncIterator[bytes] = _prefixed(signature, _converted(source(), convert_8bit, convert_binary))
+            body_source: AsyncIterator[bytes] = _prefixed(signature, _converted(source(), convert_8bit, convert_binary, crlf))
         else:
-            body_source = _converted(source, convert_8bit, convert_binary)
+            body_source = _converted(source, convert_8bit, convert_binary, crlf)
         if chunking:
             final = await self._send_bdat(body_source)
         else:
@@ -460,17 +464,21 @@ async def _prefixed(prefix: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[
         yield chunk
 
 
-async def _converted(source: AsyncIterable[bytes], convert_8bit: bool, convert_binary: bool) -> AsyncIterator[bytes]:
-    """The body as sent: re-encoded for a peer without 8BITMIME/BINARYMIME, in chunks."""
-    if not (convert_8bit or convert_binary):
-        async for chunk in source:
-            yield chunk
-        return
-    downgrader = Downgrader(convert_8bit=convert_8bit, convert_binary=convert_binary)
+async def _converted(
+    source: AsyncIterable[bytes], convert_8bit: bool, convert_binary: bool, crlf: bool
+) -> AsyncIterator[bytes]:
+    """The body as sent: re-encoded for a peer without 8BITMIME/BINARYMIME, and with
+    ``crlf`` every bare CR and bare LF made CRLF (RFC 5321 §2.3.8), in chunks."""
+    downgrader = Downgrader(convert_8bit=convert_8bit, convert_binary=convert_binary) if convert_8bit or convert_binary else None
+    normaliser = LineEndNormaliser() if crlf else None
     async for chunk in source:
-        out = downgrader.feed(chunk)
+        out = downgrader.feed(chunk) if downgrader is not None else chunk
+        if normaliser is not None:
+            out = normaliser.feed(out)
         if out:
             yield out
-    tail = downgrader.finish()
+    tail = downgrader.finish() if downgrader is not None else b""
+    if normaliser is not None:
+        tail = normaliser.feed(tail) + normaliser.flush()
     if tail:
         yield tail

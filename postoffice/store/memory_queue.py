@@ -78,10 +78,12 @@ class MemoryQueueStore:
         )
         self._entries[entry_id] = dataclasses.replace(entry, recipients=recipients)
 
-    async def update_recipients(self, entry_id: int, updates: Sequence[RecipientUpdate]) -> None:
+    async def update_recipients(
+        self, entry_id: int, updates: Sequence[RecipientUpdate], *, remove_if_finished: bool = False
+    ) -> bool:
         entry = self._entries.get(entry_id)
         if entry is None:
-            return
+            return False
         queued = {r.address: r for r in entry.recipients if r.status == "queued"}
         self._replace_recipients(
             entry_id,
@@ -97,6 +99,13 @@ class MemoryQueueStore:
                 if u.address in queued
             },
         )
+        if not remove_if_finished:
+            return False
+        entry = self._entries[entry_id]
+        if any(r.status == "queued" or (r.status == "failed" and not r.reported) for r in entry.recipients):
+            return False
+        del self._entries[entry_id]
+        return True
 
     async def mark_reported(self, entry_id: int, addresses: Sequence[str]) -> None:
         self._replace_recipients(entry_id, {a: {"reported": True} for a in addresses})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ class Captured:
     size: int = 0  # octets of the message (also when discarded)
     sha256: str = ""
     digest: Any = field(default_factory=hashlib.sha256)
+    arrived: float = 0.0  # wall-clock time of the final reply (time.time(): benchmarks compare processes)
 
 
 @dataclass
@@ -50,7 +52,7 @@ class SMTPSink:
     _server: asyncio.Server | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=1 << 24)  # long data lines
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -134,12 +136,16 @@ class SMTPSink:
                 self.data_started += 1
                 if self.misbehave == "stall-data":
                     await asyncio.sleep(3600)
+                # Line by line: a client may pipeline its next command (QUIT, RSET, MAIL)
+                # right after the final dot, in the same segment (RFC 2920 §3.1; Postfix does).
                 wire = bytearray(b"\r\n")
-                while not wire.endswith(b"\r\n.\r\n"):
-                    chunk = await reader.read(65536)
-                    if not chunk:
+                while True:
+                    line = await reader.readline()
+                    if not line:
                         return
-                    wire += chunk
+                    wire += line
+                    if line == b".\r\n" and wire.endswith(b"\r\n.\r\n"):
+                        break
                 tx.wire = bytes(wire[2:])
                 body = bytes(wire[2:-3])  # up to the CRLF before the final dot
                 tx.message = b"\r\n".join(
@@ -186,5 +192,6 @@ class SMTPSink:
             tx.sha256 = hashlib.sha256(tx.message).hexdigest()
         send(self.data_reply)
         if self.data_reply.startswith(b"2"):
+            tx.arrived = time.time()
             self.messages.append(tx)
             self.received.set()

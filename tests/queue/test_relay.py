@@ -6,6 +6,8 @@ import asyncio
 import email
 import email.policy
 import hashlib
+import os
+import shutil
 import tracemalloc
 from collections.abc import AsyncIterator
 from email.message import EmailMessage, Message
@@ -14,11 +16,14 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from postoffice.authn import DkimKeys
 from postoffice.config import DNSConfig, RelayConfig
 from postoffice.mail.outbound import Outbound
 from postoffice.queue import QueueRunner, Router
 from postoffice.store.api import NewDelivery
 from postoffice.store.queue import NewQueueRecipient
+from postoffice.testing.dkim_verifiers import OPENDKIM, mail_dkim_results, opendkim_results
+from postoffice.testing.dns import TestDNSServer
 from postoffice.testing.server import TranscriptServer
 from postoffice.testing.smtp_sink import SMTPSink
 
@@ -32,14 +37,21 @@ def runner_for(srv: TranscriptServer, routes: dict[str, tuple[str, int]]) -> Que
     return QueueRunner(srv.mail, outbound.queue, outbound, srv.config, router=router)
 
 
-async def inbox(srv: TranscriptServer, user: str) -> list[Message]:
+async def inbox(srv: TranscriptServer, user: str, mailbox: str = "INBOX") -> list[Message]:
     mail = srv.mail
-    box = await mail.get_mailbox(await srv.account(user), "INBOX")
+    box = await mail.get_mailbox(await srv.account(user), mailbox)
     out = []
     for record in await mail.list_messages(box):
         content = await mail.get_content(record.content_id)
         out.append(email.message_from_bytes(await mail.read(content), policy=email.policy.compat32))
     return out
+
+
+async def raw_inbox(srv: TranscriptServer, user: str) -> bytes:
+    """The octets of the one message in ``user``'s INBOX, as stored."""
+    mail = srv.mail
+    [record] = await mail.list_messages(await mail.get_mailbox(await srv.account(user), "INBOX"))
+    return await mail.read(await mail.get_content(record.content_id))
 
 
 async def wait_inbox(srv: TranscriptServer, user: str, count: int) -> list[Message]:
@@ -81,34 +93,82 @@ def delivery_status(message: Message) -> list[dict[str, str]]:
     return [{k.lower(): v for k, v in g.items()} for g in groups]
 
 
+def publish_sender(dns: TestDNSServer, srv: TranscriptServer, domain: str) -> dict[str, str]:
+    """Put ``domain``'s DKIM keys (made now, in ``srv``'s key folder), SPF (loopback) and
+    DMARC (p=reject) on the test DNS server; the key records, by name."""
+    records = {f"{k.selector}._domainkey.{domain}": k.public_record() for k in DkimKeys(srv.config.dkim_dir).keys(domain)}
+    for name, record in records.items():
+        dns.set(name, "TXT", [record])
+    dns.set(domain, "TXT", ["v=spf1 ip4:127.0.0.1 -all"])
+    dns.set(f"_dmarc.{domain}", "TXT", ["v=DMARC1; p=reject"])
+    return records
+
+
+def authentication_results(message: Message, authserv_id: str) -> str:
+    """The Authentication-Results field ``authserv_id`` wrote, unfolded (there must be one)."""
+    [ours] = [" ".join(str(f).split()) for f in message.get_all("Authentication-Results") or [] if str(f).strip().startswith(authserv_id + ";")]
+    return ours
+
+
+async def independent_verdicts(raw: bytes, keys: dict[str, str], dns: TestDNSServer) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """What OpenDKIM and Mail::DKIM say of the message's signatures."""
+    return (
+        await asyncio.to_thread(opendkim_results, raw, keys),
+        await asyncio.to_thread(mail_dkim_results, raw, dns.port),
+    )
+
+
+@pytest.mark.skipif(not os.path.exists(OPENDKIM) or shutil.which("perl") is None, reason="Debian opendkim / libmail-dkim-perl missing (TEST_DEBS)")
 async def test_two_instances_send_and_reply() -> None:
-    async with (
-        TranscriptServer("smtp", users=["alice"], domain="a.test") as a,
-        TranscriptServer("smtp", users=["bob"], domain="b.test") as b,
-    ):
-        a_mx, b_mx = await a.start_listener("smtp"), await b.start_listener("smtp")
-        a_sub, b_sub = await a.start_listener("submission"), await b.start_listener("submission")
-        runner_a = runner_for(a, {"b.test": ("127.0.0.1", b_mx)})
-        runner_b = runner_for(b, {"a.test": ("127.0.0.1", a_mx)})
-        runner_a.start()
-        runner_b.start()
-        try:
-            await submit(a_sub, "alice@a.test", "bob@b.test", "Hello Bob")
-            [got] = await wait_inbox(b, "bob", 1)
-            assert got["Subject"] == "Hello Bob"
-            assert got.get_all("Return-Path") == ["<alice@a.test>"]  # B's own; A's copy kept none (RFC 5321 §4.4)
-            assert len(got.get_all("Received") or []) == 2  # A's submission, then B's MX
-            assert "with ESMTPS" in str(got.get_all("Received")[0])  # opportunistic STARTTLS between them
-            await submit(b_sub, "bob@b.test", "alice@a.test", "Re: Hello Bob")
-            [reply] = await wait_inbox(a, "alice", 1)
-            assert reply["Subject"] == "Re: Hello Bob"
-            # Both queues are empty once delivered.
-            async with asyncio.timeout(DEADLINE):
-                while await a.mail.outbound.queue.list_entries() or await b.mail.outbound.queue.list_entries():  # type: ignore[union-attr]  # noqa: ASYNC110 (store polled)
-                    await asyncio.sleep(0.05)
-        finally:
-            await runner_a.stop()
-            await runner_b.stop()
+    """A (a.test) and B (b.test) with static routes to each other, sender checks on at
+    both: alice's message reaches bob DKIM-signed d=a.test, B's checks pass, and OpenDKIM
+    and Mail::DKIM (neither shares code with us) verify the signature as B stored it;
+    bob's reply comes back the same way, signed d=b.test."""
+    with TestDNSServer() as dns:
+        checks = {"authn.inbound_checks": True, "dns.nameservers": [dns.address], "dns.timeout": 5}
+        async with (
+            TranscriptServer("smtp", users=["alice"], domain="a.test", config_overrides=checks) as a,
+            TranscriptServer("smtp", users=["bob"], domain="b.test", config_overrides=checks) as b,
+        ):
+            a_keys, b_keys = publish_sender(dns, a, "a.test"), publish_sender(dns, b, "b.test")
+            a_mx, b_mx = await a.start_listener("smtp"), await b.start_listener("smtp")
+            a_sub, b_sub = await a.start_listener("submission"), await b.start_listener("submission")
+            runner_a = runner_for(a, {"b.test": ("127.0.0.1", b_mx)})
+            runner_b = runner_for(b, {"a.test": ("127.0.0.1", a_mx)})
+            runner_a.start()
+            runner_b.start()
+            try:
+                await submit(a_sub, "alice@a.test", "bob@b.test", "Hello Bob")
+                [got] = await wait_inbox(b, "bob", 1)
+                assert got["Subject"] == "Hello Bob"
+                assert got.get_all("Return-Path") == ["<alice@a.test>"]  # B's own; A's copy kept none (RFC 5321 §4.4)
+                assert len(got.get_all("Received") or []) == 2  # A's submission, then B's MX
+                assert "with ESMTPS" in str(got.get_all("Received")[0])  # opportunistic STARTTLS between them
+                signatures = [" ".join(str(s).split()) for s in got.get_all("DKIM-Signature") or []]
+                assert len(signatures) == 2 and all("d=a.test;" in s for s in signatures)
+                verdict = authentication_results(got, "mail.b.test")
+                assert "dkim=pass header.d=a.test header.s=" in verdict and "spf=pass" in verdict and "dmarc=pass" in verdict
+                raw = await raw_inbox(b, "bob")
+                assert await independent_verdicts(raw, a_keys, dns) == (
+                    [("pass", "rsa-sha256", "a.test"), ("pass", "ed25519-sha256", "a.test")],
+                    # Debian 12's Mail::DKIM does not know ed25519-sha256 (RFC 8463): "invalid"
+                    [("pass", "rsa-sha256", "a.test"), ("invalid", "ed25519-sha256", "a.test")],
+                )
+                await submit(b_sub, "bob@b.test", "alice@a.test", "Re: Hello Bob")
+                [reply] = await wait_inbox(a, "alice", 1)
+                assert reply["Subject"] == "Re: Hello Bob"
+                verdict = authentication_results(reply, "mail.a.test")
+                assert "dkim=pass header.d=b.test header.s=" in verdict and "spf=pass" in verdict and "dmarc=pass" in verdict
+                opendkim, mail_dkim = await independent_verdicts(await raw_inbox(a, "alice"), b_keys, dns)
+                assert opendkim == [("pass", "rsa-sha256", "b.test"), ("pass", "ed25519-sha256", "b.test")]
+                assert mail_dkim[0] == ("pass", "rsa-sha256", "b.test")
+                # Both queues are empty once delivered.
+                async with asyncio.timeout(DEADLINE):
+                    while await a.mail.outbound.queue.list_entries() or await b.mail.outbound.queue.list_entries():  # type: ignore[union-attr]  # noqa: ASYNC110 (store polled)
+                        await asyncio.sleep(0.05)
+            finally:
+                await runner_a.stop()
+                await runner_b.stop()
 
 
 async def test_mx_listener_never_relays() -> None:

@@ -78,3 +78,42 @@ async def test_mail_from_another_domain_is_not_signed() -> None:
             assert b"DKIM-Signature" not in got.message
     finally:
         await sink.stop()
+
+
+# A BODY=BINARYMIME message is stored byte for byte (RFC 3030 §3), so a text part may
+# hold a bare CR; a binary part holds anything.
+BINARY = bytes(range(256)) * 8
+BINARY_MIME = (
+    b"From: Alice <alice@a.test>\r\nTo: bob@b.test\r\nSubject: binary\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n"
+    b"a bare CR\rhere and a bare LF\nthere\r\n--BB\r\nContent-Type: application/octet-stream\r\n"
+    b"Content-Transfer-Encoding: binary\r\n\r\n" + BINARY + b"\r\n--BB--\r\n"
+)
+
+
+async def test_binarymime_downgraded_for_a_data_only_peer_still_verifies() -> None:
+    """The binary part goes as base64 and every line end as CRLF (the DATA framing makes
+    it so); the signature covers those octets, not the stored ones."""
+    sink = SMTPSink(extensions=("PIPELINING", "8BITMIME", "SIZE 100000000"))  # neither CHUNKING nor BINARYMIME
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            await runner.outbound.submit(
+                BINARY_MIME, sender="alice@a.test", local=[], remote=[NewQueueRecipient("bob@b.test")], max_size=10**6,
+                envelope=NewDelivery("alice@a.test", (), 0.0, body="BINARYMIME"), normalise_line_ends=False,
+            )  # fmt: skip
+            await runner.run_until_idle()
+            await sink.wait_for(1)
+            [got] = sink.messages
+            assert got.via == "DATA"
+            parts = list(email.message_from_bytes(got.message, policy=email.policy.compat32).walk())
+            assert parts[2]["Content-Transfer-Encoding"] == "base64" and parts[2].get_payload(decode=True) == BINARY
+            keys = DkimKeys(a.config.dkim_dir)
+            with TestDNSServer() as dns:
+                for key in keys.keys("a.test"):
+                    dns.set(f"{key.selector}._domainkey.a.test", "TXT", [key.public_record()])
+                results = await _verify(dns, got.message)
+            assert results == [("pass", "rsa-sha256", "a.test"), ("pass", "ed25519-sha256", "a.test")]
+    finally:
+        await sink.stop()

@@ -66,6 +66,14 @@ async def test_static_route_and_smarthost_come_first(dns_port: int) -> None:
     assert (hop.host, hop.port, hop.tls) == ("smart.test", 587, "verify")
 
 
+async def test_answers_are_cached_for_their_ttl() -> None:
+    with TestDNSServer(ZONE, ttl=60) as server:
+        r = router(server.port)
+        first = await r.route("b.test")
+        assert set((await r.route("b.test")).hops) == set(first.hops)
+        assert server.queries.count(("b.test", "MX")) == 1 and server.queries.count(("_mta-sts.b.test", "TXT")) == 1
+
+
 async def test_unreachable_dns_is_temporary() -> None:
     r = Router(RelayConfig(), DNSConfig(nameservers=(("127.0.0.1", 9),), timeout=0.5))
     with pytest.raises(RouteError) as info:

@@ -66,6 +66,20 @@ async def test_due_attempts_and_finish(store: Store) -> None:
     assert await queue.next_attempt() is None
 
 
+async def test_update_removes_a_finished_entry_when_asked(store: Store) -> None:
+    queue = queue_of(store)
+    entry = await queue.enqueue(make_content(2), "a@a.test", "{}", [NewQueueRecipient("x@b.test"), NewQueueRecipient("y@b.test")], 100.0)
+    delivered = RecipientUpdate("x@b.test", "delivered", "250 2.0.0 ok", 0.0, 101.0)
+    assert await queue.update_recipients(entry.id, [delivered], remove_if_finished=True) is False  # y still queued
+    failed = RecipientUpdate("y@b.test", "failed", "550 5.1.1 no", 0.0, 102.0)
+    assert await queue.update_recipients(entry.id, [failed], remove_if_finished=True) is False  # to be reported
+    assert await queue.get_entry(entry.id) is not None
+    other = await queue.enqueue(make_content(3), "a@a.test", "{}", [NewQueueRecipient("z@b.test")], 100.0)
+    done = RecipientUpdate("z@b.test", "delivered", "250 2.0.0 ok", 0.0, 103.0)
+    assert await queue.update_recipients(other.id, [done], remove_if_finished=True) is True
+    assert await queue.get_entry(other.id) is None
+
+
 async def test_delete_and_retry_unknown(store: Store) -> None:
     queue = queue_of(store)
     entry = await queue.enqueue(make_content(3), "", "{}", [NewQueueRecipient("x@b.test")], 1.0)

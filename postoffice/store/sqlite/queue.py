@@ -93,8 +93,10 @@ class SQLiteQueueStore:
 
         return await self.db.read(op)
 
-    async def update_recipients(self, entry_id: int, updates: Sequence[RecipientUpdate]) -> None:
-        def op(conn: sqlite3.Connection) -> None:
+    async def update_recipients(
+        self, entry_id: int, updates: Sequence[RecipientUpdate], *, remove_if_finished: bool = False
+    ) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
             conn.executemany(
                 "UPDATE queue_recipients SET status = ?, last_reply = ?, next_attempt = ?, last_attempt = ?,"
                 " attempts = attempts + ? WHERE queue_id = ? AND address = ? AND status = 'queued'",
@@ -103,8 +105,20 @@ class SQLiteQueueStore:
                     for u in updates
                 ],
             )
+            if not remove_if_finished:
+                return False
+            # One transaction, one sync: the last recipient's outcome and the entry's end.
+            left = conn.execute(
+                "SELECT 1 FROM queue_recipients WHERE queue_id = ?"
+                " AND (status = 'queued' OR (status = 'failed' AND reported = 0)) LIMIT 1",
+                (entry_id,),
+            ).fetchone()
+            if left is not None:
+                return False
+            conn.execute("DELETE FROM queue_recipients WHERE queue_id = ?", (entry_id,))
+            return conn.execute("DELETE FROM queue WHERE id = ?", (entry_id,)).rowcount > 0
 
-        await self.db.write(op)
+        return await self.db.write(op)
 
     async def mark_reported(self, entry_id: int, addresses: Sequence[str]) -> None:
         await self.db.write(
