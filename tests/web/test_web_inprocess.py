@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from web_helpers import DOMAIN, PASSWORD, client_for, csrf_of, hidden, sign_in
 
@@ -339,6 +341,43 @@ async def test_conversations_grouped_by_in_reply_to(alice: httpx.AsyncClient, we
     # topic A's conversation has the newest message, so it comes first, in date order.
     assert grouped.index(">topic A<") < grouped.index("Re: topic A") < grouped.index("topic B")
     assert grouped.count(' reply"') == 1  # the reply is indented under its thread
+
+
+async def test_conversations_span_the_whole_folder_and_page_by_conversation(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]
+) -> None:
+    """The oldest message and its newest reply, 56 messages apart, are one conversation on
+    the first page; the reply names it only in References (its In-Reply-To is a message
+    not in the folder); the second page goes on by conversation, repeating none."""
+    _, services = webmail
+    inbox = f"alice@{DOMAIN}"
+
+    def msg(subject: str, mid: str, day: int, headers: str = "") -> bytes:
+        return (
+            f"From: bob@example.test\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n{headers}"
+            f"Date: {1 + day // 24:02d} Mar 2024 {day % 24:02d}:00:00 +0000\r\n\r\nx\r\n"
+        ).encode()
+
+    await services.mail.deliver(msg("opening question", "root@x", 0), [inbox])
+    for n in range(1, 56):
+        await services.mail.deliver(msg(f"unrelated {n:02d}", f"u{n}@x", n), [inbox])
+    reply = msg("late answer", "late@x", 60, "In-Reply-To: <gone@x>\r\nReferences: <root@x> <gone@x>\r\n")
+    await services.mail.deliver(reply, [inbox])
+
+    first = (await alice.get("/folder/INBOX?threads=1")).text
+    assert first.index(">opening question<") < first.index(">late answer<") < first.index(">unrelated 55<")
+    assert ">unrelated 07<" in first and ">unrelated 06<" not in first  # 50 conversations a page
+    older = re.search(r'rel="next" href="([^"]+)"', first)
+    assert older is not None
+    second = (await alice.get(older.group(1).replace("&amp;", "&"))).text
+    shown = re.findall(r">(unrelated \d\d|opening question|late answer)<", second)
+    assert shown == [f"unrelated {n:02d}" for n in range(6, 0, -1)]
+    assert 'rel="next"' not in second
+
+    # A new message joins its conversation at once (the grouping follows the folder).
+    await services.mail.deliver(msg("Re: unrelated 01", "r1@x", 61, "In-Reply-To: <u1@x>\r\n"), [inbox])
+    again = (await alice.get("/folder/INBOX?threads=1")).text
+    assert again.index(">unrelated 01<") < again.index(">Re: unrelated 01<") < again.index(">opening question<")
 
 
 async def test_sender_is_the_user_or_one_of_their_aliases(alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]) -> None:
