@@ -395,3 +395,56 @@ async def test_sender_is_the_user_or_one_of_their_aliases(alice: httpx.AsyncClie
     [only] = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
     data = await services.mail.read(await services.mail.get_content(only.content_id))
     assert b"From: sales@example.test" in data and b"Return-Path: <sales@example.test>" in data
+
+
+async def test_forward_takes_the_attachments_from_the_store_without_copying_them(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]
+) -> None:
+    """Forwarding a message with a large attachment stores no new blob: bob's copy names
+    the original's part blob, and the blob store grows by less than the attachment (only
+    the new message's own octets: its headers and text). The part is streamed from the
+    store, never held whole: the server's memory peak while sending stays well below
+    the attachment's size."""
+    import base64
+    import os
+    import tracemalloc
+
+    _, services = webmail
+    video = os.urandom(8_000_000)
+    encoded = base64.encodebytes(video).replace(b"\n", b"\r\n")
+    original = (
+        b"From: carol@example.test\r\nTo: alice@example.test\r\nSubject: the clip\r\n"
+        b"Message-ID: <clip@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        b"--zz\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b'--zz\r\nContent-Type: video/webm\r\nContent-Disposition: attachment; filename="clip.webm"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--zz--\r\n"
+    )
+    delivered = await services.mail.deliver(original, [f"alice@{DOMAIN}"])
+    source = await services.mail.get_content(delivered.records[0].content_id)
+    [clip_blob] = [b for b in source.blob_ids if services.blobs.size(b) == len(video)]
+    before = services.blobs.total_size()  # type: ignore[attr-defined]
+
+    page = await alice.get(f"/compose?mode=forward&folder=INBOX&uid={delivered.records[0].uid}")
+    assert "clip.webm" in page.text
+    form = {
+        "csrf": hidden(page.text, "csrf"), "to": f"bob@{DOMAIN}", "subject": hidden(page.text, "subject"),
+        "body": "for you", "forward_folder": "INBOX", "forward_uid": str(delivered.records[0].uid),
+    }  # fmt: skip
+    tracemalloc.start()
+    try:
+        assert (await alice.post("/send", data=form)).status_code == 303
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(video) // 2, peak
+
+    bob = await services.mail.get_account(f"bob@{DOMAIN}")
+    assert bob is not None
+    [record] = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
+    forwarded = await services.mail.get_content(record.content_id)
+    assert clip_blob in forwarded.blob_ids  # the stored part itself, not a copy
+    structure = services.mail.bodystructure(forwarded)
+    clip = next(p for p in structure.root.children if p.filename == "clip.webm")
+    assert await services.mail.read_part(forwarded, clip.section) == video
+    grown = services.blobs.total_size() - before  # type: ignore[attr-defined]
+    assert grown < 20_000, grown  # the new skeleton at most (Sent keeps the same content)
