@@ -4,8 +4,9 @@ Run: ``.venv/bin/python bench/web_100k.py [--messages N] [--requests N]``. Store
 real message through the ingestion pipeline, copies its content row N times in bulk
 (each copy its own subject and date, so the list shows N distinct messages), then
 drives the ASGI app in-process (httpx, no socket) and prints p50/p99 of:
-the first list page, a list page deep in the folder (keyset by UID), and opening a
-message. Roundcube is not measured here (not built: see the closing note of the work).
+the first list page, a list page deep in the folder (keyset by UID), opening a
+message, and the list grouped by conversation (the first grouping of the folder, then
+pages from the grouping kept until the folder changes, and the regrouping after new mail). Roundcube is not measured here (not built: see the closing note of the work).
 """
 
 from __future__ import annotations
@@ -107,6 +108,15 @@ async def run(count: int, requests: int) -> None:
                 await measure("list: first page", c, ["/folder/INBOX"] * requests)
                 await measure("list: page deep in the folder", c, [f"/folder/INBOX?before={top // 2 - n}" for n in range(requests)])
                 await measure("open a message", c, [f"/message/{top - 1 - n}?folder=INBOX" for n in range(requests)])
+                # Conversations over the whole folder: the first request groups all of it
+                # (links read from the store), the next ones reuse it until the folder changes.
+                await measure("conversations: first grouping", c, ["/folder/INBOX?threads=1"])
+                await measure("conversations: first page", c, ["/folder/INBOX?threads=1"] * requests)
+                await measure(
+                    "conversations: page deep", c, [f"/folder/INBOX?threads=1&before={top // 2 - n}" for n in range(requests)]
+                )
+                await s.mail.deliver(SAMPLE, ["alice@example.test"])
+                await measure("conversations: after new mail", c, ["/folder/INBOX?threads=1"])
         finally:
             await s.close()
 

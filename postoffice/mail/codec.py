@@ -44,6 +44,7 @@ from postoffice.message.structure import BodyPart, BodyStructure, Disposition, E
 __all__ = [
     "encode_envelope",
     "decode_envelope",
+    "envelope_in_reply_to",
     "encode_bodystructure",
     "decode_bodystructure",
     "encode_layout",
@@ -164,6 +165,16 @@ _memo_envelope = lru_cache(maxsize=MEMO_ENTRIES)(_decode_envelope)
 def decode_envelope(data: bytes | str) -> Envelope:
     """The stored ENVELOPE; an empty one (nothing stored) is all NIL."""
     return _memo_envelope(data) if len(data) <= MEMO_MAX else _decode_envelope(data)
+
+
+def envelope_in_reply_to(data: bytes | str) -> str:
+    """The stored ENVELOPE's In-Reply-To alone ("" for NIL), without decoding its addresses
+    or filling the memo: conversation grouping reads it for every message of a folder."""
+    try:
+        value = json.loads(data)[8] if data else None
+    except (ValueError, IndexError, TypeError, KeyError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 # ---- bodystructure ----------------------------------------------------------------------

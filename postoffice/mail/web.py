@@ -1,4 +1,4 @@
-"""What the webmail needs from mail/ beyond MailService: sessions and message pages.
+"""What the webmail needs from mail/ beyond MailService: sessions, message pages, conversations.
 
 Sessions are kept on the server (``store.web.WebSessionStore``) so a user can list
 them and end any of them ("sign out everywhere"); the browser holds only a random
@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 from postoffice.errors import Kind, MailError
+from postoffice.mail.conversations import Conversation, Conversations
 from postoffice.mail.service import MailService
 from postoffice.store.api import Account, Mailbox, MessageRecord
 from postoffice.store.web import MessagePages, WebSession, WebSessionStore
@@ -49,6 +50,7 @@ class WebMail:
         self.mail = mail
         self.sessions = sessions
         self.pages = pages
+        self.conversations = Conversations(pages)
 
     @property
     def lifetime(self) -> float:
@@ -114,3 +116,8 @@ class WebMail:
     async def page(self, mailbox: Mailbox, before_uid: int | None, limit: int) -> list[MessageRecord]:
         """Newest first, UIDs below ``before_uid``: the keyset page of a message list."""
         return await self.pages.page_messages(mailbox.id, before_uid, max(1, min(limit, MAX_PAGE)))
+
+    async def conversation_page(self, mailbox: Mailbox, before_uid: int | None, limit: int) -> list[Conversation]:
+        """Newest first, conversations whose newest UID is below ``before_uid``: the keyset
+        page of the grouped list, grouped over the whole mailbox (``mail.conversations``)."""
+        return await self.conversations.page(mailbox, before_uid, max(1, min(limit, MAX_PAGE)))

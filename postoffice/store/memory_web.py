@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from postoffice.store.api import MessageRecord
 from postoffice.store.memory import MemoryStore
-from postoffice.store.web import WebSession
+from postoffice.store.web import ThreadLinks, WebSession
 
 __all__ = ["MemoryWebStore"]
 
@@ -60,3 +62,10 @@ class MemoryWebStore:
         records = await self.store.list_messages(mailbox_id)
         below = [r for r in records if before_uid is None or r.uid < before_uid]
         return below[::-1][: max(0, limit)]
+
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]:
+        return [(r.uid, r.content_id) for r in await self.store.list_messages(mailbox_id) if r.uid > after_uid]
+
+    async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]:
+        found = await self.store.get_contents(content_ids)
+        return [ThreadLinks(c.id, c.message_id, c.envelope, c.extra) for c in found.values()]

@@ -9,12 +9,13 @@ its await returns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from postoffice.store.api import MessageRecord
 
-__all__ = ["WebSession", "WebSessionStore", "MessagePages"]
+__all__ = ["WebSession", "WebSessionStore", "MessagePages", "ThreadLinks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,16 @@ class WebSession:
     expires: float
     client_ip: str = ""
     user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLinks:
+    """What conversation grouping reads of one content, as stored (``mail/`` decodes it)."""
+
+    content_id: int
+    message_id: str  # as the content row keeps it
+    envelope: bytes  # opaque, as Content.envelope (In-Reply-To is in it)
+    extra: str  # opaque, as Content.extra (the References list)
 
 
 @runtime_checkable
@@ -49,3 +60,9 @@ class MessagePages(Protocol):
     async def page_messages(self, mailbox_id: int, before_uid: int | None, limit: int) -> list[MessageRecord]: ...
     # ^ at most ``limit`` records with uid < before_uid (None: from the newest), by UID
     #   descending; MailError(NOT_FOUND) for an unknown mailbox
+
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]: ...
+    # ^ (uid, content_id) of the mailbox's messages with uid > after_uid, by UID ascending;
+    #   one indexed read; MailError(NOT_FOUND) for an unknown mailbox
+    async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]: ...
+    # ^ the links of those contents that exist, in any order

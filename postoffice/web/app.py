@@ -39,8 +39,8 @@ from postoffice.web.base import (
     SESSION_COOKIE,
     FormRefused,
     SignInNeeded,
+    conversation_rows,
     form_text,
-    group_threads,
     human_date,
     human_size,
     linkify,
@@ -179,13 +179,20 @@ class WebApp(WritingPages, MediaPages):
         name = request.path_params["name"]
         mailbox = await self.mail.get_mailbox(user.account, name)
         before = parse_int(request.query_params.get("before"))
-        records = await self.web.page(mailbox, before, PAGE_SIZE + 1)
-        older = records[PAGE_SIZE - 1].uid if len(records) > PAGE_SIZE else None
-        rows = await self._rows(records[:PAGE_SIZE])
-        await self.add_durations(records[:PAGE_SIZE], rows)
         threads = request.query_params.get("threads") == "1"
         if threads:
-            rows = group_threads(rows)
+            # Conversations of the whole folder, paged by conversation (mail.conversations).
+            conversations = await self.web.conversation_page(mailbox, before, PAGE_SIZE + 1)
+            older = conversations[PAGE_SIZE - 1].newest if len(conversations) > PAGE_SIZE else None
+            shown = conversations[:PAGE_SIZE]
+            records = await self.mail.get_messages(mailbox, [uid for c in shown for uid in c.uids])
+            rows = conversation_rows(await self._rows(records), [c.uids for c in shown])
+        else:
+            found = await self.web.page(mailbox, before, PAGE_SIZE + 1)
+            older = found[PAGE_SIZE - 1].uid if len(found) > PAGE_SIZE else None
+            records = found[:PAGE_SIZE]
+            rows = await self._rows(records)
+        await self.add_durations(records, rows)
         return self.render(
             request,
             "folder.html",

@@ -33,7 +33,7 @@ from postoffice.web.security import same_origin
 
 __all__ = [
     "PageBase", "SignInNeeded", "FormRefused", "SESSION_COOKIE", "LOGIN_COOKIE", "PAGE_SIZE", "HERE", "status_of",
-    "human_size", "human_date", "linkify", "group_threads", "folder_order", "form_text", "parse_int", "parse_day",
+    "human_size", "human_date", "linkify", "conversation_rows", "folder_order", "form_text", "parse_int", "parse_day",
 ]  # fmt: skip
 
 log = logging.getLogger("postoffice.web")
@@ -101,28 +101,14 @@ def linkify(text: str) -> str:
     return "".join(out)
 
 
-def group_threads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of one page grouped into conversations by In-Reply-To (RFC 5322 §3.6.4):
-    the conversation with the newest message first, each in date order, replies
-    indented one step. Only the messages on the page are grouped."""
-    by_id = {row["message_id"]: row for row in rows if row["message_id"]}
-
-    def root(row: dict[str, Any]) -> dict[str, Any]:
-        seen = {id(row)}
-        while row["in_reply_to"] in by_id and id(by_id[row["in_reply_to"]]) not in seen:
-            row = by_id[row["in_reply_to"]]
-            seen.add(id(row))
-        return row
-
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(id(root(row)), []).append(row)
-    ordered = sorted(groups.values(), key=lambda g: -max(r["date"] or 0 for r in g))
+def conversation_rows(rows: list[dict[str, Any]], conversations: list[tuple[int, ...]]) -> list[dict[str, Any]]:
+    """The rows of a page of conversations (each a tuple of UIDs, newest conversation
+    first): each conversation in date order, its replies indented one step."""
+    by_uid = {row["uid"]: row for row in rows}
     out: list[dict[str, Any]] = []
-    for group in ordered:
-        group.sort(key=lambda r: (r["date"] or 0, r["uid"]))
-        for n, row in enumerate(group):
-            out.append({**row, "depth": 0 if n == 0 else 1})
+    for uids in conversations:
+        members = sorted((by_uid[u] for u in uids if u in by_uid), key=lambda r: (r["date"] or 0, r["uid"]))
+        out.extend({**row, "depth": 0 if n == 0 else 1} for n, row in enumerate(members))
     return out
 
 
@@ -259,8 +245,6 @@ class PageBase:
                     "flagged": "\\Flagged" in record.flags,
                     "attachment": reading.has_attachment(content),
                     "preview": content.preview,
-                    "message_id": content.message_id.strip(),
-                    "in_reply_to": reading.in_reply_to(content),
                     "depth": 0,
                 }
             )

@@ -3,13 +3,18 @@
 Every field is checked for CR and LF first: a field holding a line break is refused,
 never folded or turned into a header (header injection). The message is built with the
 standard library's ``email`` package (RFC 2047 encoded words, RFC 2231 filenames,
-base64 attachments) and leaves here as CRLF bytes for ``MailService.deliver``.
+base64 attachments) and leaves here as CRLF bytes for ``MailService.deliver`` — or,
+when parts of a stored message go along (a forward), as pieces: the octets written here
+and, in between, the index of each stored part whose base64 body the caller streams
+from the part store (``MailService.part_base64``), so it is never uploaded or held again.
 """
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import email.utils
+import secrets
 from dataclasses import dataclass, field
 from email.headerregistry import Address as EmailAddress
 from email.message import EmailMessage
@@ -17,7 +22,7 @@ from email.message import EmailMessage
 from postoffice.errors import Kind, MailError
 from postoffice.message.address import parse_address_list
 
-__all__ = ["Draft", "Upload", "has_line_break", "parse_recipients", "build_message", "reply_subject", "forward_subject", "quote"]
+__all__ = ["Draft", "Upload", "StoredAttachment", "build_pieces", "has_line_break", "parse_recipients", "reply_subject", "forward_subject", "quote"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,14 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """An attachment that goes along from a stored message; its body is streamed."""
+
+    filename: str
+    content_type: str
 
 
 @dataclass(slots=True)
@@ -38,6 +51,7 @@ class Draft:
     in_reply_to: str = ""
     references: str = ""
     attachments: list[Upload] = field(default_factory=list)
+    stored: list[StoredAttachment] = field(default_factory=list)  # after the uploads
 
 
 def has_line_break(value: str) -> bool:
@@ -79,13 +93,16 @@ def _display(field_value: str) -> list[EmailAddress]:
     return out
 
 
-def build_message(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = False) -> bytes:
-    """The RFC 5322 bytes (CRLF) of a draft. Bcc is written only into a saved draft
+def build_pieces(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = False) -> list[bytes | int]:
+    """The RFC 5322 octets (CRLF) of a draft, as pieces: bytes, and in place of the
+    base64 body (lines of 76 and CRLF, as ``MailService.part_base64`` streams it) of
+    ``draft.stored[i]`` the index i. Bcc is written only into a saved draft
     (``keep_bcc``), never into a message that is sent (RFC 5322 §3.6.3)."""
     for value in (draft.from_address, draft.to, draft.cc, draft.bcc, draft.subject, draft.in_reply_to, draft.references):
         if has_line_break(value):
             raise MailError(Kind.INVALID, "line break in a header field")
-    for upload in draft.attachments:
+    named: list[Upload | StoredAttachment] = [*draft.attachments, *draft.stored]
+    for upload in named:
         if has_line_break(upload.filename) or has_line_break(upload.content_type):
             raise MailError(Kind.INVALID, "line break in an attachment name")
     message = EmailMessage(policy=email.policy.SMTP)
@@ -105,9 +122,29 @@ def build_message(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = F
         message["References"] = draft.references
     message["MIME-Version"] = "1.0"
     message.set_content(draft.body.replace("\r\n", "\n"), subtype="plain", charset="utf-8")
-    for upload in draft.attachments:
+    # A stored part's body is a placeholder here: one base64 line of a random marker,
+    # cut out below (the marker cannot occur by chance).
+    marker = secrets.token_hex(12)
+    placeholders = [f"\0po-stored-{marker}-{i}\0".encode() for i in range(len(draft.stored))]
+    attached: list[tuple[bytes, Upload | StoredAttachment]] = [
+        *((u.data, u) for u in draft.attachments), *zip(placeholders, draft.stored, strict=True)
+    ]
+    for data, upload in attached:
         maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
         if not subtype or not maintype.isascii():
             maintype, subtype = "application", "octet-stream"
-        message.add_attachment(upload.data, maintype=maintype, subtype=subtype, filename=upload.filename or "attachment")
-    return message.as_bytes()
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=upload.filename or "attachment")
+    written = message.as_bytes()
+    return _cut(written, placeholders) if placeholders else [written]
+
+
+def _cut(written: bytes, placeholders: list[bytes]) -> list[bytes | int]:
+    pieces: list[bytes | int] = []
+    for i, placeholder in enumerate(placeholders):
+        line = base64.b64encode(placeholder) + b"\r\n"
+        before, found, written = written.partition(line)
+        if not found:
+            raise RuntimeError("a stored attachment's placeholder was not written")
+        pieces.extend((before, i))
+    pieces.append(written)
+    return pieces

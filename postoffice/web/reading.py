@@ -11,7 +11,6 @@ names, decoding a part), this module switches to them.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from postoffice.message.address import Address, format_addresses, parse_address_
 from postoffice.message.headers import decode_bytes, decode_header_bytes, header_text, split_header_block, unfold
 from postoffice.store.api import Content
 
-__all__ = ["Attachment", "Reading", "read_message", "find_part", "has_attachment", "in_reply_to", "Header", "MAX_SHOWN_TEXT"]
+__all__ = ["Attachment", "Reading", "read_message", "find_part", "has_attachment", "Header", "MAX_SHOWN_TEXT"]
 
 MAX_SHOWN_TEXT = 2 * 1024 * 1024  # decoded octets of one text part shown inline; the rest is a download
 
@@ -166,18 +165,6 @@ def has_attachment(content: Content) -> bool:
             return True
         stack.extend(node.get("children") or [])
     return False
-
-
-def in_reply_to(content: Content) -> str:
-    """The first message id of In-Reply-To (ENVELOPE item 9, RFC 9051 §7.5.2)."""
-    try:
-        value = json.loads(content.envelope)[8]
-    except (ValueError, IndexError, TypeError):
-        return ""
-    if not isinstance(value, str):
-        return ""
-    match = re.search(r"<[^<>\s]+>", value)
-    return match.group(0) if match else ""
 
 
 def find_part(content: Content, section: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ page and nothing is stored. Drafts go to Drafts as the user writes.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,7 @@ from postoffice.mail import submission
 from postoffice.mail.service import UnknownRecipients
 from postoffice.mail.web import SignedIn
 from postoffice.message.address import parse_address_list
-from postoffice.store.api import FlagUpdate
+from postoffice.store.api import Content, FlagUpdate
 from postoffice.store.queue import NewQueueRecipient
 from postoffice.web import compose, reading
 from postoffice.web.base import (
@@ -174,27 +175,51 @@ class WritingPages(PageBase):
                 if total > limit:
                     raise MailError(Kind.TOO_BIG, "the attachments are larger than this server accepts")
                 uploads.append(compose.Upload(item.filename, item.content_type or "application/octet-stream", data))
+        stored: list[compose.StoredAttachment] = []
+        sections: list[str] = []
+        original: Content | None = None
         if forward is not None and forward_uid is not None:
-            # The original's attachments go along from the store, not uploaded again.
+            # The original's attachments go along by reference to its stored parts: never
+            # uploaded again, never held whole; streamed from the part store below.
             _, _, original = await self._record(user, str(forward["folder"]), forward_uid)
             for attachment in (await reading.read_message(self.mail, original)).attachments:
                 try:
-                    data = await self.mail.read_part(original, attachment.section)
+                    await self.mail.part_size(original, attachment.section)
                 except KeyError:
-                    continue
-                uploads.append(compose.Upload(attachment.filename, attachment.content_type, data))
-        draft = compose.Draft(sender, body=body, attachments=uploads, **fields)
+                    continue  # not a leaf of the part store (an attached message)
+                stored.append(compose.StoredAttachment(attachment.filename, attachment.content_type))
+                sections.append(attachment.section)
+        draft = compose.Draft(sender, body=body, attachments=uploads, stored=stored, **fields)
         try:
-            message = compose.build_message(
+            pieces = compose.build_pieces(
                 draft, hostname=self.mail.config.hostname, now=self.mail.clock.now(), keep_bcc=saving
             )
         except MailError as exc:
             return await again(exc.text, 400)
+        mail = self.mail
+
+        def message() -> AsyncIterator[bytes] | bytes:
+            """The message's octets; a fresh stream on each call (it is stored twice:
+            for the recipients, and in Sent or Drafts)."""
+            if original is None:
+                return b"".join(p for p in pieces if isinstance(p, bytes))
+            source = original
+
+            async def stream() -> AsyncIterator[bytes]:
+                for piece in pieces:
+                    if isinstance(piece, bytes):
+                        yield piece
+                    else:
+                        async for lines in mail.part_base64(source, sections[piece]):
+                            yield lines
+
+            return stream()
+
         if saving:
             drafts = await self._special(user, "\\Drafts")
             if drafts is None:
                 raise MailError(Kind.NOT_FOUND, "no Drafts folder")
-            saved = await self.mail.append(user.account, drafts.name, message, flags=frozenset({"\\Draft", "\\Seen"}))
+            saved = await self.mail.append(user.account, drafts.name, message(), flags=frozenset({"\\Draft", "\\Seen"}))
             await self._drop_draft(user, form)
             if fetched:
                 return JSONResponse({"draft_uid": saved.uid, "folder": drafts.name})
@@ -215,17 +240,17 @@ class WritingPages(PageBase):
             if outbound is not None and remote:
                 # One ingestion: the local copies and the queue entry are durable on return.
                 await outbound.submit(
-                    message, sender=sender, local=known, remote=[NewQueueRecipient(a) for a in remote], prepend=prepend,
+                    message(), sender=sender, local=known, remote=[NewQueueRecipient(a) for a in remote], prepend=prepend,
                     max_size=self.mail.config.limits.smtp.max_message_size + len(prepend),
                 )
             else:
-                await self.mail.deliver(message, known, prepend=prepend)
+                await self.mail.deliver(message(), known, prepend=prepend)
         except UnknownRecipients as exc:  # deleted since the check above: nothing was stored
             return await again(f"No such user: {', '.join(exc.addresses)}", 400)
         await submission.count_submission(self.mail, user.account)
         sent = await self._special(user, "\\Sent")
         if sent is not None:
-            await self.mail.append(user.account, sent.name, message, flags=frozenset({"\\Seen"}))
+            await self.mail.append(user.account, sent.name, message(), flags=frozenset({"\\Seen"}))
         await self._drop_draft(user, form)
         reply_uid = parse_int(form_text(form, "reply_uid"))
         if reply_uid is not None:

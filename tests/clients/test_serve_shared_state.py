@@ -5,6 +5,8 @@ process knows about clients, the other knows too (``store.shared``).
 - Connections to A count toward the per-address connection limit on B: the
   over-limit connection to B is refused, and accepted again once one to A has closed.
 - IMAP sessions per user are counted over both processes.
+- The webmail's connections per address are counted over both processes too, so
+  ``[server] processes = 2`` cannot double what one address may hold open.
 """
 
 from __future__ import annotations
@@ -40,17 +42,19 @@ def free_port() -> int:
 class Serve:
     """``postoffice serve`` with a config of its own (own ports) on a shared data dir."""
 
-    def __init__(self, process: asyncio.subprocess.Process, imap: int) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, imap: int, http: int) -> None:
         self.process = process
         self.imap = imap
+        self.http = http
 
     @classmethod
     async def start(cls, tmp_path: Path, name: str, data_dir: Path) -> Serve:
-        imap = free_port()
+        imap, http = free_port(), free_port()
         config = tmp_path / f"{name}.toml"
         config.write_text(
             f'data_dir = "{data_dir}"\ndomains = ["example.test"]\n'
-            f'[listen]\nimap = "127.0.0.1:{imap}"\n'
+            f'[listen]\nimap = "127.0.0.1:{imap}"\nhttp = "127.0.0.1:{http}"\n'
+            "[limits.http]\nmax_connections_per_ip = 2\n"
             f"[auth]\nfailure_delay = {FAILURE_DELAY}\nfailure_delay_max = 60\nfailure_window = 600\n"
             "[limits.imap]\nmax_connections_per_ip = 2\nmax_connections_per_user = 1\n"
         )
@@ -58,10 +62,11 @@ class Serve:
         process = await asyncio.create_subprocess_exec(
             str(POSTOFFICE), "--config", str(config), "serve", stdout=asyncio.subprocess.PIPE, stderr=log
         )
-        serve = cls(process, imap)
+        serve = cls(process, imap, http)
         assert process.stdout is not None
         end = time.monotonic() + DEADLINE
-        while b"listening on" not in await asyncio.wait_for(process.stdout.readline(), end - time.monotonic()):
+        # Every listener is up once the webmail's URL is printed (after the "listening on" lines).
+        while b"Webmail URL" not in await asyncio.wait_for(process.stdout.readline(), end - time.monotonic()):
             pass
         return serve
 
@@ -189,3 +194,36 @@ async def test_sessions_per_user_are_counted_over_both_processes(two: tuple[Serv
     finally:
         first.close()
         second.close()
+
+
+async def http_get(port: int) -> tuple[bytes, asyncio.StreamWriter]:
+    """One GET on a new connection, kept open: the status line, or b"" when the server
+    closed the connection without answering."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /login HTTP/1.1\r\nHost: mail.example.test\r\n\r\n")
+    return await asyncio.wait_for(reader.readline(), DEADLINE), writer
+
+
+async def test_web_connections_to_one_process_count_toward_the_limit_on_the_other(two: tuple[Serve, Serve]) -> None:
+    a, b = two
+    held = [await http_get(a.http) for _ in range(2)]  # [limits.http] max_connections_per_ip = 2
+    try:
+        assert all(status.startswith(b"HTTP/1.1 200") for status, _ in held)
+        status, refused = await http_get(b.http)
+        assert status == b""  # closed without an answer: A's two connections count on B
+        refused.close()
+        # One connection to A ends: B answers again once the slot is given back.
+        held[0][1].close()
+        end = time.monotonic() + DEADLINE
+        while True:
+            status, again = await http_get(b.http)
+            if status:
+                assert status.startswith(b"HTTP/1.1 200")
+                held.append((status, again))
+                break
+            again.close()
+            assert time.monotonic() < end, "B never accepted again"
+            await asyncio.sleep(0.05)
+    finally:
+        for _, writer in held:
+            writer.close()

@@ -77,3 +77,21 @@ async def test_pages_are_newest_first_below_a_uid(store: Store) -> None:
     assert await web.page_messages(box.id, 1, 3) == []
     with pytest.raises(MailError):
         await web.page_messages(box.id + 999, None, 3)
+
+
+async def test_mailbox_contents_and_thread_links(store: Store) -> None:
+    web = roles(store)
+    account = await store.add_account("alice@example.test", CREDS)
+    box = await store.create_mailbox(account.id, "INBOX")
+    for n in range(4):
+        await store.insert_messages(make_content(n), [NewMessage(box.id)])
+    await store.expunge(box.id, [2])
+    pairs = await web.mailbox_contents(box.id)
+    assert [uid for uid, _ in pairs] == [1, 3, 4]
+    assert await web.mailbox_contents(box.id, after_uid=3) == pairs[2:]
+    links = {link.content_id: link for link in await web.thread_links([cid for _, cid in pairs] + [10**9])}
+    assert set(links) == {cid for _, cid in pairs}  # an unknown content is left out
+    first = links[pairs[0][1]]
+    assert (first.message_id, first.envelope) == ("<0@example.test>", b'["env"]')
+    with pytest.raises(MailError):
+        await web.mailbox_contents(box.id + 999)

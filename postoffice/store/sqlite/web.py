@@ -8,12 +8,13 @@ ten messages and of a million: no OFFSET, no count.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from postoffice.store.api import MessageRecord
 from postoffice.store.sqlite.engine import Database
-from postoffice.store.sqlite.store import _MESSAGE_COLS, _get_mailbox, _message
-from postoffice.store.web import WebSession
+from postoffice.store.sqlite.store import _CHUNK, _MESSAGE_COLS, _get_mailbox, _message, _opaque
+from postoffice.store.web import ThreadLinks, WebSession
 
 __all__ = ["SQLiteWebStore"]
 
@@ -99,5 +100,29 @@ class SQLiteWebStore:
                 (mailbox_id, before_uid if before_uid is not None else 2**63 - 1, max(0, limit)),
             )
             return [_message(r, cache) for r in rows]
+
+        return await self.db.read(op)
+
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]:
+        def op(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+            _get_mailbox(conn, mailbox_id)
+            rows = conn.execute(
+                "SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid", (mailbox_id, after_uid)
+            )
+            return [(int(uid), int(cid)) for uid, cid in rows]
+
+        return await self.db.read(op)
+
+    async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]:
+        wanted = sorted(set(content_ids))
+
+        def op(conn: sqlite3.Connection) -> list[ThreadLinks]:
+            out: list[ThreadLinks] = []
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT id, message_id, envelope, extra FROM contents WHERE id IN ({marks})", chunk)
+                out.extend(ThreadLinks(int(cid), mid or "", _opaque(env), extra or "") for cid, mid, env, extra in rows)
+            return out
 
         return await self.db.read(op)
