@@ -281,6 +281,9 @@ class IMAPLimits:
     # annotations of the server or of one mailbox (NO [METADATA TOOMANY] above)
     max_metadata_size: int = _size(64 * 1024)
     max_metadata_entries: int = _count(100)
+    # RFC 5267 §4.3.1: SEARCH / SORT contexts kept up to date (RETURN (UPDATE)) per session;
+    # past it, * NO [NOUPDATE "tag"]. At least one is always allowed.
+    max_search_contexts: int = _count(8)
 
 
 @dataclass(frozen=True)

@@ -97,5 +97,6 @@ PRODUCED_CODES: dict[str, str] = {
         "OVERQUOTA",  # RFC 9208 (protocols/imap/quota.py)
         "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
         "BADURL",  # RFC 4469 (protocols/imap/catenate.py)
+        "NOUPDATE",  # RFC 5267 §4.3.1 (protocols/imap/search.py)
     )
 }

@@ -127,8 +127,9 @@ class Session:
             "SEARCHRES", "WITHIN", "BINARY", "MULTIAPPEND", f"APPENDLIMIT={self.limits.max_literal_size}",
             "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "STATUS=SIZE", "UTF8=ACCEPT",
         ] + [
-            # RFC 5256, RFC 5957, RFC 5267 §3
-            "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
+            # RFC 5256, RFC 5957, RFC 5267 §3 and §4
+            "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH",
+            "CONTEXT=SORT",
             "PREVIEW", "OBJECTID", "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514
         ] + self._extension_capabilities()
 
