@@ -162,6 +162,7 @@ class MailService:
         self.outbound: Outbound | None = None
         # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
         self.media: MediaService | None = None
+        self._search_version_marked = 0  # the extraction version the store was told of (reindex_search_text)
 
     # ---- directory cache ------------------------------------------------------------
     def _fresh(self, stamp: float) -> bool:
@@ -823,10 +824,13 @@ class MailService:
     # ---- search text made again (mail/ingest.py SEARCH_TEXT_VERSION) ----------------------
     async def reindex_search_text(self, *, batch: int = 20, version: int = SEARCH_TEXT_VERSION) -> int:
         """Make the search text of up to ``batch`` messages stored under an older text
-        extraction again, from their stored bytes; returns how many are left. Progress
-        lives in the store (its stale list), so a restart carries on where this stopped.
-        A message that cannot be read again keeps its old text and leaves the list."""
-        await self.store.mark_search_text_stale(version)
+        extraction again, from their stored bytes; returns how many it made (0: none is
+        left). Progress lives in the store (its stale list), so a restart carries on
+        where this stopped. A message that cannot be read again keeps its old text and
+        leaves the list."""
+        if self._search_version_marked < version:  # once per process and version
+            await self.store.mark_search_text_stale(version)
+            self._search_version_marked = version
         ids = await self.store.stale_search_texts(batch)
         contents = await self.store.get_contents(ids) if ids else {}
         limits = self.config.limits.message
@@ -839,7 +843,7 @@ class MailService:
                 except (OSError, MailError, ValueError) as exc:
                     log.warning("search text of content %d not made again (%s); the old text is kept", content_id, exc)
             await self.store.replace_search_text(content_id, text)
-        return await self.store.mark_search_text_stale(version)
+        return len(ids)
 
     async def run_search_reindexer(self, *, batch: int = 20, pause: float = 0.05) -> int:
         """Background worker (serve): make stale search text again, ``batch`` messages at
@@ -848,14 +852,12 @@ class MailService:
         done = 0
         try:
             left = await self.store.mark_search_text_stale(SEARCH_TEXT_VERSION)
+            self._search_version_marked = SEARCH_TEXT_VERSION
             if left:
                 log.info("search text of %d messages is made again (extraction version %d)", left, SEARCH_TEXT_VERSION)
-            while left:
-                before = left
-                left = await self.reindex_search_text(batch=batch)
-                done += max(0, before - left)
-                if left:
-                    await asyncio.sleep(pause)
+            while made := await self.reindex_search_text(batch=batch):
+                done += made
+                await asyncio.sleep(pause)
         except Exception:  # the server goes on; the next start carries on from the list
             log.exception("making search text again failed after %d messages", done)
             return done

@@ -70,7 +70,10 @@ async def test_serve_makes_old_search_text_again_in_the_background(tmp_path: Pat
         while not await asyncio.to_thread(found_all):
             assert time.monotonic() < end, "old mail was never found by its whole body"
             await asyncio.sleep(0.1)
+        # the worker then finds nothing left, says so and stops
+        while b"search text made again for 30 messages" not in (tmp_path / "serve.log").read_bytes():
+            assert time.monotonic() < end, "the worker never reported its end"
+            await asyncio.sleep(0.1)
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), DEADLINE)
-    assert b"search text made again for 30 messages" in (tmp_path / "serve.log").read_bytes()
