@@ -288,6 +288,9 @@ class IMAPLimits:
     # notifications stop with * OK [NOTIFICATIONOVERFLOW] (§5.8: a client not reading)
     max_notify_mailboxes: int = _count(1000)
     max_notify_backlog: int = _count(1000)
+    # RFC 5267 §4.3.1: SEARCH / SORT contexts kept up to date (RETURN (UPDATE)) per session;
+    # past it, * NO [NOUPDATE "tag"]. At least one is always allowed.
+    max_search_contexts: int = _count(8)
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,9 @@ async def serve(config: Config) -> int:
     With ``[server] processes`` above 1, worker processes (``workers``) also accept on
     every listener's port (SO_REUSEPORT); this process supervises them, is the hub of
     the change bus (each change reaches every process once: ``store.bus``), runs the
-    store's background work alone (search indexing, garbage collection, the outbound
-    queue), and stops them before it exits."""
+    store's background work alone (search indexing, search text made again after a
+    text-extraction change, garbage collection, the outbound queue), and stops them
+    before it exits."""
     setup_observability(config, main=True)
     hub = HubChangeBus()
     s = await app.open_services(config, bus=hub)
@@ -194,12 +195,16 @@ async def serve(config: Config) -> int:
             print("Webmail: no http or https listener configured", flush=True)
         print(f"Data directory: {config.data_dir.resolve()}", flush=True)
         collector = asyncio.create_task(s.mail.run_garbage_collector(), name="garbage-collector")
+        # search text made by an older text extraction, made again (mail/ingest.py)
+        reindexer = asyncio.create_task(s.mail.run_search_reindexer(), name="search-reindexer")
         queue_runner = start_runner(s.mail, config) if s.mail.outbound is not None else None  # stopped below
         await stop.wait()
         log.info("shutting down")
-        collector.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await collector
+        for task in (collector, reindexer):
+            task.cancel()
+        for task in (collector, reindexer):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         # The workers run their own shutdown at the same time as this process.
         workers_stopped = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_listeners(listening)

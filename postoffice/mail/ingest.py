@@ -46,7 +46,10 @@ from postoffice.message.structure import BodyStructure, Envelope, bodystructure_
 from postoffice.message.text import extract_text, make_preview, search_fields
 from postoffice.store.api import BlobStore, NewContent, SearchText
 
-__all__ = ["ingest", "ingest_bytes", "Ingested", "Source", "SPOOL_IN_MEMORY"]
+__all__ = [
+    "ingest", "ingest_bytes", "Ingested", "Source", "SPOOL_IN_MEMORY", "SEARCH_TEXT_VERSION", "search_text_of",
+    "search_text_again",
+]
 
 Source = bytes | AsyncIterable[bytes] | Path
 _BATCH = 256 * 1024  # octets handed to a worker thread at a time
@@ -152,6 +155,43 @@ def _decoded_references(root: Part) -> str | None:
     return value.decode("utf-8", "replace") if value is not None else None
 
 
+# The version of the text extraction that makes the search text (search_fields and
+# extract_text of message/text.py): raise it when their output changes, and the
+# search text of every stored message is made again in the background
+# (MailService.run_search_reindexer), so a fix applies to old mail too.
+#   1: as extracted before the version existed (migration 0014)
+#   2: NUL stored as a space (body search goes past it), quoted-printable as RFC 2045
+#      §6.7 says, the MIME header fields of every part in TEXT
+SEARCH_TEXT_VERSION = 2
+
+
+def search_text_of(root: Part) -> SearchText:
+    """What the full-text index holds of a parsed message (SEARCH_TEXT_VERSION)."""
+    fields = search_fields(root)
+    return SearchText(
+        from_=fields.from_,
+        to=fields.to,
+        cc=fields.cc,
+        bcc=fields.bcc,
+        subject=fields.subject,
+        headers=fields.headers,
+        body=extract_text(root),
+    )
+
+
+async def search_text_again(chunks: AsyncIterable[bytes], limits: MessageLimits) -> SearchText:
+    """The search text of a stored message read again (its bytes as stored), parsed in
+    a worker thread a chunk at a time: the event loop is never held."""
+    parser = MimeParser(limits, text_limit=limits.max_search_text)
+    async for data in chunks:
+        await asyncio.to_thread(parser.feed, data)
+
+    def finish() -> SearchText:
+        return search_text_of(parser.close())
+
+    return await asyncio.to_thread(finish)
+
+
 def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     root = spool.parser.close()
     structure = bodystructure_of(root)
@@ -159,7 +199,6 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     spool.file.seek(0)
     stored = build_part_store(spool.file, spool.size, structure, blobs, limits)
     fields = search_fields(root)
-    body_text = extract_text(root)
     content = NewContent(
         sha256=spool.sha.hexdigest(),
         size=spool.size,
@@ -175,15 +214,7 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
         message_id=fields.message_id,
         # RFC 5256 §3 THREAD=REFERENCES reads References of every message: kept once, here.
         extra=json.dumps(references_extra(_decoded_references(root))),
-        search=SearchText(
-            from_=fields.from_,
-            to=fields.to,
-            cc=fields.cc,
-            bcc=fields.bcc,
-            subject=fields.subject,
-            headers=fields.headers,
-            body=body_text,
-        ),
+        search=search_text_of(root),
     )
     return Ingested(content, stored.raw_fallback, stored.split, structure, envelope, root)
 

@@ -26,6 +26,8 @@ from postoffice.mail.objectid import email_id
 from postoffice.mail.service import MailService
 from postoffice.store.api import Content, Mailbox, MessageRecord
 
+_FEW = 500  # up to this many messages are read by UID, not by listing the mailbox
+
 __all__ = [
     "Criterion",
     "Everything",
@@ -173,7 +175,10 @@ class MailboxSearch:
 
     async def records(self) -> dict[int, MessageRecord]:
         if self._records is None:
-            listed = await self.mail.list_messages(self.mailbox)
+            if len(self.all) <= _FEW:  # a few messages (an updating context's new or changed ones)
+                listed = await self.mail.get_messages(self.mailbox, sorted(self.all))
+            else:
+                listed = await self.mail.list_messages(self.mailbox)
             self._records = {m.uid: m for m in listed if m.uid in self.all}
         return self._records
 

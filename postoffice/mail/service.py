@@ -33,7 +33,7 @@ from postoffice.config import Config
 from postoffice.errors import Kind, MailError
 from postoffice.mail.auth import Authenticator, make_credentials
 from postoffice.mail.codec import decode_bodystructure, decode_envelope, decode_layout
-from postoffice.mail.ingest import ingest
+from postoffice.mail.ingest import SEARCH_TEXT_VERSION, ingest, search_text_again
 from postoffice.mail.names import (
     SEPARATOR,
     canonical_address,
@@ -163,6 +163,7 @@ class MailService:
         self.outbound: Outbound | None = None
         # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
         self.media: MediaService | None = None
+        self._search_version_marked = 0  # the extraction version the store was told of (reindex_search_text)
 
     def reconfigure(self, config: Config) -> None:
         """SIGHUP: read limits, ``[auth]``, ``[quota]`` and the collector's timing from
@@ -843,6 +844,50 @@ class MailService:
 
     async def unlock_maildrop(self, account: Account, holder: str) -> None:
         await self.store.release_lock(f"maildrop:{account.id}", holder)
+
+    # ---- search text made again (mail/ingest.py SEARCH_TEXT_VERSION) ----------------------
+    async def reindex_search_text(self, *, batch: int = 20, version: int = SEARCH_TEXT_VERSION) -> int:
+        """Make the search text of up to ``batch`` messages stored under an older text
+        extraction again, from their stored bytes; returns how many it made (0: none is
+        left). Progress lives in the store (its stale list), so a restart carries on
+        where this stopped. A message that cannot be read again keeps its old text and
+        leaves the list."""
+        if self._search_version_marked < version:  # once per process and version
+            await self.store.mark_search_text_stale(version)
+            self._search_version_marked = version
+        ids = await self.store.stale_search_texts(batch)
+        contents = await self.store.get_contents(ids) if ids else {}
+        limits = self.config.limits.message
+        for content_id in ids:
+            content = contents.get(content_id)
+            text = None
+            if content is not None:
+                try:
+                    text = await search_text_again(self.stream(content), limits)
+                except (OSError, MailError, ValueError) as exc:
+                    log.warning("search text of content %d not made again (%s); the old text is kept", content_id, exc)
+            await self.store.replace_search_text(content_id, text)
+        return len(ids)
+
+    async def run_search_reindexer(self, *, batch: int = 20, pause: float = 0.05) -> int:
+        """Background worker (serve): make stale search text again, ``batch`` messages at
+        a time with a ``pause`` between batches, until none is left; returns how many
+        were made. Bounded: one message is parsed at a time, in a worker thread."""
+        done = 0
+        try:
+            left = await self.store.mark_search_text_stale(SEARCH_TEXT_VERSION)
+            self._search_version_marked = SEARCH_TEXT_VERSION
+            if left:
+                log.info("search text of %d messages is made again (extraction version %d)", left, SEARCH_TEXT_VERSION)
+            while made := await self.reindex_search_text(batch=batch):
+                done += made
+                await asyncio.sleep(pause)
+        except Exception:  # the server goes on; the next start carries on from the list
+            log.exception("making search text again failed after %d messages", done)
+            return done
+        if done:
+            log.info("search text made again for %d messages", done)
+        return done
 
     # ---- garbage collection -------------------------------------------------------------
     async def collect_garbage(self, *, grace: float | None = None) -> GarbageCollected:

@@ -223,7 +223,9 @@ async def load_facts(mail: MailService, mailbox: Mailbox, uids: Iterable[int]) -
     wanted = set(uids)
     if not wanted:
         return []
-    records: list[MessageRecord] = [m for m in await mail.list_messages(mailbox) if m.uid in wanted]
+    # A few (an updating context's new messages, RFC 5267 §4.3) are read by UID.
+    listed = await mail.get_messages(mailbox, sorted(wanted)) if len(wanted) <= 500 else await mail.list_messages(mailbox)
+    records: list[MessageRecord] = [m for m in listed if m.uid in wanted]
     contents = await mail.get_contents(sorted({m.content_id for m in records}))
     refs: dict[int, tuple[str, ...]] = {}
     missing: list[Content] = []

@@ -414,6 +414,14 @@ class ContentStore(Protocol):
     #   remove those no message refers to (re-checked inside the removing transaction),
     #   with their search text and index rows, their blob references and their delivery
     #   records. Returns (how many were removed, whether more are left to look at).
+    async def mark_search_text_stale(self, version: int) -> int: ...
+    # ^ the stored search text was made by text extraction ``version`` or older: if the
+    #   store's version is lower, list every content's text as stale and record
+    #   ``version`` (one transaction); returns how many texts are stale now
+    async def stale_search_texts(self, limit: int) -> list[int]: ...  # content ids, oldest first
+    async def replace_search_text(self, content_id: int, text: SearchText | None) -> None: ...
+    # ^ the text made again (indexed like new mail: a search sees it at once); None keeps
+    #   the old text. Either way the content leaves the stale list; a content gone is ignored
 
 
 @runtime_checkable

@@ -169,6 +169,8 @@ class MemoryStore:
         self._subscriptions: dict[int, set[str]] = {}
         self._contents: dict[int, Content] = {}
         self._search: dict[int, SearchText] = {}
+        self._search_version = 1  # the text extraction that made _search, but _stale
+        self._stale: set[int] = set()
         self._by_sha: dict[str, int] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._deliveries: dict[int, Delivery] = {}
@@ -449,12 +451,27 @@ class MemoryStore:
             if d.envelope.received >= since and any(a == account_id for a, _, _ in d.mailboxes)
         ]
 
+    async def mark_search_text_stale(self, version: int) -> int:
+        if self._search_version < version:
+            self._stale = set(self._search)
+            self._search_version = version
+        return len(self._stale)
+
+    async def stale_search_texts(self, limit: int) -> list[int]:
+        return sorted(self._stale)[:limit]
+
+    async def replace_search_text(self, content_id: int, text: SearchText | None) -> None:
+        self._stale.discard(content_id)
+        if text is not None and content_id in self._search:
+            self._search[content_id] = text
+
     async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]:
         referenced = {r.content_id for box in self._boxes.values() for r in box.messages.values()}
         unreferenced = [cid for cid in self._contents if cid not in referenced]
         for cid in unreferenced[:limit]:
             content = self._contents.pop(cid)
             self._search.pop(cid, None)
+            self._stale.discard(cid)
             self._by_sha.pop(content.sha256, None)
             for did in [d for d, rec in self._deliveries.items() if rec.content_id == cid]:
                 del self._deliveries[did]

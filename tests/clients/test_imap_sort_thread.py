@@ -7,6 +7,7 @@ parses from the answers is what a mail client would show as a sorted or threaded
 from __future__ import annotations
 
 import asyncio
+import imaplib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,3 +66,36 @@ async def test_imapclient_sort_and_thread(server: tuple[TranscriptServer, int]) 
     assert fetched[2][b"EMAILID"] != fetched[4][b"EMAILID"]
     assert fetched[2][b"SAVEDATE"] is not None
     assert out["emailid_search"] == [2]
+
+
+async def test_imaplib_keeps_a_sort_context(server: tuple[TranscriptServer, int]) -> None:
+    """RFC 5267 §4.3 with Python's imaplib: a UID SORT RETURN (UPDATE) context, then a
+    delivery; the client reads the ADDTO that places the new message in its sorted list."""
+    srv, port = server
+    c: imaplib.IMAP4
+
+    def open_context() -> tuple[list[str], list[object]]:
+        nonlocal c
+        c = imaplib.IMAP4("127.0.0.1", port)  # in the thread: the server runs on this loop
+        c.login(USER, PASSWORD)
+        c.select("INBOX")
+        typ, _ = c._simple_command("UID", "SORT", "RETURN", "(UPDATE)", "(DATE)", "UTF-8", "ALL")  # type: ignore[attr-defined]
+        assert typ == "OK"
+        _, caps = c.capability()  # after login: the greeting's list is the pre-login one
+        return caps[0].decode().split(), c.untagged_responses.pop("ESEARCH", [])
+
+    caps, first = await asyncio.to_thread(open_context)
+    assert {"CONTEXT=SEARCH", "CONTEXT=SORT"} <= set(caps)
+    assert first[0].endswith(b"UID ALL 6,2,4,1,3,5,7")  # type: ignore[union-attr]
+    # m6 again: no Date field, so its internal date (the test clock, in 2023) places it
+    # just after the first m6 and before every dated message: the second in the list
+    await srv.deliver(["alice"], (MAIL / "m6.eml").read_bytes())
+
+    def poll() -> list[object]:
+        c.noop()
+        out = c.untagged_responses.pop("ESEARCH", [])
+        c.logout()
+        return out
+
+    updates = await asyncio.to_thread(poll)
+    assert len(updates) == 1 and updates[0].endswith(b"UID ADDTO (2 8)")  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ import pytest
 from store_helpers import CREDS, make_content
 
 from postoffice.errors import MailError
-from postoffice.store.api import NewDelivery, NewMessage, Store, StoreTotals
+from postoffice.store.api import NewDelivery, NewMessage, SearchText, Store, StoreTotals
 
 
 async def _inbox(store: Store) -> int:
@@ -131,3 +131,38 @@ async def test_store_totals_move_by_exactly_what_was_stored_and_removed(store: S
     assert await store.store_totals() == StoreTotals(2, one.size + two.size, 2, one.size + two.size)
     await store.delete_account(bob.id)  # the last copies of both contents
     assert await store.store_totals() == StoreTotals(0, 0, 0, 0)
+
+
+# ---- search text made again (a newer text extraction) ---------------------------------------------
+
+
+async def test_search_text_made_by_an_older_extraction_is_replaced(store: Store) -> None:
+    box = await _inbox(store)
+    [a] = await store.insert_messages(make_content(1, body="stops at the nul"), [NewMessage(box)])
+    [b] = await store.insert_messages(make_content(2, body="second body"), [NewMessage(box)])
+    assert await store.stale_search_texts(10) == []
+    # every store holds version-1 text until told of a newer extraction
+    assert await store.mark_search_text_stale(1) == 0
+    assert await store.mark_search_text_stale(2) == 2
+    assert await store.mark_search_text_stale(2) == 2  # marked once per version
+    assert await store.stale_search_texts(1) == [a.content_id]  # oldest first, bounded
+    # the new text is what a search finds, at once; the old one is gone from the index
+    await store.replace_search_text(a.content_id, SearchText(body="stops at the nul and goes past it"))
+    assert await store.search_text(box, "goes past", "body") == {a.uid}
+    assert await store.search_text(box, "past it", "text") == {a.uid}
+    assert await store.search_text(box, "at the nul", "body") == {a.uid}
+    assert await store.stale_search_texts(10) == [b.content_id]
+    # None: the old text stays, the content leaves the list
+    await store.replace_search_text(b.content_id, None)
+    assert await store.search_text(box, "second body", "body") == {b.uid}
+    assert await store.mark_search_text_stale(2) == 0
+    # text stored since is current; a later version marks everything again
+    [c] = await store.insert_messages(make_content(3, body="third"), [NewMessage(box)])
+    assert await store.mark_search_text_stale(2) == 0
+    assert await store.mark_search_text_stale(3) == 3
+    # a content collected leaves the list; a replacement for it is ignored
+    await store.expunge(box, [c.uid])
+    assert await _collect(store) == 1
+    await store.replace_search_text(c.content_id, SearchText(body="ghost"))
+    assert await store.stale_search_texts(10) == [a.content_id, b.content_id]
+    assert await store.search_text(box, "ghost", "body") == set()

@@ -10,7 +10,7 @@ from pathlib import Path
 from store_helpers import CREDS, make_content
 
 from postoffice.clock import ManualClock
-from postoffice.store.api import NewMessage
+from postoffice.store.api import NewMessage, SearchText
 from postoffice.store.sqlite import LATEST_VERSION, SQLiteStore
 from postoffice.store.sqlite.engine import migrations
 
@@ -349,3 +349,34 @@ async def test_the_store_totals_migration_counts_what_is_already_stored(tmp_path
         assert (expected.contents, expected.content_bytes) == (2, one.size + two.size)
     finally:
         await store.close()
+
+
+async def test_search_text_of_an_upgraded_database_is_made_again_out_of_the_index(tmp_path: Path) -> None:
+    """Migration 0014: text stored before it counts as version 1. Replacing a text that
+    is already in the FTS index takes the old values out of it (external content: the
+    index must be told what it held), so a search never finds the old words."""
+    path = tmp_path / "db.sqlite3"
+    before = next(n for n, name, _ in migrations() if name.endswith("_search_text_version.sql")) - 1
+    old = await SQLiteStore.open(path, target_version=before)
+    account = await old.add_account("alice@example.test", CREDS)
+    inbox = await old.create_mailbox(account.id, "INBOX")
+    [rec] = await old.insert_messages(make_content(1, body="truncated xylophone"), [NewMessage(inbox.id)])
+    await old.close()
+    store = await SQLiteStore.open(path)
+    try:
+        await wait_indexed(store)
+        assert await store.mark_search_text_stale(2) == 1
+        await store.replace_search_text(rec.content_id, SearchText(body="whole marimba text"))
+        for state in ("pending", "indexed"):
+            assert await store.search_text(inbox.id, "marimba", "body") == {rec.uid}, state
+            assert await store.search_text(inbox.id, "xylophone", "body") == set(), state
+            await wait_indexed(store)
+        # replaced again once indexed: out of the index with the values it was given
+        await store.replace_search_text(rec.content_id, SearchText(body="third vibraphone"))
+        await wait_indexed(store)
+        assert await store.search_text(inbox.id, "marimba", "text") == set()
+        assert await store.search_text(inbox.id, "vibraphone", "text") == {rec.uid}
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO search(search) VALUES ('integrity-check')")

@@ -86,6 +86,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "UID SORT": CommandSpec(sort.sort, SELECTED_ONLY),
     "THREAD": CommandSpec(sort.thread, SELECTED_ONLY, sync="no-expunge"),
     "UID THREAD": CommandSpec(sort.thread, SELECTED_ONLY),
+    "CANCELUPDATE": CommandSpec(search.cancelupdate, SELECTED_ONLY),  # RFC 5267 §4.3.5
     # RFC 4978 COMPRESS: the OK is written by the handler, so no update may follow it
     "COMPRESS": CommandSpec(compress.compress, AUTHED, sync="none"),
     # RFC 9208 QUOTA

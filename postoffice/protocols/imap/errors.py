@@ -98,5 +98,6 @@ PRODUCED_CODES: dict[str, str] = {
         "METADATA",  # RFC 5464 (protocols/imap/metadata.py)
         "BADURL",  # RFC 4469 (protocols/imap/catenate.py)
         "BADEVENT", "NOTIFICATIONOVERFLOW",  # RFC 5465 (protocols/imap/notify.py)
+        "NOUPDATE",  # RFC 5267 §4.3.1 (protocols/imap/search.py)
     )
 }

@@ -1,10 +1,12 @@
 """SEARCH and UID SEARCH (RFC 9051 §6.4.4, RFC 3501 §6.4.4; ESEARCH RFC 4731; SEARCHRES
-RFC 5182; WITHIN RFC 5032; MODSEQ RFC 7162 §3.1.5).
+RFC 5182; WITHIN RFC 5032; MODSEQ RFC 7162 §3.1.5; CONTEXT=SEARCH RFC 5267 §4: UPDATE,
+PARTIAL, CANCELUPDATE).
 
 The search program parsed from the wire becomes ``mail.search`` criteria (sequence
 numbers, ``$`` and ``\\Recent`` resolved to UID sets by the selected view, which alone
 knows them); ``mail.search.MailboxSearch`` evaluates them, and this module renders the
-answer (SEARCH or ESEARCH, SAVE).
+answer (SEARCH or ESEARCH, SAVE). ``RETURN (UPDATE)`` leaves a :class:`.context.SearchContext`
+with the selected view, which keeps it up to date (SORT contexts are opened here too).
 
 Invariant: SEARCH never causes EXPUNGE responses (RFC 9051 §7.5.1; the command table
 marks it).
@@ -16,15 +18,19 @@ from collections.abc import Iterable
 from typing import Literal
 
 from postoffice.mail import search as m
+from postoffice.mail import sort as ms
 from postoffice.wire.imap import commands as c
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap import search as k
+from postoffice.wire.imap import sort as w
+from postoffice.wire.imap.errors import ImapSyntaxError
 from postoffice.wire.imap.seqset import SequenceSet
 
+from .context import SearchContext
 from .session import Session
 from .view import MailboxView
 
-__all__ = ["search", "criterion"]
+__all__ = ["search", "criterion", "check_update", "open_context", "cancelupdate"]
 
 _FLAG_OF = {
     "ANSWERED": ("\\Answered", True), "UNANSWERED": ("\\Answered", False),
@@ -104,9 +110,68 @@ def _returned(matched: set[int], options: tuple[str, ...] | None) -> set[int]:
     return out
 
 
+# ---- updating contexts (RFC 5267 §4.3) ----------------------------------------------------------
+def check_update(view: MailboxView, tag: str, options: tuple[str, ...] | None) -> None:
+    """Before a searching command with UPDATE runs: RFC 5267 §4.3, "An attempt to use
+    UPDATE where a tag is already in use with a previous searching command that itself
+    used UPDATE SHALL result in the server rejecting the searching command with a BAD"."""
+    if options and "UPDATE" in options and tag in view.contexts:
+        raise ImapSyntaxError(f"tag {tag} already names an updating context")
+
+
+def _changes_by_itself(key: k.SearchKey) -> bool:
+    """Whether the matches of ``key`` change without any change to the mailbox: YOUNGER /
+    OLDER (RFC 5032) with the clock, RECENT / NEW / OLD with other sessions' selects."""
+    if isinstance(key, k.AgeKey):
+        return True
+    if isinstance(key, k.FlagKey):
+        return key.key in ("RECENT", "NEW", "OLD")
+    if isinstance(key, k.And):
+        return any(_changes_by_itself(sub) for sub in key.keys)
+    if isinstance(key, k.Or):
+        return _changes_by_itself(key.left) or _changes_by_itself(key.right)
+    if isinstance(key, k.Not):
+        return _changes_by_itself(key.key)
+    return False
+
+
+def open_context(
+    s: Session, view: MailboxView, tag: str, *, uid: bool, key: k.SearchKey, results: list[int],
+    sort_keys: tuple[ms.SortKey, ...] | None = None, facts: list[ms.MessageFacts] | None = None,
+) -> bytes:
+    """Keep ``results`` (UIDs, in the requested order) up to date for the client; or the
+    ``* NO [NOUPDATE "tag"]`` that says why not, to write after the results (RFC 5267
+    §4.3.1: "Other return options specified SHALL still be honoured": the command
+    still succeeds)."""
+    limit = max(1, s.limits.max_search_contexts)  # §4.3.1: "at least one updating context"
+    if _changes_by_itself(key):
+        return r.NO_NOUPDATE.untagged("results would change with time alone; not kept up to date", args=f'"{tag}"')
+    if len(view.contexts) >= limit:
+        return r.NO_NOUPDATE.untagged(f"too many contexts (at most {limit})", args=f'"{tag}"')
+    view.contexts[tag] = SearchContext(
+        tag, uid, criterion(key, view), sort_keys, list(results), {f.uid: f for f in facts or ()}
+    )
+    return b""
+
+
+async def cancelupdate(s: Session, cmd: w.CancelUpdate) -> bytes | None:
+    """RFC 5267 §4.3.5: no more updates for the named contexts. A tag naming no context
+    of the selected mailbox is BAD, and then nothing is cancelled."""
+    view = s.view
+    assert view is not None
+    unknown = [t for t in cmd.tags if t not in view.contexts]
+    if unknown:
+        raise ImapSyntaxError(f"no updating context has the tag {unknown[0]}")
+    for tag in cmd.tags:
+        view.contexts.pop(tag, None)
+    return None
+
+
+# ---- SEARCH -------------------------------------------------------------------------------------
 async def search(s: Session, cmd: c.Search) -> bytes | None:
     view = s.view
     assert view is not None and cmd.criteria is not None
+    check_update(view, cmd.tag, cmd.return_options)
     evaluator = m.MailboxSearch(s.mail, view.mailbox, view.flags)
     matched = await evaluator.matches(criterion(cmd.criteria, view))
     modseq = None
@@ -118,7 +183,15 @@ async def search(s: Session, cmd: c.Search) -> bytes | None:
     if options is None and not s.rev2:
         s.write(r.search_response(numbers, modseq))
         return None
-    opts = set(options or ()) or {"ALL"}
+    opts = set(options or ())
+    refusal = b""
+    if "UPDATE" in opts:
+        refusal = open_context(s, view, cmd.tag, uid=cmd.uid, key=cmd.criteria, results=sorted(matched))
+    # RFC 5267 §4.2, §4.3: CONTEXT is a hint and UPDATE asks for later updates; with
+    # neither a result option nor SAVE, the answer is ALL as for an empty RETURN list.
+    opts -= {"CONTEXT", "UPDATE"}
+    if not opts:
+        opts = {"ALL"}
     if "SAVE" in opts:
         # RFC 5182 §2.4: with MIN and/or MAX only those are saved.
         ordered = sorted(matched)
@@ -129,7 +202,12 @@ async def search(s: Session, cmd: c.Search) -> bytes | None:
         view.saved_search = saved
         opts.discard("SAVE")
         if not opts:
+            s.write(refusal)
             return None
+    partial = None
+    if cmd.partial is not None:  # RFC 5267 §4.4: in mailbox order, the range as asked
+        first, last = cmd.partial
+        partial = (first, last, SequenceSet.of(numbers[first - 1 : last]))
     s.write(
         r.esearch_response(
             cmd.tag,
@@ -139,6 +217,8 @@ async def search(s: Session, cmd: c.Search) -> bytes | None:
             all=SequenceSet.of(numbers) if "ALL" in opts and numbers else None,
             count=len(numbers) if "COUNT" in opts else None,
             modseq=modseq,
+            partial=partial,
         )
     )
+    s.write(refusal)
     return None

@@ -178,6 +178,8 @@ class Session:
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "ESORT",
+                "CONTEXT=SEARCH",
+                "CONTEXT=SORT",
                 "PREVIEW",
                 "OBJECTID",
                 "SAVEDATE",  # RFC 8970, RFC 8474, RFC 8514

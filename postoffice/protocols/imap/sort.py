@@ -1,4 +1,5 @@
-"""SORT, THREAD and their UID forms (RFC 5256), ESORT (RFC 5267 §3, with PARTIAL §4.4).
+"""SORT, THREAD and their UID forms (RFC 5256), ESORT (RFC 5267 §3, with PARTIAL §4.4) and
+CONTEXT=SORT (RFC 5267 §4.3: RETURN (UPDATE) leaves an updating context with the view).
 
 The search program is evaluated as SEARCH evaluates it (``search.criterion`` and
 ``mail.search.MailboxSearch``); the order and the threads come from ``mail.sort`` and
@@ -17,7 +18,7 @@ from postoffice.mail import thread as mt
 from postoffice.wire.imap import sort as w
 from postoffice.wire.imap.search import SearchKey
 
-from .search import criterion
+from .search import check_update, criterion, open_context
 from .session import Session
 from .view import MailboxView
 
@@ -43,15 +44,26 @@ def _number(view: MailboxView, uid: int, by_uid: bool) -> int | None:
 
 async def sort(s: Session, cmd: w.Sort) -> bytes | None:
     view = s.view
-    assert view is not None
+    assert view is not None and cmd.search is not None
+    check_update(view, cmd.tag, cmd.return_options)
     matched, modseq = await _matches(s, view, cmd.search)
     facts = await ms.load_facts(s.mail, view.mailbox, matched)
-    keys = [ms.SortKey(_KEY_NAMES[c.key], c.reverse) for c in cmd.criteria]
-    numbers = [n for f in ms.sort_messages(facts, keys) if (n := _number(view, f.uid, cmd.uid)) is not None]
+    keys = tuple(ms.SortKey(_KEY_NAMES[c.key], c.reverse) for c in cmd.criteria)
+    ordered = ms.sort_messages(facts, keys)
+    numbers = [n for f in ordered if (n := _number(view, f.uid, cmd.uid)) is not None]
     if cmd.return_options is None:
         s.write(w.sort_response(numbers, modseq))
-    else:
-        s.write(w.esort_response(cmd.tag, numbers, cmd.return_options, uid=cmd.uid, partial=cmd.partial, modseq=modseq))
+        return None
+    options = set(cmd.return_options)
+    refusal = b""
+    if "UPDATE" in options:
+        results = [f.uid for f in ordered]
+        refusal = open_context(s, view, cmd.tag, uid=cmd.uid, key=cmd.search, results=results, sort_keys=keys, facts=ordered)
+    # RFC 5267 §4.2, §4.3: CONTEXT is a hint, UPDATE asks for later updates; neither is a
+    # result option, so with no other the answer is ALL, as for RETURN ().
+    options -= {"CONTEXT", "UPDATE"}
+    s.write(w.esort_response(cmd.tag, numbers, options, uid=cmd.uid, partial=cmd.partial, modseq=modseq))
+    s.write(refusal)
     return None
 
 

@@ -17,6 +17,9 @@ Invariants:
 - A keyword is announced (``* FLAGS`` and ``* OK [PERMANENTFLAGS]``) before the first
   response that shows it (RFC 3501 §7.2.6, RFC 9051 §7.3.5): every FETCH of flags goes
   through :meth:`MailboxView.fetch_flags` or :meth:`MailboxView.announce_keywords`.
+- The session's updating contexts (RFC 5267 §4.3, :mod:`.context`) are brought up to
+  date by the same sync: REMOVEFROM before EXPUNGE, ADDTO after EXISTS. They end with the
+  view (a mailbox no longer selected has no contexts).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from postoffice.mail.service import MailService
 from postoffice.store.api import SYSTEM_FLAGS, Mailbox, MessageRecord
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
+
+from .context import SearchContext
 
 __all__ = ["MailboxView", "flag_atoms"]
 
@@ -69,6 +74,10 @@ class MailboxView:
         # Keywords the client has been told of, by lower-case name (RFC 9051 §2.3.2:
         # flags compare case-insensitively).
         self.keywords: dict[str, str] = {}
+        # RFC 5267 §4.3 updating contexts by tag, and the messages to evaluate for them again
+        # (changed by another session or by this one) at the next sync.
+        self.contexts: dict[str, SearchContext] = {}
+        self.context_candidates: set[int] = set()
         for rec in records:
             self._add_keywords(rec.flags)
 
@@ -145,6 +154,8 @@ class MailboxView:
             if rec.uid in self.flags:
                 self.flags[rec.uid] = rec.flags
                 self.modseqs[rec.uid] = rec.modseq
+                if self.contexts:
+                    self.context_candidates.add(rec.uid)
 
     def flags_of(self, uid: int, flags: frozenset[str]) -> frozenset[str]:
         """The flags as a FETCH reports them: with \\Recent for an IMAP4rev1 client."""
@@ -194,6 +205,8 @@ class MailboxView:
             for rec in changes.changed:
                 if rec.uid in gone:
                     continue
+                if self.contexts:
+                    self.context_candidates.add(rec.uid)
                 old = self.flags.get(rec.uid)
                 if old is not None:
                     if rec.flags != old or (self.condstore and rec.modseq != self.modseqs[rec.uid]):
@@ -204,6 +217,8 @@ class MailboxView:
                     new.append(rec)
             self.highest_modseq = max(self.highest_modseq, changes.highest_modseq)
         if allow_expunge:
+            # RFC 5267 §4.3.4: REMOVEFROM "MUST be sent prior to the expunge notification"
+            out.extend(self._context_removals(self.pending_expunge))
             out.extend(self._expunge_responses())
         out.extend(self.announce_keywords(rec.flags for rec in new))
         for uid in flag_changed:
@@ -219,6 +234,27 @@ class MailboxView:
             await self.claim_recent(rec.uid for rec in new)
             if self.show_recent:
                 out.append(b"* %d RECENT\r\n" % len(self.recent))  # RFC 3501 §7.3.2
+        # RFC 5267 §4.3.3: an ADDTO of new messages "MUST be sent after the EXISTS"
+        out.extend(await self._context_updates())
+        return out
+
+    # ---- updating contexts (RFC 5267 §4.3) -----------------------------------------------
+    def _context_removals(self, gone: set[int]) -> list[bytes]:
+        if not gone or not self.contexts:
+            return []
+        lines = [ctx.response(ctx.remove(gone), self.seq_of) for ctx in self.contexts.values()]
+        return [line for line in lines if line]
+
+    async def _context_updates(self) -> list[bytes]:
+        candidates = {u for u in self.context_candidates if u in self.flags and u not in self.pending_expunge}
+        self.context_candidates.clear()
+        if not candidates or not self.contexts:
+            return []
+        out: list[bytes] = []
+        for ctx in self.contexts.values():
+            line = ctx.response(await ctx.reevaluate(self.mail, self.mailbox, candidates), self.seq_of)
+            if line:
+                out.append(line)
         return out
 
     def _expunge_responses(self) -> list[bytes]:

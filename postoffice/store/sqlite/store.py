@@ -12,6 +12,11 @@ later, in batches, by the writer when idle (``_index_pending``, migration 0004);
 search reads the index for indexed contents and scans the text of pending ones,
 within one read transaction, so every content is seen exactly once either way.
 
+Search text made by an older text extraction (migration 0014) is listed in
+``search_stale`` when the code's extraction version rises; ``replace_search_text``
+swaps a row's text (out of the FTS index with its old values unless pending, then
+pending again) and takes it off the list.
+
 Garbage collection (migration 0005): a trigger lists every content that lost a
 message in ``gc_contents``; ``collect_contents`` removes those no message refers to
 any more, re-checked in its own write transaction (the writer is the only one, so no
@@ -45,6 +50,7 @@ from postoffice.store.api import (
     NewContent,
     NewDelivery,
     NewMessage,
+    SearchText,
     StoreTotals,
 )
 from postoffice.store.sqlite.engine import Database
@@ -604,6 +610,20 @@ class SQLiteStore:
             )
         )
 
+    # ---- search text made again (migration 0014) -------------------------------------------
+    async def mark_search_text_stale(self, version: int) -> int:
+        return await self.db.write(lambda conn: _mark_stale(conn, version))
+
+    async def stale_search_texts(self, limit: int) -> list[int]:
+        def op(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute("SELECT content_id FROM search_stale ORDER BY content_id LIMIT ?", (limit,))
+            return [int(r[0]) for r in rows]
+
+        return await self.db.read(op)
+
+    async def replace_search_text(self, content_id: int, text: SearchText | None) -> None:
+        await self.db.write(lambda conn: _replace_search_text(conn, content_id, text))
+
     async def collect_contents(self, limit: int = 1000) -> tuple[int, bool]:
         def op(conn: sqlite3.Connection) -> tuple[int, bool]:
             candidates = [
@@ -944,6 +964,34 @@ def _delete_contents(conn: sqlite3.Connection, content_ids: Sequence[int]) -> No
     conn.execute(f"DELETE FROM search_text WHERE id IN ({marks})", content_ids)
     # content_blobs, deliveries (and their recipients and targets) cascade.
     conn.execute(f"DELETE FROM contents WHERE id IN ({marks})", content_ids)
+
+
+def _mark_stale(conn: sqlite3.Connection, version: int) -> int:
+    row = conn.execute("SELECT version FROM search_meta").fetchone()
+    if row is not None and int(row[0]) < version:
+        conn.execute("INSERT OR IGNORE INTO search_stale (content_id) SELECT id FROM search_text")
+        conn.execute("UPDATE search_meta SET version = ?", (version,))
+    return int(conn.execute("SELECT count(*) FROM search_stale").fetchone()[0])
+
+
+def _replace_search_text(conn: sqlite3.Connection, content_id: int, text: SearchText | None) -> None:
+    conn.execute("DELETE FROM search_stale WHERE content_id = ?", (content_id,))
+    if text is None or conn.execute("SELECT 1 FROM search_text WHERE id = ?", (content_id,)).fetchone() is None:
+        return
+    # Migration 0004: out of the external-content FTS index with its old values first,
+    # unless it is still pending; then pending again, indexed by _index_pending.
+    conn.execute(
+        f"INSERT INTO search (search, rowid, {_SEARCH_COLS}) SELECT 'delete', s.id, {_SEARCH_COLS}"
+        " FROM search_text s WHERE s.id = ? AND s.id NOT IN (SELECT content_id FROM search_pending)",
+        (content_id,),
+    )
+    t = text
+    conn.execute(
+        "UPDATE search_text SET from_addr = ?, to_addr = ?, cc = ?, bcc = ?, subject = ?, headers = ?, body = ?"
+        " WHERE id = ?",
+        (t.from_, t.to, t.cc, t.bcc, t.subject, t.headers, t.body, content_id),
+    )
+    conn.execute("INSERT OR IGNORE INTO search_pending (content_id) VALUES (?)", (content_id,))
 
 
 def _put_content(conn: sqlite3.Connection, content: NewContent) -> tuple[int, int]:

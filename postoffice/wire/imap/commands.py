@@ -329,12 +329,14 @@ class UidExpunge(Command):
 class Search(Command):
     """SEARCH / UID SEARCH. ``criteria`` is one key (an implicit AND of several is a
     :class:`~.search.And`). ``return_options`` None: no RETURN, answer ``* SEARCH``;
-    otherwise ESEARCH (RFC 4731) with those options (``()`` means ALL, RFC 4731 §3.1)."""
+    otherwise ESEARCH (RFC 4731) with those options (``()`` means ALL, RFC 4731 §3.1).
+    ``partial``: the PARTIAL range (RFC 5267 §4.4), 1-based and inclusive."""
 
     uid: bool = False
     charset: str | None = None
     criteria: SearchKey | None = None
     return_options: tuple[str, ...] | None = None
+    partial: tuple[int, int] | None = None
 
     name: ClassVar[str] = "SEARCH"
 

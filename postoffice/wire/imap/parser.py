@@ -67,7 +67,7 @@ from .commands import (  # RFC 4978, RFC 9208
 from .errors import ImapSyntaxError
 from .fetch import parse_fetch_items
 from .scanner import Scanner
-from .search import SEARCH_RETURN_OPTIONS, And, SearchKey, parse_search_key
+from .search import SEARCH_RETURN_OPTIONS, And, SearchKey, parse_return_options, parse_search_key
 
 __all__ = ["parse_command", "parse_line", "is_done", "parse_sasl_response", "parse_date_time", "SASLCancelled"]
 
@@ -494,20 +494,12 @@ def _search(uid: bool) -> Callable[[_Ctx], Command]:
         sc.sp()
         return_options: tuple[str, ...] | None = None
         charset: str | None = None
+        partial: tuple[int, int] | None = None
         if sc.peek_keyword() == "RETURN":  # RFC 4731 §3 / RFC 4466 search-return-opts
             sc.keyword()
             sc.sp()
-            sc.open()
-            opts: list[str] = []
-            if not sc.try_close():
-                opts.append(sc.keyword())
-                while sc.try_sp():
-                    opts.append(sc.keyword())
-                sc.close()
-            for opt in opts:
-                if opt not in SEARCH_RETURN_OPTIONS:
-                    raise sc.error(f"unknown SEARCH return option {opt}")
-            return_options = tuple(opts)
+            parsed = parse_return_options(sc, SEARCH_RETURN_OPTIONS, "SEARCH")
+            return_options, partial = parsed.options, parsed.partial
             sc.sp()
         if sc.peek_keyword() == "CHARSET":
             sc.keyword()
@@ -520,7 +512,7 @@ def _search(uid: bool) -> Callable[[_Ctx], Command]:
             keys.append(parse_search_key(sc, decode))
         sc.end()
         criteria = keys[0] if len(keys) == 1 else And(tuple(keys))
-        return Search(ctx.tag, uid, charset, criteria, return_options)
+        return Search(ctx.tag, uid, charset, criteria, return_options, partial)
 
     return parse
 
@@ -838,6 +830,7 @@ _COMMANDS.update(
         "UID THREAD": _with_scanner(sort.parse_thread(True)),
         # RFC 5465 NOTIFY: parsed in wire/imap/notify.py, with the session's mailbox names
         "NOTIFY": lambda ctx: notify.parse_notify(ctx.sc, ctx.tag, ctx.mailbox),
+        "CANCELUPDATE": _with_scanner(sort.parse_cancelupdate),  # RFC 5267 §4.3.5
     }
 )
 

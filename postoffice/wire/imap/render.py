@@ -2,7 +2,10 @@
 ``postoffice.message.structure``.
 
 Header values are rendered as they appear in the header (encoded words not decoded),
-RFC 9051 §7.5.2. A group renders as its start ``(NIL NIL "name" NIL)``, its members and
+RFC 9051 §7.5.2. A value that cannot be a quoted string (CR, LF, 8-bit octets without
+UTF-8, long) is a literal; one holding NUL, which neither a quoted string nor a literal
+may carry (RFC 9051 §4.3, §9: CHAR8 = %x01-ff), goes out as RFC 2047 encoded words of
+its octets, and a parameter value as an RFC 2231 extended value: nothing is lost. A group renders as its start ``(NIL NIL "name" NIL)``, its members and
 its end ``(NIL NIL NIL NIL)``. A multipart without parts (no delimiter found, or a
 parser limit) renders as one empty text/plain body, as Dovecot does: IMAP needs at
 least one body there. ``extended=True`` renders BODYSTRUCTURE (with extension data),
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import base64
 from functools import lru_cache
+from urllib.parse import quote
 
 from postoffice.message.address import Address, AddressList, Group
 from postoffice.message.structure import BodyPart, Disposition, Envelope
@@ -36,6 +40,8 @@ def _short(text: str, utf8: bool) -> bytes:
 
 
 def string(text: str, *, utf8: bool = False) -> bytes:
+    if "\x00" in text:
+        return _string(_encoded_words(text))
     return _short(text, utf8) if len(text) <= 200 else _string(text, utf8=utf8)
 
 
@@ -43,19 +49,37 @@ def nstring(text: str | None, *, utf8: bool = False) -> bytes:
     return b"NIL" if text is None else string(text, utf8=utf8)
 
 
+def _octets(text: str) -> tuple[list[bytes], str]:
+    """The octets of a header value, as units that may not be split, and their charset:
+    UTF-8 characters when the octets are UTF-8, else single octets of ``unknown-8bit``
+    (RFC 1428)."""
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return [c.encode("utf-8") for c in raw.decode("utf-8")], "utf-8"
+    except UnicodeDecodeError:
+        return [bytes([b]) for b in raw], "unknown-8bit"
+
+
 def _encoded_words(text: str) -> str:
-    """RFC 2047 §2 encoded words (``=?utf-8?b?...?=``, at most 75 characters each, split
-    on character boundaries, §5) for text that is valid non-ASCII UTF-8."""
+    """RFC 2047 §2 encoded words (at most 75 characters each, split on character
+    boundaries, §5) carrying the octets of ``text``."""
+    units, charset = _octets(text)
+    prefix = f"=?{charset}?b?"
     words: list[str] = []
     chunk = b""
-    for ch in text:
-        octets = ch.encode("utf-8")
-        if len(base64.b64encode(chunk + octets)) > 75 - len("=?utf-8?b??="):
-            words.append("=?utf-8?b?" + base64.b64encode(chunk).decode("ascii") + "?=")
+    for octets in units:
+        if chunk and len(base64.b64encode(chunk + octets)) > 75 - len(prefix) - 2:
+            words.append(prefix + base64.b64encode(chunk).decode("ascii") + "?=")
             chunk = b""
         chunk += octets
-    words.append("=?utf-8?b?" + base64.b64encode(chunk).decode("ascii") + "?=")
+    words.append(prefix + base64.b64encode(chunk).decode("ascii") + "?=")
     return " ".join(words)
+
+
+def _extended_value(value: str) -> str:
+    """RFC 2231 §4 ``charset''%XX`` of a parameter value's octets."""
+    units, charset = _octets(value)
+    return charset + "''" + quote(b"".join(units), safe="")
 
 
 def _phrase(text: str | None, utf8: bool) -> bytes:
@@ -64,7 +88,7 @@ def _phrase(text: str | None, utf8: bool) -> bytes:
     value (RFC 6532 header) is downgraded to RFC 2047 encoded words, as RFC 6858 §3
     does for these fields. Octets that are not UTF-8 go out as they are (no U+FFFD)."""
     if text is None or utf8 or text.isascii() or any("\udc80" <= c <= "\udcff" for c in text):
-        return nstring(text, utf8=utf8)
+        return nstring(text, utf8=utf8)  # NUL: encoded words there too
     return string(_encoded_words(text))
 
 
@@ -120,7 +144,8 @@ def envelope(env: Envelope, *, utf8: bool = False) -> bytes:
 def _params(params: tuple[tuple[str, str], ...], utf8: bool) -> bytes:
     if not params:
         return b"NIL"
-    return b"(" + b" ".join(string(k, utf8=utf8) + b" " + string(v, utf8=utf8) for k, v in params) + b")"
+    pairs = ((k + "*", _extended_value(v)) if "\x00" in v and not k.endswith("*") else (k, v) for k, v in params)
+    return b"(" + b" ".join(string(k, utf8=utf8) + b" " + string(v, utf8=utf8) for k, v in pairs) + b")"
 
 
 def _text_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

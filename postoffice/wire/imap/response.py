@@ -306,16 +306,24 @@ def esearch_response(
     all: SequenceSet | None = None,
     count: int | None = None,
     modseq: int | None = None,  # noqa: A002
+    partial: tuple[int, int, SequenceSet] | None = None,
 ) -> bytes:
-    """``* ESEARCH (TAG "a1") UID MIN 2 COUNT 3`` (RFC 4731 §3.1, RFC 9051 §7.3.4)."""
+    """``* ESEARCH (TAG "a1") UID MIN 2 COUNT 3`` (RFC 4731 §3.1, RFC 9051 §7.3.4);
+    ``partial`` (first, last, the numbers in that range): ``PARTIAL (1:10 3,5)``, NIL when
+    none (RFC 5267 §4.4)."""
     out = b"* ESEARCH"
     if tag is not None:
         out += b" (TAG " + quoted(tag) + b")"
     if uid:
         out += b" UID"
-    for key, value in (("MIN", min), ("MAX", max), ("ALL", all), ("COUNT", count), ("MODSEQ", modseq)):
+    for key, value in (("MIN", min), ("MAX", max), ("ALL", all), ("COUNT", count)):
         if value is not None and not (key == "ALL" and isinstance(value, SequenceSet) and not value.ranges):
             out += f" {key} {value}".encode("ascii")
+    if partial is not None:
+        first, last, numbers = partial
+        out += f" PARTIAL ({first}:{last} {numbers if numbers.ranges else 'NIL'})".encode("ascii")
+    if modseq is not None:
+        out += f" MODSEQ {modseq}".encode("ascii")
     return out + CRLF
 
 
@@ -473,6 +481,8 @@ NO_MODIFIED = Reply("NO", "MODIFIED")
 # RFC 4469 / RFC 7889 APPENDLIMIT
 NO_TOOBIG = Reply("NO", "TOOBIG")
 OK_MAILBOXID = Reply("OK", "MAILBOXID")  # RFC 8474 §4.1
+# RFC 5267 §4.3.1: the server will not keep a context up to date (argument: its tag)
+NO_NOUPDATE = Reply("NO", "NOUPDATE")
 # RFC 5465 NOTIFY is not offered; RFC 5182 SEARCHRES has no code.
 
 REPLIES: dict[str, Reply] = {k: v for k, v in globals().items() if isinstance(v, Reply)}

@@ -39,6 +39,8 @@ __all__ = [
     "ObjectIdKey",
     "FLAG_KEYS",
     "SEARCH_RETURN_OPTIONS",
+    "ReturnOptions",
+    "parse_return_options",
     "parse_search_key",
     "parse_date",
 ]
@@ -61,7 +63,8 @@ FLAG_KEYS = frozenset(
         "RECENT",
     }  # NEW/OLD/RECENT: RFC 3501 only
 )
-SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})  # RFC 4731, RFC 5182
+# RFC 4731, RFC 5182; RFC 5267 §4.2-§4.4 (CONTEXT=SEARCH): CONTEXT, UPDATE, PARTIAL
+SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE", "PARTIAL"})
 _HEADER_KEYS = {"BCC": "BCC", "CC": "CC", "FROM": "FROM", "SUBJECT": "SUBJECT", "TO": "TO"}
 _DATE_KEYS: dict[str, tuple[Literal["BEFORE", "ON", "SINCE"], bool]] = {
     "BEFORE": ("BEFORE", False),
@@ -306,3 +309,45 @@ def _search_key(sc: Scanner, decode: Callable[[bytes], str]) -> SearchKey:
             raise sc.error(f"bad objectid {value!r}")
         return ObjectIdKey("EMAILID" if key == "EMAILID" else "THREADID", value)
     raise sc.error(f"unknown search key {key}")
+
+
+# ---- RETURN options (RFC 4466 search-return-opts; RFC 4731, RFC 5267) ----------------------------
+@dataclass(frozen=True)
+class ReturnOptions:
+    """The RETURN list of SEARCH or SORT: the option names in order, and the PARTIAL range
+    (first, last), 1-based and inclusive, when PARTIAL is one of them."""
+
+    options: tuple[str, ...]
+    partial: tuple[int, int] | None = None
+
+
+def _partial_range(sc: Scanner) -> tuple[int, int]:
+    # RFC 5267 §4.4: partial-range = nz-number ":" nz-number; "500:400 is the same as 400:500"
+    first = sc.number(nonzero=True)
+    sc.char(b":")
+    last = sc.number(nonzero=True)
+    return (first, last) if first <= last else (last, first)
+
+
+def parse_return_options(sc: Scanner, allowed: frozenset[str], what: str) -> ReturnOptions:
+    """``"(" [return-opt *(SP return-opt)] ")"`` after ``RETURN SP``: an unknown or repeated
+    option is BAD, and so is PARTIAL with ALL (RFC 5267 §4.4: "either one PARTIAL, one
+    ALL, or neither")."""
+    sc.open()
+    opts: list[str] = []
+    partial: tuple[int, int] | None = None
+    if not sc.try_close():
+        while True:
+            opt = sc.keyword()
+            if opt not in allowed or opt in opts:
+                raise sc.error(f"unknown or repeated {what} return option {opt}")
+            if opt == "PARTIAL":
+                sc.sp()
+                partial = _partial_range(sc)
+            opts.append(opt)
+            if not sc.try_sp():
+                break
+        sc.close()
+    if "PARTIAL" in opts and "ALL" in opts:
+        raise sc.error("PARTIAL and ALL cannot both be asked for (RFC 5267 section 4.4)")
+    return ReturnOptions(tuple(opts), partial)

@@ -28,7 +28,7 @@ from .commands import Command
 from .errors import ImapSyntaxError
 from .response import CRLF, quoted
 from .scanner import Scanner
-from .search import And, SearchKey, parse_search_key
+from .search import And, SearchKey, parse_return_options, parse_search_key
 
 __all__ = [
     "SORT_KEYS",
@@ -43,12 +43,16 @@ __all__ = [
     "sort_response",
     "thread_response",
     "esort_response",
+    "CancelUpdate",
+    "parse_cancelupdate",
+    "context_update_response",
 ]
 
 # RFC 5256 §3 and RFC 5957 §3 (SORT=DISPLAY).
 SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"})
 THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
-SORT_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "PARTIAL"})  # RFC 5267 §3, §4.4
+# RFC 5267 §3 (ESORT) and §4.2-§4.4 (CONTEXT=SORT)
+SORT_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "PARTIAL", "CONTEXT", "UPDATE"})
 _CHARSETS = frozenset({"US-ASCII", "UTF-8"})
 BAD_CHARSET_CODE = "BADCHARSET (US-ASCII UTF-8)"
 
@@ -85,6 +89,27 @@ class Thread(Command):
     name: ClassVar[str] = "THREAD"
 
 
+@dataclass(frozen=True)
+class CancelUpdate(Command):
+    """CANCELUPDATE (RFC 5267 §4.3.5): the tags of the contexts to stop updating."""
+
+    tags: tuple[str, ...] = ()
+
+    name: ClassVar[str] = "CANCELUPDATE"
+
+
+def parse_cancelupdate(sc: Scanner, tag: str) -> Command:
+    # RFC 5267 §5: command-select =/ "CANCELUPDATE" 1*(SP quoted)
+    tags: list[str] = []
+    while True:
+        sc.sp()
+        tags.append(sc.text(sc.quoted()))
+        if sc.at_end():
+            break
+    sc.end()
+    return CancelUpdate(tag, tuple(tags))
+
+
 def _search_criteria(sc: Scanner) -> tuple[str, SearchKey]:
     charset = sc.text(sc.astring()).upper()
     if sc.at_end():
@@ -106,14 +131,6 @@ def _search_criteria(sc: Scanner) -> tuple[str, SearchKey]:
     return charset, keys[0] if len(keys) == 1 else And(tuple(keys))
 
 
-def _partial_range(sc: Scanner) -> tuple[int, int]:
-    # RFC 5267 §4.4: partial-range = nz-number ":" nz-number (either order)
-    first = sc.number(nonzero=True)
-    sc.char(b":")
-    last = sc.number(nonzero=True)
-    return (first, last) if first <= last else (last, first)
-
-
 def parse_sort(uid: bool) -> Callable[[Scanner, str], Command]:
     def parse(sc: Scanner, tag: str) -> Command:
         sc.sp()
@@ -121,21 +138,8 @@ def parse_sort(uid: bool) -> Callable[[Scanner, str], Command]:
         partial: tuple[int, int] | None = None
         if sc.try_keyword("RETURN"):
             sc.sp()
-            sc.open()
-            opts: list[str] = []
-            if not sc.try_close():
-                while True:
-                    opt = sc.keyword()
-                    if opt not in SORT_RETURN_OPTIONS or opt in opts:
-                        raise sc.error(f"unknown or repeated SORT return option {opt}")
-                    if opt == "PARTIAL":
-                        sc.sp()
-                        partial = _partial_range(sc)
-                    opts.append(opt)
-                    if not sc.try_sp():
-                        break
-                sc.close()
-            return_options = tuple(opts)
+            parsed = parse_return_options(sc, SORT_RETURN_OPTIONS, "SORT")
+            return_options, partial = parsed.options, parsed.partial
             sc.sp()
         sc.open()
         criteria: list[SortCriterion] = []
@@ -252,4 +256,14 @@ def esort_response(
         out += b" PARTIAL (%d:%d " % (first, last) + listed + b")"
     if modseq is not None:
         out += b" MODSEQ %d" % modseq
+    return out + CRLF
+
+
+def context_update_response(tag: str, items: Sequence[tuple[str, int, Sequence[int]]], *, uid: bool) -> bytes:
+    """``* ESEARCH (TAG "B01") UID REMOVEFROM (0 7) ADDTO (2 9,4)`` (RFC 5267 §4.3.3,
+    §4.3.4): each item is ("ADDTO" or "REMOVEFROM", context position, the numbers in the
+    requested order); the client applies them in the order given (§4.3.2)."""
+    out = b"* ESEARCH (TAG " + quoted(tag) + b")" + (b" UID" if uid else b"")
+    for kind, position, numbers in items:
+        out += b" %s (%d %s)" % (kind.encode("ascii"), position, _ordered_set(numbers).encode("ascii"))
     return out + CRLF

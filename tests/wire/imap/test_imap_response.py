@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import re
 
 import pytest
 
@@ -198,3 +200,30 @@ def test_body_structure_message_rfc822() -> None:
         b'("message" "rfc822" NIL NIL NIL "BASE64" 20 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) '
         b'("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) 1)'
     )
+
+
+def _decode_words(value: bytes) -> bytes:
+    """The octets of RFC 2047 encoded words ``"=?cs?b?...?= ..."`` (quoted)."""
+    return b"".join(base64.b64decode(m) for m in re.findall(rb"=\?[\w-]+\?b\?([A-Za-z0-9+/=]*)\?=", value))
+
+
+@pytest.mark.parametrize("utf8", [False, True])
+def test_nul_in_envelope_and_bodystructure_never_goes_out_raw(utf8: bool) -> None:
+    """RFC 9051 §9 CHAR8 = %x01-ff: NUL fits neither a quoted string nor a literal, so the
+    value goes as encoded words of its octets (a long one in several words, none split
+    inside a character), a parameter as an RFC 2231 extended value."""
+    long_subject = "é" * 40 + "\x00" + "x" * 60
+    env = Envelope(subject=long_subject, from_=(Address("A\x00\udce9", None, "a\x00b", "example.test"),))
+    out = envelope(env, utf8=utf8)
+    assert b"\x00" not in out and b"{" not in out
+    subject = out.split(b" ", 2)[1]
+    assert _decode_words(out[: out.index(b" ((")]) == long_subject.encode("utf-8")
+    assert subject.startswith(b'"=?utf-8?b?')
+    assert all(len(w) <= 75 for w in out[: out.index(b" ((")].split(b'"')[1].split(b" "))
+    # a display name whose octets are not UTF-8: unknown-8bit, the octet kept
+    assert b'"=?unknown-8bit?b?' + base64.b64encode(b"A\x00\xe9") + b'?="' in out
+    part = BodyPart("", "application", "octet-stream", params=(("name", "a\x00b"),), description="d\x00", size=1)
+    rendered = body_structure(part, utf8=utf8)
+    assert b"\x00" not in rendered
+    assert b'"name*" "utf-8\'\'a%00b"' in rendered
+    assert _decode_words(rendered) == b"d\x00"
