@@ -123,7 +123,11 @@ async def one_run(name: str, port: int, pid: int, sink: Sink, tag: str, args: ar
     arrived = {a.bench_id: a.at for a in sink.arrivals}
     missing = [o.bench_id for o in outgoing if o.bench_id not in arrived]
     if missing or len(sink.arrivals) != args.messages:
-        raise RuntimeError(f"{name}: {len(missing)} missing, {len(sink.arrivals)} arrivals for {args.messages} sent")
+        copies = Counter(a.bench_id for a in sink.arrivals)
+        twice = sorted(i for i, c in copies.items() if c > 1)
+        strangers = sorted(i for i in copies if not i.startswith(f"{tag}-"))
+        raise RuntimeError(f"{name}: {len(missing)} missing {missing[:5]}, {len(sink.arrivals)} arrivals for "
+                           f"{args.messages} sent; more than once: {twice[:5]}; from another run: {strangers[:5]}")  # fmt: skip
     latencies = [arrived[o.bench_id] - o.submitted for o in outgoing]
     return Run(max(arrived.values()) - started, accepted, latencies, cpu1 - cpu0)
 

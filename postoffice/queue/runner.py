@@ -17,7 +17,8 @@ Invariants:
 - Concurrency: at most ``connections_per_destination`` connections per route and
   ``max_deliveries`` in all; one connection carries up to ``messages_per_connection``
   messages for its destination. A recipient domain of an entry is never in two
-  deliveries at once.
+  deliveries at once, nor sent again by a pass that read the queue before its delivery
+  ended (that pass's copy of the entry is stale).
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ class QueueRunner:
         self.signer = DkimSigner.from_config(config)
         self._wake = asyncio.Event()
         self._inflight: set[tuple[int, str]] = set()
+        # A pass reads the queue, then awaits (routes, headers) before it looks at each
+        # entry: a delivery that ends meanwhile leaves the entry as read, still "queued".
+        # Each end is numbered; a pass skips what ended after its read began.
+        self._ended: dict[tuple[int, str], int] = {}
+        self._ends = 0
+        self._pass_marks: list[int] = []  # the end number at the start of each running pass
         self._pending: dict[str, collections.deque[Job]] = {}  # route key -> jobs waiting for a connection
         self._workers: dict[str, int] = {}  # route key -> worker tasks (connections) running
         self._total = asyncio.Semaphore(max(1, self.limits.max_deliveries))
@@ -137,15 +144,31 @@ class QueueRunner:
     async def run_pass(self) -> list[asyncio.Task[None]]:
         """Hand every due recipient not already being delivered to its route's workers;
         the worker tasks started (each delivers until its route has nothing left)."""
+        mark = self._ends
+        self._pass_marks.append(mark)
+        try:
+            return await self._pass(mark)
+        finally:
+            self._pass_marks.remove(mark)
+
+    def _busy(self, entry_id: int, domain: str, mark: int) -> bool:
+        """In flight now, or ended after the pass that began at ``mark`` read the queue."""
+        key = (entry_id, domain)
+        return key in self._inflight or self._ended.get(key, 0) > mark
+
+    async def _pass(self, mark: int) -> list[asyncio.Task[None]]:
+        oldest = min(self._pass_marks)  # ends before every running pass's read: in what they read
+        for ended in [k for k, n in self._ended.items() if n <= oldest]:
+            del self._ended[ended]
         now = self.clock.now()
         entries = await self.queue.due_entries(now, 1000)
         touched: dict[str, Route] = {}
         for entry in entries:
-            if await self._expired_or_looping(entry, now):
+            if await self._expired_or_looping(entry, now, mark):
                 continue
             domains: dict[str, list[QueueRecipient]] = {}
             for r in entry.pending():
-                if r.next_attempt <= now and (entry.id, r.domain) not in self._inflight:
+                if r.next_attempt <= now and not self._busy(entry.id, r.domain, mark):
                     domains.setdefault(r.domain, []).append(r)
             for domain, recipients in domains.items():
                 job = Job(entry, domain, tuple(recipients))
@@ -191,6 +214,9 @@ class QueueRunner:
             self._wake.set()  # what is due next may have changed
 
     def _done(self, job: Job) -> None:
+        """The job's outcome is recorded (or failed to be): it may be read again."""
+        self._ends += 1
+        self._ended[(job.entry.id, job.domain)] = self._ends
         self._inflight.discard((job.entry.id, job.domain))
 
     async def _connection(self, route: Route, pending: collections.deque[Job]) -> None:
@@ -302,10 +328,10 @@ class QueueRunner:
                 log.exception("queue %d: success notice not sent", entry.id)  # at most once, never blocks the queue
         await self.report(entry.id, remote_mta)
 
-    async def _expired_or_looping(self, entry: QueueEntry, now: float) -> bool:
+    async def _expired_or_looping(self, entry: QueueEntry, now: float, mark: int) -> bool:
         """Fail an entry past its lifetime with nothing in flight, or one that loops."""
         pending = entry.pending()
-        if any((entry.id, r.domain) in self._inflight for r in pending):
+        if any(self._busy(entry.id, r.domain, mark) for r in pending):
             return False
         reason: str | None = None
         if entry.recipients and all(r.attempts == 0 for r in entry.recipients):

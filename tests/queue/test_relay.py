@@ -244,6 +244,43 @@ async def test_several_messages_share_one_connection() -> None:
         await sink.stop()
 
 
+async def test_a_pass_that_read_the_queue_before_a_delivery_ended_does_not_send_it_again() -> None:
+    """The queue is read, then a delivery in flight ends, then the pass looks at that
+    entry: it is still "queued" in what the pass read, and must not go out twice."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            store = runner.queue
+            await runner.outbound.submit(
+                b"From: alice@a.test\r\nSubject: once\r\n\r\nbody\r\n", sender="alice@a.test", local=[],
+                remote=[NewQueueRecipient("bob@b.test")], max_size=10**6,
+            )  # fmt: skip
+            first = await runner.run_pass()  # the delivery starts
+            read: list[object] = []
+
+            class ReadThenWait:  # the real store; its read returns once the delivery has ended
+                def __getattr__(self, name: str) -> object:
+                    return getattr(store, name)
+
+                async def due_entries(self, now: float, limit: int) -> list[object]:
+                    entries = await store.due_entries(now, limit)
+                    read.extend(entries)
+                    await asyncio.gather(*first)
+                    return entries  # type: ignore[return-value]
+
+            runner.queue = ReadThenWait()  # type: ignore[assignment]
+            second = await runner.run_pass()
+            runner.queue = store
+            await asyncio.gather(*second)
+            assert len(read) == 1  # the second pass did read the entry while it was in flight
+            assert len(sink.messages) == 1
+            assert await store.list_entries() == []
+    finally:
+        await sink.stop()
+
+
 @pytest.mark.parametrize("misbehave", ["garbage", "stall-data"])
 async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
     sink = SMTPSink(misbehave=misbehave, extensions=("8BITMIME",))
