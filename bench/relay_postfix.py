@@ -76,7 +76,7 @@ def make_message(bench_id: str, length: int) -> bytes:
     return head + body.rstrip(b"\r\n") + b"\r\n"
 
 
-def start_po(workdir: Path, sink_port: int, dkim: bool) -> Server:
+def start_po(workdir: Path, sink_port: int, dkim: bool, relay: list[str]) -> Server:
     workdir.mkdir(parents=True)
     port = free_port()
     config = workdir / "postoffice.toml"
@@ -85,6 +85,7 @@ def start_po(workdir: Path, sink_port: int, dkim: bool) -> Server:
         f'[listen]\nsubmission = "127.0.0.1:{port}"\n'
         f'[relay.routes]\n"b.test" = "127.0.0.1:{sink_port}"\n'
         "[limits.smtp]\nmax_messages_per_hour = 0\n" + ("" if dkim else "[authn]\ndkim_sign = false\n")
+        + "".join(f"[limits.relay]\n{line}\n" for line in relay[:1]) + "".join(f"{line}\n" for line in relay[1:])
     )
     return start_postoffice(workdir, {SENDER: PASSWORD}, config=config, port=port)
 
@@ -164,7 +165,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
         except Unavailable as exc:
             print(f"Postfix unavailable: {exc}")
             return 2
-        po = await asyncio.to_thread(start_po, work / "po", sink_port, not args.no_dkim)
+        po = await asyncio.to_thread(start_po, work / "po", sink_port, not args.no_dkim, args.relay)
         servers = {"postfix": (pf.port, pf.master_pid), "postoffice": (po.port, po.proc.pid)}
         print(f"{args.sessions} sessions x {args.messages} messages of {args.length} octets, {args.rounds} rounds; "
               f"Postfix :{pf.port}, postoffice :{po.port} (DKIM {'off' if args.no_dkim else 'on'}), sink :{sink_port}",
@@ -224,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--length", type=int, default=4096, help="octets of each message")
     parser.add_argument("--no-dkim", action="store_true", help="postoffice does not DKIM-sign (as Postfix)")
+    parser.add_argument("--relay", action="append", default=[], metavar="'NAME = VALUE'",
+                        help="a postoffice [limits.relay] setting (repeatable); default: none, the defaults")
     parser.add_argument("--profile", type=Path, help="also profile one postoffice run with py-spy into FILE")
     parser.add_argument("--top", type=int, default=20, help="frames shown per profile list")
     args = parser.parse_args(argv)

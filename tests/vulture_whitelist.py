@@ -105,3 +105,7 @@ _.no_password_in_logs
 # text; uvicorn's Server reads ``should_exit`` to stop (the range test's curl server).
 _.duration_text
 _.should_exit
+
+# dkimpy's DKIM.gen_header reads ``signature_algorithm`` to pick how to sign (authn/sign.py
+# sets it so that OpenSSL signs the RSA header hash).
+_.signature_algorithm
