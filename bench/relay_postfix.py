@@ -199,7 +199,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
               f"({'meets' if ratio >= 0.8 else 'misses'} the 0.8x target)", flush=True)  # fmt: skip
         if args.profile:
             spy = await asyncio.create_subprocess_exec(
-                str(VENV_BIN / "py-spy"), "record", "-o", str(args.profile), "-f", "raw", "--threads", "-r", "200",
+                str(VENV_BIN / "py-spy"), "record", "-o", str(args.profile), "-f", "raw", "--gil", "-r", "200",
                 "-p", str(po.proc.pid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             try:

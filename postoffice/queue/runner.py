@@ -61,6 +61,7 @@ __all__ = ["QueueRunner", "Job"]
 log = logging.getLogger("postoffice.queue")
 
 _HEADER_READ = 64 * 1024
+_RECORDS_AHEAD = 8  # outcomes of one connection being written while it sends on
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,31 +234,52 @@ class QueueRunner:
                     self._done(job)
             return
         broken = False
+        # Each outcome is recorded (durably) while the next message is already on its way:
+        # the connection does not wait for the database, and concurrent records share
+        # a commit. A job stays in flight until its record is written (_finish).
+        records: set[asyncio.Task[None]] = set()
         try:
             for _ in range(max(1, self.limits.messages_per_connection)):
                 if not pending:
                     break
                 job = pending.popleft()
                 try:
-                    try:
-                        content = await self.mail.get_content(job.entry.content_id)
-                        result = await conn.send(
-                            self._envelope(job, content), functools.partial(_as_relayed, self.mail, content), sign=self._sign_hook(job)
-                        )
-                    except SMTPClientError as exc:
-                        broken = True
-                        await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
-                        break
-                    await self._record(job, {r.address: r.reply for r in result.recipients}, remote, peer_dsn=result.dsn)
-                finally:
+                    content = await self.mail.get_content(job.entry.content_id)
+                    result = await conn.send(
+                        self._envelope(job, content), functools.partial(_as_relayed, self.mail, content), sign=self._sign_hook(job)
+                    )
+                    replies = {r.address: r.reply for r in result.recipients}
+                except SMTPClientError as exc:
+                    broken = True
+                    replies, result = {r.address: exc.reply for r in job.recipients}, None
+                except BaseException:
                     self._done(job)
+                    raise
+                records.add(asyncio.create_task(self._finish(job, replies, remote, result is not None and result.dsn)))
+                if broken:
+                    break
+                while len(records) >= _RECORDS_AHEAD:
+                    _, records = await asyncio.wait(records, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled (shutdown) or a bug: no polite QUIT to wait for
             conn.close()
+            for task in records:
+                task.cancel()
+            await asyncio.gather(*records, return_exceptions=True)
             raise
         if broken:
             conn.close()
         else:
             await conn.quit()
+        await asyncio.gather(*records)
+
+    async def _finish(self, job: Job, replies: dict[str, ServerReply], remote_mta: str, peer_dsn: bool) -> None:
+        """Record a job's outcome; then it is no longer in flight (whatever happened)."""
+        try:
+            await self._record(job, replies, remote_mta, peer_dsn=peer_dsn)
+        except Exception:
+            log.exception("queue %d: outcome not recorded (it is sent again)", job.entry.id)
+        finally:
+            self._done(job)
 
     async def _connect(self, route: Route) -> tuple[SMTPConnection, str]:
         """A connection to the first hop that answers, and that hop's name (Remote-MTA)."""
@@ -387,7 +409,7 @@ class QueueRunner:
                 until = entry.created + self.limits.lifetime
                 await self._send_dsn(entry, info, [_report_of(r, "delayed", remote_mta, until) for r in waiting])
             await self.queue.set_delay_notified(entry.id)
-        await self.queue.remove_finished()
+        await self.queue.remove_finished(entry_id)
 
     def _sign_hook(self, job: Job) -> SignHook:
         async def sign(message: AsyncIterator[bytes]) -> bytes:
