@@ -114,7 +114,8 @@ async def one_run(name: str, port: int, pid: int, sink: Sink, tag: str, args: ar
     auth = (SENDER, PASSWORD) if name == "postoffice" else None
     cpu0 = cpu_seconds(pid, children=True)
     started = time.monotonic()
-    await submit(port, outgoing, sessions=args.sessions, auth=auth)
+    per_connection = -(-args.messages // args.sessions)  # one connection per session, as a submitting client keeps it
+    await submit(port, outgoing, sessions=args.sessions, auth=auth, per_connection=per_connection)
     accepted = max(o.accepted for o in outgoing) - started
     try:
         await wait_arrivals(sink, args.messages, timeout=600)
@@ -199,7 +200,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
               f"({'meets' if ratio >= 0.8 else 'misses'} the 0.8x target)", flush=True)  # fmt: skip
         if args.profile:
             spy = await asyncio.create_subprocess_exec(
-                str(VENV_BIN / "py-spy"), "record", "-o", str(args.profile), "-f", "raw", "--gil", "-r", "200",
+                str(VENV_BIN / "py-spy"), "record", "-o", str(args.profile), "-f", "raw", "--gil", "--subprocesses", "-r", "200",
                 "-p", str(po.proc.pid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             try:
