@@ -61,6 +61,7 @@ __all__ = ["QueueRunner", "Job"]
 log = logging.getLogger("postoffice.queue")
 
 _HEADER_READ = 64 * 1024
+_BACKLOG_PER_CONNECTION = 10  # jobs waiting for a destination that call for one more connection
 _RECORDS_AHEAD = 8  # outcomes of one connection being written while it sends on
 
 
@@ -184,8 +185,10 @@ class QueueRunner:
         started: list[asyncio.Task[None]] = []
         per_connection = max(1, self.limits.messages_per_connection)
         for key, route in touched.items():
-            # More connections only for a backlog: one per messages_per_connection waiting.
-            wanted = min(self.limits.connections_per_destination or 1, -(-len(self._pending[key]) // per_connection))
+            # More connections only for a backlog: one per _BACKLOG_PER_CONNECTION jobs waiting
+            # (a few messages share one connection; a stream of them gets several at once).
+            batch = min(per_connection, _BACKLOG_PER_CONNECTION)
+            wanted = min(self.limits.connections_per_destination or 1, -(-len(self._pending[key]) // batch))
             for _ in range(wanted - self._workers.get(key, 0)):
                 self._workers[key] = self._workers.get(key, 0) + 1
                 task = asyncio.create_task(self._route_worker(route))

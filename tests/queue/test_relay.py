@@ -302,6 +302,28 @@ async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
         await sink.stop()
 
 
+async def test_a_backlog_is_spread_over_several_connections() -> None:
+    """30 messages waiting for one destination go over 3 connections at once (one per 10
+    waiting), within connections_per_destination; 5 share one (the test above)."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer(
+            "smtp", users=["alice"], domain="a.test", config_overrides={"limits.relay.connections_per_destination": 8}
+        ) as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            for n in range(30):
+                await runner.outbound.submit(
+                    b"Subject: %d\r\n\r\nbody\r\n" % n, sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6,
+                )  # fmt: skip
+            await runner.run_until_idle()
+            assert len(sink.messages) == 30 and sink.connections >= 3
+            assert await runner.queue.list_entries() == []
+    finally:
+        await sink.stop()
+
+
 async def test_connections_per_destination_limit() -> None:
     sink = SMTPSink()
     port = await sink.start()
