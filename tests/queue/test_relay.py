@@ -302,6 +302,30 @@ async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
         await sink.stop()
 
 
+async def test_a_message_queued_while_a_connection_is_open_uses_that_connection() -> None:
+    """A connection whose destination has nothing more waits a moment (connection_idle)
+    for the next pass: a message queued meanwhile goes over it, with no new connection."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            runner.connection_idle = 30.0  # generous: the test's own steps fit in it
+            for n in range(2):
+                await runner.outbound.submit(
+                    b"Subject: %d\r\n\r\nbody\r\n" % n, sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6,
+                )  # fmt: skip
+                tasks = await runner.run_pass()  # the first pass starts the connection; the second adds to it
+                await sink.wait_for(n + 1)
+            assert len(sink.messages) == 2 and sink.connections == 1
+            assert not tasks  # the second pass needed no new connection
+            runner.connection_idle = 0.0
+            await runner.stop()
+    finally:
+        await sink.stop()
+
+
 async def test_a_backlog_is_spread_over_several_connections() -> None:
     """30 messages waiting for one destination go over 3 connections at once (one per 10
     waiting), within connections_per_destination; 5 share one (the test above)."""
