@@ -18,7 +18,8 @@ Invariants:
   ``max_deliveries`` in all; one connection carries up to ``messages_per_connection``
   messages for its destination. A recipient domain of an entry is never in two
   deliveries at once, nor sent again by a pass that read the queue before its delivery
-  ended (that pass's copy of the entry is stale).
+  ended (that pass's copy of the entry is stale). A connection sends on while its last
+  outcomes are written (at most ``_RECORDS_AHEAD``); a job is in flight until recorded.
 """
 
 from __future__ import annotations
