@@ -31,6 +31,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,7 @@ class QueueRunner:
         self._ends = 0
         self._pass_marks: list[int] = []  # the end number at the start of each running pass
         self._arrivals: dict[str, asyncio.Event] = {}  # route key -> set when a pass adds jobs
+        self._domains: tuple[float, frozenset[str]] | None = None  # (read at, local domains)
         self._pending: dict[str, collections.deque[Job]] = {}  # route key -> jobs waiting for a connection
         self._workers: dict[str, int] = {}  # route key -> worker tasks (connections) running
         self._total = asyncio.Semaphore(max(1, self.limits.max_deliveries))
@@ -434,11 +436,25 @@ class QueueRunner:
             await self.queue.set_delay_notified(entry.id)
         await self.queue.remove_finished(entry_id)
 
+    async def _local_domains(self, sender: str) -> frozenset[str]:
+        """The local domains, for signing: the set read within ``[auth] directory_cache``
+        seconds when it holds the sender's domain (a found answer, reused as MailService
+        reuses them), else a fresh read (a domain just added is seen at once)."""
+        domain = sender.rsplit("@", 1)[-1].lower() if "@" in sender else ""
+        cached = self._domains
+        if cached is not None and time.monotonic() - cached[0] < self.config.auth.directory_cache and domain in cached[1]:
+            return cached[1]
+        fresh = frozenset(await self.mail.local_domains())
+        self._domains = (time.monotonic(), fresh)
+        return fresh
+
     def _sign_hook(self, job: Job) -> SignHook:
         async def sign(message: AsyncIterator[bytes]) -> bytes:
+            if not self.signer.enabled:
+                return b""
             try:
                 return await self.signer.signature(
-                    message, mail_from=job.entry.sender, local_domains=await self.mail.local_domains()
+                    message, mail_from=job.entry.sender, local_domains=await self._local_domains(job.entry.sender)
                 )
             except ValueError as exc:  # no From field, a header block too big: sent unsigned
                 log.warning("queue entry %d: not DKIM-signed: %s", job.entry.id, exc)
