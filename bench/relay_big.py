@@ -1,136 +1,198 @@
-"""Benchmark: one big message submitted and relayed to another server (issue 10).
+"""Benchmark: one big message relayed over SMTP, and the sender's peak RSS (issue 10).
 
-Starts ``postoffice --config X serve`` (submission listener only, a static route for
-b.test to a discarding SMTP sink in this process, ``postoffice.testing.smtp_sink``)
-under ``/usr/bin/time -v``; alice@a.test submits a message of ``--size`` octets (default
-500 MB) with BDAT in 1 MiB chunks (BODY=BINARYMIME, so no conversion on either side);
-the queue DKIM-signs it (a streamed read of the stored message) and relays it with BDAT
-(a second streamed read). Printed: the submission rate (MAIL to the 250 of BDAT LAST,
-i.e. until durable), the relay time (from that 250 until the sink has the whole
-message), and the serve process's peak RSS, against the issue's target (< 200 MB).
-The sink checks the octet count: the message and its DKIM-Signature fields.
+Run::
 
-Usage: ``.venv/bin/python bench/relay_big.py [--size 500MB]``.
+    .venv/bin/python bench/relay_big.py [--size 500MB] [--modes bdat,data]
+
+``postoffice --config X serve`` (submission listener only, a static route
+``"b.test" = "127.0.0.1:SINK"``) takes a message of ``--size`` octets from
+alice@a.test to bob@b.test through submission (AUTH PLAIN, BDAT in 1 MiB chunks), then
+its outbound queue relays it to a sink on loopback (bench/_relay.py: takes DATA or BDAT,
+hashes the body, keeps nothing). The message is text/plain, 7bit, lines of 998
+characters, so it is relayed as it was stored, DKIM-signed (the default).
+
+Modes: ``bdat`` (the sink offers CHUNKING: the queue sends BDAT chunks) and ``data`` (no
+CHUNKING: DATA with dot-stuffing; every line of the body starts with a dot, so every
+line is stuffed on the way out and un-stuffed by the sink). A fresh server per mode.
+
+Printed per mode: submission time and MB/s (to the 250), relay time and MB/s (from the
+250 of the submission to the arrival of the end of the data at the sink), whether the
+body arrived intact (SHA-256), and the peak RSS (``VmHWM`` from /proc/PID/status, read
+before the server stops) of every process of ``serve``: the main process, which runs the
+queue runner and so sends the message, and each worker process (a submission may land
+on either, SO_REUSEPORT). Target (issue 10): the sending process under 200 MB.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
+import hashlib
 import os
-import re
+import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from postoffice import app
-from postoffice.config import load_config, parse_size
-from postoffice.testing.serve import POSTOFFICE, free_port
-from postoffice.testing.smtp_sink import SMTPSink
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CHUNK = 1024 * 1024
+from bench._relay import Outgoing, Sink, submit, wait_arrivals  # noqa: E402
+from postoffice.config import parse_size  # noqa: E402
+from postoffice.testing.serve import POSTOFFICE, free_port, start_serve  # noqa: E402
+
+__all__ = ["main", "peak_rss"]
+
 PASSWORD = "bench-password"
-TARGET_RSS_MB = 200
+LINE = 998  # RFC 5322 §2.1.1: at most 998 characters a line
+LIMIT_MB = 200
 
 
-async def reply(reader: asyncio.StreamReader) -> int:
-    while True:
-        line = await reader.readline()
-        if not line:
-            raise ConnectionError("closed")
-        if line[3:4] != b"-":
-            return int(line[:3])
-
-
-async def submit(port: int, size: int) -> tuple[float, int]:
-    """Submit one message of ``size`` octets; (seconds until durable, octets sent)."""
-    for _ in range(600):
+def peak_rss(pid: int) -> dict[int, float]:
+    """VmHWM in MB (10**6 octets) of ``pid`` and of each of its live child processes."""
+    out: dict[int, float] = {}
+    pids = [pid]
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                pids.append(int(entry.name))
+    for p in pids:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            break
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    out[p] = int(line.split()[1]) * 1024 / 1e6
         except OSError:
-            await asyncio.sleep(0.05)
-    assert await reply(reader) == 220
-    writer.write(b"EHLO bench.a.test\r\n")
-    assert await reply(reader) == 250
-    token = base64.b64encode(f"\0alice@a.test\0{PASSWORD}".encode()).decode()
-    writer.write(f"AUTH PLAIN {token}\r\n".encode())
-    assert await reply(reader) == 235, "AUTH refused"
-    header = b"From: alice@a.test\r\nTo: bob@b.test\r\nSubject: big\r\nContent-Type: application/octet-stream\r\n\r\n"
-    block = (b"0123456789abcdef" * 63 + b"0123456789abcd\r\n") * (CHUNK // 1024)
-    started = time.perf_counter()
-    writer.write(f"MAIL FROM:<alice@a.test> BODY=BINARYMIME SIZE={size}\r\nRCPT TO:<bob@b.test>\r\n".encode())
-    assert await reply(reader) == 250 and await reply(reader) == 250
-    remaining = size - len(header)
-    writer.write(f"BDAT {len(header)}\r\n".encode() + header)
-    pending = 1
-    while remaining > 0:
-        n = min(CHUNK, remaining)
-        remaining -= n
-        last = " LAST" if remaining == 0 else ""
-        writer.write(f"BDAT {n}{last}\r\n".encode() + block[:n])
-        pending += 1
-        await writer.drain()
-        while pending > 4:  # a few chunks in flight (RFC 3030 allows pipelining)
-            assert await reply(reader) == 250
-            pending -= 1
-    while pending:
-        code = await reply(reader)
-        assert code == 250, code
-        pending -= 1
-    elapsed = time.perf_counter() - started
-    writer.write(b"QUIT\r\n")
-    writer.close()
-    return elapsed, size
+            pass
+    return out
 
 
-async def run(size: int) -> int:
-    sink = SMTPSink(discard=True, extensions=("PIPELINING", "8BITMIME", "CHUNKING", "BINARYMIME", f"SIZE {size * 2}"))
+def message_head(size: int) -> bytes:
+    return (
+        "From: Alice <alice@a.test>\r\nTo: Bob <bob@b.test>\r\nSubject: big relay\r\n"
+        "Message-ID: <big-relay@a.test>\r\nDate: Sat, 05 Dec 2026 08:00:00 +0000\r\n"
+        f"X-Bench-Id: big-{size}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n\r\n"
+    ).encode()
+
+
+def body_lines(size: int) -> tuple[bytes, int]:
+    """One block of lines (each starting with a dot) and how many whole blocks make ``size``."""
+    line = b"." + b"0123456789abcdef" * (LINE // 16) + b"x" * (LINE - 1 - 16 * (LINE // 16)) + b"\r\n"
+    block = line * 1024
+    return block, max(1, (size - len(message_head(size))) // len(block))
+
+
+def expected_body_sha256(size: int) -> str:
+    block, blocks = body_lines(size)
+    digest = hashlib.sha256()
+    for _ in range(blocks):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def write_config(workdir: Path, submission: int, sink: int) -> Path:
+    config = workdir / "postoffice.toml"
+    config.write_text(
+        f'hostname = "mail.a.test"\ndata_dir = "{workdir / "data"}"\ndomains = ["a.test"]\n'
+        f'[listen]\nsubmission = "127.0.0.1:{submission}"\n'
+        f'[relay.routes]\n"b.test" = "127.0.0.1:{sink}"\n'
+        "[limits.smtp]\nmax_message_size = \"4GiB\"\n"
+        "[limits.relay]\npoll_interval = 1\n"
+    )
+    return config
+
+
+def prepare(workdir: Path, submission: int, sink: int) -> Path:
+    """The data dir with alice@a.test in it, and the config file."""
+    workdir.mkdir(parents=True)
+    config = write_config(workdir, submission, sink)
+    done = subprocess.run([str(POSTOFFICE), "--config", str(config), "user", "add", "alice@a.test", "--password-stdin"],
+                          input=f"{PASSWORD}\n".encode(), capture_output=True, timeout=120)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"user add: {done.stderr.decode(errors='replace')}")
+    return config
+
+
+@dataclass
+class Result:
+    size: int
+    submit_s: float
+    relay_s: float
+    intact: bool
+    signed: bool
+    via: str
+    rss: dict[int, float]
+    main_pid: int
+
+
+async def run_mode(workdir: Path, size: int, chunking: bool) -> Result:
+    sink = Sink(chunking=chunking)
     sink_port = await sink.start()
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="po-bench-relay-") as tmp:
-        config_file = Path(tmp) / "postoffice.toml"
-        config_file.write_text(
-            f'hostname = "mail.a.test"\ndata_dir = "{tmp}/data"\ndomains = ["a.test"]\n'
-            f'[listen]\nsubmission = "127.0.0.1:{port}"\n'
-            f'[relay.routes]\n"b.test" = "127.0.0.1:{sink_port}"\n'
-            f"[limits.smtp]\nmax_message_size = {max(size * 2, 2**31)}\n"
-        )
-        async with app.services(load_config(config_file)) as s:
-            await s.mail.add_user("alice@a.test", PASSWORD)
-        process = await asyncio.create_subprocess_exec(
-            "/usr/bin/time", "-v", str(POSTOFFICE), "--config", str(config_file), "serve",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
-        try:
-            submitted, _ = await submit(port, size)
-            durable = time.perf_counter()
-            await sink.wait_for(1, timeout=3600)
-            relayed = time.perf_counter() - durable
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            _, err = await process.communicate()
-            await sink.stop()
-    [got] = sink.messages
-    rss = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", err)
-    peak = int(rss.group(1)) * 1024 / 1e6 if rss else float("nan")  # MB (10^6 octets), as the target
-    signed = got.size - size  # the DKIM-Signature fields the queue put first
-    ok = peak < TARGET_RSS_MB and signed > 0
-    print(
-        f"size {size / 1e6:.0f} MB  submitted {submitted:.1f} s ({size / 1e6 / submitted:.1f} MB/s)  "
-        f"relayed {relayed:.1f} s ({size / 1e6 / relayed:.1f} MB/s, DKIM-signed: {signed} octets of signature)  "
-        f"serve peak RSS {peak:.0f} MB (target < {TARGET_RSS_MB} MB: {'met' if ok else 'NOT met'})"
-    )
-    return 0 if ok else 1
+    config = await asyncio.to_thread(prepare, workdir, port, sink_port)
+    server = await start_serve(config, port)
+    try:
+        head = message_head(size)
+        block, blocks = body_lines(size)
+        total = len(head) + blocks * len(block)
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield head
+            for _ in range(blocks):
+                yield block
+
+        out = Outgoing("big", "alice@a.test", "bob@b.test", stream, total)
+        await submit(port, [out], sessions=1, auth=("alice@a.test", PASSWORD))
+        await wait_arrivals(sink, 1, timeout=3600)
+        arrival = sink.arrivals[0]
+        rss = peak_rss(server.pid)
+        intact = arrival.body_sha256 == expected_body_sha256(size)
+        return Result(total, out.accepted - out.submitted, arrival.at - out.accepted, intact,
+                      b"DKIM-Signature:" in arrival.head, arrival.via, rss, server.pid)  # fmt: skip
+    finally:
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(server.wait(), 60)
+            except TimeoutError:
+                server.kill()
+                await server.wait()
+        await sink.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="500MB", help="message size (e.g. 20MiB, 500MB)")
-    return asyncio.run(run(parse_size(parser.parse_args(argv).size)))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size", default="500MB", help="message size (500MB = 500 * 10**6 octets; MiB, GiB too)")
+    parser.add_argument("--modes", default="bdat,data", help="bdat, data or both")
+    args = parser.parse_args(argv)
+    size = parse_size(args.size)
+    work = Path(tempfile.mkdtemp(prefix="relay-big-", dir="/var/tmp"))
+    status = 0
+    try:
+        for mode in args.modes.split(","):
+            started = time.perf_counter()
+            r = asyncio.run(run_mode(work / mode, size, chunking=mode == "bdat"))
+            sender = r.rss.get(r.main_pid, float("nan"))
+            workers = "  ".join(f"worker {v:.0f} MB" for p, v in sorted(r.rss.items()) if p != r.main_pid)
+            status |= 0 if r.intact and sender < LIMIT_MB else 1
+            mb = r.size / 1e6
+            print(f"{mode}: {mb:.0f} MB via {r.via}  submission {r.submit_s:.1f} s ({mb / r.submit_s:.0f} MB/s)  "
+                  f"relay {r.relay_s:.1f} s ({mb / r.relay_s:.0f} MB/s)  body intact {r.intact}  "
+                  f"DKIM-signed {r.signed}  peak RSS: sender (main, queue runner) {sender:.0f} MB  {workers}  "
+                  f"({'under' if sender < LIMIT_MB else 'OVER'} {LIMIT_MB} MB; {time.perf_counter() - started:.0f} s in all)",
+                  flush=True)  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return status
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

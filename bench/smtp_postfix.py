@@ -157,7 +157,9 @@ class Postfix:
             return ""
 
 
-def start_postfix(workdir: Path) -> Postfix:
+def start_postfix(workdir: Path, settings: tuple[str, ...] = ()) -> Postfix:
+    """A private Postfix in ``workdir`` (see the module docstring); ``settings`` are more
+    ``main.cf`` lines (``name = value``), applied last (bench/relay_postfix.py: relayhost)."""
     if not (Path(POSTFIX).exists() and Path(SMTP_SOURCE).exists()):
         raise Unavailable("postfix / smtp-source are not installed (apt-get install postfix)")
     if os.geteuid() != 0:
@@ -185,6 +187,7 @@ def start_postfix(workdir: Path) -> Postfix:
         f"mydestination = $myhostname, localhost.localdomain, localhost, {DOMAIN}",
         "home_mailbox = Maildir/",
         f"maillog_file = {workdir / 'maillog'}",
+        *settings,
     )
     postconf("-F", "*/*/chroot = n")
     master = conf / "master.cf"

@@ -322,7 +322,7 @@ class RelayLimits:
     max_retry: float = _duration(3600.0)  # the delay doubles per attempt up to this
     delay_notice: float = _duration(4 * 3600.0)  # a delay DSN after this long in the queue (RFC 3464)
     lifetime: float = _duration(5 * 86400.0)  # then the recipient bounces (RFC 5321 §4.5.4.1: 4-5 days)
-    connections_per_destination: int = _count(2)  # simultaneous connections to one destination
+    connections_per_destination: int = _count(10)  # simultaneous connections to one destination (Postfix: 20)
     messages_per_connection: int = _count(50)  # transactions sent on one connection before QUIT
     max_deliveries: int = _count(20)  # simultaneous connections over all destinations
     max_reply_line: int = _size(2048)  # octets of one reply line (RFC 5321 §4.5.3.1.5: 512)

@@ -17,7 +17,9 @@ Invariants:
 - Concurrency: at most ``connections_per_destination`` connections per route and
   ``max_deliveries`` in all; one connection carries up to ``messages_per_connection``
   messages for its destination. A recipient domain of an entry is never in two
-  deliveries at once.
+  deliveries at once, nor sent again by a pass that read the queue before its delivery
+  ended (that pass's copy of the entry is stale). A connection sends on while its last
+  outcomes are written (at most ``_RECORDS_AHEAD``); a job is in flight until recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +63,8 @@ __all__ = ["QueueRunner", "Job"]
 log = logging.getLogger("postoffice.queue")
 
 _HEADER_READ = 64 * 1024
+_BACKLOG_PER_CONNECTION = 10  # jobs waiting for a destination that call for one more connection
+_RECORDS_AHEAD = 8  # outcomes of one connection being written while it sends on
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,10 @@ class Job:
 
 
 class QueueRunner:
+    # Seconds an idle connection waits for more jobs for its destination before QUIT
+    # (Postfix keeps a connection cached 2 s): a stream of messages does not reconnect.
+    connection_idle = 0.5
+
     def __init__(
         self,
         mail: MailService,
@@ -95,6 +104,14 @@ class QueueRunner:
         self.signer = DkimSigner.from_config(config)
         self._wake = asyncio.Event()
         self._inflight: set[tuple[int, str]] = set()
+        # A pass reads the queue, then awaits (routes, headers) before it looks at each
+        # entry: a delivery that ends meanwhile leaves the entry as read, still "queued".
+        # Each end is numbered; a pass skips what ended after its read began.
+        self._ended: dict[tuple[int, str], int] = {}
+        self._ends = 0
+        self._pass_marks: list[int] = []  # the end number at the start of each running pass
+        self._arrivals: dict[str, asyncio.Event] = {}  # route key -> set when a pass adds jobs
+        self._domains: tuple[float, frozenset[str]] | None = None  # (read at, local domains)
         self._pending: dict[str, collections.deque[Job]] = {}  # route key -> jobs waiting for a connection
         self._workers: dict[str, int] = {}  # route key -> worker tasks (connections) running
         self._total = asyncio.Semaphore(max(1, self.limits.max_deliveries))
@@ -138,15 +155,31 @@ class QueueRunner:
     async def run_pass(self) -> list[asyncio.Task[None]]:
         """Hand every due recipient not already being delivered to its route's workers;
         the worker tasks started (each delivers until its route has nothing left)."""
+        mark = self._ends
+        self._pass_marks.append(mark)
+        try:
+            return await self._pass(mark)
+        finally:
+            self._pass_marks.remove(mark)
+
+    def _busy(self, entry_id: int, domain: str, mark: int) -> bool:
+        """In flight now, or ended after the pass that began at ``mark`` read the queue."""
+        key = (entry_id, domain)
+        return key in self._inflight or self._ended.get(key, 0) > mark
+
+    async def _pass(self, mark: int) -> list[asyncio.Task[None]]:
+        oldest = min(self._pass_marks)  # ends before every running pass's read: in what they read
+        for ended in [k for k, n in self._ended.items() if n <= oldest]:
+            del self._ended[ended]
         now = self.clock.now()
         entries = await self.queue.due_entries(now, 1000)
         touched: dict[str, Route] = {}
         for entry in entries:
-            if await self._expired_or_looping(entry, now):
+            if await self._expired_or_looping(entry, now, mark):
                 continue
             domains: dict[str, list[QueueRecipient]] = {}
             for r in entry.pending():
-                if r.next_attempt <= now and (entry.id, r.domain) not in self._inflight:
+                if r.next_attempt <= now and not self._busy(entry.id, r.domain, mark):
                     domains.setdefault(r.domain, []).append(r)
             for domain, recipients in domains.items():
                 job = Job(entry, domain, tuple(recipients))
@@ -157,12 +190,15 @@ class QueueRunner:
                     continue
                 self._inflight.add((entry.id, domain))
                 self._pending.setdefault(route.key, collections.deque()).append(job)
+                self._more(route.key).set()  # an idle connection to that route takes it
                 touched[route.key] = route
         started: list[asyncio.Task[None]] = []
         per_connection = max(1, self.limits.messages_per_connection)
         for key, route in touched.items():
-            # More connections only for a backlog: one per messages_per_connection waiting.
-            wanted = min(self.limits.connections_per_destination or 1, -(-len(self._pending[key]) // per_connection))
+            # More connections only for a backlog: one per _BACKLOG_PER_CONNECTION jobs waiting
+            # (a few messages share one connection; a stream of them gets several at once).
+            batch = min(per_connection, _BACKLOG_PER_CONNECTION)
+            wanted = min(self.limits.connections_per_destination or 1, -(-len(self._pending[key]) // batch))
             for _ in range(wanted - self._workers.get(key, 0)):
                 self._workers[key] = self._workers.get(key, 0) + 1
                 task = asyncio.create_task(self._route_worker(route))
@@ -192,6 +228,9 @@ class QueueRunner:
             self._wake.set()  # what is due next may have changed
 
     def _done(self, job: Job) -> None:
+        """The job's outcome is recorded (or failed to be): it may be read again."""
+        self._ends += 1
+        self._ended[(job.entry.id, job.domain)] = self._ends
         self._inflight.discard((job.entry.id, job.domain))
 
     async def _connection(self, route: Route, pending: collections.deque[Job]) -> None:
@@ -208,31 +247,65 @@ class QueueRunner:
                     self._done(job)
             return
         broken = False
+        # Each outcome is recorded (durably) while the next message is already on its way:
+        # the connection does not wait for the database, and concurrent records share
+        # a commit. A job stays in flight until its record is written (_finish).
+        records: set[asyncio.Task[None]] = set()
         try:
             for _ in range(max(1, self.limits.messages_per_connection)):
-                if not pending:
+                if not pending and not await self._wait_for_more(route.key, pending):
                     break
                 job = pending.popleft()
                 try:
-                    try:
-                        content = await self.mail.get_content(job.entry.content_id)
-                        result = await conn.send(
-                            self._envelope(job, content), functools.partial(_as_relayed, self.mail, content), sign=self._sign_hook(job)
-                        )
-                    except SMTPClientError as exc:
-                        broken = True
-                        await self._record(job, {r.address: exc.reply for r in job.recipients}, remote)
-                        break
-                    await self._record(job, {r.address: r.reply for r in result.recipients}, remote, peer_dsn=result.dsn)
-                finally:
+                    content = await self.mail.get_content(job.entry.content_id)
+                    result = await conn.send(
+                        self._envelope(job, content), functools.partial(_as_relayed, self.mail, content), sign=self._sign_hook(job)
+                    )
+                    replies = {r.address: r.reply for r in result.recipients}
+                except SMTPClientError as exc:
+                    broken = True
+                    replies, result = {r.address: exc.reply for r in job.recipients}, None
+                except BaseException:
                     self._done(job)
+                    raise
+                records.add(asyncio.create_task(self._finish(job, replies, remote, result is not None and result.dsn)))
+                if broken:
+                    break
+                while len(records) >= _RECORDS_AHEAD:
+                    _, records = await asyncio.wait(records, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled (shutdown) or a bug: no polite QUIT to wait for
             conn.close()
+            for task in records:
+                task.cancel()
+            await asyncio.gather(*records, return_exceptions=True)
             raise
         if broken:
             conn.close()
         else:
             await conn.quit()
+        await asyncio.gather(*records)
+
+    def _more(self, key: str) -> asyncio.Event:
+        return self._arrivals.setdefault(key, asyncio.Event())
+
+    async def _wait_for_more(self, key: str, pending: collections.deque[Job]) -> bool:
+        """Keep an idle connection a moment: ask for a pass (entries queued by another
+        process wake nobody else) and wait for it to bring jobs for this route."""
+        more = self._more(key)
+        more.clear()
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(more.wait(), self.connection_idle)
+        return bool(pending)
+
+    async def _finish(self, job: Job, replies: dict[str, ServerReply], remote_mta: str, peer_dsn: bool) -> None:
+        """Record a job's outcome; then it is no longer in flight (whatever happened)."""
+        try:
+            await self._record(job, replies, remote_mta, peer_dsn=peer_dsn)
+        except Exception:
+            log.exception("queue %d: outcome not recorded (it is sent again)", job.entry.id)
+        finally:
+            self._done(job)
 
     async def _connect(self, route: Route) -> tuple[SMTPConnection, str]:
         """A connection to the first hop that answers, and that hop's name (Remote-MTA)."""
@@ -307,10 +380,10 @@ class QueueRunner:
                 log.exception("queue %d: success notice not sent", entry.id)  # at most once, never blocks the queue
         await self.report(entry.id, remote_mta)
 
-    async def _expired_or_looping(self, entry: QueueEntry, now: float) -> bool:
+    async def _expired_or_looping(self, entry: QueueEntry, now: float, mark: int) -> bool:
         """Fail an entry past its lifetime with nothing in flight, or one that loops."""
         pending = entry.pending()
-        if any((entry.id, r.domain) in self._inflight for r in pending):
+        if any(self._busy(entry.id, r.domain, mark) for r in pending):
             return False
         reason: str | None = None
         if entry.recipients and all(r.attempts == 0 for r in entry.recipients):
@@ -366,13 +439,27 @@ class QueueRunner:
                 until = entry.created + self.limits.lifetime
                 await self._send_dsn(entry, info, [_report_of(r, "delayed", remote_mta, until) for r in waiting])
             await self.queue.set_delay_notified(entry.id)
-        await self.queue.remove_finished()
+        await self.queue.remove_finished(entry_id)
+
+    async def _local_domains(self, sender: str) -> frozenset[str]:
+        """The local domains, for signing: the set read within ``[auth] directory_cache``
+        seconds when it holds the sender's domain (a found answer, reused as MailService
+        reuses them), else a fresh read (a domain just added is seen at once)."""
+        domain = sender.rsplit("@", 1)[-1].lower() if "@" in sender else ""
+        cached = self._domains
+        if cached is not None and time.monotonic() - cached[0] < self.config.auth.directory_cache and domain in cached[1]:
+            return cached[1]
+        fresh = frozenset(await self.mail.local_domains())
+        self._domains = (time.monotonic(), fresh)
+        return fresh
 
     def _sign_hook(self, job: Job) -> SignHook:
         async def sign(message: AsyncIterator[bytes]) -> bytes:
+            if not self.signer.enabled:
+                return b""
             try:
                 return await self.signer.signature(
-                    message, mail_from=job.entry.sender, local_domains=await self.mail.local_domains()
+                    message, mail_from=job.entry.sender, local_domains=await self._local_domains(job.entry.sender)
                 )
             except ValueError as exc:  # no From field, a header block too big: sent unsigned
                 log.warning("queue entry %d: not DKIM-signed: %s", job.entry.id, exc)

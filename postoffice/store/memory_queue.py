@@ -129,12 +129,13 @@ class MemoryQueueStore:
         if self._entries.pop(entry_id, None) is None:
             raise MailError(Kind.NOT_FOUND, f"no queue entry {entry_id}")
 
-    async def remove_finished(self) -> list[int]:
+    async def remove_finished(self, entry_id: int | None = None) -> list[int]:
         done = [
             e.id
             for e in self._entries.values()
-            if not any(r.status == "queued" or (r.status == "failed" and not r.reported) for r in e.recipients)
+            if entry_id in (None, e.id)
+            and not any(r.status == "queued" or (r.status == "failed" and not r.reported) for r in e.recipients)
         ]
-        for entry_id in done:
-            del self._entries[entry_id]
+        for finished in done:
+            del self._entries[finished]
         return done

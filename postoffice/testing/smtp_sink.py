@@ -42,7 +42,10 @@ class SMTPSink:
     data_reply: bytes = b"250 2.0.0 Ok"
     greeting: bytes = b"220 sink.test ESMTP"  # the greeting line (without CRLF)
     discard: bool = False  # keep only the size and SHA-256 of each message (big-message tests)
-    misbehave: str = ""  # "", "stall-greeting", "stall-data", "endless-line", "garbage", "close-after-mail", "421"
+    # "", "stall-greeting", "stall-data", "endless-line", "garbage", "close-after-mail", "421", or
+    # "stall-after-data": the message is taken whole (counted in ``messages``), its reply never sent
+    misbehave: str = ""
+    reply_delay: float = 0.0  # seconds before the reply to the end of the data (a slow peer)
     messages: list[Captured] = field(default_factory=list)
     connections: int = 0
     data_started: int = 0  # transactions that got their 354
@@ -151,7 +154,7 @@ class SMTPSink:
                 tx.message = b"\r\n".join(
                     piece[1:] if piece.startswith(b".") else piece for piece in body.split(b"\r\n")
                 )
-                self._finish(tx, send)
+                await self._finish(tx, send)
                 tx = None
             elif verb == b"BDAT":
                 parts = arg.split()
@@ -167,7 +170,7 @@ class SMTPSink:
                     tx.wire += data
                     tx.message += data
                 if len(parts) > 1 and parts[1].upper() == "LAST":
-                    self._finish(tx, send)
+                    await self._finish(tx, send)
                     tx = None
                 else:
                     send(b"250 2.0.0 Chunk ok")
@@ -183,13 +186,19 @@ class SMTPSink:
             else:
                 send(b"502 5.5.1 Not implemented")
 
-    def _finish(self, tx: Captured, send: object) -> None:
+    async def _finish(self, tx: Captured, send: object) -> None:
         assert callable(send)
         if tx.via == "BDAT":
             tx.sha256 = tx.digest.hexdigest()
         else:
             tx.size = len(tx.message)
             tx.sha256 = hashlib.sha256(tx.message).hexdigest()
+        if self.misbehave == "stall-after-data":  # delivered here; the sender never learns it
+            self.messages.append(tx)
+            self.received.set()
+            await asyncio.sleep(3600)
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         send(self.data_reply)
         if self.data_reply.startswith(b"2"):
             tx.arrived = time.time()

@@ -304,6 +304,43 @@ async def test_several_messages_share_one_connection() -> None:
         await sink.stop()
 
 
+async def test_a_pass_that_read_the_queue_before_a_delivery_ended_does_not_send_it_again() -> None:
+    """The queue is read, then a delivery in flight ends, then the pass looks at that
+    entry: it is still "queued" in what the pass read, and must not go out twice."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            store = runner.queue
+            await runner.outbound.submit(
+                b"From: alice@a.test\r\nSubject: once\r\n\r\nbody\r\n", sender="alice@a.test", local=[],
+                remote=[NewQueueRecipient("bob@b.test")], max_size=10**6,
+            )  # fmt: skip
+            first = await runner.run_pass()  # the delivery starts
+            read: list[object] = []
+
+            class ReadThenWait:  # the real store; its read returns once the delivery has ended
+                def __getattr__(self, name: str) -> object:
+                    return getattr(store, name)
+
+                async def due_entries(self, now: float, limit: int) -> list[object]:
+                    entries = await store.due_entries(now, limit)
+                    read.extend(entries)
+                    await asyncio.gather(*first)
+                    return entries  # type: ignore[return-value]
+
+            runner.queue = ReadThenWait()  # type: ignore[assignment]
+            second = await runner.run_pass()
+            runner.queue = store
+            await asyncio.gather(*second)
+            assert len(read) == 1  # the second pass did read the entry while it was in flight
+            assert len(sink.messages) == 1
+            assert await store.list_entries() == []
+    finally:
+        await sink.stop()
+
+
 @pytest.mark.parametrize("misbehave", ["garbage", "stall-data"])
 async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
     sink = SMTPSink(misbehave=misbehave, extensions=("8BITMIME",))
@@ -321,6 +358,52 @@ async def test_bad_peer_leaves_entry_in_retry(misbehave: str) -> None:
             [entry] = await runner.queue.list_entries()
             [r] = entry.recipients
             assert r.status == "queued" and r.attempts == 1 and r.last_reply.startswith("451 4.")
+    finally:
+        await sink.stop()
+
+
+async def test_a_message_queued_while_a_connection_is_open_uses_that_connection() -> None:
+    """A connection whose destination has nothing more waits a moment (connection_idle)
+    for the next pass: a message queued meanwhile goes over it, with no new connection."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer("smtp", users=["alice"], domain="a.test") as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            runner.connection_idle = 30.0  # generous: the test's own steps fit in it
+            for n in range(2):
+                await runner.outbound.submit(
+                    b"Subject: %d\r\n\r\nbody\r\n" % n, sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6,
+                )  # fmt: skip
+                tasks = await runner.run_pass()  # the first pass starts the connection; the second adds to it
+                await sink.wait_for(n + 1)
+            assert len(sink.messages) == 2 and sink.connections == 1
+            assert not tasks  # the second pass needed no new connection
+            runner.connection_idle = 0.0
+            await runner.stop()
+    finally:
+        await sink.stop()
+
+
+async def test_a_backlog_is_spread_over_several_connections() -> None:
+    """30 messages waiting for one destination go over 3 connections at once (one per 10
+    waiting), within connections_per_destination; 5 share one (the test above)."""
+    sink = SMTPSink()
+    port = await sink.start()
+    try:
+        async with TranscriptServer(
+            "smtp", users=["alice"], domain="a.test", config_overrides={"limits.relay.connections_per_destination": 8}
+        ) as a:
+            runner = runner_for(a, {"b.test": ("127.0.0.1", port)})
+            for n in range(30):
+                await runner.outbound.submit(
+                    b"Subject: %d\r\n\r\nbody\r\n" % n, sender="alice@a.test", local=[],
+                    remote=[NewQueueRecipient(f"u{n}@b.test")], max_size=10**6,
+                )  # fmt: skip
+            await runner.run_until_idle()
+            assert len(sink.messages) == 30 and sink.connections >= 3
+            assert await runner.queue.list_entries() == []
     finally:
         await sink.stop()
 

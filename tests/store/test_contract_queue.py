@@ -61,7 +61,8 @@ async def test_due_attempts_and_finish(store: Store) -> None:
     assert await queue.remove_finished() == []  # the failure is not reported yet
     await queue.mark_reported(entry.id, ["y@b.test"])
     await queue.set_delay_notified(entry.id)
-    assert await queue.remove_finished() == [entry.id]
+    assert await queue.remove_finished(entry.id + 1) == []  # another entry's id: this one stays
+    assert await queue.remove_finished(entry.id) == [entry.id]
     assert await queue.get_entry(entry.id) is None
     assert await queue.next_attempt() is None
 

@@ -153,18 +153,23 @@ class SQLiteQueueStore:
 
         await self.db.write(op)
 
-    async def remove_finished(self) -> list[int]:
+    async def remove_finished(self, entry_id: int | None = None) -> list[int]:
+        # One entry: a lookup by key, not a scan of the whole queue (the runner calls
+        # this after every delivery, with the write lock held).
+        only = "" if entry_id is None else " AND id = ?"
+
         def op(conn: sqlite3.Connection) -> list[int]:
             ids = [
                 r[0]
                 for r in conn.execute(
                     "SELECT id FROM queue WHERE NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.queue_id = queue.id"
-                    " AND (r.status = 'queued' OR (r.status = 'failed' AND r.reported = 0)))"
+                    " AND (r.status = 'queued' OR (r.status = 'failed' AND r.reported = 0)))" + only,
+                    () if entry_id is None else (entry_id,),
                 )
             ]
-            for entry_id in ids:
-                conn.execute("DELETE FROM queue_recipients WHERE queue_id = ?", (entry_id,))
-                conn.execute("DELETE FROM queue WHERE id = ?", (entry_id,))
+            for finished in ids:
+                conn.execute("DELETE FROM queue_recipients WHERE queue_id = ?", (finished,))
+                conn.execute("DELETE FROM queue WHERE id = ?", (finished,))
             return ids
 
         return await self.db.write(op)
