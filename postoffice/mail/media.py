@@ -11,6 +11,7 @@ say: ``Content-Duration`` of the part (RFC 3803), ``Message-Context`` (RFC 3458)
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import tempfile
@@ -45,7 +46,7 @@ class PartMedia:
     kind: str  # "audio" or "video", from the part's Content-Type
     blob_id: str  # the decoded part's blob ("" when the part store keeps it inline)
     facts: MediaFacts | None  # None until probed (or when FFmpeg cannot read it)
-    declared_duration: int | None  # Content-Duration of the part (RFC 3803)
+    declared_duration: int | None  # Content-Duration of the part (RFC 3803), else X-VoiceMessageDuration
     rendition: Rendition | None  # None until made (the original plays meanwhile), or when none is needed
 
     @property
@@ -167,6 +168,12 @@ class MediaService:
             os.unlink(name)
         return Rendition(facts.blob_id, blob_id, plan.media_type)
 
+    async def measure(self, data: bytes) -> float | None:
+        """The duration in seconds of a recording the user is sending (the webmail's
+        compose writes it as Content-Duration), None when FFmpeg cannot read it."""
+        facts = await asyncio.to_thread(probe, io.BytesIO(data), "", len(data))
+        return None if facts is None else facts.duration
+
     async def rendition_blob_ids(self, referenced: set[str]) -> set[str]:
         """Blobs of the renditions of referenced parts: alive as long as their source."""
         return await self.facts.rendition_blob_ids(referenced)
@@ -236,22 +243,29 @@ class MediaService:
         blob_ids = {n.section: _blob_of(stored, n.section) for n in leaves}
         known = await self.facts.get_media_facts(sorted(b for b in blob_ids.values() if b))
         made = await self.facts.get_renditions(sorted(b for b in blob_ids.values() if b))
+        voice = parse_voice_message_duration(top.get("x-voicemessageduration"))
+        # Outlook's X-VoiceMessageDuration is the time of the message's recording: its
+        # first audio part, when that part declares none of its own (RFC 3803).
+        first_audio = next((n.section for n in leaves if n.type.lower() == "audio"), None)
         parts = tuple(
             PartMedia(
                 n.section,
                 n.type.lower(),
                 blob_ids[n.section],
                 known.get(blob_ids[n.section]),
-                parse_content_duration(_fields(block).get("content-duration")),
+                _or_voice(parse_content_duration(_fields(block).get("content-duration")), voice, n.section == first_audio),
                 made.get(blob_ids[n.section]),
             )
             for n, block in zip(leaves, blocks[1:], strict=True)
         )
-        voice = parse_voice_message_duration(top.get("x-voicemessageduration"))
         context = parse_message_context(top.get("message-context"))
         if context is None and voice is not None:
             context = "voice-message"
         return MessageMedia(context, voice, parts)
+
+
+def _or_voice(declared: int | None, voice: int | None, recording: bool) -> int | None:
+    return voice if declared is None and recording else declared
 
 
 def _fields(block: bytes) -> dict[str, str]:

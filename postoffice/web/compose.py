@@ -15,9 +15,20 @@ from email.headerregistry import Address as EmailAddress
 from email.message import EmailMessage
 
 from postoffice.errors import Kind, MailError
+from postoffice.media.headers import content_duration, message_context
 from postoffice.message.address import parse_address_list
 
-__all__ = ["Draft", "Upload", "has_line_break", "parse_recipients", "build_message", "reply_subject", "forward_subject", "quote"]
+__all__ = [
+    "Draft",
+    "Upload",
+    "has_line_break",
+    "parse_recipients",
+    "build_message",
+    "media_context",
+    "reply_subject",
+    "forward_subject",
+    "quote",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +36,7 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+    duration: float | None = None  # seconds, when the part is audio or video FFmpeg could read
 
 
 @dataclass(slots=True)
@@ -79,6 +91,20 @@ def _display(field_value: str) -> list[EmailAddress]:
     return out
 
 
+def _media_kind(upload: Upload) -> str:
+    kind = upload.content_type.partition("/")[0].strip().lower()
+    return kind if kind in ("audio", "video") and upload.duration is not None else ""
+
+
+def media_context(attachments: list[Upload]) -> str | None:
+    """``Message-Context`` of a message with these attachments (RFC 3458 §4.2): a voice
+    message when its one attachment is a recording of sound, a video message when it is
+    one of pictures; None otherwise (a recording among other files is an attachment)."""
+    if len(attachments) != 1 or not _media_kind(attachments[0]):
+        return None
+    return message_context(video=_media_kind(attachments[0]) == "video")
+
+
 def build_message(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = False) -> bytes:
     """The RFC 5322 bytes (CRLF) of a draft. Bcc is written only into a saved draft
     (``keep_bcc``), never into a message that is sent (RFC 5322 §3.6.3)."""
@@ -104,10 +130,16 @@ def build_message(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = F
     if draft.references:
         message["References"] = draft.references
     message["MIME-Version"] = "1.0"
+    context = media_context(draft.attachments)
+    if context is not None:
+        message["Message-Context"] = context  # RFC 3458 §3
     message.set_content(draft.body.replace("\r\n", "\n"), subtype="plain", charset="utf-8")
     for upload in draft.attachments:
         maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
         if not subtype or not maintype.isascii():
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(upload.data, maintype=maintype, subtype=subtype, filename=upload.filename or "attachment")
+        if _media_kind(upload) and upload.duration is not None:
+            *_, part = message.iter_attachments()
+            part["Content-Duration"] = content_duration(upload.duration)  # RFC 3803 §3: whole seconds
     return message.as_bytes()

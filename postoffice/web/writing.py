@@ -11,6 +11,7 @@ page and nothing is stored. Drafts go to Drafts as the user writes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -183,6 +184,12 @@ class WritingPages(PageBase):
                 except KeyError:
                     continue
                 uploads.append(compose.Upload(attachment.filename, attachment.content_type, data))
+        if self.mail.media is not None:
+            # RFC 3803: a recording goes out with its Content-Duration (and the message
+            # with Message-Context when it is a voice or video message, RFC 3458).
+            for n, upload in enumerate(uploads):
+                if upload.content_type.lower().startswith(("audio/", "video/")):
+                    uploads[n] = replace(upload, duration=await self.mail.media.measure(upload.data))
         draft = compose.Draft(sender, body=body, attachments=uploads, **fields)
         try:
             message = compose.build_message(

@@ -63,3 +63,16 @@ async def test_a_part_ffmpeg_cannot_read_has_no_facts_but_is_stored(services: Se
     (part,) = (await services.mail.media.media_of(content)).parts
     assert part.facts is None and part.duration == 12.0  # the header still tells the duration
     assert await services.mail.read_part(content, "2", 0, 19) == b"not really a video "
+
+
+async def test_outlook_voice_message_duration_when_nothing_else_tells_it(services: Services) -> None:
+    await services.mail.add_user(f"alice@{DOMAIN}", "pw")
+    # As Outlook / Exchange unified messaging writes a voice mail: no Content-Duration on
+    # the part; here FFmpeg cannot read the part either, so no probe gives a duration.
+    message = media_mail(b"not really a voice " * 10_000, "audio/wav", extra_headers=b"X-VoiceMessageDuration: 37\r\n")
+    result = await services.mail.deliver(message, [f"alice@{DOMAIN}"])
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    media = await services.mail.media.media_of(await services.mail.get_content(result.content_id))
+    (part,) = media.parts
+    assert media.context == "voice-message" and part.facts is None and part.duration == 37.0
