@@ -1,6 +1,7 @@
 """Media facts at ingestion (mail/'s hook into ``postoffice.media``).
 
-After a delivery is durable, each audio or video leaf part kept as a blob of its own
+After a message is stored durably by any road (delivery, APPEND, the import), each
+audio or video leaf part kept as a blob of its own
 (the part store's large parts) is probed in a worker thread, in the background, and its
 facts stored once per blob (``store.media``): a second delivery of the same recording
 finds them already there. Reading a message combines those facts with what its headers
@@ -93,7 +94,7 @@ class MediaService:
         self.mail = mail
         self.facts = facts
         self._tasks: set[asyncio.Task[None]] = set()
-        self._probing = asyncio.Semaphore(1)  # one FFmpeg demuxer at a time: it reads the whole part
+        self._probing = asyncio.Lock()  # one FFmpeg demuxer at a time: it reads the whole part
 
     def ingested(self, content_id: int, content: NewContent) -> None:
         """A content was just stored (durably): probe its media parts in the background.
@@ -119,21 +120,20 @@ class MediaService:
             stored = self.mail._stored(content)
             leaves = _media_leaves(self.mail.bodystructure(content).root)
             blobs = {b for b in (_blob_of(stored, n.section) for n in leaves) if b}
-            known = await self.facts.get_media_facts(sorted(blobs))
-            made = await self.facts.get_renditions(sorted(blobs))
             for blob_id in sorted(blobs):
-                facts = known.get(blob_id)
-                if facts is None:
-                    async with self._probing:
-                        facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                # One blob at a time, and what is known is read inside: the same recording
+                # delivered many times at once is probed and remuxed once, not per message.
+                async with self._probing:
+                    facts = (await self.facts.get_media_facts([blob_id])).get(blob_id)
                     if facts is None:
-                        continue
-                    await self.facts.put_media_facts(facts)
-                if blob_id not in made:
-                    async with self._probing:
+                        facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                        if facts is None:
+                            continue
+                        await self.facts.put_media_facts(facts)
+                    if blob_id not in await self.facts.get_renditions([blob_id]):
                         rendition = await asyncio.to_thread(self._render, facts)
-                    if rendition is not None:
-                        await self.facts.put_rendition(rendition)  # its blob is durable: finish() synced it
+                        if rendition is not None:
+                            await self.facts.put_rendition(rendition)  # its blob is durable: finish() synced it
         except Exception:  # a probe is an optimisation: the message is stored and readable
             log.exception("media probe of content %d failed", content_id)
 

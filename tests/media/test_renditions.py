@@ -16,6 +16,7 @@ from postoffice.app import Services
 from postoffice.mail.auth import fast_hasher
 from postoffice.mail.media import PartMedia
 from postoffice.media.containers import mp4_top_boxes
+from postoffice.store.media import MediaFacts, Rendition
 
 CUES_ID = bytes.fromhex("1C53BB6B")  # Matroska Cues element (RFC 9559)
 
@@ -111,3 +112,24 @@ async def test_garbage_collector_keeps_a_live_rendition_and_drops_a_dead_one(ali
     await alice.mail.expunge(inbox, [r.uid for r in await alice.mail.list_messages(inbox)])
     await alice.mail.collect_garbage(grace=0)
     assert not alice.blobs.exists(part.rendition.blob_id) and not alice.blobs.exists(part.blob_id)
+
+
+async def test_the_same_recording_delivered_at_once_is_probed_and_remuxed_once(services: Services, media_dir: Path) -> None:
+    services.mail.auth.hasher = fast_hasher()
+    for n in range(8):
+        await services.mail.add_user(f"user{n}@{DOMAIN}", "pw")
+    assert services.mail.media is not None
+    media = services.mail.media
+    made: list[str] = []
+    render = media._render
+
+    def counting(facts: MediaFacts) -> Rendition | None:
+        made.append(facts.blob_id)
+        return render(facts)
+
+    media._render = counting  # type: ignore[method-assign]
+    message = media_mail((media_dir / "clip.mp4").read_bytes(), "video/mp4")
+    # Eight separate deliveries of one attachment, all stored before any probe ends.
+    await asyncio.gather(*(services.mail.deliver(message, [f"user{n}@{DOMAIN}"]) for n in range(8)))
+    await media.settle()
+    assert len(made) == 1  # one remux per content hash, not one per message
