@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from postoffice.mail.codec import decode_bodystructure, decode_layout
 from postoffice.mail.parts import SkeletonSegment, StoredMessage
+from postoffice.media.containers import mp4_faststart
 from postoffice.media.headers import parse_content_duration, parse_message_context, parse_voice_message_duration
 from postoffice.media.probe import probe
 from postoffice.media.rendition import make_rendition, plan_for
@@ -149,6 +150,20 @@ class MediaService:
         if plan is None:
             return None
         blobs = self.mail.blobs
+        if plan.format == "mp4":
+            # The index moved to the front, the media data shared with the original: the
+            # rendition costs the store its index, not a second copy of the part.
+            with blobs.open(facts.blob_id) as src:
+                moved = mp4_faststart(src, blobs.size(facts.blob_id))
+            if moved is not None:
+                writer = blobs.writer()
+                try:
+                    writer.write(moved.head)
+                    head_blob = writer.finish()
+                except BaseException:
+                    writer.abort()
+                    raise
+                return Rendition(facts.blob_id, head_blob, plan.media_type, moved.spans)
         fd, name = tempfile.mkstemp(dir=self.mail.config.spool_dir, prefix="rendition-", suffix="." + plan.format)
         os.close(fd)
         try:
@@ -179,11 +194,29 @@ class MediaService:
         return await self.facts.rendition_blob_ids(referenced)
 
     async def rendition_size(self, rendition: Rendition) -> int:
-        return await asyncio.to_thread(self.mail.blobs.size, rendition.blob_id)
+        head = await asyncio.to_thread(self.mail.blobs.size, rendition.blob_id)
+        return head + sum(length for _, length in rendition.spans)
 
     async def read_rendition(self, rendition: Rendition, offset: int, length: int) -> bytes:
-        """Octets [offset, offset+length) of a rendition: a read of that range of its blob."""
-        return await asyncio.to_thread(self.mail.blobs.read, rendition.blob_id, offset, length)
+        """Octets [offset, offset+length) of a rendition: reads of that range of its blob
+        and of the spans of its source it shares, never of anything before it."""
+        return await asyncio.to_thread(self._read_rendition, rendition, offset, length)
+
+    def _read_rendition(self, rendition: Rendition, offset: int, length: int) -> bytes:
+        blobs = self.mail.blobs
+        pieces = [(rendition.blob_id, 0, blobs.size(rendition.blob_id))]
+        pieces += [(rendition.source_blob_id, at, n) for at, n in rendition.spans]
+        out: list[bytes] = []
+        start = 0  # where the current piece begins in the rendition
+        end = offset + length
+        for blob_id, at, n in pieces:
+            lo, hi = max(offset, start), min(end, start + n)
+            if lo < hi:
+                out.append(blobs.read(blob_id, at + lo - start, hi - lo))
+            start += n
+            if start >= end:
+                break
+        return b"".join(out)
 
     async def part_media(self, content: Content, section: str) -> PartMedia | None:
         """One audio or video part of a message, None when that section is not one."""

@@ -145,7 +145,7 @@ class MediaPages(PageBase):
 
             size, etag, media_type, read = (
                 await media.rendition_size(rendition),
-                rendition.blob_id,
+                rendition.tag,
                 rendition.media_type,
                 read_rendition,
             )
