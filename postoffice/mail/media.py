@@ -223,24 +223,44 @@ class MediaService:
         return next((p for p in (await self.media_of(content)).parts if p.section == section), None)
 
     async def durations(self, contents: list[Content]) -> dict[int, float]:
-        """The duration of the first audio or video part of each content that has one
-        probed (a message list: no part is read, one store query for the whole page)."""
-        first: dict[int, str] = {}
+        """The duration of the first audio or video part of each content that has one (a
+        message list): probed facts, one store query for the whole page; for a part
+        without them, what its headers declare (``Content-Duration``, RFC 3803, or the
+        message's ``X-VoiceMessageDuration``), read from the header blocks only."""
+        first: dict[int, tuple[Content, BodyPart, str, bool]] = {}
         for content in contents:
-            if not content.blob_ids:
-                continue  # no part large enough for a blob of its own: nothing probed
+            leaves = sorted(_media_leaves(self.mail.bodystructure(content).root), key=_section_key)
+            if not leaves:
+                continue
             stored = self.mail._stored(content)
-            for node in sorted(_media_leaves(self.mail.bodystructure(content).root), key=_section_key):
-                blob_id = _blob_of(stored, node.section)
-                if blob_id:
-                    first[content.id] = blob_id
-                    break
-        known = await self.facts.get_media_facts(sorted(set(first.values())))
+            blobs = [(n, _blob_of(stored, n.section)) for n in leaves]
+            node, blob_id = next(((n, b) for n, b in blobs if b), blobs[0])  # a probed part first
+            first_audio = next((n.section for n in leaves if n.type.lower() == "audio"), None)
+            first[content.id] = (content, node, blob_id, node.section == first_audio)
+        known = await self.facts.get_media_facts(sorted({b for _, _, b, _ in first.values() if b}))
         found: dict[int, float] = {}
-        for content_id, blob_id in first.items():
+        unprobed: list[tuple[int, Content, BodyPart, bool]] = []
+        for content_id, (content, node, blob_id, recording) in first.items():
             facts = known.get(blob_id)
             if facts is not None and facts.duration:
                 found[content_id] = facts.duration
+            else:
+                unprobed.append((content_id, content, node, recording))
+        if unprobed:
+            ranges: list[tuple[Content, int, int]] = []
+            for _, content, node, _ in unprobed:
+                root = self.mail.bodystructure(content).root
+                ranges += [(content, root.header_offset, root.header_length), (content, node.header_offset, node.header_length)]
+            blocks = await self.mail.read_many(ranges)
+            for n, (content_id, _, _, recording) in enumerate(unprobed):
+                top, part = _fields(blocks[2 * n]), _fields(blocks[2 * n + 1])
+                declared = _or_voice(
+                    parse_content_duration(part.get("content-duration")),
+                    parse_voice_message_duration(top.get("x-voicemessageduration")),
+                    recording,
+                )
+                if declared is not None:
+                    found[content_id] = float(declared)
         return found
 
     async def positions(self, account_id: int, content: Content) -> dict[str, float]:

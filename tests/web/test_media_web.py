@@ -163,3 +163,20 @@ async def test_a_video_among_other_files_has_its_duration_but_no_message_context
     video_part = body[body.index(b"Content-Type: video/webm"):].partition(b"\r\n\r\n")[0]
     assert _header_of(video_part, b"Content-Duration") == b"3"
     assert data.count(b"Content-Duration") == 1  # only the recording has a duration
+
+
+async def test_declared_duration_shown_in_the_list_and_the_player_when_nothing_was_probed(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]
+) -> None:
+    _, services = webmail
+    # As Outlook writes a voice mail, in a codec FFmpeg does not read here: the header
+    # is all there is to tell its length.
+    message = media_mail(b"not really a voice " * 5000, "audio/wav", extra_headers=b"X-VoiceMessageDuration: 75\r\n")
+    uid = (await services.mail.deliver(message, [f"alice@{DOMAIN}"])).records[0].uid
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    listed = re.search(r"data-list-duration>(\d+:\d\d)<", (await alice.get("/folder/INBOX")).text)
+    assert listed is not None and listed.group(1) == "1:15"
+    page = (await alice.get(f"/message/{uid}?folder=INBOX")).text
+    shown = re.search(r"data-duration-text>(\d+:\d\d)<", page)
+    assert shown is not None and shown.group(1) == "1:15" and 'class="badge voice"' in page
