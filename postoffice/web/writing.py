@@ -184,9 +184,10 @@ class WritingPages(PageBase):
                 except KeyError:
                     continue
                 uploads.append(compose.Upload(attachment.filename, attachment.content_type, data))
-        if self.mail.media is not None:
+        if self.mail.media is not None and not saving:
             # RFC 3803: a recording goes out with its Content-Duration (and the message
-            # with Message-Context when it is a voice or video message, RFC 3458).
+            # with Message-Context when it is a voice or video message, RFC 3458). Not
+            # for a draft: the autosave would probe every recording again each time.
             for n, upload in enumerate(uploads):
                 if upload.content_type.lower().startswith(("audio/", "video/")):
                     uploads[n] = replace(upload, duration=await self.mail.media.measure(upload.data))
