@@ -152,7 +152,19 @@ def open_player(browser: Any, base: str, subject: str, kind: str) -> tuple[Any, 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/folder/INBOX")
-    page.get_by_role("link", name=subject).first.click()
+    link = page.get_by_role("link", name=subject).first
+    # Forget where the last sample stopped (the position is kept per user and part on
+    # the server): every sample starts from the beginning, as a first viewing does.
+    uid = link.get_attribute("href").split("/message/")[1].split("?")[0]
+    page.evaluate(
+        "async ([uid, section]) => { const body = new FormData();"
+        " body.set('csrf', document.querySelector('input[name=csrf]').value); body.set('folder', 'INBOX');"
+        " body.set('seconds', '0');"
+        " const r = await fetch(`/message/${uid}/media/${section}/position`, { method: 'POST', body });"
+        " if (r.status !== 204) throw new Error(String(r.status)); }",
+        [uid, "2"],
+    )
+    link.click()
     page.wait_for_selector("[data-media-player][data-ready]", state="attached", timeout=DEADLINE * 1000)
     src = page.eval_on_selector(kind, "e => e.getAttribute('src')")
     assert "source=rendition" in src, src  # the import made the renditions before serve started

@@ -3,8 +3,12 @@ blob, combined with the headers a voice or video message carries."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from media_helpers import DOMAIN, media_mail  # noqa: I001  (the folder is on sys.path)
 
 from postoffice.app import Services
@@ -76,3 +80,19 @@ async def test_outlook_voice_message_duration_when_nothing_else_tells_it(service
     media = await services.mail.media.media_of(await services.mail.get_content(result.content_id))
     (part,) = media.parts
     assert media.context == "voice-message" and part.facts is None and part.duration == 37.0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed (make test-deps)")
+async def test_a_short_recording_is_its_own_blob_and_is_probed(services: Services, tmp_path: Path) -> None:
+    await services.mail.add_user(f"alice@{DOMAIN}", "pw")
+    path = tmp_path / "yes.wav"
+    await asyncio.to_thread(subprocess.run, ["espeak-ng", "-w", str(path), "Yes."], check=True, capture_output=True)
+    wav = path.read_bytes()
+    assert 4096 <= len(wav) < services.config.limits.message.part_store_threshold  # smaller than other parts need
+    result = await services.mail.deliver(media_mail(wav, "audio/wav"), [f"alice@{DOMAIN}"])
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    content = await services.mail.get_content(result.content_id)
+    (part,) = (await services.mail.media.media_of(content)).parts
+    assert part.blob_id and part.facts is not None and part.rendition is not None
+    assert await services.mail.read_part(content, "2") == wav

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import re
 import shutil
 import smtplib
 import subprocess
@@ -303,3 +304,34 @@ def test_position_resumes_elsewhere_and_played_over_imap(server: Server, browser
     assert "$Played" in imap_flags(server, "Short voice")
     first.close()  # type: ignore[attr-defined]
     second.close()  # type: ignore[attr-defined]
+
+
+def test_voice_message_recorded_in_compose_carries_its_headers(server: Server, browser: object) -> None:
+    """Record in the compose page (the fake microphone), send: the message says it is a
+    voice message (RFC 3458) and its part how long it lasts (RFC 3803), over IMAP too."""
+    context, page = sign_in(browser, server)
+    page.goto(server.url + "/compose")  # type: ignore[attr-defined]
+    page.get_by_label("To", exact=True).fill("alice@example.test")  # type: ignore[attr-defined]
+    page.get_by_label("Subject", exact=True).fill("Recorded voice")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Record a voice message").click()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Stop recording").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_timeout(3000)  # type: ignore[attr-defined]  # the user speaks for 3 s
+    page.get_by_role("button", name="Stop recording").click()  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-recorder][data-recorded='1']", state="attached")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server.url}/folder/INBOX*")  # type: ignore[attr-defined]
+    with imaplib.IMAP4("127.0.0.1", server.imap, timeout=DEADLINE) as c:
+        c.login("alice@example.test", PASSWORD)
+        c.select("INBOX", readonly=True)
+        _, data = c.uid("SEARCH", "SUBJECT", '"Recorded voice"')
+        uid = data[0].split()[-1]
+        _, fetched = c.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-CONTEXT)] BODY.PEEK[2.MIME])")
+    blocks = b"".join(item[1] for item in fetched if isinstance(item, tuple))
+    assert b"Message-Context: voice-message" in blocks, blocks
+    duration = re.search(rb"Content-Duration: (\d+)", blocks)
+    assert duration is not None and 2 <= int(duration.group(1)) <= 6, blocks
+    assert b"Content-Type: audio/webm" in blocks
+    open_message(page, server, "Recorded voice", "audio")
+    assert page.locator(".badge.voice").count() == 1  # type: ignore[attr-defined]
+    assert page.eval_on_selector("audio", "a => a.duration") != float("inf")  # type: ignore[attr-defined]
+    context.close()  # type: ignore[attr-defined]
