@@ -231,6 +231,9 @@ class MessageLimits:
     max_depth: int = _count(50)  # multipart / message nesting depth
     max_parts: int = _count(10_000)  # MIME parts per message
     part_store_threshold: int = _size(64 * 1024)  # decoded leaf parts at least this large become their own blob
+    # Audio and video leaves at least this large become their own blob too, so that a
+    # short recording (a few seconds of a browser's WebM) is probed and gets its rendition.
+    media_part_threshold: int = _size(4 * 1024)
     # Skeletons (the message minus its split-out parts) up to this size live in the content
     # row with the layout, not in a blob file: no file to create and fsync per small message.
     skeleton_inline_max: int = _size(64 * 1024)

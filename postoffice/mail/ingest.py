@@ -281,7 +281,13 @@ async def ingest(
                 batch, pending = [], 0
                 await asyncio.to_thread(spool.write, joined)
         total = spool.size + pending
-        if spool.path is None and total <= ON_LOOP and total < limits.part_store_threshold and total <= limits.skeleton_inline_max:
+        small = total < limits.part_store_threshold
+        if small and total <= ON_LOOP and total >= limits.media_part_threshold:
+            # An audio or video part this small still becomes a blob (to be probed):
+            # only a message that names none stays on the loop. All of it is in ``batch``.
+            lowered = b"".join(batch).lower()
+            small = b"audio/" not in lowered and b"video/" not in lowered
+        if spool.path is None and total <= ON_LOOP and small and total <= limits.skeleton_inline_max:
             # Nothing to write anywhere: no part is big enough to split and the skeleton
             # goes inline in the layout. Parsing a few KiB costs less than a thread hop.
             return _last(spool, b"".join(batch), blobs, limits)

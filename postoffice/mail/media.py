@@ -1,6 +1,7 @@
 """Media facts at ingestion (mail/'s hook into ``postoffice.media``).
 
-After a delivery is durable, each audio or video leaf part kept as a blob of its own
+After a message is stored durably by any road (delivery, APPEND, the import), each
+audio or video leaf part kept as a blob of its own
 (the part store's large parts) is probed in a worker thread, in the background, and its
 facts stored once per blob (``store.media``): a second delivery of the same recording
 finds them already there. Reading a message combines those facts with what its headers
@@ -11,6 +12,7 @@ say: ``Content-Duration`` of the part (RFC 3803), ``Message-Context`` (RFC 3458)
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import tempfile
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from postoffice.mail.codec import decode_bodystructure, decode_layout
 from postoffice.mail.parts import SkeletonSegment, StoredMessage
+from postoffice.media.containers import mp4_faststart
 from postoffice.media.headers import parse_content_duration, parse_message_context, parse_voice_message_duration
 from postoffice.media.probe import probe
 from postoffice.media.rendition import make_rendition, plan_for
@@ -45,7 +48,7 @@ class PartMedia:
     kind: str  # "audio" or "video", from the part's Content-Type
     blob_id: str  # the decoded part's blob ("" when the part store keeps it inline)
     facts: MediaFacts | None  # None until probed (or when FFmpeg cannot read it)
-    declared_duration: int | None  # Content-Duration of the part (RFC 3803)
+    declared_duration: int | None  # Content-Duration of the part (RFC 3803), else X-VoiceMessageDuration
     rendition: Rendition | None  # None until made (the original plays meanwhile), or when none is needed
 
     @property
@@ -92,7 +95,7 @@ class MediaService:
         self.mail = mail
         self.facts = facts
         self._tasks: set[asyncio.Task[None]] = set()
-        self._probing = asyncio.Semaphore(1)  # one FFmpeg demuxer at a time: it reads the whole part
+        self._probing = asyncio.Lock()  # one FFmpeg demuxer at a time: it reads the whole part
 
     def ingested(self, content_id: int, content: NewContent) -> None:
         """A content was just stored (durably): probe its media parts in the background.
@@ -118,21 +121,20 @@ class MediaService:
             stored = self.mail._stored(content)
             leaves = _media_leaves(self.mail.bodystructure(content).root)
             blobs = {b for b in (_blob_of(stored, n.section) for n in leaves) if b}
-            known = await self.facts.get_media_facts(sorted(blobs))
-            made = await self.facts.get_renditions(sorted(blobs))
             for blob_id in sorted(blobs):
-                facts = known.get(blob_id)
-                if facts is None:
-                    async with self._probing:
-                        facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                # One blob at a time, and what is known is read inside: the same recording
+                # delivered many times at once is probed and remuxed once, not per message.
+                async with self._probing:
+                    facts = (await self.facts.get_media_facts([blob_id])).get(blob_id)
                     if facts is None:
-                        continue
-                    await self.facts.put_media_facts(facts)
-                if blob_id not in made:
-                    async with self._probing:
+                        facts = await asyncio.to_thread(self._probe_blob, blob_id)
+                        if facts is None:
+                            continue
+                        await self.facts.put_media_facts(facts)
+                    if blob_id not in await self.facts.get_renditions([blob_id]):
                         rendition = await asyncio.to_thread(self._render, facts)
-                    if rendition is not None:
-                        await self.facts.put_rendition(rendition)  # its blob is durable: finish() synced it
+                        if rendition is not None:
+                            await self.facts.put_rendition(rendition)  # its blob is durable: finish() synced it
         except Exception:  # a probe is an optimisation: the message is stored and readable
             log.exception("media probe of content %d failed", content_id)
 
@@ -148,6 +150,20 @@ class MediaService:
         if plan is None:
             return None
         blobs = self.mail.blobs
+        if plan.format == "mp4":
+            # The index moved to the front, the media data shared with the original: the
+            # rendition costs the store its index, not a second copy of the part.
+            with blobs.open(facts.blob_id) as src:
+                moved = mp4_faststart(src, blobs.size(facts.blob_id))
+            if moved is not None:
+                writer = blobs.writer()
+                try:
+                    writer.write(moved.head)
+                    head_blob = writer.finish()
+                except BaseException:
+                    writer.abort()
+                    raise
+                return Rendition(facts.blob_id, head_blob, plan.media_type, moved.spans)
         fd, name = tempfile.mkstemp(dir=self.mail.config.spool_dir, prefix="rendition-", suffix="." + plan.format)
         os.close(fd)
         try:
@@ -167,40 +183,84 @@ class MediaService:
             os.unlink(name)
         return Rendition(facts.blob_id, blob_id, plan.media_type)
 
+    async def measure(self, data: bytes) -> float | None:
+        """The duration in seconds of a recording the user is sending (the webmail's
+        compose writes it as Content-Duration), None when FFmpeg cannot read it."""
+        facts = await asyncio.to_thread(probe, io.BytesIO(data), "", len(data))
+        return None if facts is None else facts.duration
+
     async def rendition_blob_ids(self, referenced: set[str]) -> set[str]:
         """Blobs of the renditions of referenced parts: alive as long as their source."""
         return await self.facts.rendition_blob_ids(referenced)
 
     async def rendition_size(self, rendition: Rendition) -> int:
-        return await asyncio.to_thread(self.mail.blobs.size, rendition.blob_id)
+        head = await asyncio.to_thread(self.mail.blobs.size, rendition.blob_id)
+        return head + sum(length for _, length in rendition.spans)
 
     async def read_rendition(self, rendition: Rendition, offset: int, length: int) -> bytes:
-        """Octets [offset, offset+length) of a rendition: a read of that range of its blob."""
-        return await asyncio.to_thread(self.mail.blobs.read, rendition.blob_id, offset, length)
+        """Octets [offset, offset+length) of a rendition: reads of that range of its blob
+        and of the spans of its source it shares, never of anything before it."""
+        return await asyncio.to_thread(self._read_rendition, rendition, offset, length)
+
+    def _read_rendition(self, rendition: Rendition, offset: int, length: int) -> bytes:
+        blobs = self.mail.blobs
+        pieces = [(rendition.blob_id, 0, blobs.size(rendition.blob_id))]
+        pieces += [(rendition.source_blob_id, at, n) for at, n in rendition.spans]
+        out: list[bytes] = []
+        start = 0  # where the current piece begins in the rendition
+        end = offset + length
+        for blob_id, at, n in pieces:
+            lo, hi = max(offset, start), min(end, start + n)
+            if lo < hi:
+                out.append(blobs.read(blob_id, at + lo - start, hi - lo))
+            start += n
+            if start >= end:
+                break
+        return b"".join(out)
 
     async def part_media(self, content: Content, section: str) -> PartMedia | None:
         """One audio or video part of a message, None when that section is not one."""
         return next((p for p in (await self.media_of(content)).parts if p.section == section), None)
 
     async def durations(self, contents: list[Content]) -> dict[int, float]:
-        """The duration of the first audio or video part of each content that has one
-        probed (a message list: no part is read, one store query for the whole page)."""
-        first: dict[int, str] = {}
+        """The duration of the first audio or video part of each content that has one (a
+        message list): probed facts, one store query for the whole page; for a part
+        without them, what its headers declare (``Content-Duration``, RFC 3803, or the
+        message's ``X-VoiceMessageDuration``), read from the header blocks only."""
+        first: dict[int, tuple[Content, BodyPart, str, bool]] = {}
         for content in contents:
-            if not content.blob_ids:
-                continue  # no part large enough for a blob of its own: nothing probed
+            leaves = sorted(_media_leaves(self.mail.bodystructure(content).root), key=_section_key)
+            if not leaves:
+                continue
             stored = self.mail._stored(content)
-            for node in sorted(_media_leaves(self.mail.bodystructure(content).root), key=_section_key):
-                blob_id = _blob_of(stored, node.section)
-                if blob_id:
-                    first[content.id] = blob_id
-                    break
-        known = await self.facts.get_media_facts(sorted(set(first.values())))
+            blobs = [(n, _blob_of(stored, n.section)) for n in leaves]
+            node, blob_id = next(((n, b) for n, b in blobs if b), blobs[0])  # a probed part first
+            first_audio = next((n.section for n in leaves if n.type.lower() == "audio"), None)
+            first[content.id] = (content, node, blob_id, node.section == first_audio)
+        known = await self.facts.get_media_facts(sorted({b for _, _, b, _ in first.values() if b}))
         found: dict[int, float] = {}
-        for content_id, blob_id in first.items():
+        unprobed: list[tuple[int, Content, BodyPart, bool]] = []
+        for content_id, (content, node, blob_id, recording) in first.items():
             facts = known.get(blob_id)
             if facts is not None and facts.duration:
                 found[content_id] = facts.duration
+            else:
+                unprobed.append((content_id, content, node, recording))
+        if unprobed:
+            ranges: list[tuple[Content, int, int]] = []
+            for _, content, node, _ in unprobed:
+                root = self.mail.bodystructure(content).root
+                ranges += [(content, root.header_offset, root.header_length), (content, node.header_offset, node.header_length)]
+            blocks = await self.mail.read_many(ranges)
+            for n, (content_id, _, _, recording) in enumerate(unprobed):
+                top, part = _fields(blocks[2 * n]), _fields(blocks[2 * n + 1])
+                declared = _or_voice(
+                    parse_content_duration(part.get("content-duration")),
+                    parse_voice_message_duration(top.get("x-voicemessageduration")),
+                    recording,
+                )
+                if declared is not None:
+                    found[content_id] = float(declared)
         return found
 
     async def positions(self, account_id: int, content: Content) -> dict[str, float]:
@@ -236,22 +296,29 @@ class MediaService:
         blob_ids = {n.section: _blob_of(stored, n.section) for n in leaves}
         known = await self.facts.get_media_facts(sorted(b for b in blob_ids.values() if b))
         made = await self.facts.get_renditions(sorted(b for b in blob_ids.values() if b))
+        voice = parse_voice_message_duration(top.get("x-voicemessageduration"))
+        # Outlook's X-VoiceMessageDuration is the time of the message's recording: its
+        # first audio part, when that part declares none of its own (RFC 3803).
+        first_audio = next((n.section for n in leaves if n.type.lower() == "audio"), None)
         parts = tuple(
             PartMedia(
                 n.section,
                 n.type.lower(),
                 blob_ids[n.section],
                 known.get(blob_ids[n.section]),
-                parse_content_duration(_fields(block).get("content-duration")),
+                _or_voice(parse_content_duration(_fields(block).get("content-duration")), voice, n.section == first_audio),
                 made.get(blob_ids[n.section]),
             )
             for n, block in zip(leaves, blocks[1:], strict=True)
         )
-        voice = parse_voice_message_duration(top.get("x-voicemessageduration"))
         context = parse_message_context(top.get("message-context"))
         if context is None and voice is not None:
             context = "voice-message"
         return MessageMedia(context, voice, parts)
+
+
+def _or_voice(declared: int | None, voice: int | None, recording: bool) -> int | None:
+    return voice if declared is None and recording else declared
 
 
 def _fields(block: bytes) -> dict[str, str]:

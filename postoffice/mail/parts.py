@@ -240,7 +240,10 @@ def build_part_store(spool: BinaryIO, size: int, structure: BodyStructure, blobs
         encoding = (node.encoding or "").lower()
         leaves[section] = Leaf(off, length, encoding)
         estimate = length * 3 // 4 if encoding == "base64" else length
-        if estimate < limits.part_store_threshold or length == 0:
+        threshold = limits.part_store_threshold
+        if node.type.lower() in ("audio", "video"):  # short recordings are probed too (mail/media.py)
+            threshold = min(threshold, limits.media_part_threshold)
+        if estimate < threshold or length == 0:
             continue
         if encoding == "base64":
             stored = _store_b64(spool, off, length, blobs)

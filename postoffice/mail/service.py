@@ -528,8 +528,6 @@ class MailService:
             records = await self._insert(
                 content, [NewMessage(m.id, flags, when, 0) for m in mailboxes], mailboxes, envelope
             )
-        if self.media is not None:
-            self.media.ingested(records[0].content_id, content)  # in the background, after it is durable
         return DeliveryResult(records[0].content_id, content.size, tuple(records))
 
     async def _delivery_targets(self, recipients: Sequence[str], name: str) -> list[Mailbox]:
@@ -596,6 +594,10 @@ class MailService:
         owners = {m.id: m.account_id for m in mailboxes}
         for record in records:
             self.bus.publish(Change(owners[record.mailbox_id], record.mailbox_id, "append", record.modseq, (record.uid,)))
+        if self.media is not None and records:
+            # Every road in (delivery, APPEND, the webmail's copies, the import): its
+            # audio and video are probed in the background, now that it is durable.
+            self.media.ingested(records[0].content_id, content)
         return records
 
     @metrics.counts_messages

@@ -42,6 +42,15 @@ class Rendition:
     source_blob_id: str
     blob_id: str
     media_type: str  # e.g. "video/webm", "audio/webm", "video/mp4"
+    # (offset, length) spans of the source blob that follow the octets of ``blob_id``, in
+    # order: an MP4 whose index was moved to its front shares its media data with the
+    # original (media/containers.py). Empty: the rendition is ``blob_id`` alone.
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def tag(self) -> str:
+        """A strong validator of the rendition's octets (its ETag)."""
+        return self.blob_id if not self.spans else f"{self.blob_id}-{self.source_blob_id[:32]}"
 
 
 class MediaFactsStore(Protocol):

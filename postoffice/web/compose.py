@@ -20,9 +20,21 @@ from email.headerregistry import Address as EmailAddress
 from email.message import EmailMessage
 
 from postoffice.errors import Kind, MailError
+from postoffice.media.headers import content_duration, message_context
 from postoffice.message.address import parse_address_list
 
-__all__ = ["Draft", "Upload", "StoredAttachment", "build_pieces", "has_line_break", "parse_recipients", "reply_subject", "forward_subject", "quote"]
+__all__ = [
+    "Draft",
+    "Upload",
+    "StoredAttachment",
+    "build_pieces",
+    "has_line_break",
+    "parse_recipients",
+    "media_context",
+    "reply_subject",
+    "forward_subject",
+    "quote",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,7 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+    duration: float | None = None  # seconds, when the part is audio or video FFmpeg could read
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,20 @@ def _display(field_value: str) -> list[EmailAddress]:
     return out
 
 
+def _media_kind(upload: Upload) -> str:
+    kind = upload.content_type.partition("/")[0].strip().lower()
+    return kind if kind in ("audio", "video") and upload.duration is not None else ""
+
+
+def media_context(attachments: list[Upload]) -> str | None:
+    """``Message-Context`` of a message with these attachments (RFC 3458 §4.2): a voice
+    message when its one attachment is a recording of sound, a video message when it is
+    one of pictures; None otherwise (a recording among other files is an attachment)."""
+    if len(attachments) != 1 or not _media_kind(attachments[0]):
+        return None
+    return message_context(video=_media_kind(attachments[0]) == "video")
+
+
 def build_pieces(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = False) -> list[bytes | int]:
     """The RFC 5322 octets (CRLF) of a draft, as pieces: bytes, and in place of the
     base64 body (lines of 76 and CRLF, as ``MailService.part_base64`` streams it) of
@@ -121,6 +148,10 @@ def build_pieces(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = Fa
     if draft.references:
         message["References"] = draft.references
     message["MIME-Version"] = "1.0"
+    # a forwarded attachment makes a recording one attachment among others
+    context = None if draft.stored else media_context(draft.attachments)
+    if context is not None:
+        message["Message-Context"] = context  # RFC 3458 §3
     message.set_content(draft.body.replace("\r\n", "\n"), subtype="plain", charset="utf-8")
     # A stored part's body is a placeholder here: one base64 line of a random marker,
     # cut out below (the marker cannot occur by chance).
@@ -134,6 +165,9 @@ def build_pieces(draft: Draft, *, hostname: str, now: float, keep_bcc: bool = Fa
         if not subtype or not maintype.isascii():
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=upload.filename or "attachment")
+        if isinstance(upload, Upload) and _media_kind(upload) and upload.duration is not None:
+            *_, part = message.iter_attachments()
+            part["Content-Duration"] = content_duration(upload.duration)  # RFC 3803 §3: whole seconds
     written = message.as_bytes()
     return _cut(written, placeholders) if placeholders else [written]
 

@@ -116,7 +116,8 @@ class MediaPages(PageBase):
         ]
 
     async def add_durations(self, records: list[MessageRecord], rows: list[dict[str, Any]]) -> None:
-        """Each listed message with a probed recording gets its duration (``row["duration"]``)."""
+        """Each listed message with a recording of known duration (probed, or declared in its
+        headers) gets it (``row["duration"]``)."""
         if self.mail.media is None or not any(row.get("attachment") for row in rows):
             return
         contents = await self.mail.get_contents([r.content_id for r in records])
@@ -148,7 +149,7 @@ class MediaPages(PageBase):
 
             size, etag, media_type, read = (
                 await media.rendition_size(rendition),
-                rendition.blob_id,
+                rendition.tag,
                 rendition.media_type,
                 read_rendition,
             )

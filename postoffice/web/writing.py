@@ -12,6 +12,7 @@ page and nothing is stored. Drafts go to Drafts as the user writes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -189,6 +190,13 @@ class WritingPages(PageBase):
                     continue  # not a leaf of the part store (an attached message)
                 stored.append(compose.StoredAttachment(attachment.filename, attachment.content_type))
                 sections.append(attachment.section)
+        if self.mail.media is not None and not saving:
+            # RFC 3803: a recording goes out with its Content-Duration (and the message
+            # with Message-Context when it is a voice or video message, RFC 3458). Not
+            # for a draft: the autosave would probe every recording again each time.
+            for n, upload in enumerate(uploads):
+                if upload.content_type.lower().startswith(("audio/", "video/")):
+                    uploads[n] = replace(upload, duration=await self.mail.media.measure(upload.data))
         draft = compose.Draft(sender, body=body, attachments=uploads, stored=stored, **fields)
         try:
             pieces = compose.build_pieces(

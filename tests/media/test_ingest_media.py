@@ -3,8 +3,12 @@ blob, combined with the headers a voice or video message carries."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from media_helpers import DOMAIN, media_mail  # noqa: I001  (the folder is on sys.path)
 
 from postoffice.app import Services
@@ -63,3 +67,32 @@ async def test_a_part_ffmpeg_cannot_read_has_no_facts_but_is_stored(services: Se
     (part,) = (await services.mail.media.media_of(content)).parts
     assert part.facts is None and part.duration == 12.0  # the header still tells the duration
     assert await services.mail.read_part(content, "2", 0, 19) == b"not really a video "
+
+
+async def test_outlook_voice_message_duration_when_nothing_else_tells_it(services: Services) -> None:
+    await services.mail.add_user(f"alice@{DOMAIN}", "pw")
+    # As Outlook / Exchange unified messaging writes a voice mail: no Content-Duration on
+    # the part; here FFmpeg cannot read the part either, so no probe gives a duration.
+    message = media_mail(b"not really a voice " * 10_000, "audio/wav", extra_headers=b"X-VoiceMessageDuration: 37\r\n")
+    result = await services.mail.deliver(message, [f"alice@{DOMAIN}"])
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    media = await services.mail.media.media_of(await services.mail.get_content(result.content_id))
+    (part,) = media.parts
+    assert media.context == "voice-message" and part.facts is None and part.duration == 37.0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed (make test-deps)")
+async def test_a_short_recording_is_its_own_blob_and_is_probed(services: Services, tmp_path: Path) -> None:
+    await services.mail.add_user(f"alice@{DOMAIN}", "pw")
+    path = tmp_path / "yes.wav"
+    await asyncio.to_thread(subprocess.run, ["espeak-ng", "-w", str(path), "Yes."], check=True, capture_output=True)
+    wav = path.read_bytes()
+    assert 4096 <= len(wav) < services.config.limits.message.part_store_threshold  # smaller than other parts need
+    result = await services.mail.deliver(media_mail(wav, "audio/wav"), [f"alice@{DOMAIN}"])
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    content = await services.mail.get_content(result.content_id)
+    (part,) = (await services.mail.media.media_of(content)).parts
+    assert part.blob_id and part.facts is not None and part.rendition is not None
+    assert await services.mail.read_part(content, "2") == wav

@@ -32,3 +32,18 @@ def test_facts(media_dir: Path, name: str, container: str, audio: str, video: st
 
 def test_not_media_is_none() -> None:
     assert probe(io.BytesIO(b"%PDF-1.7 nothing to play here\n" * 100), "c" * 64, 3000) is None
+
+
+def test_faststart_only_for_an_mp4_with_its_index_last(media_dir: Path) -> None:
+    from postoffice.media.containers import mp4_faststart
+
+    data = (media_dir / "clip.mp4").read_bytes()
+    moved = mp4_faststart(io.BytesIO(data), len(data))
+    assert moved is not None and moved.head.startswith(data[:4]) and b"moov" in moved.head[:64]
+    rebuilt = moved.head + b"".join(data[o : o + n] for o, n in moved.spans)
+    assert len(rebuilt) == len(data)
+    # Index first already, truncated, or not an MP4: nothing to move (FFmpeg decides).
+    assert mp4_faststart(io.BytesIO(rebuilt), len(rebuilt)) is None
+    assert mp4_faststart(io.BytesIO(data[:-1000]), len(data) - 1000) is None
+    webm = (media_dir / "clip.webm").read_bytes()
+    assert mp4_faststart(io.BytesIO(webm), len(webm)) is None

@@ -16,6 +16,7 @@ from postoffice.app import Services
 from postoffice.mail.auth import fast_hasher
 from postoffice.mail.media import PartMedia
 from postoffice.media.containers import mp4_top_boxes
+from postoffice.store.media import MediaFacts, Rendition
 
 CUES_ID = bytes.fromhex("1C53BB6B")  # Matroska Cues element (RFC 9559)
 
@@ -60,9 +61,23 @@ async def test_mp4_gets_its_index_first(alice: Services, media_dir: Path) -> Non
     part, served = await deliver_and_settle(alice, original, "video/mp4")
     assert served == original
     assert part.rendition is not None and part.rendition.media_type == "video/mp4"
-    made = alice.blobs.read(part.rendition.blob_id)
+    media = alice.mail.media
+    assert media is not None
+    size = await media.rendition_size(part.rendition)
+    made = await media.read_rendition(part.rendition, 0, size)
     boxes = mp4_top_boxes(io.BytesIO(made), len(made))
     assert boxes.index("moov") < boxes.index("mdat")
+    # The media data are shared with the original, not copied: the rendition's own blob
+    # is its head (ftyp and the index): 5% of this small clip, well under 1% of a long one.
+    assert size == len(original) and alice.blobs.size(part.rendition.blob_id) * 10 < len(original)
+    # Every packet is where the moved index says: the same packets, in the same order.
+    with av.open(io.BytesIO(made)) as c, av.open(io.BytesIO(original)) as o:
+        got = [(p.stream.index, p.pts, bytes(p)) for p in c.demux() if p.dts is not None]
+        want = [(p.stream.index, p.pts, bytes(p)) for p in o.demux() if p.dts is not None]
+        assert got == want and len(got) > 250
+    # A range across the head and the shared data is a read of that range.
+    head = alice.blobs.size(part.rendition.blob_id)
+    assert await media.read_rendition(part.rendition, head - 100, 300) == made[head - 100 : head + 200]
 
 
 async def test_wav_voice_mail_gets_a_small_opus_rendition(alice: Services, media_dir: Path) -> None:
@@ -95,8 +110,10 @@ async def test_fifty_mailboxes_store_the_part_and_its_rendition_once(services: S
         if part.rendition is not None:
             rendition_size = services.blobs.size(part.rendition.blob_id)
     grown = services.blobs.total_size() - before
-    # The decoded part once, its rendition (if it needs one) once; nothing per mailbox.
+    # The decoded part once, its rendition (if it needs one) once; nothing per mailbox;
+    # the MP4's index-first rendition shares its media data with the part.
     assert grown <= 1.01 * (len(original) + rendition_size)
+    assert rendition_size * 10 < len(original)  # its head: the index of this small clip, not a copy
     assert (rendition_size == 0) is name.endswith("webm")  # that WebM seeks as it is
 
 
@@ -111,3 +128,24 @@ async def test_garbage_collector_keeps_a_live_rendition_and_drops_a_dead_one(ali
     await alice.mail.expunge(inbox, [r.uid for r in await alice.mail.list_messages(inbox)])
     await alice.mail.collect_garbage(grace=0)
     assert not alice.blobs.exists(part.rendition.blob_id) and not alice.blobs.exists(part.blob_id)
+
+
+async def test_the_same_recording_delivered_at_once_is_probed_and_remuxed_once(services: Services, media_dir: Path) -> None:
+    services.mail.auth.hasher = fast_hasher()
+    for n in range(8):
+        await services.mail.add_user(f"user{n}@{DOMAIN}", "pw")
+    assert services.mail.media is not None
+    media = services.mail.media
+    made: list[str] = []
+    render = media._render
+
+    def counting(facts: MediaFacts) -> Rendition | None:
+        made.append(facts.blob_id)
+        return render(facts)
+
+    media._render = counting  # type: ignore[method-assign]
+    message = media_mail((media_dir / "clip.mp4").read_bytes(), "video/mp4")
+    # Eight separate deliveries of one attachment, all stored before any probe ends.
+    await asyncio.gather(*(services.mail.deliver(message, [f"user{n}@{DOMAIN}"]) for n in range(8)))
+    await media.settle()
+    assert len(made) == 1  # one remux per content hash, not one per message

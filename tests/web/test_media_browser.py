@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import re
 import shutil
 import smtplib
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import CHROMIUM, POSTOFFICE, chromium, serve_webmail
+
+from postoffice.testing.relay import CountingRelay
 
 MEDIA_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
@@ -58,59 +59,6 @@ def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLIN
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
-
-
-class CountingRelay:
-    """127.0.0.1:port -> the webmail; counts the octets the server sends back."""
-
-    def __init__(self, upstream: int) -> None:
-        self.upstream = upstream
-        self.sent = 0
-        self.open = 0
-        self.last_sent = time.monotonic()  # when the server last sent an octet
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            with self._lock:
-                self.open += 1
-            done = threading.Event()
-            threading.Thread(target=self._pump, args=(client, server, False, done), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, True, done), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, count: bool, done: threading.Event) -> None:
-        try:
-            while data := src.recv(65536):
-                if count:
-                    with self._lock:
-                        self.sent += len(data)
-                        self.last_sent = time.monotonic()
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            if done.is_set():
-                with self._lock:
-                    self.open -= 1
-                src.close()
-                dst.close()
-            done.set()
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 @dataclass
@@ -356,3 +304,34 @@ def test_position_resumes_elsewhere_and_played_over_imap(server: Server, browser
     assert "$Played" in imap_flags(server, "Short voice")
     first.close()  # type: ignore[attr-defined]
     second.close()  # type: ignore[attr-defined]
+
+
+def test_voice_message_recorded_in_compose_carries_its_headers(server: Server, browser: object) -> None:
+    """Record in the compose page (the fake microphone), send: the message says it is a
+    voice message (RFC 3458) and its part how long it lasts (RFC 3803), over IMAP too."""
+    context, page = sign_in(browser, server)
+    page.goto(server.url + "/compose")  # type: ignore[attr-defined]
+    page.get_by_label("To", exact=True).fill("alice@example.test")  # type: ignore[attr-defined]
+    page.get_by_label("Subject", exact=True).fill("Recorded voice")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Record a voice message").click()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Stop recording").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_timeout(3000)  # type: ignore[attr-defined]  # the user speaks for 3 s
+    page.get_by_role("button", name="Stop recording").click()  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-recorder][data-recorded='1']", state="attached")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server.url}/folder/INBOX*")  # type: ignore[attr-defined]
+    with imaplib.IMAP4("127.0.0.1", server.imap, timeout=DEADLINE) as c:
+        c.login("alice@example.test", PASSWORD)
+        c.select("INBOX", readonly=True)
+        _, data = c.uid("SEARCH", "SUBJECT", '"Recorded voice"')
+        uid = data[0].split()[-1]
+        _, fetched = c.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-CONTEXT)] BODY.PEEK[2.MIME])")
+    blocks = b"".join(item[1] for item in fetched if isinstance(item, tuple))
+    assert b"Message-Context: voice-message" in blocks, blocks
+    duration = re.search(rb"Content-Duration: (\d+)", blocks)
+    assert duration is not None and 2 <= int(duration.group(1)) <= 6, blocks
+    assert b"Content-Type: audio/webm" in blocks
+    open_message(page, server, "Recorded voice", "audio")
+    assert page.locator(".badge.voice").count() == 1  # type: ignore[attr-defined]
+    assert page.eval_on_selector("audio", "a => a.duration") != float("inf")  # type: ignore[attr-defined]
+    context.close()  # type: ignore[attr-defined]

@@ -109,3 +109,74 @@ async def test_positions_are_per_user(webmail: tuple[WebApp, Services], alice: h
         pages = [(await bob.get(f"/message/{u}?folder=INBOX")) for u in uids]
         page = next(p.text for p in pages if p.status_code == 200)
         assert 'data-position="0.0"' in page
+
+
+async def _sent_to_bob(alice: httpx.AsyncClient, services: Services, files: list[tuple[str, tuple[str, bytes, str]]]) -> bytes:
+    form = {"csrf": await csrf_of(alice, "/compose"), "to": f"bob@{DOMAIN}", "subject": "listen", "body": ""}
+    response = await alice.post("/send", data=form, files=files)
+    assert response.status_code == 303, response.text
+    bob = await services.mail.get_account(f"bob@{DOMAIN}")
+    assert bob is not None
+    (record,) = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
+    return await services.mail.read(await services.mail.get_content(record.content_id))
+
+
+def _header_of(block: bytes, name: bytes) -> bytes | None:
+    found = re.search(rb"(?im)^" + name + rb":[ \t]*([^\r\n]*)", block)
+    return None if found is None else found.group(1).strip()
+
+
+async def test_sent_voice_message_carries_content_duration_and_message_context(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services], tmp_path: Path
+) -> None:
+    _, services = webmail
+    wav = await asyncio.to_thread(speech, tmp_path)
+    data = await _sent_to_bob(alice, services, [("attachment", ("call-me.wav", wav, "audio/wav"))])
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert _header_of(head, b"Message-Context") == b"voice-message"  # RFC 3458
+    audio_part = body[body.index(b"Content-Type: audio/wav"):]
+    seconds = _header_of(audio_part.partition(b"\r\n\r\n")[0], b"Content-Duration")  # RFC 3803, on the part
+    assert seconds is not None and int(seconds) in (3, 4, 5)
+    # The recipient's player shows it before any probe, and the badge says voice message.
+    assert services.mail.media is not None
+    bob = await services.mail.get_account(f"bob@{DOMAIN}")
+    assert bob is not None
+    (record,) = await services.mail.list_messages(await services.mail.get_mailbox(bob, "INBOX"))
+    media = await services.mail.media.media_of(await services.mail.get_content(record.content_id))
+    assert media.context == "voice-message" and media.parts[0].declared_duration == int(seconds)
+
+
+async def test_a_video_among_other_files_has_its_duration_but_no_message_context(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services], tmp_path: Path
+) -> None:
+    _, services = webmail
+    clip = tmp_path / "clip.webm"
+    await asyncio.to_thread(
+        subprocess.run,
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "3", "-c:v", "libvpx", str(clip)],
+        check=True,
+    )
+    files = [("attachment", ("clip.webm", clip.read_bytes(), "video/webm")), ("attachment", ("notes.txt", b"notes", "text/plain"))]
+    data = await _sent_to_bob(alice, services, files)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert _header_of(head, b"Message-Context") is None  # not a video message: a video among files
+    video_part = body[body.index(b"Content-Type: video/webm"):].partition(b"\r\n\r\n")[0]
+    assert _header_of(video_part, b"Content-Duration") == b"3"
+    assert data.count(b"Content-Duration") == 1  # only the recording has a duration
+
+
+async def test_declared_duration_shown_in_the_list_and_the_player_when_nothing_was_probed(
+    alice: httpx.AsyncClient, webmail: tuple[WebApp, Services]
+) -> None:
+    _, services = webmail
+    # As Outlook writes a voice mail, in a codec FFmpeg does not read here: the header
+    # is all there is to tell its length.
+    message = media_mail(b"not really a voice " * 5000, "audio/wav", extra_headers=b"X-VoiceMessageDuration: 75\r\n")
+    uid = (await services.mail.deliver(message, [f"alice@{DOMAIN}"])).records[0].uid
+    assert services.mail.media is not None
+    await services.mail.media.settle()
+    listed = re.search(r"data-list-duration>(\d+:\d\d)<", (await alice.get("/folder/INBOX")).text)
+    assert listed is not None and listed.group(1) == "1:15"
+    page = (await alice.get(f"/message/{uid}?folder=INBOX")).text
+    shown = re.search(r"data-duration-text>(\d+:\d\d)<", page)
+    assert shown is not None and shown.group(1) == "1:15" and 'class="badge voice"' in page

@@ -63,8 +63,8 @@ class SQLiteMediaStore:
     async def put_rendition(self, rendition: Rendition) -> None:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT OR REPLACE INTO media_renditions (source_blob_id, blob_id, media_type) VALUES (?, ?, ?)",
-                (rendition.source_blob_id, rendition.blob_id, rendition.media_type),
+                "INSERT OR REPLACE INTO media_renditions (source_blob_id, blob_id, media_type, spans) VALUES (?, ?, ?, ?)",
+                (rendition.source_blob_id, rendition.blob_id, rendition.media_type, _pack_spans(rendition.spans)),
             )
 
         await self.db.write(op)
@@ -75,9 +75,12 @@ class SQLiteMediaStore:
             for start in range(0, len(source_blob_ids), 500):
                 chunk = source_blob_ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT source_blob_id, blob_id, media_type FROM media_renditions WHERE source_blob_id IN ({marks})"
+                sql = (
+                    "SELECT source_blob_id, blob_id, media_type, spans FROM media_renditions"
+                    f" WHERE source_blob_id IN ({marks})"
+                )
                 for row in conn.execute(sql, chunk):
-                    found[row[0]] = Rendition(row[0], row[1], row[2])
+                    found[row[0]] = Rendition(row[0], row[1], row[2], _unpack_spans(row[3]))
             return found
 
         return await self.db.read(op)
@@ -108,3 +111,15 @@ class SQLiteMediaStore:
             return {section: seconds for section, seconds in rows}
 
         return await self.db.read(op)
+
+
+def _pack_spans(spans: tuple[tuple[int, int], ...]) -> str:
+    return " ".join(f"{offset}:{length}" for offset, length in spans)
+
+
+def _unpack_spans(text: str) -> tuple[tuple[int, int], ...]:
+    spans: list[tuple[int, int]] = []
+    for item in text.split():
+        offset, _, length = item.partition(":")
+        spans.append((int(offset), int(length)))
+    return tuple(spans)

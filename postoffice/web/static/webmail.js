@@ -3,7 +3,8 @@
 //   open folder list and the folder counts are fetched again when a change arrives;
 // - keyboard shortcuts: j/k move, Enter/o open, r reply, a reply all, f forward,
 //   c write, # delete, / search;
-// - attachments dropped on the compose form join its file input.
+// - attachments dropped on the compose form join its file input;
+// - a voice or video message recorded in the browser (MediaRecorder) joins it too.
 
 const live = document.querySelector("[data-live-mailbox]");
 
@@ -80,6 +81,54 @@ if (composeForm && fileInput) {
     for (const file of event.dataTransfer.files) files.items.add(file);
     fileInput.files = files.files;
   });
+}
+// Recording: shown only where the browser can record (a secure context with
+// MediaRecorder). The recording is a WebM file added to the attachments; the server
+// writes its Content-Duration and, when it is the only attachment, Message-Context.
+const recorder = document.querySelector("[data-recorder]");
+if (recorder && fileInput && navigator.mediaDevices && window.MediaRecorder) {
+  recorder.hidden = false;
+  const starts = recorder.querySelectorAll("[data-record]");
+  const stop = recorder.querySelector("[data-record-stop]");
+  const status = recorder.querySelector("[data-record-status]");
+  let active = null;
+  const idle = (recording) => {
+    for (const button of starts) button.hidden = recording;
+    stop.hidden = !recording;
+  };
+  for (const button of starts) {
+    button.addEventListener("click", async () => {
+      const video = button.dataset.record === "video";
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia(video ? { audio: true, video: true } : { audio: true });
+      } catch (error) {
+        status.textContent = String(error && error.message ? error.message : error);
+        return;
+      }
+      const wanted = video ? "video/webm" : "audio/webm";
+      const chunks = [];
+      const recording = new MediaRecorder(stream, MediaRecorder.isTypeSupported(wanted) ? { mimeType: wanted } : {});
+      recording.addEventListener("dataavailable", (event) => { if (event.data.size) chunks.push(event.data); });
+      recording.addEventListener("stop", () => {
+        for (const track of stream.getTracks()) track.stop();
+        const type = (recording.mimeType || wanted).split(";")[0];
+        const name = `${video ? "video" : "voice"}-message-${new Date().toISOString().replace(/[:.]/g, "-")}.webm`;
+        const files = new DataTransfer();
+        for (const file of fileInput.files) files.items.add(file);
+        files.items.add(new File(chunks, name, { type }));
+        fileInput.files = files.files;
+        status.textContent = name;
+        recorder.dataset.recorded = String(Number(recorder.dataset.recorded || 0) + 1);
+        idle(false);
+      });
+      recording.start(1000);
+      active = recording;
+      status.textContent = status.dataset.recording || "";
+      idle(true);
+    });
+  }
+  stop.addEventListener("click", () => { if (active) { active.stop(); active = null; } });
 }
 // Drafts: the compose form is saved to Drafts a few seconds after the user stops typing.
 if (composeForm) {

@@ -1,4 +1,4 @@
--- 0013: search text made by an older text extraction is made again.
+-- 0014: search text made by an older text extraction is made again.
 --
 -- search_meta.version is the version of the text extraction (mail/ingest.py
 -- SEARCH_TEXT_VERSION) that made every search_text row not listed in search_stale.
