@@ -95,6 +95,15 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
     return current
 
 
+class _SharedRead:
+    """A read that callers with the same key may join until it begins (``started``)."""
+
+    future: asyncio.Future[Any]
+
+    def __init__(self) -> None:
+        self.started = False  # set by the reader thread before its snapshot
+
+
 @dataclass
 class _WriteOp(Generic[T]):
     fn: Callable[[sqlite3.Connection], T]
@@ -135,6 +144,7 @@ class Database:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._readers = ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="sqlite-read")
+        self._shared_reads: dict[object, _SharedRead] = {}
         self._local = threading.local()
         self._read_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -242,6 +252,33 @@ class Database:
             raise RuntimeError("store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read_call, fn)
+
+    async def read_shared(self, key: object, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Like :meth:`read`, but a caller with the same ``key`` joins a read that is still
+        waiting for a reader thread, and gets its result. Joining only a read that has not
+        begun keeps :meth:`read`'s promise: its snapshot is taken after the call, so it
+        holds every commit made before it. For the reads thousands of sessions make at
+        once when one change wakes them all (IDLE on one mailbox: bench/idle_10k.py)."""
+        if self._closed:
+            raise RuntimeError("store is closed")
+        shared = self._shared_reads.get(key)
+        if shared is None or shared.started:
+            shared = self._shared_reads[key] = _SharedRead()
+            job = shared
+
+            def call() -> T:
+                job.started = True
+                return self._read_call(fn)
+
+            job.future = asyncio.get_running_loop().run_in_executor(self._readers, call)
+
+            def forget(_: object) -> None:
+                if self._shared_reads.get(key) is job:
+                    del self._shared_reads[key]
+
+            job.future.add_done_callback(forget)
+        result: T = await asyncio.shield(shared.future)
+        return result
 
     def _read_call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._reader()
