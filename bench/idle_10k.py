@@ -16,7 +16,16 @@ connections receives ``* 1 EXISTS``.
 Prints: the RSS with one connection and with all of them, the RSS per connection
 (the difference over the count), the time to open them all, and the wake-up latency
 from sending the APPEND to each EXISTS (p50, p99, max; CLOCK_MONOTONIC is shared by the
-processes), and how long the APPEND itself took. Exit status 1 if a connection was not woken within ``--deadline``.
+processes), and how long the APPEND itself took. Exit status 1 if a connection was not
+woken within ``--deadline``.
+
+Measured 2026-12-05 (2 cores shared, load average 20-40, 10,000 connections, 4 client
+processes, [server] processes = 1): 76 MiB with one connection, 273 MiB with all, 20.2
+KiB per connection (1,457 KiB before glibc's mmap threshold was fixed: 500 connections
+then took 787 MiB); 636 s to open them (argon2 logins). Wake-up: APPEND OK after 6.6 s,
+EXISTS p50 7.2 s, p99 7.6 s, all 10,000 woken; before the shared reads and the
+read-first claim_recent (store/sqlite): 42 s, 49.8 s and 56.9 s. 500 connections: p50
+65 ms.
 """
 
 from __future__ import annotations
