@@ -50,6 +50,7 @@ from postoffice.net.listener import Listener
 from postoffice.net.tls import reload_server_contexts
 from postoffice.observe.health import HEALTH, probe_store
 from postoffice.observe.logs import setup_logging
+from postoffice.observe.memory import fix_mmap_threshold
 from postoffice.observe.metrics import setup_metrics
 from postoffice.queue import start_runner
 from postoffice.store.bus import HubChangeBus
@@ -66,6 +67,7 @@ _CLOSE_TIMEOUT = 10.0  # seconds a stop waits for sessions' cleanup
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on uvloop when installed, with a thread pool sized for fsync waits."""
+    fix_mmap_threshold()  # large blocks go back to the system when freed (observe/memory.py)
 
     async def main() -> T:
         # Ingestion waits mostly on fsync in threads; the default pool (cores + 4)

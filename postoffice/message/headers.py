@@ -243,7 +243,7 @@ def _unquote(value: str) -> str:
 
 # RFC 2231 §7 attribute-char: what an extended value may hold without a %XX escape.
 _ATTRIBUTE_CHARS = frozenset("!#$&+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_SECTION = re.compile(r"([^*]+)\*(\d+)(\*?)")
+_SECTION = re.compile(r"([^*]+)\*([0-9]{1,9})(\*?)")  # 9 digits: int() of thousands would raise
 
 
 def _percent(text: str) -> str:
@@ -312,7 +312,7 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
         name = name.strip().lower()
         if not name:
             continue
-        m = re.fullmatch(r"([^*]+)\*(?:(\d+)(\*)?|())", name)
+        m = re.fullmatch(r"([^*]+)\*(?:([0-9]{1,9})(\*)?|())", name)
         if m is None:
             simple.setdefault(name, _unquote(raw))
             continue

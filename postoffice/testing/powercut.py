@@ -23,6 +23,7 @@ seen once must stay, one not seen must never come back).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import imaplib
 import json
 import os
@@ -142,6 +143,7 @@ class PowerCutRun:
         self.config = self.workdir / "postoffice.toml"
         self.process: subprocess.Popen[bytes] | None = None
         self.states: dict[str, State] = {}
+        self.texts: dict[str, str] = {}  # Message-ID -> SHA-256 of the body sent (BODY[TEXT])
         self.lock = threading.Lock()
         self.result = PowerCutResult()
         self._serial = 0
@@ -217,6 +219,12 @@ class PowerCutRun:
             self.states[msg_id] = State.MAYBE_IN
             return msg_id
 
+    def _compose(self, msg_id: str, rng: random.Random) -> bytes:
+        message = _message(msg_id, rng)
+        with self.lock:
+            self.texts[msg_id] = hashlib.sha256(message.split(b"\r\n\r\n", 1)[1]).hexdigest()
+        return message
+
     def _delivered(self, msg_id: str, op: str) -> None:
         with self.lock:
             self.result.acknowledged[op] += 1
@@ -240,7 +248,7 @@ class PowerCutRun:
         with smtplib.SMTP("127.0.0.1", self.ports["smtp"], timeout=15) as smtp:
             while not stop.is_set():
                 msg_id = self._new_id("s")
-                smtp.sendmail("a@remote.test", [USER], _message(msg_id, rng))  # raises unless 250
+                smtp.sendmail("a@remote.test", [USER], self._compose(msg_id, rng))  # raises unless 250
                 self._delivered(msg_id, "smtp")
 
     def _append(self, rng: random.Random, stop: threading.Event) -> None:
@@ -249,7 +257,7 @@ class PowerCutRun:
             imap.login(USER, PASSWORD)
             while not stop.is_set():
                 msg_id = self._new_id("a")
-                status, _ = imap.append("INBOX", None, None, _message(msg_id, rng))
+                status, _ = imap.append("INBOX", None, None, self._compose(msg_id, rng))
                 if status == "OK":
                     self._delivered(msg_id, "append")
         finally:
@@ -306,6 +314,21 @@ class PowerCutRun:
                 imap.shutdown()
 
     @staticmethod
+    def _fetch_texts(imap: imaplib.IMAP4) -> dict[int, str]:
+        """uid -> SHA-256 of the body (BODY[TEXT]) of every message in the selected mailbox."""
+        status, data = imap.uid("FETCH", "1:*", "(UID BODY.PEEK[TEXT])")
+        if status != "OK":
+            raise RuntimeError(f"FETCH BODY[TEXT] failed: {data!r}")
+        found: dict[int, str] = {}
+        for item in data:
+            if isinstance(item, tuple):
+                uid = _UID.search(item[0])
+                if uid is None:
+                    raise AssertionError(f"unexpected FETCH item {item!r}")
+                found[int(uid.group(1))] = hashlib.sha256(item[1]).hexdigest()
+        return found
+
+    @staticmethod
     def _fetch_ids(imap: imaplib.IMAP4) -> dict[int, str]:
         """uid -> Message-ID of every message in the selected mailbox."""
         status, data = imap.uid("FETCH", "1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
@@ -342,7 +365,11 @@ class PowerCutRun:
         def once(body: Callable[[], None], what: str) -> None:
             n = self.result.cuts + 1
             self.result.log.append(f"cut {n}: right after one {what}")
-            body()
+            try:
+                body()
+            except (OSError, EOFError, StopIteration, smtplib.SMTPException, imaplib.IMAP4.error, poplib.error_proto) as e:
+                # E.g. the account itself was lost at the cut before: a failure, not a crash.
+                self.result.failures.append(f"cut {n}: the {what} failed: {e!r}")
             self.kill()
             self.fs.cut()
             self.result.cuts += 1
@@ -356,14 +383,14 @@ class PowerCutRun:
         def smtp() -> None:
             with smtplib.SMTP("127.0.0.1", self.ports["smtp"], timeout=15) as client:
                 msg_id = self._new_id("s")
-                client.sendmail("a@remote.test", [USER], _message(msg_id, rng))
+                client.sendmail("a@remote.test", [USER], self._compose(msg_id, rng))
                 self._delivered(msg_id, "smtp")
 
         def append() -> None:
             imap = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
             imap.login(USER, PASSWORD)
             msg_id = self._new_id("a")
-            if imap.append("INBOX", None, None, _message(msg_id, rng))[0] == "OK":
+            if imap.append("INBOX", None, None, self._compose(msg_id, rng))[0] == "OK":
                 self._delivered(msg_id, "append")
             imap.logout()
 
@@ -450,7 +477,9 @@ class PowerCutRun:
             if imap.select("INBOX")[0] != "OK":
                 self.result.failures.append(f"cut {n}: SELECT INBOX failed")
                 return
-            stored = Counter(self._fetch_ids(imap).values())
+            ids = self._fetch_ids(imap)
+            stored = Counter(ids.values())
+            texts = self._fetch_texts(imap)
         finally:
             with contextlib.suppress(Exception):
                 imap.logout()
@@ -460,6 +489,12 @@ class PowerCutRun:
                     self.result.duplicated.append(f"cut {n}: {msg_id} x{count}")
                 if msg_id not in self.states:
                     self.result.strange.append(f"cut {n}: {msg_id} was never sent")
+            for uid, msg_id in ids.items():
+                # Every byte of a message that is there must be there: its parts may be
+                # blob files the database row points at (a lost blob is lost mail).
+                expected = self.texts.get(msg_id)
+                if expected is not None and texts.get(uid) != expected:
+                    self.result.lost.append(f"cut {n}: {msg_id} is there but its content is not (UID {uid})")
             for msg_id, state in self.states.items():
                 count = stored.get(msg_id, 0)
                 if state is State.IN and count == 0:

@@ -23,6 +23,11 @@ from typing import Final
 __all__ = ["ByteRange", "UNSATISFIABLE", "Unsatisfiable", "parse_range", "if_range_allows", "content_range"]
 
 _DIGITS = re.compile(r"[0-9]+")
+_HUGE = 10**19  # past any representation's size; int() of thousands of digits would raise
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits.lstrip("0")) <= 19 else _HUGE
 # RFC 9110 §5.6.2 token, used by range-unit.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # RFC 9110 §8.8.3: entity-tag = [ weak ] opaque-tag; etagc excludes DQUOTE, space and CTLs.
@@ -74,14 +79,14 @@ def parse_range(header: str | None, size: int, *, max_ranges: int = 16) -> tuple
         if first:
             if not _DIGITS.fullmatch(first) or (last and not _DIGITS.fullmatch(last)):
                 return None
-            a, b = int(first), (int(last) if last else None)
+            a, b = _position(first), (_position(last) if last else None)
             if b is not None and b < a:
                 return None  # §14.1.1: an int-range with last-pos < first-pos is invalid
             specs.append((a, b))
         else:
             if not _DIGITS.fullmatch(last):
                 return None
-            specs.append((None, int(last)))
+            specs.append((None, _position(last)))
     if not specs or len(specs) > max_ranges:
         return None
     if size <= 0:

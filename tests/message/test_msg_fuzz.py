@@ -3,6 +3,7 @@ raise, offsets stay within the data, and chunking never changes the result."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ from postoffice.message.structure import bodystructure_of, envelope_of
 from postoffice.message.text import extract_text, make_preview, search_fields
 
 CORPUS = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "corpus").glob("*.eml"))]
+EXAMPLES = int(os.environ.get("POSTOFFICE_FUZZ_EXAMPLES", "300"))  # bench/fuzz.py runs more
 LIMITS = MessageLimits(max_header_size=2000, max_depth=6, max_parts=40)
 TOKENS = [b"\r\n", b"\n", b"\r", b"--", b"--b", b"--b--", b"\r\n\r\n", b":", b"=?utf-8?B?", b"?=", b"Content-Type: multipart/mixed; boundary=b\r\n",
           b"Content-Type: message/rfc822\r\n", b"Content-Transfer-Encoding: base64\r\n", b"\x00", b"\xff", b";", b'"']
@@ -48,7 +50,7 @@ def shape(root: Part) -> list[tuple[int, int, int, int, str]]:
     return [(p.header_offset, p.body_offset, p.body_length, p.body_lines, p.content_type) for p in root.walk()]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=3000), st.lists(st.integers(0, 4000), max_size=8))
 def test_random_bytes(data: bytes, cuts: list[int]) -> None:
     root = parse_bytes(data, LIMITS, text_limit=5000)
@@ -56,7 +58,7 @@ def test_random_bytes(data: bytes, cuts: list[int]) -> None:
     assert shape(parse_chunked(data, cuts)) == shape(root)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS) | st.binary(max_size=20), max_size=200), st.lists(st.integers(0, 4000), max_size=8))
 def test_token_soup(tokens: list[bytes], cuts: list[int]) -> None:
     data = b"".join(tokens)
@@ -65,7 +67,7 @@ def test_token_soup(tokens: list[bytes], cuts: list[int]) -> None:
     assert shape(parse_chunked(data, cuts)) == shape(root)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(CORPUS),
     st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 40), st.binary(max_size=12) | st.sampled_from(TOKENS)), max_size=6),

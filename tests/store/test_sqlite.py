@@ -380,3 +380,56 @@ async def test_search_text_of_an_upgraded_database_is_made_again_out_of_the_inde
         await store.close()
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO search(search) VALUES ('integrity-check')")
+
+
+async def test_shared_reads_join_only_a_read_not_yet_begun(tmp_path: Path) -> None:
+    # Thousands of IDLE sessions woken by one APPEND ask the same question at once
+    # (Database.read_shared): the ones that queue behind a read not yet begun get its
+    # answer; a read already begun is never joined, so no caller misses a commit made
+    # before its call.
+    store = await SQLiteStore.open(tmp_path / "db.sqlite3")
+    try:
+        account = await store.add_account("alice@example.test", CREDS)
+        inbox = await store.create_mailbox(account.id, "INBOX")
+        runs = 0
+
+        def count(conn: sqlite3.Connection) -> int:
+            nonlocal runs
+            runs += 1
+            return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+        # Hold every reader thread, queue 50 identical reads, release.
+        entered, release = threading.Semaphore(0), threading.Event()
+
+        def hold(_conn: sqlite3.Connection) -> None:
+            entered.release()
+            release.wait(timeout=30)
+
+        holders = [asyncio.ensure_future(store.db.read(hold)) for _ in range(4)]
+        for _ in range(4):
+            await asyncio.to_thread(entered.acquire, True, 30)
+        waiting = [asyncio.ensure_future(store.db.read_shared("count", count)) for _ in range(50)]
+        await asyncio.sleep(0)
+        release.set()
+        assert await asyncio.gather(*waiting) == [0] * 50
+        await asyncio.gather(*holders)
+        assert runs == 1
+
+        # A shared read that has begun: a commit made meanwhile is seen by the next caller.
+        inside, go_on = threading.Event(), threading.Event()
+
+        def slow_count(conn: sqlite3.Connection) -> int:
+            n = count(conn)
+            inside.set()
+            go_on.wait(timeout=30)
+            return n
+
+        first = asyncio.ensure_future(store.db.read_shared("count", slow_count))
+        await asyncio.to_thread(inside.wait, 30)
+        await store.insert_messages(make_content(1), [NewMessage(inbox.id)])
+        second = asyncio.ensure_future(store.db.read_shared("count", count))
+        go_on.set()
+        assert await first == 0
+        assert await second == 1
+    finally:
+        await store.close()

@@ -56,6 +56,10 @@ _READERS = 4
 _WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache: index pages stay hot between batches
 _BACKGROUND_SLICE = 0.05  # seconds: longest a queued write waits behind background work
 _BACKGROUND_URGENT = 2000  # backlog from which a slice also runs after every batch
+# docs/architecture.md §6: the writer fsyncs the WAL at every commit. Set at connect and
+# set again after each background slice (which runs NORMAL): one name for both, so that
+# weakening it is one change (bench/fsync_mutations.py).
+_WRITER_SYNCHRONOUS = "FULL"
 _CHECKPOINT_INTERVAL = 0.5  # seconds between checkpoints while writes go on
 _WAL_SAFETY_PAGES = 20_000  # the writer checkpoints itself past this (checkpointer behind)
 _WAL_KEEP_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is truncated once checkpointed
@@ -93,6 +97,15 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
                 raise
             current = number
     return current
+
+
+class _SharedRead:
+    """A read that callers with the same key may join until it begins (``started``)."""
+
+    future: asyncio.Future[Any]
+
+    def __init__(self) -> None:
+        self.started = False  # set by the reader thread before its snapshot
 
 
 @dataclass
@@ -135,6 +148,7 @@ class Database:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._readers = ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="sqlite-read")
+        self._shared_reads: dict[object, _SharedRead] = {}
         self._local = threading.local()
         self._read_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -187,7 +201,7 @@ class Database:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # docs/architecture.md §6: fsync at every commit
+        conn.execute(f"PRAGMA synchronous = {_WRITER_SYNCHRONOUS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_SAFETY_PAGES}")
@@ -242,6 +256,33 @@ class Database:
             raise RuntimeError("store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read_call, fn)
+
+    async def read_shared(self, key: object, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Like :meth:`read`, but a caller with the same ``key`` joins a read that is still
+        waiting for a reader thread, and gets its result. Joining only a read that has not
+        begun keeps :meth:`read`'s promise: its snapshot is taken after the call, so it
+        holds every commit made before it. For the reads thousands of sessions make at
+        once when one change wakes them all (IDLE on one mailbox: bench/idle_10k.py)."""
+        if self._closed:
+            raise RuntimeError("store is closed")
+        shared = self._shared_reads.get(key)
+        if shared is None or shared.started:
+            shared = self._shared_reads[key] = _SharedRead()
+            job = shared
+
+            def call() -> T:
+                job.started = True
+                return self._read_call(fn)
+
+            job.future = asyncio.get_running_loop().run_in_executor(self._readers, call)
+
+            def forget(_: object) -> None:
+                if self._shared_reads.get(key) is job:
+                    del self._shared_reads[key]
+
+            job.future.add_done_callback(forget)
+        result: T = await asyncio.shield(shared.future)
+        return result
 
     def _read_call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._reader()
@@ -317,7 +358,7 @@ class Database:
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                conn.execute("PRAGMA synchronous = FULL")  # docs/architecture.md §6, for every write
+                conn.execute(f"PRAGMA synchronous = {_WRITER_SYNCHRONOUS}")  # back, for every write
             return left
         except Exception:
             # Nothing is lost (the work stays listed); try again after the next batch.

@@ -864,7 +864,7 @@ def parse_command(
         raise ImapSyntaxError(f"malformed command: {exc}", tag) from None
 
 
-_INLINE_LITERAL = re.compile(rb"(~?)\{([0-9]+)(\+?)\}\r\n")
+_INLINE_LITERAL = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\r\n")
 
 
 def parse_line(text: bytes | str, *, utf8_names: bool = False) -> Command:

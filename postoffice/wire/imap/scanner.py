@@ -145,6 +145,8 @@ class Scanner:
         raw = self._run(frozenset(b"0123456789"))
         if not raw:
             raise self.error("expected a number")
+        if len(raw.lstrip(b"0")) > 20:  # before int(): Python refuses to convert more than 4,300 digits
+            raise self.error("number out of range")
         value = int(raw)
         if value > maximum or (nonzero and value == 0):
             raise self.error("number out of range")

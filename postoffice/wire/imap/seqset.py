@@ -24,6 +24,8 @@ def _num(text: str) -> int | None:
         return None
     if not text.isdigit() or not text.isascii() or text.startswith("0"):
         raise ImapSyntaxError(f"bad number in sequence set: {text!r}")
+    if len(text) > 10:  # before int(): Python refuses to convert more than 4,300 digits
+        raise ImapSyntaxError("number in sequence set too large")
     value = int(text)
     if value > MAX_NUMBER:
         raise ImapSyntaxError("number in sequence set too large")

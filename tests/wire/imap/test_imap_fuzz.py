@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imap_wire_helpers import merged
@@ -25,7 +27,8 @@ from postoffice.wire.imap import (
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.reader import Event
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("POSTOFFICE_FUZZ_EXAMPLES", "300"))  # bench/fuzz.py runs more
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW_FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EVENT_TYPES = (CommandReady, ContinuationNeeded, LiteralStart, LiteralChunk, LiteralEnd, LineReceived, Rejected)
 
