@@ -173,3 +173,28 @@ async def test_imaplib_metadata_and_a_binary_value() -> None:
         assert await reader.readexactly(7) == b"a\x00b\xff)\r\n"
         assert (await reader.readline()).startswith(b"c OK")
         writer.close()
+
+
+async def test_imapclient_finds_a_mailbox_created_with_a_special_use() -> None:
+    """RFC 6154 §3 CREATE-SPECIAL-USE: a mailbox created with ``USE (\\All)`` (imaplib's
+    generic machinery: neither client has a USE argument) is the one imapclient's
+    find_special_folder picks by its attribute, not by a popular name."""
+    async with TranscriptServer("imap", users=["alice"]) as srv:
+        port = await srv.start_listener("imap")
+
+        def client() -> tuple[str, str | None, str]:
+            m = imaplib.IMAP4("127.0.0.1", port)
+            m.login(USER, PASSWORD)
+            typ, _ = m._simple_command("CREATE", "Everything", "(USE (\\All))")
+            refused, _ = m._simple_command("CREATE", "Odd", "(USE (\\Bogus))")
+            m.logout()
+            c = imapclient.IMAPClient("127.0.0.1", port=port, ssl=False)
+            c.login(USER, PASSWORD)
+            found = c.find_special_folder(b"\\All")
+            c.logout()
+            return typ, found, refused
+
+        typ, found, refused = await asyncio.to_thread(client)
+    assert typ == "OK"
+    assert found == "Everything"
+    assert refused == "NO"
