@@ -279,10 +279,15 @@ async def test_mbsync_syncs_both_ways(tmp_path: Path) -> None:
         )
         env = {**os.environ, "HOME": str(tmp_path)}
 
+        traces: list[str] = []
+
         async def sync() -> str:
-            return await run_tool(["mbsync", "-V", "-Dn", "-c", str(config), "-a"], env)
+            traces.append(await run_tool(["mbsync", "-V", "-Dn", "-c", str(config), "-a"], env))
+            return traces[-1]
 
         await scenario(srv, sync, lambda name: root / name)  # SubFolders Verbatim: Work/2024
+    # mbsync switches COMPRESS=DEFLATE (RFC 4978) on when offered: every sync above ran through it
+    assert traces and all(re.search(r"^>+ \d+ COMPRESS DEFLATE", t, re.MULTILINE) for t in traces), tail(traces[-1])
 
 
 # ---- offlineimap -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 # COMPRESS (RFC 4978 §3): an unknown mechanism is BAD and leaves the connection plain;
 # DEFLATE is answered OK in plain text, and is no longer advertised after it. What
-# follows the OK is compressed (tests/protocols/imap/test_imap_compress.py).
+# follows the OK is compressed (tests/net/test_compression.py; mbsync syncs through it in tests/clients).
 state: authenticated
 
 C: a1 CAPABILITY
