@@ -28,7 +28,7 @@ from postoffice.wire.imap.url import MessageUrl, parse_message_url
 from .errors import Refusal
 from .session import Session
 
-__all__ = ["catenate_source"]
+__all__ = ["catenate_source", "check_urls"]
 
 _CHUNK = 256 * 1024
 
@@ -89,6 +89,17 @@ async def _resolve(s: Session, text: str) -> bytes | _Range:
         else:
             piece = _Range(content, offset + start, count)
     return piece
+
+
+async def check_urls(s: Session, urls: tuple[str, ...]) -> Refusal | None:
+    """The refusal of the first of ``urls`` that cannot be used, else None: asked before
+    ``+`` for a literal that follows them (RFC 4469 §5), so the client need not send it."""
+    for url in urls:
+        try:
+            await _resolve(s, url)
+        except Refusal as refusal:
+            return refusal
+    return None
 
 
 async def catenate_source(s: Session, message: c.AppendMessage) -> AsyncIterator[bytes]:

@@ -239,6 +239,8 @@ class Session:
                     self.interruptible = False
                 continue
             if isinstance(event, ContinuationNeeded):
+                if event.urls and await self._refuse_bad_url(event):
+                    continue
                 self.write(r.continuation("Ready"))
                 await self.flush()
                 continue
@@ -253,6 +255,21 @@ class Session:
                 await self._spool_end()
                 continue
             return event
+
+    async def _refuse_bad_url(self, event: ContinuationNeeded) -> bool:
+        """RFC 4469 §5: a CATENATE URL already known to be bad is refused before the
+        client is asked for the literal that follows it. True when refused."""
+        from .catenate import check_urls  # local import: catenate imports this module
+
+        if self.account is None or event.tag is None:
+            return False
+        refusal = await check_urls(self, event.urls)
+        if refusal is None:
+            return False
+        self.reader.abandon()
+        self.write(refusal.reply.tagged(event.tag, refusal.text, args=refusal.args_text))
+        await self.flush()
+        return True
 
     async def _fill_notifying(self) -> bool:
         """Between commands with NOTIFY on (RFC 5465 §1: notifications come "even when no

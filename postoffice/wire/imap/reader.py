@@ -91,7 +91,12 @@ class CommandReady:
 
 @dataclass(frozen=True)
 class ContinuationNeeded:
+    """Send ``+`` for a synchronizing literal. ``urls``: the CATENATE URLs of the APPEND
+    so far (RFC 4469 §5), for the server to check first; when one is bad it answers NO
+    instead and calls :meth:`CommandReader.abandon` (the client will not send the literal)."""
+
     tag: str | None
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -361,8 +366,9 @@ class CommandReader:
         elif not sync and not self.literal_plus and size > LITERAL_MINUS_MAX:
             # RFC 7888 §5: LITERAL- non-synchronizing literals are at most 4096 octets.
             error = ImapSyntaxError("non-synchronizing literal over 4096 octets", code="TOOBIG")
+        urls: tuple[str, ...] = ()
         if error is None and message:
-            error = self._probe_append(size, binary)
+            error, urls = self._probe_append(size, binary)
         if error is not None:
             self._reject(error)
             if sync:
@@ -372,7 +378,7 @@ class CommandReader:
                 self._state, self._remaining = _SKIP_LITERAL, size
             return
         if sync:
-            self._events.append(ContinuationNeeded(self._tag))
+            self._events.append(ContinuationNeeded(self._tag, urls))
         if stream:
             index = len(self._literals)
             self._literals.append(StreamedLiteral(index, size, binary))
@@ -390,9 +396,16 @@ class CommandReader:
             self._literals.append(b"")
             self._state = _LINE
 
-    def _probe_append(self, size: int, binary: bool) -> ImapSyntaxError | None:
+    def abandon(self) -> None:
+        """The command waiting for a synchronizing literal is refused: no ``+`` was sent, so
+        the client sends nothing more of it; read the next command."""
+        self._reset_command()
+        self._state = _LINE
+
+    def _probe_append(self, size: int, binary: bool) -> tuple[ImapSyntaxError | None, tuple[str, ...]]:
         """Check the APPEND so far as if this literal ended it, so that a broken command
-        is refused before ``+`` and before a large literal is streamed (RFC 9051 §7.5)."""
+        is refused before ``+`` and before a large literal is streamed (RFC 9051 §7.5);
+        with the CATENATE URLs it names so far."""
         from .parser import parse_command  # local import: parser imports this module
 
         last = b")" if _UTF8_OPEN_RE.search(self._lines[-1]) or _catenate_open(self._lines) else b""
@@ -401,10 +414,11 @@ class CommandReader:
             tuple(self._literals) + (StreamedLiteral(len(self._literals), size, binary),),
         )
         try:
-            parse_command(probe, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting, max_search_depth=self.limits.max_search_depth)
+            command = parse_command(probe, utf8_names=self.utf8_names, max_nesting=self.limits.max_nesting, max_search_depth=self.limits.max_search_depth)
         except ImapSyntaxError as exc:
-            return exc
-        return None
+            return exc, ()
+        messages = getattr(command, "messages", ())
+        return None, tuple(p.url for m in messages for p in m.parts if p.url is not None)
 
     def _finish(self) -> None:
         framed = FramedCommand(tuple(self._lines), tuple(self._literals))
