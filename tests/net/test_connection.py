@@ -4,7 +4,9 @@ timeouts, the per-IP limit, implicit TLS."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -408,3 +410,47 @@ async def test_listeners_sharing_a_count_enforce_one_limit_per_address(serve) ->
     assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"220 hello\r\n"
     writer.close()
     release.set()
+
+
+def _unacked(sock: socket.socket) -> int:
+    """tcpi_unacked of Linux's struct tcp_info: segments sent and not yet ACKed."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return int(struct.unpack_from("I", info, 24)[0])
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux's")
+async def test_acknowledge_acks_a_literal_at_once_so_its_crlf_is_not_held_by_nagle(serve) -> None:  # type: ignore[no-untyped-def]
+    # An IMAP client writes a literal, then its CRLF, with Nagle's algorithm on: the CRLF
+    # waits until the literal is ACKed. Without acknowledge() the server's ACK waits for
+    # the delayed-ACK timer (40 ms on Linux) and every APPEND takes that long.
+    literal = b"x" * 6000
+    acknowledged = asyncio.Event()
+    proceed = asyncio.Event()
+    got: list[bytes] = []
+
+    async def handler(conn: Connection) -> None:
+        await conn.readline(512, timeout=DEADLINE)
+        conn.write(b"+ Ready\r\n")  # a reply soon after a read: the socket delays its ACKs now
+        await conn.drain()
+        got.append(await conn.readexactly(len(literal), timeout=DEADLINE))
+        conn.acknowledge()
+        acknowledged.set()
+        await proceed.wait()
+        got.append(await conn.readline(512, timeout=DEADLINE))
+        conn.write(b"A1 OK APPEND completed\r\n")
+        await conn.drain()
+
+    served = await serve(handler)
+    reader, writer = await served.connect()
+    sock = writer.get_extra_info("socket")
+    writer.write(b"A1 APPEND INBOX {6000}\r\n")
+    assert (await reader.readline()) == b"+ Ready\r\n"
+    writer.write(literal)
+    await asyncio.wait_for(acknowledged.wait(), DEADLINE)
+    unacked = _unacked(sock)  # read at once: the delayed ACK would still be pending
+    proceed.set()
+    writer.write(b"\r\n")
+    assert await asyncio.wait_for(reader.readline(), DEADLINE) == b"A1 OK APPEND completed\r\n"
+    writer.close()
+    assert got == [literal, b"\r\n"]
+    assert unacked == 0

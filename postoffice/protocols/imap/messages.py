@@ -60,7 +60,7 @@ async def append(s: Session, cmd: c.Append) -> bytes | None:
             done.append(
                 await s.mail.append(
                     s.account,
-                    box.name,
+                    box,
                     source,
                     flags=frozenset(message.flags),
                     internaldate=when.timestamp() if when is not None else None,

@@ -221,6 +221,8 @@ class Session:
         if not data:
             return False
         self.reader.feed(data)
+        if self.reader.in_command:
+            self.conn.acknowledge()  # a literal: its CRLF may wait on our ACK (net.connection)
         return True
 
     async def next_event(self) -> Event | None:
