@@ -45,6 +45,20 @@ STREAM_OVER = 256 * 1024  # literal bodies above this are streamed, not read who
 NUL_STANDIN = b"\x80"
 _CHUNK = 256 * 1024
 _CONTENT_BATCH = 64  # contents read from the store at once (each holds a layout of up to ~64 KiB)
+RENDERED_ENTRIES = 16384  # rendered ENVELOPE / BODY / BODYSTRUCTURE answers kept (~0.5 KiB each)
+
+# Rendered answers per content: a content never changes, so the bytes of its ENVELOPE,
+# BODY and BODYSTRUCTURE depend only on it and on how the session renders (UTF8=ACCEPT,
+# IMAP4rev2). Keyed by the content's id and SHA-256 (an id can be reused after garbage
+# collection, by other octets). Oldest first out.
+_rendered: dict[tuple[int, str, str, bool, bool], bytes] = {}
+
+
+def _remember(key: tuple[int, str, str, bool, bool], value: bytes) -> bytes:
+    if len(_rendered) >= RENDERED_ENTRIES:
+        del _rendered[next(iter(_rendered))]
+    _rendered[key] = value
+    return value
 
 
 class _Message:
@@ -106,6 +120,18 @@ class _Fetcher:
         if encoded is None:
             encoded = self._flag_lists[flags] = r.encode(flag_atoms(flags))
         return encoded
+
+    def rendered(self, msg: _Message, name: str) -> bytes:
+        """ENVELOPE, BODY or BODYSTRUCTURE of ``msg``, rendered once per content and mode."""
+        key = (msg.content.id, msg.content.sha256, name, self.s.utf8, self.s.rev2)
+        value = _rendered.get(key)
+        if value is not None:
+            return value
+        if name == "ENVELOPE":
+            value = render.envelope(self.s.mail.envelope(msg.content), utf8=self.s.utf8)
+        else:
+            value = render.body_structure(msg.structure.root, extended=name == "BODYSTRUCTURE", utf8=self.s.utf8)
+        return _remember(key, value)
 
     async def body(self, msg: _Message, item: FetchBody) -> list[Piece]:
         if item.binary:
@@ -183,11 +209,8 @@ class _Fetcher:
                     add("RFC822.SIZE", str(rec.size).encode())
                 elif name == "MODSEQ":
                     add("MODSEQ", f"({rec.modseq})".encode())
-                elif msg is not None and name == "ENVELOPE":
-                    add("ENVELOPE", render.envelope(self.s.mail.envelope(msg.content), utf8=self.s.utf8))
-                elif msg is not None and name in ("BODY", "BODYSTRUCTURE"):
-                    root = msg.structure.root
-                    add(name, render.body_structure(root, extended=name == "BODYSTRUCTURE", utf8=self.s.utf8))
+                elif msg is not None and name in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
+                    add(name, self.rendered(msg, name))
                 elif msg is not None and name == "PREVIEW":  # RFC 8970 §3: stored at ingestion
                     add("PREVIEW", r.nstring(msg.content.preview, utf8=self.s.utf8))
                 elif msg is not None and name == "EMAILID":  # RFC 8474 §5.1
