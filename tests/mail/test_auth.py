@@ -6,6 +6,7 @@ import base64
 from collections.abc import Awaitable, Callable
 
 import pytest
+from argon2 import PasswordHasher
 
 from postoffice.clock import ManualClock
 from postoffice.config import AuthConfig
@@ -85,6 +86,17 @@ def test_broken_hash_is_just_a_mismatch() -> None:
     creds = make_credentials("pw", hasher=HASHER)
     broken = Credentials("not-a-hash", creds.scram_salt, 1, b"", b"")
     assert not verify_password(broken, "pw", hasher=HASHER)
+
+
+def test_default_verification_agrees_with_argon2_cffi() -> None:
+    # The default check (libsodium) on hashes argon2-cffi made: ours, and one with p=2.
+    creds = make_credentials("pencil")
+    assert verify_password(creds, "pencil")
+    assert not verify_password(creds, "Pencil")
+    other = PasswordHasher(time_cost=1, memory_cost=64, parallelism=2).hash("pencil")
+    assert verify_password(Credentials(other, creds.scram_salt, 1, b"", b""), "pencil")
+    assert not verify_password(Credentials(other, creds.scram_salt, 1, b"", b""), "pencil!")
+    assert not verify_password(Credentials("$argon2id$v=19$garbage", creds.scram_salt, 1, b"", b""), "pencil")
 
 
 # ---- check_password and the delay ------------------------------------------------------

@@ -5,8 +5,10 @@ precomputed at ingestion (``mail.envelope`` / ``mail.bodystructure``) and ranged
 of the stored message: a message is never re-parsed, a section or a partial reads only
 the octets it sends (``mail.read`` / ``mail.stream`` / ``mail.read_part``; which octets a
 section names is ``mail.sections``), and a body bigger than :data:`STREAM_OVER` goes to
-the socket in chunks (constant memory). This module only translates the wire items to
-those calls and renders the answers.
+the socket in chunks (constant memory). Contents are read 64 at a time, the small
+sections asked of them in one worker-thread call per batch (up to PREFETCH_BYTES), and the
+rendered ENVELOPE / BODYSTRUCTURE bytes are kept per content (``_rendered``). This module
+only translates the wire items to those calls and renders the answers.
 
 Invariants: FETCH never causes EXPUNGE responses (RFC 9051 §7.5.1; the command table
 marks it); a non-PEEK body fetch sets ``\\Seen`` (unless the mailbox is read-only) and
@@ -21,7 +23,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 
 from postoffice.mail.objectid import email_id
-from postoffice.mail.sections import NotALeaf, SectionSpec, UnknownEncoding, decodable_leaf, section_span
+from postoffice.mail.sections import (
+    NotALeaf,
+    SectionSpec,
+    UnknownEncoding,
+    decodable_leaf,
+    section_span,
+    select_header_fields,
+)
 from postoffice.mail.service import MailService
 from postoffice.message.structure import BodyStructure
 from postoffice.store.api import Content, FlagUpdate, MessageRecord
@@ -45,6 +54,21 @@ STREAM_OVER = 256 * 1024  # literal bodies above this are streamed, not read who
 NUL_STANDIN = b"\x80"
 _CHUNK = 256 * 1024
 _CONTENT_BATCH = 64  # contents read from the store at once (each holds a layout of up to ~64 KiB)
+PREFETCH_BYTES = 1024 * 1024  # body sections of a content batch read ahead in one call, at most
+RENDERED_ENTRIES = 16384  # rendered ENVELOPE / BODY / BODYSTRUCTURE answers kept (~0.5 KiB each)
+
+# Rendered answers per content: a content never changes, so the bytes of its ENVELOPE,
+# BODY and BODYSTRUCTURE depend only on it and on how the session renders (UTF8=ACCEPT,
+# IMAP4rev2). Keyed by the content's id and SHA-256 (an id can be reused after garbage
+# collection, by other octets). Oldest first out.
+_rendered: dict[tuple[int, str, str, bool, bool], bytes] = {}
+
+
+def _remember(key: tuple[int, str, str, bool, bool], value: bytes) -> bytes:
+    if len(_rendered) >= RENDERED_ENTRIES:
+        del _rendered[next(iter(_rendered))]
+    _rendered[key] = value
+    return value
 
 
 class _Message:
@@ -65,6 +89,25 @@ class _Message:
 
 def _spec(section: Section) -> SectionSpec:
     return SectionSpec(section.part, section.text, section.fields)
+
+
+# RFC 3501 §6.4.5: RFC822, RFC822.HEADER and RFC822.TEXT are BODY[], BODY.PEEK[HEADER] and BODY[TEXT].
+_RFC822 = {
+    "RFC822": FetchBody(Section(())),
+    "RFC822.HEADER": FetchBody(Section((), "HEADER")),
+    "RFC822.TEXT": FetchBody(Section((), "TEXT")),
+}
+
+
+def _span(msg: _Message, item: FetchBody) -> tuple[int, int] | None:
+    """The stored octets a body item sends (the header a HEADER.FIELDS item selects
+    from), None if the message has no such section."""
+    span = section_span(msg.structure, _spec(item.section))
+    if span is None or item.section.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT") or item.partial is None:
+        return span
+    offset, length = span
+    origin, count = item.partial
+    return offset + min(origin, length), max(0, min(count, length - origin))
 
 
 # ---- response pieces ---------------------------------------------------------------------------
@@ -99,6 +142,7 @@ class _Fetcher:
         self.view = view
         self.cmd = cmd
         self._flag_lists: dict[frozenset[str], bytes] = {}
+        self.prefetched: dict[tuple[int, int, int], bytes] = {}  # (content id, offset, length)
 
     def flags(self, flags: frozenset[str]) -> bytes:
         """The encoded FLAGS list; a mailbox has few distinct flag sets, so each is encoded once."""
@@ -107,27 +151,61 @@ class _Fetcher:
             encoded = self._flag_lists[flags] = r.encode(flag_atoms(flags))
         return encoded
 
+    def rendered(self, msg: _Message, name: str) -> bytes:
+        """ENVELOPE, BODY or BODYSTRUCTURE of ``msg``, rendered once per content and mode."""
+        key = (msg.content.id, msg.content.sha256, name, self.s.utf8, self.s.rev2)
+        value = _rendered.get(key)
+        if value is not None:
+            return value
+        if name == "ENVELOPE":
+            value = render.envelope(self.s.mail.envelope(msg.content), utf8=self.s.utf8)
+        else:
+            value = render.body_structure(msg.structure.root, extended=name == "BODYSTRUCTURE", utf8=self.s.utf8)
+        return _remember(key, value)
+
     async def body(self, msg: _Message, item: FetchBody) -> list[Piece]:
         if item.binary:
             return await self.binary(msg, item)
         spec = _spec(item.section)
-        if spec.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
-            data = await self.s.mail.read_section(msg.content, spec, msg.structure)
-            if data is None:
-                return [b'""']
-            if item.partial is not None:
-                data = data[item.partial[0] : item.partial[0] + item.partial[1]]
-            return [r.literal(_no_nul(data))]
-        span = section_span(msg.structure, spec)
+        span = _span(msg, item)
         if span is None:
             return [b'""']
         offset, length = span
-        if item.partial is not None:
-            origin, count = item.partial
-            offset, length = offset + min(origin, length), max(0, min(count, length - origin))
+        if spec.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
+            header = await self.read(msg, offset, length)
+            data = select_header_fields(header, spec.fields, spec.text == "HEADER.FIELDS.NOT")
+            if item.partial is not None:
+                data = data[item.partial[0] : item.partial[0] + item.partial[1]]
+            return [r.literal(_no_nul(data))]
         if length > STREAM_OVER:
             return [r.literal_prefix(length), _Stream(msg.content, offset, length)]
-        return [r.literal(_no_nul(await self.s.mail.read(msg.content, offset, length)))]
+        return [r.literal(_no_nul(await self.read(msg, offset, length)))]
+
+    async def read(self, msg: _Message, offset: int, length: int) -> bytes:
+        """The octets of a range: read ahead with the batch (``prefetch``), or now."""
+        data = self.prefetched.pop((msg.content.id, offset, length), None)
+        if data is None:
+            data = await self.s.mail.read(msg.content, offset, length)
+        return data
+
+    async def prefetch(self, messages: list[_Message]) -> None:
+        """Read the body sections the command asks of ``messages`` in one worker-thread
+        call, not one await per message (``FETCH 1:* BODY.PEEK[HEADER]``)."""
+        self.prefetched = {}
+        items = [i for i in self.cmd.items if isinstance(i, FetchBody) and not i.binary]
+        items += [_RFC822[i.name] for i in self.cmd.items if isinstance(i, FetchAttr) and i.name in _RFC822]
+        if not items:
+            return
+        ranges: dict[tuple[int, int, int], tuple[Content, int, int]] = {}
+        budget = PREFETCH_BYTES
+        for msg in messages:
+            for item in items:
+                span = _span(msg, item)
+                if span is not None and span[1] <= budget:
+                    ranges[(msg.content.id, *span)] = (msg.content, *span)
+                    budget -= span[1]
+        if len(ranges) > 1:
+            self.prefetched = dict(zip(ranges, await self.s.mail.read_many(list(ranges.values())), strict=True))
 
     @staticmethod
     def _leaf(msg: _Message, part: tuple[int, ...]) -> None:
@@ -183,11 +261,8 @@ class _Fetcher:
                     add("RFC822.SIZE", str(rec.size).encode())
                 elif name == "MODSEQ":
                     add("MODSEQ", f"({rec.modseq})".encode())
-                elif msg is not None and name == "ENVELOPE":
-                    add("ENVELOPE", render.envelope(self.s.mail.envelope(msg.content), utf8=self.s.utf8))
-                elif msg is not None and name in ("BODY", "BODYSTRUCTURE"):
-                    root = msg.structure.root
-                    add(name, render.body_structure(root, extended=name == "BODYSTRUCTURE", utf8=self.s.utf8))
+                elif msg is not None and name in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
+                    add(name, self.rendered(msg, name))
                 elif msg is not None and name == "PREVIEW":  # RFC 8970 §3: stored at ingestion
                     add("PREVIEW", r.nstring(msg.content.preview, utf8=self.s.utf8))
                 elif msg is not None and name == "EMAILID":  # RFC 8474 §5.1
@@ -197,10 +272,9 @@ class _Fetcher:
                 elif name == "SAVEDATE":  # RFC 8514 §4: NIL for a message saved before save dates were kept
                     add("SAVEDATE", _savedate(rec))
                 elif msg is not None and name in ("RFC822", "RFC822.HEADER", "RFC822.TEXT"):
-                    text = {"RFC822": None, "RFC822.HEADER": "HEADER", "RFC822.TEXT": "TEXT"}[name]
                     names.add(name)
                     pieces.append((b" " if pieces else b"") + name.encode("ascii") + b" ")
-                    pieces.extend(await self.body(msg, FetchBody(Section((), text))))  # type: ignore[arg-type]
+                    pieces.extend(await self.body(msg, _RFC822[name]))
             elif isinstance(item, FetchBinarySize):
                 assert msg is not None
                 if item.part:
@@ -291,6 +365,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
     # messages one socket write per response item costs more than the rest of FETCH.
     out = bytearray()
     contents: dict[int, Content] = {}
+    messages: dict[int, _Message] = {}
     for index, rec in enumerate(records):
         seq = view.seq_of(rec.uid)
         if seq is None:
@@ -298,11 +373,13 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
         msg = None
         if needs_content:
             if rec.content_id not in contents:
-                # The contents of the next messages in one store read, not one read each.
+                # The contents of the next messages in one store read, not one read each,
+                # and the sections asked of them in one more.
                 batch = {m.content_id for m in records[index : index + _CONTENT_BATCH]}
                 contents = await s.mail.get_contents(sorted(batch))
-            content = contents.get(rec.content_id) or await s.mail.get_content(rec.content_id)
-            msg = _Message(s.mail, content, s.rev2)
+                messages = {cid: _Message(s.mail, content, s.rev2) for cid, content in contents.items()}
+                await fetcher.prefetch(list(messages.values()))
+            msg = messages.get(rec.content_id) or _Message(s.mail, await s.mail.get_content(rec.content_id), s.rev2)
         pieces = await fetcher.render(rec, msg, rec.uid in seen_changed)
         if shows_flags or rec.uid in seen_changed:
             # RFC 3501 §7.2.6: a keyword is announced before the first FETCH that shows it.

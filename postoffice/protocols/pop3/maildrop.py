@@ -18,12 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from postoffice.store.api import Mailbox, MessageRecord
+from postoffice.store.api import Content, Mailbox, MessageRecord
 from postoffice.wire.pop3 import ERR_MESSAGE_DELETED, ERR_NO_SUCH_MESSAGE
 
 from .errors import Refusal
 
-__all__ = ["Maildrop", "unique_id"]
+__all__ = ["Maildrop", "unique_id", "CONTENT_BATCH"]
+
+CONTENT_BATCH = 64
 
 
 def unique_id(uidvalidity: int, uid: int) -> str:
@@ -36,6 +38,9 @@ class Maildrop:
     mailbox: Mailbox
     messages: tuple[MessageRecord, ...]
     deleted: set[int] = field(default_factory=set)  # message numbers marked by DELE
+    # Contents read ahead for RETR / TOP: the next CONTENT_BATCH messages' in one store
+    # read (clients download in order), only the current batch kept.
+    contents: dict[int, Content] = field(default_factory=dict)
 
     def get(self, number: int) -> MessageRecord:
         """The message ``number`` (1-based); Refusal if absent or marked deleted (RFC 1939 §5)."""
@@ -44,6 +49,10 @@ class Maildrop:
         if number in self.deleted:
             raise Refusal(ERR_MESSAGE_DELETED)
         return self.messages[number - 1]
+
+    def batch_after(self, number: int) -> list[int]:
+        """Content ids of message ``number`` and the ones after it, up to CONTENT_BATCH."""
+        return sorted({m.content_id for m in self.messages[number - 1 : number - 1 + CONTENT_BATCH]})
 
     def live(self) -> Iterator[tuple[int, MessageRecord]]:
         """(number, record) of every message not marked deleted, in order."""

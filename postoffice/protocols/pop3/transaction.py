@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from postoffice.store.api import Content
+from postoffice.store.api import Content, MessageRecord
 from postoffice.wire.pop3 import (
     OK,
     OK_BYE,
@@ -120,16 +120,25 @@ async def _send_stream(session: Session, chunks: AsyncIterator[bytes]) -> None:
     session.send(stuffer.finish())
 
 
+async def _content(session: Session, number: int) -> tuple[MessageRecord, Content]:
+    """Message ``number``'s record and content; the content from the read-ahead batch."""
+    maildrop = session.require_maildrop()
+    record = maildrop.get(number)
+    content = maildrop.contents.get(record.content_id)
+    if content is None:
+        maildrop.contents = await session.mail.get_contents(maildrop.batch_after(number))
+        content = maildrop.contents.get(record.content_id) or await session.mail.get_content(record.content_id)
+    return record, content
+
+
 async def retr(session: Session, command: Retr) -> None:
-    record = session.require_maildrop().get(command.msg)
-    content = await session.mail.get_content(record.content_id)
+    record, content = await _content(session, command.msg)
     session.send(OK_FOLLOWS.with_text(f"{record.size} octets"))
     await _send_stream(session, session.mail.stream(content))
 
 
 async def top(session: Session, command: Top) -> None:
-    record = session.require_maildrop().get(command.msg)
-    content = await session.mail.get_content(record.content_id)
+    _, content = await _content(session, command.msg)
     session.send(OK_FOLLOWS)
     await _send_stream(session, _top_chunks(session, content, command.lines))
 

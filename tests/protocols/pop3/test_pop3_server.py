@@ -181,10 +181,11 @@ async def test_store_failure_mid_command_is_sys_perm() -> None:
     async with pop3_server() as (srv, port):
         await srv.deliver(["alice"], message("broken"))
 
-        async def broken(content_id: int) -> object:
+        async def broken(content_id: object) -> object:
             raise MailError(Kind.MALFORMED, "content missing")
 
         srv.mail.get_content = broken  # type: ignore[method-assign,assignment]
+        srv.mail.get_contents = broken  # type: ignore[method-assign,assignment]  # RETR reads ahead in batches
         client = await Client.connect(port)
         await client.login()
         assert (await client.cmd("RETR 1")).startswith(b"-ERR [SYS/PERM]")
