@@ -59,6 +59,7 @@ from postoffice.store.api import (
     ChangeSubscription,
     Content,
     Delivery,
+    FlagSnapshot,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
@@ -683,6 +684,10 @@ class MailService:
     # ---- messages ------------------------------------------------------------------------
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:
         return await self.store.list_messages(mailbox.id)
+
+    async def list_flags(self, mailbox: Mailbox) -> FlagSnapshot:
+        """UIDs, flags and MODSEQs of every message, by UID (an IMAP view's first load)."""
+        return await self.store.list_flags(mailbox.id)
 
     async def get_messages(self, mailbox: Mailbox, uids: Sequence[int]) -> list[MessageRecord]:
         return await self.store.get_messages(mailbox.id, uids)
