@@ -685,6 +685,11 @@ class MailService:
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:
         return await self.store.list_messages(mailbox.id)
 
+    async def highest_modseq(self, mailbox: Mailbox) -> int | None:
+        """The mailbox's HIGHESTMODSEQ as stored now (None once it is deleted): one row."""
+        current = await self.store.get_mailbox_by_id(mailbox.id)
+        return None if current is None else current.highest_modseq
+
     async def list_flags(self, mailbox: Mailbox) -> FlagSnapshot:
         """UIDs, flags and MODSEQs of every message, by UID (an IMAP view's first load)."""
         return await self.store.list_flags(mailbox.id)

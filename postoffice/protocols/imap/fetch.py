@@ -272,7 +272,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
         gone = [u for u in changes.expunged if cmd.sequence_set.contains(u, largest)]
         if gone:
             s.write(r.vanished_response(SequenceSet.of(gone), earlier=True))
-    if _flags_only(s, view, cmd):
+    if await _flags_only(s, view, cmd):
         await _write_lines(s, view.flag_fetches(uids, **_flags_only_order(cmd)))
         return None
     records = await _records(s, view, uids)
@@ -333,16 +333,21 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
     return None
 
 
-def _flags_only(s: Session, view: MailboxView, cmd: c.Fetch) -> bool:
+async def _flags_only(s: Session, view: MailboxView, cmd: c.Fetch) -> bool:
     """A FETCH of UID and FLAGS only, without MODSEQ: the view already holds the answer
-    (``MailboxView.flag_fetches``), unless the change bus says the mailbox changed since
-    the view last looked; then the store is read as for any FETCH."""
+    (``MailboxView.flag_fetches``) when nothing changed since it last looked: the change
+    bus reported nothing and the stored HIGHESTMODSEQ (one row; a change in another
+    process whose notice is late) is not above the view's. Else the store is read as
+    for any FETCH."""
     if cmd.changedsince is not None or view.condstore or not cmd.items:
         return False
     if not all(isinstance(i, FetchAttr) and i.name in ("UID", "FLAGS") for i in cmd.items):
         return False
     s.note_bus()
-    return not view.dirty
+    if view.dirty:
+        return False
+    current = await s.mail.highest_modseq(view.mailbox)
+    return current is not None and current <= view.highest_modseq
 
 
 def _flags_only_order(cmd: c.Fetch) -> dict[str, bool]:
