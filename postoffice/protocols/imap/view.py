@@ -53,7 +53,7 @@ class MailboxView:
         self.mailbox = mailbox
         self.readonly = readonly
         self.max_keywords = max_keywords  # [limits.imap] max_keywords_per_mailbox
-        self.uids: list[int] = snapshot.uids
+        self.uids: list[int] = list(snapshot.uids)  # the snapshot may be shared (MailService.list_flags)
         self.flags: dict[int, frozenset[str]] = dict(zip(snapshot.uids, snapshot.flags, strict=True))
         self.modseqs: dict[int, int] = dict(zip(snapshot.uids, snapshot.modseqs, strict=True))
         self.highest_modseq = max(mailbox.highest_modseq, max(snapshot.modseqs, default=0))
