@@ -60,6 +60,7 @@ from postoffice.store.api import (
     ChangeSubscription,
     Content,
     Delivery,
+    FlagSnapshot,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
@@ -128,6 +129,9 @@ def _section(part: Sequence[int] | str) -> str:
     return part if isinstance(part, str) else ".".join(str(n) for n in part)
 
 
+_SNAPSHOT_CACHE_UIDS = 300_000  # messages of the SELECT snapshots kept per process (about 30 MB)
+
+
 class MailService:
     """Accounts, mailboxes and messages over one Store, BlobStore and ChangeBus."""
 
@@ -160,6 +164,9 @@ class MailService:
         self._domains: tuple[float, frozenset[str]] | None = None
         self._recipients: dict[str, tuple[float, list[Account]]] = {}
         self._inboxes: dict[tuple[int, str], tuple[float, Mailbox]] = {}
+        # SELECT snapshots (list_flags) by mailbox id, with the mailbox state they were
+        # read at; valid while that state is unchanged (see list_flags).
+        self._snapshots: dict[int, tuple[tuple[int, int, int, int], FlagSnapshot]] = {}
         # Mail for other servers (the outbound queue), set by the composition root; None: no relay.
         self.outbound: Outbound | None = None
         # Media facts at ingestion (mail/media.py), set by the composition root; None: not probed.
@@ -702,6 +709,33 @@ class MailService:
     # ---- messages ------------------------------------------------------------------------
     async def list_messages(self, mailbox: Mailbox) -> list[MessageRecord]:
         return await self.store.list_messages(mailbox.id)
+
+    async def highest_modseq(self, mailbox: Mailbox) -> int | None:
+        """The mailbox's HIGHESTMODSEQ as stored now (None once it is deleted): one row."""
+        current = await self.store.get_mailbox_by_id(mailbox.id)
+        return None if current is None else current.highest_modseq
+
+    async def list_flags(self, mailbox: Mailbox) -> FlagSnapshot:
+        """UIDs, flags and MODSEQs of every message, by UID (an IMAP view's first load).
+
+        The last snapshots read in this process are kept, each with the state of its
+        mailbox read just before it (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, messages):
+        every append, flag change and expunge raises HIGHESTMODSEQ in its own
+        transaction (store invariant), so while ``mailbox`` (read by the caller) is in
+        that state the snapshot is current, and the next SELECT of a large unchanged
+        mailbox reads nothing. A snapshot read after a change that raced the mailbox
+        read is newer than its key, never older: the view's sync catches up from there
+        as from any snapshot. The caller must not change the lists."""
+        key = (mailbox.uidvalidity, mailbox.highest_modseq, mailbox.uidnext, mailbox.messages)
+        kept = self._snapshots.get(mailbox.id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        snapshot = await self.store.list_flags(mailbox.id)
+        self._snapshots.pop(mailbox.id, None)
+        self._snapshots[mailbox.id] = (key, snapshot)
+        while sum(len(kept[1].uids) for kept in self._snapshots.values()) > _SNAPSHOT_CACHE_UIDS:
+            del self._snapshots[next(iter(self._snapshots))]  # the oldest first
+        return snapshot
 
     async def get_messages(self, mailbox: Mailbox, uids: Sequence[int]) -> list[MessageRecord]:
         return await self.store.get_messages(mailbox.id, uids)

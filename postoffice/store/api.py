@@ -57,6 +57,7 @@ __all__ = [
     "Content",
     "NewMessage",
     "MessageRecord",
+    "FlagSnapshot",
     "StoreTotals",
     "FlagUpdate",
     "FlagUpdateResult",
@@ -273,6 +274,17 @@ class MessageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FlagSnapshot:
+    """Every message of a mailbox as an IMAP view first needs it: three parallel lists
+    in UID order (``Store.list_flags``), no record per message. Equal flag sets are
+    one shared frozenset."""
+
+    uids: list[int]
+    flags: list[frozenset[str]]
+    modseqs: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class FlagUpdate:
     mode: Literal["set", "add", "remove"]
     flags: frozenset[str]
@@ -378,6 +390,7 @@ class MessageStore(Protocol):
     # ^ one transaction: the content (found by SHA-256, else inserted), a message per
     #   target and, with ``delivery``, its Delivery record naming every copy.
     async def list_messages(self, mailbox_id: int) -> list[MessageRecord]: ...  # by UID
+    async def list_flags(self, mailbox_id: int) -> FlagSnapshot: ...  # UIDs, flags, MODSEQs, by UID
     async def get_messages(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageRecord]: ...
     async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> int: ...
     # ^ RFC 3501 \Recent: the highest UID already announced as recent to some session

@@ -28,6 +28,7 @@ from postoffice.store.api import (
     Content,
     Credentials,
     Delivery,
+    FlagSnapshot,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
@@ -479,6 +480,10 @@ class MemoryStore:
 
     async def list_messages(self, mailbox_id: int) -> list[MessageRecord]:
         return sorted(self._box(mailbox_id).messages.values(), key=lambda r: r.uid)
+
+    async def list_flags(self, mailbox_id: int) -> FlagSnapshot:
+        records = sorted(self._box(mailbox_id).messages.values(), key=lambda r: r.uid)
+        return FlagSnapshot([m.uid for m in records], [m.flags for m in records], [m.modseq for m in records])
 
     async def get_messages(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageRecord]:
         msgs = self._box(mailbox_id).messages

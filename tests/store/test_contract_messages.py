@@ -33,6 +33,25 @@ async def test_insert_uids_modseqs_and_counters(store: Store) -> None:
         await store.list_messages(inbox_id + 1000)
 
 
+async def test_list_flags_is_every_message_by_uid(store: Store) -> None:
+    # What SELECT loads: the UIDs, flags and MODSEQs of list_messages, as three lists,
+    # after an expunge and flag changes; an empty mailbox gives three empty lists.
+    _, inbox_id = await account_with_inbox(store)
+    empty = await store.list_flags(inbox_id)
+    assert (empty.uids, empty.flags, empty.modseqs) == ([], [], [])
+    for n, flags in enumerate([frozenset(), frozenset({"\\Seen"}), frozenset({"$Work", "\\Flagged"}), frozenset()], 1):
+        await deliver(store, inbox_id, n, flags)
+    await store.expunge(inbox_id, [2])
+    await store.update_flags(inbox_id, [4], FlagUpdate("add", frozenset({"$Work"})))
+    recs = await store.list_messages(inbox_id)
+    got = await store.list_flags(inbox_id)
+    assert got.uids == [1, 3, 4] == [r.uid for r in recs]
+    assert got.flags == [frozenset(), frozenset({"$Work", "\\Flagged"}), frozenset({"$Work"})]
+    assert got.modseqs == [r.modseq for r in recs]
+    with raises(Kind.NOT_FOUND):
+        await store.list_flags(inbox_id + 1000)
+
+
 async def test_insert_into_many_mailboxes_shares_content(store: Store) -> None:
     _, a_inbox = await account_with_inbox(store, "a@example.test")
     _, b_inbox = await account_with_inbox(store, "b@example.test")

@@ -346,6 +346,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
         gone = [u for u in changes.expunged if cmd.sequence_set.contains(u, largest)]
         if gone:
             s.write(r.vanished_response(SequenceSet.of(gone), earlier=True))
+    if await _flags_only(s, view, cmd):
+        await _write_lines(s, view.flag_fetches(uids, **_flags_only_order(cmd)))
+        return None
     records = await _records(s, view, uids)
     if cmd.changedsince is not None:
         records = [m for m in records if m.modseq > cmd.changedsince]
@@ -405,6 +408,47 @@ async def fetch(s: Session, cmd: c.Fetch) -> bytes | None:
     if out:
         s.write(bytes(out))
     return None
+
+
+async def _flags_only(s: Session, view: MailboxView, cmd: c.Fetch) -> bool:
+    """A FETCH of UID and FLAGS only, without MODSEQ: the view already holds the answer
+    (``MailboxView.flag_fetches``) when nothing changed since it last looked: the change
+    bus reported nothing and the stored HIGHESTMODSEQ (one row; a change in another
+    process whose notice is late) is not above the view's. Else the store is read as
+    for any FETCH."""
+    if cmd.changedsince is not None or view.condstore or not cmd.items:
+        return False
+    if not all(isinstance(i, FetchAttr) and i.name in ("UID", "FLAGS") for i in cmd.items):
+        return False
+    s.note_bus()
+    if view.dirty:
+        return False
+    current = await s.mail.highest_modseq(view.mailbox)
+    return current is not None and current <= view.highest_modseq
+
+
+def _flags_only_order(cmd: c.Fetch) -> dict[str, bool]:
+    names = [i.name for i in cmd.items if isinstance(i, FetchAttr)]
+    uid_item = cmd.uid or "UID" in names
+    flags_item = "FLAGS" in names
+    return {
+        "uid_item": uid_item,
+        "flags_item": flags_item,
+        "flags_first": flags_item and uid_item and not cmd.uid and names.index("FLAGS") < names.index("UID"),
+    }
+
+
+async def _write_lines(s: Session, lines: list[bytes]) -> None:
+    """Lines written in pieces of about ``_CHUNK`` octets, flushed after each."""
+    start = size = 0
+    for end, line in enumerate(lines, 1):
+        size += len(line)
+        if size > _CHUNK:
+            s.write(b"".join(lines[start:end]))
+            await s.flush()
+            start, size = end, 0
+    if start < len(lines):
+        s.write(b"".join(lines[start:]))
 
 
 async def _records(s: Session, view: MailboxView, uids: list[int]) -> list[MessageRecord]:

@@ -41,9 +41,9 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     if cmd.condstore or cmd.qresync is not None:
         s.condstore = True
     mailbox = await s.mail.get_mailbox(s.account, cmd.mailbox)
-    records = await s.mail.list_messages(mailbox)
+    snapshot = await s.mail.list_flags(mailbox)
     view = MailboxView(
-        s.mail, mailbox, records, readonly=cmd.readonly, max_keywords=s.limits.max_keywords_per_mailbox
+        s.mail, mailbox, snapshot, readonly=cmd.readonly, max_keywords=s.limits.max_keywords_per_mailbox
     )
     view.condstore = s.condstore
     view.qresync = s.qresync
@@ -56,7 +56,7 @@ async def select(s: Session, cmd: c.Select) -> bytes | None:
     s.write(r.exists_response(view.exists))
     if not s.rev2:
         s.write(b"* %d RECENT\r\n" % len(view.recent))  # RFC 3501 §7.3.2
-        first_unseen = next((i for i, m in enumerate(records, 1) if "\\Seen" not in m.flags), None)
+        first_unseen = next((i for i, f in enumerate(snapshot.flags, 1) if "\\Seen" not in f), None)
         if first_unseen is not None:
             s.write(r.untagged_status("OK", "first unseen", f"UNSEEN {first_unseen}"))
     s.write(r.OK_UIDVALIDITY.untagged("UIDs valid", args=str(mailbox.uidvalidity)))

@@ -93,7 +93,10 @@ def criterion(key: k.SearchKey, view: MailboxView) -> m.Criterion:  # noqa: C901
 def _numbers(view: MailboxView, uids: Iterable[int], uid: bool) -> list[int]:
     if uid:
         return sorted(uids)
-    return sorted(n for n in (view.seq_of(u) for u in uids) if n is not None)
+    matched = uids if isinstance(uids, (set, frozenset)) else set(uids)
+    if len(matched) * 8 >= view.exists:  # many matches: one pass over the view, no lookups
+        return [n for n, u in enumerate(view.uids, 1) if u in matched]
+    return sorted(n for n in (view.seq_of(u) for u in matched) if n is not None)
 
 
 def _returned(matched: set[int], options: tuple[str, ...] | None) -> set[int]:

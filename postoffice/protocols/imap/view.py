@@ -25,10 +25,10 @@ Invariants:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from postoffice.mail.service import MailService
-from postoffice.store.api import SYSTEM_FLAGS, Mailbox, MessageRecord
+from postoffice.store.api import SYSTEM_FLAGS, FlagSnapshot, Mailbox, MessageRecord
 from postoffice.wire.imap import response as r
 from postoffice.wire.imap.seqset import SequenceSet
 
@@ -49,7 +49,7 @@ class MailboxView:
         self,
         mail: MailService,
         mailbox: Mailbox,
-        records: Sequence[MessageRecord],
+        snapshot: FlagSnapshot,
         *,
         readonly: bool,
         max_keywords: int,
@@ -58,10 +58,10 @@ class MailboxView:
         self.mailbox = mailbox
         self.readonly = readonly
         self.max_keywords = max_keywords  # [limits.imap] max_keywords_per_mailbox
-        self.uids: list[int] = [m.uid for m in records]
-        self.flags: dict[int, frozenset[str]] = {m.uid: m.flags for m in records}
-        self.modseqs: dict[int, int] = {m.uid: m.modseq for m in records}
-        self.highest_modseq = max([mailbox.highest_modseq, *self.modseqs.values()], default=0)
+        self.uids: list[int] = list(snapshot.uids)  # the snapshot may be shared (MailService.list_flags)
+        self.flags: dict[int, frozenset[str]] = dict(zip(snapshot.uids, snapshot.flags, strict=True))
+        self.modseqs: dict[int, int] = dict(zip(snapshot.uids, snapshot.modseqs, strict=True))
+        self.highest_modseq = max(mailbox.highest_modseq, max(snapshot.modseqs, default=0))
         self.pending_expunge: set[int] = set()
         self.dirty = False  # set when the ChangeBus reports a change to this mailbox
         self.condstore = False
@@ -78,8 +78,8 @@ class MailboxView:
         # (changed by another session or by this one) at the next sync.
         self.contexts: dict[str, SearchContext] = {}
         self.context_candidates: set[int] = set()
-        for rec in records:
-            self._add_keywords(rec.flags)
+        for flags in set(snapshot.flags):  # equal sets are shared: few distinct ones
+            self._add_keywords(flags)
 
     # ---- keywords ----------------------------------------------------------------------
     def _add_keywords(self, flags: Iterable[str]) -> bool:
@@ -94,13 +94,14 @@ class MailboxView:
         """``* FLAGS`` and ``* OK [PERMANENTFLAGS]``: the flags of the mailbox, with every
         keyword in use, and those a client may store (none when read-only; ``\\*``: new
         keywords may be created)."""
-        for flags in self.flags.values():  # also those this session stored silently
+        distinct = set(self.flags.values())  # few distinct sets, however many messages
+        for flags in distinct:  # also those this session stored silently
             self._add_keywords(flags)
         keywords = sorted(self.keywords.values(), key=str.lower)
         # RFC 3501 §7.1 / RFC 9051 §7.1: "\\*" says a new keyword may be created by
         # storing it; not so once the keywords in use reach max_keywords_per_mailbox
         # (STORE would get NO [LIMIT]).
-        in_use = {f.lower() for flags in self.flags.values() for f in flags if not f.startswith("\\")}
+        in_use = {f.lower() for flags in distinct for f in flags if not f.startswith("\\")}
         create = ("\\*",) if len(in_use) < self.max_keywords else ()
         permanent = () if self.readonly else (*SYSTEM_FLAGS, *keywords, *create)
         return [
@@ -165,7 +166,10 @@ class MailboxView:
         """Mark as recent those of ``uids`` no session was told about (RFC 3501 §2.3.2);
         a read-only (EXAMINE) session looks without taking them (RFC 3501 §6.3.2)."""
         previous = await self.mail.claim_recent(self.mailbox, claim=not self.readonly)
-        self.recent.update(u for u in uids if u > previous)
+        if uids is self.uids:  # SELECT: ascending, so the recent ones are a tail
+            self.recent.update(self.uids[bisect.bisect_right(self.uids, previous) :])
+        else:
+            self.recent.update(u for u in uids if u > previous)
 
     def fetch_flags(self, uid: int, *, with_uid: bool = True) -> bytes:
         """``* n FETCH (FLAGS ...)``, preceded by the announcement of a new keyword."""
@@ -178,6 +182,40 @@ class MailboxView:
         if self.condstore:
             items.append(("MODSEQ", (self.modseqs.get(uid, 0),)))
         return b"".join(self.announce_keywords([self.flags[uid]])) + r.fetch_response(seq, items)
+
+    def flag_fetches(self, uids: Iterable[int], *, uid_item: bool, flags_item: bool, flags_first: bool) -> list[bytes]:
+        """``* n FETCH (UID u FLAGS (...))`` for ``uids`` from this snapshot, by UID, in
+        bulk (``FETCH 1:* (FLAGS)`` over 100,000 messages); messages expunged but not yet
+        announced are left out, as the store no longer has them. New keywords are
+        announced first. The caller makes sure the snapshot is current (not dirty)."""
+        wanted = sorted(u for u in uids if u not in self.pending_expunge) if self.pending_expunge else sorted(uids)
+        out: list[bytes] = []
+        if flags_item:
+            out.extend(self.announce_keywords({self.flags[u] for u in wanted}))
+        if len(wanted) * 2 >= len(self.uids):
+            position = dict(zip(self.uids, range(1, len(self.uids) + 1), strict=True))
+            seqs = [position[u] for u in wanted]
+        else:
+            seqs = [self.seq_of(u) or 0 for u in wanted]
+        if not flags_item:
+            out.extend([b"* %d FETCH (UID %d)\r\n" % pair for pair in zip(seqs, wanted, strict=True)])
+            return out
+        encoded: dict[frozenset[str], bytes] = {}
+        lists: list[bytes] = []
+        recent = self.recent if self.show_recent else set()
+        for u in wanted:
+            flags = self.flags[u] | {"\\Recent"} if u in recent else self.flags[u]
+            value = encoded.get(flags)
+            if value is None:
+                value = encoded[flags] = r.encode(flag_atoms(flags))
+            lists.append(value)
+        if not uid_item:
+            out.extend([b"* %d FETCH (FLAGS %s)\r\n" % pair for pair in zip(seqs, lists, strict=True)])
+        elif flags_first:
+            out.extend([b"* %d FETCH (FLAGS %s UID %d)\r\n" % t for t in zip(seqs, lists, wanted, strict=True)])
+        else:
+            out.extend([b"* %d FETCH (UID %d FLAGS %s)\r\n" % t for t in zip(seqs, wanted, lists, strict=True)])
+        return out
 
     def highest_modseq_response(self) -> bytes:
         """``* OK [HIGHESTMODSEQ n]`` (RFC 7162 §3.1.2.1): what this view has reported."""

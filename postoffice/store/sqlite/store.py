@@ -26,6 +26,7 @@ taking the content's text out of the FTS index first unless it is still pending.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ from postoffice.store.api import (
     Credentials,
     Delivery,
     DeliveryRecipient,
+    FlagSnapshot,
     FlagUpdate,
     FlagUpdateResult,
     Mailbox,
@@ -551,6 +553,27 @@ class SQLiteStore:
             cache: dict[str, frozenset[str]] = {}
             rows = conn.execute(f"SELECT {_MESSAGE_COLS} FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))
             return [_message(r, cache) for r in rows]
+
+        return await self.db.read(op)
+
+    async def list_flags(self, mailbox_id: int) -> FlagSnapshot:
+        # SELECT of a large mailbox: one row of three strings built by SQLite, not a
+        # Python tuple and record per message (100,000 messages: several times faster).
+        # The flags of a message never hold a newline (canonical atoms, _rules).
+        def op(conn: sqlite3.Connection) -> FlagSnapshot:
+            _get_mailbox(conn, mailbox_id)
+            # The numbers as JSON arrays: json.loads parses them faster than split + int.
+            uids, modseqs, flags = conn.execute(
+                "SELECT '[' || group_concat(uid) || ']', '[' || group_concat(modseq) || ']',"
+                " group_concat(flags, char(10))"
+                " FROM (SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? ORDER BY uid)",
+                (mailbox_id,),
+            ).fetchone()
+            if uids is None:
+                return FlagSnapshot([], [], [])
+            texts = flags.split("\n")
+            decoded = {t: frozenset(t.split()) for t in set(texts)}
+            return FlagSnapshot(json.loads(uids), list(map(decoded.__getitem__, texts)), json.loads(modseqs))
 
         return await self.db.read(op)
 

@@ -289,12 +289,12 @@ def status_response(name: str, items: Mapping[str, int | str], *, utf8: bool = F
 
 def search_response(numbers: Iterable[int], modseq: int | None = None) -> bytes:
     """``* SEARCH 2 3 6`` (+ ``(MODSEQ n)`` RFC 7162 §3.1.5)."""
-    out = b"* SEARCH"
-    for n in numbers:
-        out += b" " + str(n).encode("ascii")
+    # One join: appending to bytes copies the whole line each time (seconds for a
+    # match in each of 100,000 messages).
+    out = " ".join(["* SEARCH", *map(str, numbers)])
     if modseq is not None:
-        out += f" (MODSEQ {modseq})".encode("ascii")
-    return out + CRLF
+        out += f" (MODSEQ {modseq})"
+    return out.encode("ascii") + CRLF
 
 
 def esearch_response(
