@@ -117,6 +117,10 @@ class DkimKeys:
         _fsync_dir(folder)
         return f"rsa {base}r\ned25519 {base}e\n"
 
+    def loaded(self, domain: str) -> bool:
+        """``domain``'s keys were read before: :meth:`keys` costs one stat, no thread needed."""
+        return domain in self._cache
+
     def keys(self, domain: str) -> tuple[DkimKey, ...]:
         """The signing keys of ``domain`` (RSA first, then Ed25519), made on first need."""
         folder = self._domain_dir(domain)

@@ -191,7 +191,8 @@ class DkimSigner:
             domain = signing_domain(splitter.header or b"", mail_from, domains)
             if domain is None:
                 return None
-            keys = await asyncio.to_thread(self.keys.keys, domain)
+            # Keys already read: one stat on the loop (a thread hop per message costs more).
+            keys = self.keys.keys(domain) if self.keys.loaded(domain) else await asyncio.to_thread(self.keys.keys, domain)
             s = MessageSigner(keys, now=now, max_header=self.max_header)
             for piece in pending:
                 s.update(piece)

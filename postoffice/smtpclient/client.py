@@ -49,7 +49,7 @@ __all__ = [
 SignHook = Callable[[AsyncIterator[bytes]], Awaitable[bytes]]
 
 TLSMode = Literal["opportunistic", "verify", "implicit", "none"]
-_CHUNK = 256 * 1024
+_CHUNK = 256 * 1024  # octets gathered into one write (one BDAT chunk)
 
 
 def synthetic(code: int, enhanced: str, text: str) -> ServerReply:
@@ -414,27 +414,30 @@ class SMTPConnection:
 
     async def _send_data(self, source: AsyncIterator[bytes]) -> ServerReply:
         framer = DataFramer()
+        out = bytearray()
         async for chunk in source:
-            out = framer.feed(chunk)
-            if out:
-                await self._write(out, self.limits.timeout_data_block)
-        await self._write(framer.finish(), self.limits.timeout_data_block)
+            out += framer.feed(chunk)
+            if len(out) >= _CHUNK:  # small pieces go out together: one write, not one per piece
+                await self._write(bytes(out), self.limits.timeout_data_block)
+                out.clear()
+        out += framer.finish()
+        await self._write(bytes(out), self.limits.timeout_data_block)
         return await self._reply(self.limits.timeout_data_end, "end of data")
 
     async def _send_bdat(self, source: AsyncIterator[bytes]) -> ServerReply:
         # RFC 3030 §2: the last chunk is marked LAST; chunks carry octets as they are.
-        pending: bytes | None = None
+        # Pieces of the source (the signature, the first line, the rest) are gathered up
+        # to _CHUNK octets: a small message is one BDAT LAST, one round trip.
+        pending = bytearray()
         async for chunk in source:
-            if not chunk:
-                continue
-            if pending is not None:
+            pending += chunk
+            if len(pending) >= _CHUNK:
                 await self._write(b"BDAT %d\r\n" % len(pending) + pending, self.limits.timeout_data_block)
+                pending.clear()
                 reply = await self._reply(self.limits.timeout_data_end, "BDAT")
                 if not reply.is_positive:
                     return reply
-            pending = chunk
-        last = pending or b""
-        await self._write(b"BDAT %d LAST\r\n" % len(last) + last, self.limits.timeout_data_block)
+        await self._write(b"BDAT %d LAST\r\n" % len(pending) + pending, self.limits.timeout_data_block)
         return await self._reply(self.limits.timeout_data_end, "BDAT LAST")
 
     async def reset(self) -> None:

@@ -28,6 +28,7 @@ class Captured:
     wire: bytes = b""  # octets as sent after 354 (with the final dot) or the BDAT payloads
     message: bytes = b""  # the message as the sender meant it
     via: str = "DATA"
+    bdat_chunks: int = 0  # BDAT commands that carried the message
     size: int = 0  # octets of the message (also when discarded)
     sha256: str = ""
     digest: Any = field(default_factory=hashlib.sha256)
@@ -164,6 +165,7 @@ class SMTPSink:
                     send(b"503 5.5.1 No MAIL")
                     continue
                 tx.via = "BDAT"
+                tx.bdat_chunks += 1
                 tx.size += len(data)
                 tx.digest.update(data)
                 if not self.discard:

@@ -91,6 +91,28 @@ async def test_bdat_when_chunking_offered() -> None:
     assert "BODY=BINARYMIME" in sink.messages[0].mail_params
 
 
+async def test_bdat_gathers_small_pieces_into_one_chunk() -> None:
+    # A 4 KB message streamed in 7-octet pieces after a prepended signature: one BDAT LAST
+    # (one round trip), not one chunk per piece; a big message still goes in several.
+    sink, port = await open_sink()
+    conn = await connect(port)
+    small = b"Subject: small\r\n\r\n" + b"x" * 4000 + b"\r\n"
+
+    async def sign(_: AsyncIterator[bytes]) -> bytes:
+        return b"X-Signed: yes\r\n"
+
+    result = await conn.send(envelope(small), lambda: chunks(small), sign=sign)
+    big = b"Subject: big\r\n\r\n" + b"y" * 1_000_000 + b"\r\n"
+    result_big = await conn.send(envelope(big), chunks(big, 10_000))
+    await conn.quit()
+    await sink.stop()
+    assert result.recipients[0].delivered and result_big.recipients[0].delivered
+    assert sink.messages[0].message == b"X-Signed: yes\r\n" + small
+    assert sink.messages[0].bdat_chunks == 1
+    assert sink.messages[1].message == big
+    assert 1 < sink.messages[1].bdat_chunks <= 5
+
+
 async def test_helo_fallback_and_several_transactions() -> None:
     sink, port = await open_sink(ehlo=False)
     conn = await connect(port)
