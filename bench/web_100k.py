@@ -59,6 +59,8 @@ def fill(conn, mailbox_id: int, template_id: int, count: int) -> None:  # type: 
         " to_addr, date, message_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         contents,
     )
+    # The conversation keys ingestion stores (mail.conversations.thread_keys): own Message-ID, nothing named.
+    conn.executemany("INSERT INTO thread_keys (content_id, keys) VALUES (?, ?)", [(c[0], c[11]) for c in contents])
     conn.executemany(
         "INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internaldate, internaldate_tz, size)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -5,7 +5,9 @@ by Message-ID in References or In-Reply-To (RFC 5322 §3.6.4): a conversation is
 connected group of that relation over every message of the folder, not only over the
 messages of one page. The links come from stored data only — the content row's
 Message-ID, the stored ENVELOPE's In-Reply-To and the References list kept at
-ingestion (§4.1 of docs/architecture.md) — never from parsing a message again.
+ingestion (§4.1 of docs/architecture.md) — never from parsing a message again; and
+ingestion stores them once more in compact form (:func:`thread_keys`), so grouping a
+folder decodes nothing: older contents get their keys at their first grouping.
 
 Paging is by conversation, newest first: a conversation's key is its highest UID, and
 the page after one ends is the conversations whose key is below the last key shown
@@ -30,9 +32,9 @@ from dataclasses import dataclass
 from postoffice.mail.codec import envelope_in_reply_to
 from postoffice.mail.sort import message_ids, references_extra
 from postoffice.store.api import Mailbox
-from postoffice.store.web import MessagePages, ThreadLinks
+from postoffice.store.web import MessagePages
 
-__all__ = ["Conversation", "Conversations", "group"]
+__all__ = ["Conversation", "Conversations", "group", "thread_keys"]
 
 _BOXES = 16  # mailboxes whose conversations one process keeps
 _NO_REFERENCES = json.dumps(references_extra(None))  # the usual extra of a first message: no parse
@@ -50,17 +52,27 @@ class _Links:
     named: tuple[str, ...]  # the msg-ids of References and In-Reply-To
 
 
-def _links(stored: ThreadLinks) -> _Links:
+def thread_keys(message_id: str, envelope: bytes | str, extra: str) -> str:
+    """What the store keeps of a content for grouping (``NewContent.thread_keys``): its own
+    msg-id ("" without one) then the msg-ids it names, space-separated (a msg-id as
+    ``message_ids`` gives it holds no whitespace). Worked out from the stored fields, so
+    keys written at ingestion and keys filled later for older mail are the same."""
     refs: list[str] = []
     try:
-        extra = json.loads(stored.extra) if stored.extra and stored.extra != _NO_REFERENCES else {}
+        decoded = json.loads(extra) if extra and extra != _NO_REFERENCES else {}
     except ValueError:
-        extra = {}
-    found = extra.get("references") if isinstance(extra, dict) else None
+        decoded = {}
+    found = decoded.get("references") if isinstance(decoded, dict) else None
     if isinstance(found, list):
         refs = [str(r) for r in found]
-    named = (*refs, *message_ids(envelope_in_reply_to(stored.envelope)))
-    return _Links((message_ids(stored.message_id) or ("",))[0], tuple(dict.fromkeys(named)))
+    named = (*refs, *message_ids(envelope_in_reply_to(envelope)))
+    own = (message_ids(message_id) or ("",))[0]
+    return " ".join((own, *dict.fromkeys(m for m in named if m.split() == [m])))
+
+
+def _links(keys: str) -> _Links:
+    own, _, named = keys.partition(" ")
+    return _Links(own, tuple(named.split()) if named else ())
 
 
 class _Groups:
@@ -85,6 +97,11 @@ class _Groups:
     def add(self, uid: int, own: str, named: tuple[str, ...]) -> tuple[str, list[int]]:
         """Join one message: its key, and the newest UIDs of the conversations it changed."""
         key = own or f"\0{uid}"  # a message without Message-ID is only joined by what it names
+        if not named and key not in self.parent:  # the usual case: a message of its own
+            self.parent[key] = key
+            self.members[key] = [uid]
+            self.newest[key] = uid
+            return key, []
         changed = [self.newest[r] for r in {self.find(k) for k in (key, *named)} if r in self.newest]
         root = self.find(key)
         for other in named:
@@ -169,18 +186,31 @@ class Conversations:
         kept = box if box is not None and box.state[0] == mailbox.uidvalidity else None
         added = await self.pages.mailbox_contents(mailbox.id, kept.top if kept is not None else 0)
         if kept is not None and kept.count + len(added) != mailbox.messages:
-            kept_links = kept.links  # something was expunged: group again, reading only new links
+            kept_links = kept.links  # something was expunged: group again from the stored keys
             kept = None
             added = await self.pages.mailbox_contents(mailbox.id)
         else:
             kept_links = kept.links if kept is not None else {}
-        stored = await self.pages.thread_links([cid for cid in {cid for _, cid in added} if cid not in kept_links])
+        missing = sorted({cid for _, cid, keys in added if keys is None and cid not in kept_links})
+        filled: dict[int, str] = {}
+        if missing:  # contents stored before keys were kept at ingestion: work them out once
+            stored = await self.pages.thread_links(missing)
+            filled = await asyncio.to_thread(
+                lambda: {t.content_id: thread_keys(t.message_id, t.envelope, t.extra) for t in stored}
+            )
+            await self.pages.save_thread_keys(sorted(filled.items()))
 
         def regroup() -> _Box:
-            # Up to a whole folder's worth of decoding and grouping: off the event loop.
-            links = kept_links if kept is not None else {cid: kept_links[cid] for _, cid in added if cid in kept_links}
-            links.update((s.content_id, _links(s)) for s in stored)
-            return _grouped(kept, state, links, [(uid, cid) for uid, cid in added if cid in links])
+            # Up to a whole folder's worth of grouping: off the event loop.
+            links = (
+                kept_links if kept is not None else {cid: kept_links[cid] for _, cid, _ in added if cid in kept_links}
+            )
+            for _, cid, keys in added:
+                if cid not in links:
+                    found = keys if keys is not None else filled.get(cid)
+                    if found is not None:
+                        links[cid] = _links(found)
+            return _grouped(kept, state, links, [(uid, cid) for uid, cid, _ in added if cid in links])
 
         box = await asyncio.to_thread(regroup)
         self._boxes[mailbox.id] = box

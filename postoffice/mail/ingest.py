@@ -38,6 +38,7 @@ from typing import BinaryIO
 from postoffice.config import MessageLimits
 from postoffice.errors import Kind, MailError
 from postoffice.mail.codec import encode_bodystructure, encode_envelope, encode_layout
+from postoffice.mail.conversations import thread_keys
 from postoffice.mail.parts import build_part_store
 from postoffice.mail.sort import references_extra
 from postoffice.message.lineends import LineEndNormaliser
@@ -47,7 +48,13 @@ from postoffice.message.text import extract_text, make_preview, search_fields
 from postoffice.store.api import BlobStore, NewContent, SearchText
 
 __all__ = [
-    "ingest", "ingest_bytes", "Ingested", "Source", "SPOOL_IN_MEMORY", "SEARCH_TEXT_VERSION", "search_text_of",
+    "ingest",
+    "ingest_bytes",
+    "Ingested",
+    "Source",
+    "SPOOL_IN_MEMORY",
+    "SEARCH_TEXT_VERSION",
+    "search_text_of",
     "search_text_again",
 ]
 
@@ -199,12 +206,15 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
     spool.file.seek(0)
     stored = build_part_store(spool.file, spool.size, structure, blobs, limits)
     fields = search_fields(root)
+    encoded_envelope = encode_envelope(envelope)
+    # RFC 5256 §3 THREAD=REFERENCES reads References of every message: kept once, here.
+    extra = json.dumps(references_extra(_decoded_references(root)))
     content = NewContent(
         sha256=spool.sha.hexdigest(),
         size=spool.size,
         layout=encode_layout(stored.layout),
         blob_ids=stored.blob_ids,
-        envelope=encode_envelope(envelope),
+        envelope=encoded_envelope,
         bodystructure=encode_bodystructure(structure),
         preview=make_preview(root),
         subject=fields.subject,
@@ -212,8 +222,8 @@ def _finish(spool: _Spool, blobs: BlobStore, limits: MessageLimits) -> Ingested:
         to=fields.to,
         date=header_date(root),
         message_id=fields.message_id,
-        # RFC 5256 §3 THREAD=REFERENCES reads References of every message: kept once, here.
-        extra=json.dumps(references_extra(_decoded_references(root))),
+        extra=extra,
+        thread_keys=thread_keys(fields.message_id, encoded_envelope, extra),  # the webmail's conversations
         search=search_text_of(root),
     )
     return Ingested(content, stored.raw_fallback, stored.split, structure, envelope, root)

@@ -166,6 +166,7 @@ class NewContent:
     message_id: str = ""
     search: SearchText = field(default_factory=SearchText)
     extra: str = "{}"  # JSON: anything else precomputed (media facts, ...); never the SMTP envelope
+    thread_keys: str | None = None  # opaque: conversation keys (mail.conversations); None: not worked out
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ class MemoryStore:
         self._subscriptions: dict[int, set[str]] = {}
         self._contents: dict[int, Content] = {}
         self._search: dict[int, SearchText] = {}
+        self.thread_keys: dict[int, str] = {}  # content id → NewContent.thread_keys (read by memory_web)
         self._search_version = 1  # the text extraction that made _search, but _stale
         self._stale: set[int] = set()
         self._by_sha: dict[str, int] = {}
@@ -428,6 +429,8 @@ class MemoryStore:
                 content.to, content.date, content.message_id, content.extra,
             )  # fmt: skip
             self._search[content_id] = content.search
+            if content.thread_keys is not None:
+                self.thread_keys[content_id] = content.thread_keys
             self._by_sha[content.sha256] = content_id
         size = self._contents[content_id].size
         records = [
@@ -472,6 +475,7 @@ class MemoryStore:
         for cid in unreferenced[:limit]:
             content = self._contents.pop(cid)
             self._search.pop(cid, None)
+            self.thread_keys.pop(cid, None)
             self._stale.discard(cid)
             self._by_sha.pop(content.sha256, None)
             for did in [d for d, rec in self._deliveries.items() if rec.content_id == cid]:

@@ -35,8 +35,14 @@ class MemoryWebStore:
         session = self._sessions.get(token_hash)
         if session is not None:
             self._sessions[token_hash] = WebSession(
-                session.token_hash, session.account_id, session.csrf, session.created, last_seen, expires,
-                session.client_ip, session.user_agent,
+                session.token_hash,
+                session.account_id,
+                session.csrf,
+                session.created,
+                last_seen,
+                expires,
+                session.client_ip,
+                session.user_agent,
             )
 
     async def delete_web_session(self, token_hash: str) -> None:
@@ -63,8 +69,19 @@ class MemoryWebStore:
         below = [r for r in records if before_uid is None or r.uid < before_uid]
         return below[::-1][: max(0, limit)]
 
-    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]:
-        return [(r.uid, r.content_id) for r in await self.store.list_messages(mailbox_id) if r.uid > after_uid]
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int, str | None]]:
+        keys = self.store.thread_keys
+        return [
+            (r.uid, r.content_id, keys.get(r.content_id))
+            for r in await self.store.list_messages(mailbox_id)
+            if r.uid > after_uid
+        ]
+
+    async def save_thread_keys(self, keys: Sequence[tuple[int, str]]) -> None:
+        known = await self.store.get_contents([cid for cid, _ in keys])
+        for cid, value in keys:
+            if cid in known:
+                self.store.thread_keys.setdefault(cid, value)
 
     async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]:
         found = await self.store.get_contents(content_ids)

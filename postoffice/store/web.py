@@ -61,8 +61,12 @@ class MessagePages(Protocol):
     # ^ at most ``limit`` records with uid < before_uid (None: from the newest), by UID
     #   descending; MailError(NOT_FOUND) for an unknown mailbox
 
-    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]: ...
-    # ^ (uid, content_id) of the mailbox's messages with uid > after_uid, by UID ascending;
-    #   one indexed read; MailError(NOT_FOUND) for an unknown mailbox
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int, str | None]]: ...
+    # ^ (uid, content_id, thread keys) of the mailbox's messages with uid > after_uid, by UID
+    #   ascending; the keys are NewContent.thread_keys as stored (None: none stored); one
+    #   indexed read; MailError(NOT_FOUND) for an unknown mailbox
     async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]: ...
     # ^ the links of those contents that exist, in any order
+    async def save_thread_keys(self, keys: Sequence[tuple[int, str]]) -> None: ...
+    # ^ (content_id, thread keys) for contents stored without them; a content that has
+    #   keys already, or no longer exists, is left as it is

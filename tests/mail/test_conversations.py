@@ -51,3 +51,29 @@ async def test_kept_grouping_after_appends_and_expunges_equals_a_fresh_one(servi
         assert await conversations.page(inbox, None, 1000) == expected
         if len(expected) > 2:
             assert await conversations.page(inbox, expected[1].newest, 1) == expected[2:3]  # keyset paging
+
+
+async def test_mail_stored_before_thread_keys_groups_the_same_and_is_filled(services: Services) -> None:
+    """Contents stored without thread keys (before migration 0016) are grouped from their
+    stored envelope and References, and their keys are kept for the next grouping."""
+    account = await services.mail.add_user("alice@example.test", "pw")
+    mails = [
+        "Message-ID: <a@x>\r\n",
+        "Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\n",
+        "Message-ID: <c@x>\r\n",
+        "Message-ID: <d@x>\r\nReferences: <zz@x> <c@x>\r\n",
+        "References: <b@x>\r\n",
+    ]
+    for n, headers in enumerate(mails):
+        await services.mail.deliver(
+            f"From: b@x\r\nSubject: s{n}\r\n{headers}\r\nbody\r\n".encode(), ["alice@example.test"]
+        )
+    db = services.store.db  # type: ignore[attr-defined]
+    stored = await db.read(lambda conn: conn.execute("SELECT content_id, keys FROM thread_keys ORDER BY 1").fetchall())
+    assert [k for _, k in stored] == ["<a@x>", "<b@x> <a@x>", "<c@x>", "<d@x> <zz@x> <c@x>", " <b@x>"]
+    await db.write(lambda conn: conn.execute("DELETE FROM thread_keys"))
+    inbox = await services.mail.get_mailbox(account, "INBOX")
+    found = await Conversations(SQLiteWebStore(db)).page(inbox, None, 10)
+    assert [(c.newest, c.uids) for c in found] == [(5, (1, 2, 5)), (4, (3, 4))]
+    again = await db.read(lambda conn: conn.execute("SELECT content_id, keys FROM thread_keys ORDER BY 1").fetchall())
+    assert again == stored

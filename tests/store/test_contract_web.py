@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from store_helpers import CREDS, make_content
 
@@ -87,11 +89,25 @@ async def test_mailbox_contents_and_thread_links(store: Store) -> None:
         await store.insert_messages(make_content(n), [NewMessage(box.id)])
     await store.expunge(box.id, [2])
     pairs = await web.mailbox_contents(box.id)
-    assert [uid for uid, _ in pairs] == [1, 3, 4]
+    assert [uid for uid, _, _ in pairs] == [1, 3, 4]
     assert await web.mailbox_contents(box.id, after_uid=3) == pairs[2:]
-    links = {link.content_id: link for link in await web.thread_links([cid for _, cid in pairs] + [10**9])}
-    assert set(links) == {cid for _, cid in pairs}  # an unknown content is left out
+    links = {link.content_id: link for link in await web.thread_links([cid for _, cid, _ in pairs] + [10**9])}
+    assert set(links) == {cid for _, cid, _ in pairs}  # an unknown content is left out
     first = links[pairs[0][1]]
     assert (first.message_id, first.envelope) == ("<0@example.test>", b'["env"]')
     with pytest.raises(MailError):
         await web.mailbox_contents(box.id + 999)
+
+
+async def test_thread_keys_stored_with_the_content_or_filled_later(store: Store) -> None:
+    web = roles(store)
+    account = await store.add_account("alice@example.test", CREDS)
+    box = await store.create_mailbox(account.id, "INBOX")
+    await store.insert_messages(replace(make_content(1), thread_keys="<1@x> <0@x>"), [NewMessage(box.id)])
+    await store.insert_messages(make_content(2), [NewMessage(box.id)])  # stored without keys (older mail)
+    (_, first, keys1), (_, second, keys2) = await web.mailbox_contents(box.id)
+    assert (keys1, keys2) == ("<1@x> <0@x>", None)
+    await web.save_thread_keys([(first, "changed"), (second, "<2@x>"), (10**9, "<gone@x>")])
+    # Keys already stored stay; missing ones are filled; an unknown content is left out.
+    assert [k for _, _, k in await web.mailbox_contents(box.id)] == ["<1@x> <0@x>", "<2@x>"]
+    await web.save_thread_keys([(10**9, "<gone@x>")])

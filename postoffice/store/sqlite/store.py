@@ -1043,6 +1043,8 @@ def _put_content(conn: sqlite3.Connection, content: NewContent) -> tuple[int, in
          c.message_id, c.extra),
     )  # fmt: skip
     content_id = int(cur.lastrowid or 0)
+    if c.thread_keys is not None:
+        conn.execute("INSERT INTO thread_keys (content_id, keys) VALUES (?, ?)", (content_id, c.thread_keys))
     conn.executemany(
         "INSERT INTO content_blobs (content_id, seq, blob_id) VALUES (?, ?, ?)",
         [(content_id, i, b) for i, b in enumerate(c.blob_ids)],

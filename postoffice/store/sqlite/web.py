@@ -51,7 +51,9 @@ class SQLiteWebStore:
 
     async def get_web_session(self, token_hash: str) -> WebSession | None:
         def op(conn: sqlite3.Connection) -> WebSession | None:
-            row = conn.execute(f"SELECT {_SESSION_COLS} FROM web_sessions WHERE token_hash = ?", (token_hash,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_SESSION_COLS} FROM web_sessions WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
             return None if row is None else _session(row)
 
         return await self.db.read(op)
@@ -59,7 +61,8 @@ class SQLiteWebStore:
     async def touch_web_session(self, token_hash: str, last_seen: float, expires: float) -> None:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE web_sessions SET last_seen = ?, expires = ? WHERE token_hash = ?", (last_seen, expires, token_hash)
+                "UPDATE web_sessions SET last_seen = ?, expires = ? WHERE token_hash = ?",
+                (last_seen, expires, token_hash),
             )
 
         await self.db.write(op)
@@ -103,15 +106,28 @@ class SQLiteWebStore:
 
         return await self.db.read(op)
 
-    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int]]:
-        def op(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    async def mailbox_contents(self, mailbox_id: int, after_uid: int = 0) -> list[tuple[int, int, str | None]]:
+        def op(conn: sqlite3.Connection) -> list[tuple[int, int, str | None]]:
             _get_mailbox(conn, mailbox_id)
             rows = conn.execute(
-                "SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid", (mailbox_id, after_uid)
+                "SELECT m.uid, m.content_id, t.keys FROM messages m LEFT JOIN thread_keys t ON t.content_id = m.content_id"
+                " WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid",
+                (mailbox_id, after_uid),
             )
-            return [(int(uid), int(cid)) for uid, cid in rows]
+            return rows.fetchall()
 
         return await self.db.read(op)
+
+    async def save_thread_keys(self, keys: Sequence[tuple[int, str]]) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            # A content collected meanwhile is left out (its row would fail the foreign key).
+            conn.executemany(
+                "INSERT OR IGNORE INTO thread_keys (content_id, keys)"
+                " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM contents WHERE id = ?1)",
+                keys,
+            )
+
+        await self.db.write(op)
 
     async def thread_links(self, content_ids: Sequence[int]) -> list[ThreadLinks]:
         wanted = sorted(set(content_ids))
@@ -121,7 +137,9 @@ class SQLiteWebStore:
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT id, message_id, envelope, extra FROM contents WHERE id IN ({marks})", chunk)
+                rows = conn.execute(
+                    f"SELECT id, message_id, envelope, extra FROM contents WHERE id IN ({marks})", chunk
+                )
                 out.extend(ThreadLinks(int(cid), mid or "", _opaque(env), extra or "") for cid, mid, env, extra in rows)
             return out
 
