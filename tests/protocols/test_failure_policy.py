@@ -212,6 +212,7 @@ async def test_pop3_unexpected_failure_is_err_sys_temp_and_the_session_goes_on(
     async with TranscriptServer("pop3", users=["alice"]) as srv:
         await srv.deliver(["alice"], b"Subject: one\r\n\r\nbody\r\n")
         monkeypatch.setattr(srv.mail, "get_content", boom)
+        monkeypatch.setattr(srv.mail, "get_contents", boom)  # RETR reads ahead in batches
         with caplog.at_level(logging.ERROR):
             await srv.run(
                 "state: authenticated\n"
