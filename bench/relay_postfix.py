@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._relay import Outgoing, Sink, submit, wait_arrivals  # noqa: E402
 from bench._servers import VENV_BIN, Server, Unavailable, free_port, start_postoffice  # noqa: E402
-from bench.smtp_postfix import Postfix, cpu_seconds, start_postfix  # noqa: E402
+from bench.smtp_postfix import Postfix, cpu_seconds, print_profile, start_postfix  # noqa: E402
 
 __all__ = ["main"]
 
@@ -132,27 +132,6 @@ async def one_run(name: str, port: int, pid: int, sink: Sink, tag: str, args: ar
                            f"{args.messages} sent; more than once: {twice[:5]}; from another run: {strangers[:5]}")  # fmt: skip
     latencies = [arrived[o.bench_id] - o.submitted for o in outgoing]
     return Run(max(arrived.values()) - started, accepted, latencies, cpu1 - cpu0)
-
-
-def print_profile(out: Path, top: int) -> None:
-    self_time: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for line in out.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        frames = stack.split(";")
-        total += n
-        self_time[frames[-1]] += n
-        for frame in set(frames[1:]):
-            inclusive[frame] += n
-    print(f"py-spy: {total} samples in {out}")
-    for title, counter in (("self", self_time), ("inclusive", inclusive)):
-        print(f"  top {title}:")
-        for frame, n in counter.most_common(top):
-            print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
 
 
 async def bench(args: argparse.Namespace, work: Path) -> int:

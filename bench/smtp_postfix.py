@@ -316,6 +316,11 @@ def profile(po: Server, args: argparse.Namespace, out: Path) -> None:
     f1 = _stat_fields(po.proc.pid)
     user, system = ((int(f1[i]) - int(f0[i])) / CLK_TCK for i in (11, 12))
     print(f"profiled run: server user {user:.2f} s, system {system:.2f} s (includes py-spy's sampling overhead)")
+    print_profile(out, args.top, title="py-spy --gil")
+
+
+def print_profile(out: Path, top: int, *, title: str = "py-spy") -> None:
+    """The top frames of a py-spy raw (collapsed stacks) file: by thread, self and inclusive."""
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     threads: Counter[str] = Counter()
@@ -331,10 +336,10 @@ def profile(po: Server, args: argparse.Namespace, out: Path) -> None:
         self_time[frames[-1]] += n
         for frame in set(frames[1:]):
             inclusive[frame] += n
-    print(f"py-spy --gil: {total} samples in {out}")
-    for title, counter in (("threads", threads), ("self", self_time), ("inclusive", inclusive)):
-        print(f"  top {title}:")
-        for frame, n in counter.most_common(args.top):
+    print(f"{title}: {total} samples in {out}")
+    for name, counter in (("threads", threads), ("self", self_time), ("inclusive", inclusive)):
+        print(f"  top {name}:")
+        for frame, n in counter.most_common(top):
             print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -140,9 +141,14 @@ async def imap_command(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     assert line.split()[1] == b"OK", line
 
 
-async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) -> None:
-    # This test is the main process: its IMAP listener and bus in-process, while the only
-    # process accepting on the SMTP port is one real worker of a WorkerPool.
+@contextlib.asynccontextmanager
+async def imap_here_smtp_in_a_worker(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter, int, WorkerPool]]:
+    """This test is the main process: its IMAP listener and bus in-process, with a client
+    signed in as alice, while the only process accepting on the SMTP port is one real
+    worker of a WorkerPool. Yields the IMAP client, the SMTP port and the pool (stopped
+    on the way out)."""
     config_file, smtp_port, _ = write_config(tmp_path, 2)
     config = load_config(config_file)
     await add_user(config)
@@ -155,52 +161,42 @@ async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) 
             reader, writer = await asyncio.open_connection("127.0.0.1", imap.bound()[1])
             await imap_line(reader)
             await imap_command(reader, writer, "a", "LOGIN alice@example.test secret-pw")
-            await imap_command(reader, writer, "b", "SELECT INBOX")
-            writer.write(b"c IDLE\r\n")
-            assert (await imap_line(reader)).startswith(b"+")
-            for n in range(3):
-                await asyncio.to_thread(send, smtp_port, n)
-                while not re.match(rb"\* %d EXISTS" % (n + 1), await imap_line(reader)):
-                    pass
-            writer.write(b"DONE\r\n")
-            while not (line := await imap_line(reader)).startswith(b"c "):
-                pass
-            assert b"OK" in line
+            yield reader, writer, smtp_port, pool
             writer.close()
         finally:
             await pool.stop()
             imap.stop_accepting()
-        assert all(w.process is not None and w.process.returncode == 0 for w in pool.workers)
+
+
+async def test_delivery_in_a_worker_wakes_imap_idle_in_the_main(tmp_path: Path) -> None:
+    async with imap_here_smtp_in_a_worker(tmp_path) as (reader, writer, smtp_port, pool):
+        await imap_command(reader, writer, "b", "SELECT INBOX")
+        writer.write(b"c IDLE\r\n")
+        assert (await imap_line(reader)).startswith(b"+")
+        for n in range(3):
+            await asyncio.to_thread(send, smtp_port, n)
+            while not re.match(rb"\* %d EXISTS" % (n + 1), await imap_line(reader)):
+                pass
+        writer.write(b"DONE\r\n")
+        while not (line := await imap_line(reader)).startswith(b"c "):
+            pass
+        assert b"OK" in line
+    assert all(w.process is not None and w.process.returncode == 0 for w in pool.workers)
 
 
 async def test_delivery_in_a_worker_reaches_a_notify_session_in_the_main(tmp_path: Path) -> None:
     # RFC 5465: the session has another mailbox selected and sends nothing at all; the
     # change committed in the worker crosses the hub and becomes a STATUS of INBOX.
-    config_file, smtp_port, _ = write_config(tmp_path, 2)
-    config = load_config(config_file)
-    await add_user(config)
-    async with app.services(config) as s:
-        imap = await app.start_protocol_listener(s, "imap", "127.0.0.1", 0)
-        pool = WorkerPool(config, {"smtp": ("127.0.0.1", smtp_port)}, 1, s.bus)
-        pool.start()
-        try:
-            await asyncio.wait_for(pool.workers[0].ready.wait(), DEADLINE)
-            reader, writer = await asyncio.open_connection("127.0.0.1", imap.bound()[1])
-            await imap_line(reader)
-            await imap_command(reader, writer, "a", "LOGIN alice@example.test secret-pw")
-            await imap_command(reader, writer, "b", "SELECT Sent")
-            await imap_command(reader, writer, "c", "NOTIFY SET (inboxes (MessageNew MessageExpunge))")
-            for n in range(2):
-                await asyncio.to_thread(send, smtp_port, n)
-                while not re.match(
-                    rb"\* STATUS INBOX \(MESSAGES %d UIDNEXT %d\)" % (n + 1, n + 2), await imap_line(reader)
-                ):
-                    pass
-            await imap_command(reader, writer, "d", "LOGOUT")
-            writer.close()
-        finally:
-            await pool.stop()
-            imap.stop_accepting()
+    async with imap_here_smtp_in_a_worker(tmp_path) as (reader, writer, smtp_port, _):
+        await imap_command(reader, writer, "b", "SELECT Sent")
+        await imap_command(reader, writer, "c", "NOTIFY SET (inboxes (MessageNew MessageExpunge))")
+        for n in range(2):
+            await asyncio.to_thread(send, smtp_port, n)
+            while not re.match(
+                rb"\* STATUS INBOX \(MESSAGES %d UIDNEXT %d\)" % (n + 1, n + 2), await imap_line(reader)
+            ):
+                pass
+        await imap_command(reader, writer, "d", "LOGOUT")
 
 
 async def test_concurrent_deliveries_over_processes_are_stored_exactly_once(
